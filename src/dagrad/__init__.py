@@ -1,0 +1,107 @@
+"""dagrad — backpropagation you can see and trust.
+
+A reverse- and forward-mode autodiff engine on NumPy that records the DAG, labels its edges with
+local derivatives, explains gradients as Jacobian chains, and trains real networks fast.
+Heavy helpers (SymPy, Graphviz, matplotlib) are imported only when used.
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .autodiff import grad as autograd_grad
+from .functional import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    hessian,
+    jacobian,
+    jvp,
+    value_and_grad,
+    vjp,
+)
+from .limits import MemoryLimitError, dense_limit, set_dense_limit
+from .ops import (
+    abs,
+    broadcast_to,
+    concatenate,
+    cross_entropy,
+    exp,
+    expand_dims,
+    leaky_relu,
+    linear,
+    log,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    minimum,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    sqrt,
+    squeeze,
+    stack,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    where,
+)
+from .tensor import (
+    Tensor,
+    arange,
+    as_tensor,
+    enable_grad,
+    eye,
+    full,
+    get_default_dtype,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    set_default_dtype,
+    tensor,
+    zeros,
+    zeros_like,
+)
+
+__version__ = "0.1.0"
+
+concat = concatenate
+float32 = "float32"
+float64 = "float64"
+
+
+
+
+def __getattr__(name: str):
+    """Import the heavier subpackages on first use (``dg.nn``, ``dg.data``, ``dg.explain``...)."""
+    import importlib
+
+    if name in ("nn", "optim", "data", "explain"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("trace", "graph", "Graph"):
+        mod = importlib.import_module(".graph", __name__)
+        return getattr(mod, name)
+    if name in ("compile",):
+        return importlib.import_module(".compile", __name__).compile
+    if name in ("detect_anomaly",):
+        return importlib.import_module(".anomaly", __name__).detect_anomaly
+    raise AttributeError(f"module 'dagrad' has no attribute {name!r}")
+
+
+__all__ = [
+    "Tensor", "tensor", "as_tensor", "zeros", "ones", "full", "zeros_like", "ones_like", "randn",
+    "rand", "arange", "eye", "no_grad", "enable_grad", "is_grad_enabled", "set_default_dtype",
+    "get_default_dtype", "manual_seed", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu",
+    "leaky_relu", "softmax", "log_softmax", "cross_entropy", "matmul", "linear", "sum", "mean",
+    "max", "maximum", "minimum", "where", "stack", "concatenate", "concat", "reshape",
+    "transpose", "swapaxes", "broadcast_to", "expand_dims", "squeeze", "grad", "value_and_grad",
+    "vjp", "jvp", "jacobian", "hessian", "gradcheck", "GradcheckError", "autograd_grad", "ops",
+    "set_dense_limit", "dense_limit", "MemoryLimitError", "__version__",
+]

@@ -1,0 +1,114 @@
+"""Crash-safe file writes and safe ``.npz`` loading.
+
+``atomic_write`` writes to a temporary file in the target's directory, flushes and fsyncs
+it, renames it over the target with ``os.replace`` and fsyncs the directory, so a reader
+sees either the old file or the complete new one, never a partial write.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import IO, Any
+
+import numpy as np
+
+__all__ = ["atomic_write", "save_npz", "load_npz"]
+
+PathLike = str | os.PathLike
+
+
+def _fsync_dir(directory: str) -> None:
+    """Flush a directory entry to disk (POSIX only; a no-op where unsupported)."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _create_temp(directory: str, base: str) -> tuple[int, str]:
+    """Create a fresh hidden temp file next to the target (mode 0666 minus the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+@contextmanager
+def atomic_write(path: PathLike, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """Open a temp file for writing that atomically replaces ``path`` on success."""
+    if mode not in ("w", "wt", "wb"):
+        raise ValueError(f"atomic_write: mode must be 'w', 'wt' or 'wb', got {mode!r}")
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = _create_temp(directory, os.path.basename(path))
+    try:
+        if "b" in mode:
+            f = os.fdopen(fd, mode)
+        else:
+            f = os.fdopen(fd, mode, encoding=encoding or "utf-8", newline="")
+        with f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def save_npz(path: PathLike, /, *, compress: bool = False, **arrays: Any) -> None:
+    """Write arrays to an ``.npz`` file atomically (``compress=True`` for zip-deflate)."""
+    checked = {}
+    for name, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            raise ValueError(f"{os.fspath(path)}: array {name!r} has dtype object; not saved")
+        checked[name] = array
+    writer = np.savez_compressed if compress else np.savez
+    with atomic_write(path, "wb") as f:
+        writer(f, **checked)
+
+
+def load_npz(path: PathLike) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` file (no pickles); any problem is a ValueError.
+
+    Missing files, directories, bad or truncated zips, CRC errors, damaged headers and
+    object (pickled) arrays all raise ``ValueError("<path>: <problem>")``.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise ValueError(f"{name}: no such file")
+    if not os.path.isfile(name):
+        raise ValueError(f"{name}: not a regular file")
+    try:
+        with open(name, "rb") as f:
+            head = f.read(4)
+        if head[:2] != b"PK":
+            raise ValueError("not an .npz (zip) archive" + (" (empty file)" if not head else ""))
+        with np.load(name, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except Exception as exc:  # any failure to decode the archive is reported the same way
+        problem = str(exc) or type(exc).__name__
+        if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
+            problem = f"corrupt or truncated archive ({problem})"
+        elif "pickle" in problem.lower() or "object arrays" in problem.lower():
+            problem = f"contains object arrays, refused with allow_pickle=False ({problem})"
+        raise ValueError(f"{name}: {problem}") from exc

@@ -1,0 +1,271 @@
+"""Reverse mode and forward mode over the recorded DAG, both driven by the op table's rules.
+
+Reverse mode walks the nodes in reverse creation order (a valid reverse topological order, found
+iteratively, so a chain of 100,000 ops needs no recursion) and calls each op's per-input ``vjp``
+rule.  Forward mode walks them in creation order calling the ``jvp`` rules.  Cotangents and
+tangents may carry leading batch axes (stacks of basis vectors): one pass then computes a whole
+Jacobian.  Broadcasting between an op's inputs is undone here, in :func:`sum_to`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import STATE, Tensor, _grad_mode
+
+__all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
+
+# Called as hook(node, input_index, cotangent) after each rule in reverse mode (anomaly checks).
+BACKWARD_HOOKS: list[Callable] = []
+
+
+def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
+    """Reduce a cotangent of shape batch(nb) + broadcast(shape) back to batch + shape."""
+    cs = tuple(c.shape)
+    if cs[nb:] == shape:
+        return c
+    lead = len(cs) - nb - len(shape)
+    if lead < 0:  # a rule returned something smaller that still broadcasts
+        full = cs[:nb] + shape
+        if isinstance(c, Tensor):
+            return c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]) + np.zeros(full, c.dtype)
+        return np.broadcast_to(c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]), full)
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + i for i, s in enumerate(shape) if s == 1 and cs[nb + lead + i] != 1)
+    r = c.sum(axis=axes, keepdims=True) if axes else c
+    return r.reshape(cs[:nb] + shape)
+
+
+def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
+    """Every tensor that requires grad and is reachable from ``roots``, in creation order."""
+    seen: set[int] = set()
+    stack = [r for r in roots if r.requires_grad]
+    nodes = []
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        nodes.append(t)
+        node = t._node
+        if node is not None:
+            for x in node[1]:
+                if x.requires_grad and id(x) not in seen:
+                    stack.append(x)
+    nodes.sort(key=lambda t: t._seq)
+    return nodes
+
+
+def _depends_on(nodes: list[Tensor], targets: set[int]) -> set[int]:
+    """ids of the nodes (in creation order) that depend on some target."""
+    dep: set[int] = set()
+    for t in nodes:
+        if id(t) in targets or (t._node is not None and any(id(x) in dep for x in t._node[1])):
+            dep.add(id(t))
+    return dep
+
+
+def _fresh(c: np.ndarray, given: set[int]) -> np.ndarray:
+    """c itself if nothing else can see it, else a private copy (a leaf's .grad is its own)."""
+    if c.base is not None or not c.flags.writeable or id(c) in given:
+        return np.array(c)
+    return c
+
+
+def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph: bool = False,
+             targets: Sequence[Tensor] | None = None) -> dict[int, Any]:
+    """Push cotangents from ``roots`` to the leaves (or to ``targets``) by the vjp rules.
+
+    Without targets, gradients accumulate into each leaf's ``.grad`` (and ``retain_grad`` nodes);
+    with targets, nothing is written and the cotangents reaching them are returned by id.
+    """
+    nodes = _graph_nodes(roots)
+    wanted = None if targets is None else {id(t) for t in targets}
+    dep = None if wanted is None else _depends_on(nodes, wanted)
+    grads: dict[int, Any] = {}
+    for r, g in zip(roots, cotangents, strict=True):
+        if r.requires_grad:
+            grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+    found: dict[int, Any] = {}
+    given: set[int] = set()
+    with _grad_mode(create_graph):
+        for node in reversed(nodes):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if wanted is not None:
+                if id(node) in wanted:
+                    found[id(node)] = g
+                    if len(found) == len(wanted):
+                        break
+            elif node._node is None or node._retain:
+                _accumulate(node, g, create_graph, given)
+            if node._node is None:
+                continue
+            op, inputs, attrs = node._node
+            if create_graph:
+                vals, out = inputs, node
+            else:
+                vals, out = [x.data for x in inputs], node.data
+            nb = g.ndim - node.data.ndim
+            for i, x in enumerate(inputs):
+                if not x.requires_grad or (dep is not None and id(x) not in dep):
+                    continue
+                rule = op.vjp_rule(i)
+                if rule is None:
+                    continue
+                c = sum_to(rule(g, *vals, out, **attrs), x.data.shape, nb)
+                if BACKWARD_HOOKS:
+                    for hook in BACKWARD_HOOKS:
+                        hook(node, i, c)
+                prev = grads.get(id(x))
+                grads[id(x)] = c if prev is None else prev + c
+    return found
+
+
+def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
+    if create_graph:
+        g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    g = g.data if isinstance(g, Tensor) else g
+    if g.dtype != leaf.data.dtype:
+        g = g.astype(leaf.data.dtype)
+    if leaf.grad is None:
+        g = _fresh(g, given)
+        given.add(id(g))
+        leaf.grad = Tensor._from_op(g, None)
+    elif leaf.grad.data.shape == g.shape and leaf.grad.data.flags.writeable:
+        leaf.grad.data += g
+    else:
+        leaf.grad = Tensor._from_op(leaf.grad.data + g, None)
+
+
+def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: the output has shape {root.shape}; gradients can be implied only "
+                "for a scalar output. Pass backward(grad=...) with a tensor of that shape "
+                "(e.g. ones for the sum of the outputs)")
+        g = np.ones(root.shape, root.dtype)
+        return Tensor._from_op(g, None) if create_graph else g
+    if isinstance(grad, Tensor):
+        g = grad if create_graph else grad.data
+    else:
+        g = np.asarray(grad)
+    if tuple(g.shape) != root.shape:
+        raise RuntimeError(f"backward: grad has shape {tuple(g.shape)} but the output has shape "
+                           f"{root.shape}")
+    if not create_graph:
+        g = np.array(g, dtype=root.dtype)  # a private copy in the output's dtype
+    return g
+
+
+def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None:
+    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad — nothing that went into it has "
+            "requires_grad=True (or it was computed under no_grad())")
+    backprop([root], [_root_cotangent(root, grad, create_graph)], create_graph=create_graph)
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Any = None, create_graph: bool = False) -> tuple[Tensor, ...]:
+    """d outputs / d inputs contracted with ``grad_outputs`` (like ``torch.autograd.grad``).
+
+    Leaves' ``.grad`` are left untouched.  ``grad_outputs`` may carry leading batch axes; the
+    results then carry the same.  Inputs the outputs do not depend on get zeros (as in JAX).
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        gos = [grad_outputs] * len(outs) if len(outs) == 1 or grad_outputs is None else None
+        if gos is None:
+            raise ValueError("grad: give one grad_output per output")
+    else:
+        gos = list(grad_outputs)
+    cots = []
+    for o, go in zip(outs, gos, strict=True):
+        if go is None:
+            cots.append(_root_cotangent(o, None, create_graph))
+        else:
+            g = go if (create_graph and isinstance(go, Tensor)) else np.asarray(
+                go.data if isinstance(go, Tensor) else go)
+            if tuple(g.shape[g.ndim - o.ndim:]) != o.shape:
+                raise ValueError(f"grad: grad_output of shape {tuple(g.shape)} does not end with "
+                                 f"the output's shape {o.shape}")
+            cots.append(g)
+    found = backprop(outs, cots, create_graph=create_graph, targets=ins)
+    batch = tuple(cots[0].shape[: cots[0].ndim - outs[0].ndim]) if cots else ()
+    result = []
+    for x in ins:
+        g = found.get(id(x))
+        if g is None:
+            g = np.zeros(batch + x.shape, x.dtype)
+        if isinstance(g, Tensor):
+            result.append(g)
+        else:
+            result.append(Tensor._from_op(np.asarray(g, dtype=x.dtype), None))
+    return tuple(result)
+
+
+def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
+                     tangents: Sequence[Any], create_graph: bool = False) -> list[Any]:
+    """Push tangents from ``inputs`` to ``outputs`` by the jvp rules (forward mode).
+
+    Tangents may carry leading batch axes (the same for all inputs).  Returns one tangent per
+    output (ndarrays, or Tensors when ``create_graph``).
+    """
+    nodes = _graph_nodes(outputs)
+    tan: dict[int, Any] = {}
+    batch: tuple[int, ...] = ()
+    for x, t in zip(inputs, tangents, strict=True):
+        if t is None:
+            continue
+        if not create_graph:
+            t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+        batch = tuple(t.shape[: t.ndim - x.ndim])
+        if tuple(t.shape[len(batch):]) != x.shape:
+            raise ValueError(f"jvp: tangent of shape {tuple(t.shape)} does not match its primal "
+                             f"of shape {x.shape}")
+        tan[id(x)] = t if id(x) not in tan else tan[id(x)] + t
+    nb = len(batch)
+    with _grad_mode(create_graph or STATE.grad_enabled):
+        for node in nodes:
+            if node._node is None or id(node) in tan:
+                continue
+            op, ins, attrs = node._node
+            if not any(id(x) in tan for x in ins):
+                continue
+            vals, out = (ins, node) if create_graph else ([x.data for x in ins], node.data)
+            total = None
+            for i, x in enumerate(ins):
+                t = tan.get(id(x))
+                rule = op.jvp_rule(i) if t is not None else None
+                if rule is None:
+                    continue
+                if op.broadcasts and x.ndim < node.ndim:
+                    t = t.reshape(batch + (1,) * (node.ndim - x.ndim) + x.shape)
+                c = rule(t, *vals, out, **attrs)
+                total = c if total is None else total + c
+            if total is None:
+                continue
+            full = batch + node.shape
+            if tuple(total.shape) != full:
+                total = (total + np.zeros(full, node.dtype)) if isinstance(total, Tensor) \
+                    else np.broadcast_to(total, full)
+            tan[id(node)] = total
+    result = []
+    for o in outputs:
+        t = tan.get(id(o))
+        if t is None:
+            t = np.zeros(batch + o.shape, o.dtype)
+            if create_graph:
+                t = Tensor._from_op(t, None)
+        result.append(t)
+    return result

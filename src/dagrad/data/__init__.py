@@ -1,0 +1,47 @@
+"""Datasets: IDX files, MNIST / Fashion-MNIST, the embedded 10,000-digit sample, batching.
+
+Every loader returns ``(images uint8 (N, 28, 28), labels int64 (N,))``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .idx import read_idx, write_idx
+from .loader import DataLoader
+from .mnist import DatasetUnavailable, load_fashion_mnist, load_mnist
+from .sample import load_sample
+
+__all__ = [
+    "read_idx",
+    "write_idx",
+    "load_sample",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_dataset",
+    "DataLoader",
+    "DatasetUnavailable",
+    "DATASETS",
+]
+
+#: Names accepted by ``load_dataset``.
+DATASETS = ("sample", "mnist", "fashion-mnist")
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load ``split`` of "sample", "mnist" or "fashion-mnist" (root/download: IDX datasets)."""
+    key = name.strip().lower().replace("_", "-")
+    if key == "sample":
+        return load_sample(split)
+    if key == "mnist":
+        return load_mnist(split, root=root, download=download)
+    if key == "fashion-mnist":
+        return load_fashion_mnist(split, root=root, download=download)
+    raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}")

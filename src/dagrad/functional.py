@@ -1,0 +1,267 @@
+"""Transforms with JAX's names: grad, value_and_grad, vjp, jvp, jacobian, hessian, gradcheck.
+
+Each takes a plain function of Tensors (or arrays) and returns a function.  They compose:
+inside a transform every derivative is recorded (``create_graph``), so ``grad(grad(f))`` and
+``jacobian(grad(f))`` work.  ``jacobian`` pushes all basis vectors through *one* batched pass
+(reverse: one backward with a stacked cotangent; forward: one tangent sweep).
+``hessian`` is forward-over-reverse: ``jacobian(grad(f), mode="forward")``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from . import autodiff
+from .limits import check_dense
+from .tensor import STATE, Tensor, _grad_mode
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "gradcheck",
+           "GradcheckError"]
+
+_DEPTH = [0]
+
+
+@contextmanager
+def _transform_scope():
+    _DEPTH[0] += 1
+    try:
+        with _grad_mode(True):
+            yield
+    finally:
+        _DEPTH[0] -= 1
+
+
+def _leaf(x: Any) -> Tensor:
+    """A differentiable input: Tensors already in a graph stay (nesting), others become leaves."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            return x
+        if x.dtype.kind != "f":
+            raise TypeError(f"cannot differentiate with respect to an input of dtype {x.dtype}")
+        return Tensor._from_op(x.data, None).requires_grad_()
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biu":
+        raise TypeError(f"cannot differentiate with respect to an integer/bool input "
+                        f"({arr.dtype}); pass floats")
+    if not isinstance(x, np.ndarray) and arr.dtype == np.float64:
+        arr = arr.astype(STATE.default_dtype)
+    return Tensor(arr, requires_grad=True)
+
+
+def _nested(args: Sequence[Any]) -> bool:
+    return _DEPTH[0] > 0 or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+
+
+def _argnums(argnums: int | Sequence[int], n: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for k in nums:
+        if not -n <= k < n:
+            raise ValueError(f"argnums {k} out of range for a function called with {n} "
+                             "positional arguments")
+    return tuple(k % n for k in nums)
+
+
+def _call(f: Callable, args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list, Any]:
+    args = list(args)
+    for k in nums:
+        args[k] = _leaf(args[k])
+    with _transform_scope():
+        out = f(*args)
+    return args, out
+
+
+def _as_out(out: Any, what: str) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{what}: the function must return a dagrad Tensor, got "
+                        f"{type(out).__name__} (did it compute with NumPy instead of dagrad?)")
+    return out
+
+
+def _scalar(out: Any, what: str) -> Tensor:
+    out = _as_out(out, what)
+    if out.data.size != 1:
+        raise ValueError(f"{what}: the function must return a scalar, got shape {out.shape}; "
+                         "use dg.jacobian for vector outputs")
+    return out
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False) -> Callable:
+    """f ↦ (x ↦ (f(x), ∇f(x))); argnums an int or a tuple (then a tuple of gradients)."""
+
+    @functools.wraps(f)
+    def wrapped(*args):
+        nums = _argnums(argnums, len(args))
+        nested = _nested(args)
+        args, res = _call(f, args, nums)
+        out, aux = (res if has_aux else (res, None))
+        out = _scalar(out, "grad")
+        if not out.requires_grad:
+            gs = tuple(Tensor._from_op(np.zeros(args[k].shape, args[k].dtype), None)
+                       for k in nums)
+        else:
+            with _transform_scope() if nested else _grad_mode(STATE.grad_enabled):
+                gs = autodiff.grad(out, [args[k] for k in nums], create_graph=nested)
+        g = gs[0] if isinstance(argnums, int) else gs
+        if not nested:
+            out = out.detach()
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return wrapped
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """f ↦ ∇f: the gradient of a scalar function w.r.t. the arguments ``argnums``."""
+    vg = value_and_grad(f, argnums, has_aux)
+    if not has_aux:
+        @functools.wraps(f)
+        def plain(*args):
+            return vg(*args)[1]
+
+        return plain
+
+    @functools.wraps(f)
+    def with_aux(*args):
+        (_, aux), g = vg(*args)
+        return g, aux
+
+    return with_aux
+
+
+def vjp(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:
+    """(f(x), v ↦ vᵀ J_f(x)): reverse mode; the pullback returns one cotangent per primal."""
+    nested = _nested(primals)
+    nums = tuple(range(len(primals)))
+    args, out = _call(f, primals, nums)
+    out = _as_out(out, "vjp")
+
+    def pullback(v: Any) -> tuple[Tensor, ...]:
+        if not out.requires_grad:
+            return tuple(Tensor._from_op(np.zeros(np.shape(np.asarray(v))[:np.ndim(v) - out.ndim]
+                                                  + a.shape, a.dtype), None) for a in args)
+        cg = nested or (isinstance(v, Tensor) and v.requires_grad)
+        with _transform_scope() if cg else _grad_mode(False):
+            return autodiff.grad(out, args, v, create_graph=cg)
+
+    return (out if nested else out.detach()), pullback
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
+    """(f(x), J_f(x) v): forward mode through the op table's jvp rules."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    nested = _nested(primals) or any(isinstance(t, Tensor) and t.requires_grad for t in tangents)
+    args, out = _call(f, primals, tuple(range(len(primals))))
+    out = _as_out(out, "jvp")
+    tans = []
+    for a, t in zip(args, tangents, strict=True):
+        tv = t if (nested and isinstance(t, Tensor)) else np.asarray(
+            t.data if isinstance(t, Tensor) else t, dtype=a.dtype)
+        if tuple(tv.shape) != a.shape:
+            raise ValueError(f"jvp: tangent of shape {tuple(tv.shape)} for a primal of shape "
+                             f"{a.shape}")
+        tans.append(tv)
+    with _transform_scope() if nested else _grad_mode(False):
+        (t_out,) = autodiff.forward_tangents([out], args, tans, create_graph=nested)
+    if not isinstance(t_out, Tensor):
+        t_out = Tensor._from_op(np.asarray(t_out), None)
+    return (out if nested else out.detach()), t_out
+
+
+def _basis(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    n = int(np.prod(shape, dtype=np.int64))
+    return np.eye(n, dtype=dtype).reshape((n,) + tuple(shape))
+
+
+def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "reverse") -> Callable:
+    """f ↦ J_f with shape out.shape + in.shape, from one batched reverse or forward pass."""
+    if mode not in ("reverse", "forward", "rev", "fwd"):
+        raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
+    forward = mode in ("forward", "fwd")
+
+    @functools.wraps(f)
+    def wrapped(*args):
+        nums = _argnums(argnums, len(args))
+        nested = _nested(args)
+        args, out = _call(f, args, nums)
+        out = _as_out(out, "jacobian")
+        ins = [args[k] for k in nums]
+        for x in ins:
+            check_dense(out.shape + x.shape, out.dtype, "jacobian")
+        scope = _transform_scope() if nested else _grad_mode(False)
+        with scope:
+            if not out.requires_grad:
+                jac = [np.zeros(out.shape + x.shape, out.dtype) for x in ins]
+            elif forward:
+                jac = []
+                for x in ins:
+                    (t,) = autodiff.forward_tangents([out], [x], [_basis(x.shape, x.dtype)],
+                                                     create_graph=nested)
+                    t = t.reshape((x.size, out.size))
+                    t = t.T if isinstance(t, Tensor) else t.T
+                    jac.append(t.reshape(out.shape + x.shape))
+            else:
+                cot = _basis(out.shape, out.dtype)
+                if nested:
+                    cot = Tensor._from_op(cot, None)
+                gs = autodiff.grad(out, ins, cot, create_graph=nested)
+                jac = [g.reshape(out.shape + x.shape) for g, x in zip(gs, ins, strict=True)]
+        jac = [j if isinstance(j, Tensor) else Tensor._from_op(np.asarray(j), None) for j in jac]
+        return jac[0] if isinstance(argnums, int) else tuple(jac)
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """f ↦ ∇²f (forward-over-reverse: the forward-mode Jacobian of the reverse-mode gradient)."""
+    return jacobian(grad(f, argnums), argnums, mode="forward")
+
+
+class GradcheckError(AssertionError):
+    """A gradient disagrees with central finite differences."""
+
+
+def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3) -> bool:
+    """Compare the reverse-mode Jacobian with central differences in float64; True or raise."""
+    xs = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
+    names = [getattr(x, "name", None) or f"input {i}" for i, x in enumerate(inputs)]
+
+    def f64(*vals):
+        return f(*[Tensor(v) for v in vals])
+
+    out0 = _as_out(f64(*xs), "gradcheck")
+    for k, x in enumerate(xs):
+        analytic = np.asarray(jacobian(lambda *v: f(*v), argnums=k)(*xs)).reshape(out0.size,
+                                                                               x.size)
+        numeric = np.empty_like(analytic)
+        flat = x.reshape(-1)
+        for j in range(x.size):
+            orig = flat[j]
+            flat[j] = orig + eps
+            hi = np.asarray(f64(*xs).data, dtype=np.float64).reshape(-1)
+            flat[j] = orig - eps
+            lo = np.asarray(f64(*xs).data, dtype=np.float64).reshape(-1)
+            flat[j] = orig
+            numeric[:, j] = (hi - lo) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        bad = ~(err <= 0)
+        if bad.any():
+            worst = np.unravel_index(int(np.nanargmax(np.where(np.isnan(err), np.inf, err))),
+                                     err.shape)
+            o_idx = np.unravel_index(worst[0], out0.shape) if out0.shape else ()
+            i_idx = np.unravel_index(worst[1], x.shape) if x.shape else ()
+            raise GradcheckError(
+                f"gradcheck failed for {names[k]} (shape {x.shape}): {int(bad.sum())} of "
+                f"{bad.size} Jacobian entries disagree; worst at output index {tuple(o_idx)}, "
+                f"input index {tuple(int(i) for i in i_idx)}: analytic "
+                f"{analytic[worst]:.10g}, numeric {numeric[worst]:.10g} "
+                f"(|diff| {abs(analytic[worst] - numeric[worst]):.3g} > atol {atol} + rtol "
+                f"{rtol}·|numeric|)")
+    return True

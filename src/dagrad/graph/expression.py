@@ -1,0 +1,716 @@
+"""A safe parser for small arithmetic expressions such as ``"x / (1 + abs(x))"``.
+
+Users type expressions on the command line (``dagrad graph EXPR --at x1=1.5,x2=2``) and as
+activation functions.  The text never reaches ``eval``/``exec``/``compile``: it is checked by a
+linear scan, parsed with ``ast.parse(src, mode="eval")`` and walked against a strict whitelist
+that builds a small immutable expression tree of our own.  Evaluating that tree calls functions
+from a namespace passed in (dagrad's by default, or :func:`numpy_functions`), so the same
+expression builds a dagrad graph from Tensors, computes floats from floats and arrays from
+arrays.
+
+Grammar accepted (everything else raises :class:`ExpressionError`)::
+
+    expr   := expr ('+' | '-' | '*' | '/') expr | ('-' | '+') expr | expr '**' CONST
+            | NAME '(' expr [',' expr] ')' | '(' expr ')' | NUMBER | NAME
+    CONST  := a variable-free arithmetic expression of numbers, pi and e
+
+Decisions worth knowing:
+
+* Exponents are constants.  When the base contains a variable ``|exponent| <= 64``; when the
+  base is a constant too, ``|exponent| <= 1024`` and the result must stay below ``1e100``, so
+  ``9**9**9`` is refused without being computed.  An integer-valued exponent is passed to the
+  ``**`` operator as a Python ``int`` (``x**2.0`` passes ``2``).
+* Every variable-free arithmetic sub-expression is folded (in floats, with bounds) at parse
+  time only to *check* it; the tree keeps its structure.  Division by a constant that is zero
+  (``x/0``, ``1/(2-2)``) is refused at parse time, as are ``0**-1`` and a negative constant base
+  with a non-integer constant exponent (which Python would turn into a complex number).
+* Unary ``+`` is accepted and dropped from the tree (``+x`` is ``x``).
+* ``Expression.variables`` lists the variables in natural sort order (``x1, x2, x10``; ``a, b,
+  x``), so the Rosenbrock text gives ``("x1", "x2")`` whatever order they appear in.
+* Division by a non-constant that happens to be zero is the caller's business: floats raise
+  ``ZeroDivisionError`` as Python does, arrays and Tensors give ``inf`` as NumPy does.
+* Only printable ASCII on a single line is accepted (no line breaks, tabs are fine), so column
+  numbers in messages are character columns, counted from 1.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Union
+
+__all__ = [
+    "BinaryOp",
+    "Call",
+    "Constant",
+    "CONSTANTS",
+    "Expression",
+    "ExpressionError",
+    "FUNCTIONS",
+    "MAX_CONSTANT",
+    "MAX_CONSTANT_EXPONENT",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_LITERAL",
+    "MAX_NAME_LENGTH",
+    "MAX_NESTING",
+    "MAX_NODES",
+    "MAX_TREE_DEPTH",
+    "Negate",
+    "Node",
+    "Number",
+    "Power",
+    "Variable",
+    "dagrad_functions",
+    "numpy_functions",
+    "parse",
+    "parse_assignments",
+    "to_sympy",
+]
+
+MAX_LENGTH = 2000  # characters, checked before anything else
+MAX_NESTING = 64  # bracket depth, checked by a linear scan before ast.parse
+MAX_NODES = 500  # expression nodes in the parsed syntax tree
+MAX_TREE_DEPTH = 128  # depth of the syntax tree (a sum of 200 terms is 200 deep)
+MAX_NAME_LENGTH = 32
+MAX_LITERAL = 1e12  # largest magnitude of a number literal
+MAX_EXPONENT = 64  # largest |exponent| when the base contains a variable
+MAX_CONSTANT_EXPONENT = 1024  # largest |exponent| when the base is a constant
+MAX_CONSTANT = 1e100  # largest magnitude of any folded constant sub-expression
+
+#: Known functions and their (min, max) number of positional arguments.
+FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "abs": (1, 1),
+        "exp": (1, 1),
+        "leaky_relu": (1, 2),
+        "log": (1, 1),
+        "maximum": (2, 2),
+        "relu": (1, 1),
+        "sigmoid": (1, 1),
+        "sqrt": (1, 1),
+        "square": (1, 1),
+        "tanh": (1, 1),
+    }
+)
+#: Names that denote constants rather than variables.
+CONSTANTS: Mapping[str, float] = MappingProxyType({"e": math.e, "pi": math.pi})
+
+_KNOWN = ", ".join(sorted(FUNCTIONS))
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_BINOPS: Mapping[type, str] = MappingProxyType(
+    {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+)
+_REFUSED_BINOPS: Mapping[type, str] = MappingProxyType(
+    {
+        ast.Mod: "%",
+        ast.FloorDiv: "//",
+        ast.MatMult: "@",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+        ast.BitOr: "|",
+        ast.BitAnd: "&",
+        ast.BitXor: "^",
+    }
+)
+_REFUSED_NODES: Mapping[type, str] = MappingProxyType(
+    {
+        ast.Attribute: "attribute access is not allowed",
+        ast.Subscript: "indexing and slicing are not allowed",
+        ast.Slice: "slices are not allowed",
+        ast.Lambda: "lambda is not allowed",
+        ast.ListComp: "comprehensions are not allowed",
+        ast.SetComp: "comprehensions are not allowed",
+        ast.DictComp: "comprehensions are not allowed",
+        ast.GeneratorExp: "generator expressions are not allowed",
+        ast.List: "lists are not allowed",
+        ast.Tuple: "tuples are not allowed",
+        ast.Set: "sets are not allowed",
+        ast.Dict: "dicts are not allowed",
+        ast.Compare: "comparisons are not allowed",
+        ast.BoolOp: "boolean operators (and, or) are not allowed",
+        ast.IfExp: "conditional expressions (x if c else y) are not allowed",
+        ast.NamedExpr: "assignment expressions (:=) are not allowed",
+        ast.JoinedStr: "f-strings are not allowed",
+        ast.FormattedValue: "f-strings are not allowed",
+        ast.Starred: "starred arguments are not allowed",
+        ast.Await: "await is not allowed",
+        ast.Yield: "yield is not allowed",
+        ast.YieldFrom: "yield is not allowed",
+    }
+)
+
+
+class ExpressionError(ValueError):
+    """An expression (or an assignment list) was refused; the message says what and where."""
+
+
+# --------------------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A number literal; ``text`` is the literal as written (used for exact SymPy numbers)."""
+
+    value: int | float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A named constant: ``pi`` or ``e``."""
+
+    name: str
+
+    @property
+    def value(self) -> float:
+        """The constant's float value."""
+        return CONSTANTS[self.name]
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A variable, looked up in the environment at evaluation time."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Negate:
+    """Unary minus."""
+
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryOp:
+    """``left op right`` for op in ``+ - * /``."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Power:
+    """``base ** exponent`` with a constant exponent; ``exponent_value`` is what is passed."""
+
+    base: Node
+    exponent: Node
+    exponent_value: int | float
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of one of the known :data:`FUNCTIONS` with positional arguments."""
+
+    name: str
+    args: tuple[Node, ...]
+
+
+Node = Union[Number, Constant, Variable, Negate, BinaryOp, Power, Call]  # noqa: UP007
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed, validated expression: source text, variables (natural order) and tree."""
+
+    source: str
+    variables: tuple[str, ...]
+    tree: Node = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+    def __str__(self) -> str:
+        return self.source
+
+    def evaluate(
+        self,
+        env: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        *,
+        strict: bool = True,
+    ) -> Any:
+        """Evaluate the tree with values from ``env`` and functions from ``functions``."""
+        missing = [name for name in self.variables if name not in env]
+        if missing:
+            if len(missing) == 1:
+                raise ExpressionError(f"missing value for variable '{missing[0]}'")
+            names = ", ".join(f"'{name}'" for name in missing)
+            raise ExpressionError(f"missing values for variables {names}")
+        if strict:
+            extra = [name for name in env if name not in self.variables]
+            if extra:
+                uses = ", ".join(self.variables) if self.variables else "no variables"
+                names = ", ".join(f"'{name}'" for name in extra)
+                noun = "variable" if len(extra) == 1 else "variables"
+                raise ExpressionError(f"unknown {noun} {names} (the expression uses {uses})")
+        fns = dagrad_functions() if functions is None else functions
+        return _evaluate(self.tree, env, fns)
+
+
+def _evaluate(node: Node, env: Mapping[str, Any], fns: Mapping[str, Callable[..., Any]]) -> Any:
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Variable):
+        return env[node.name]
+    if isinstance(node, Constant):
+        return node.value
+    if isinstance(node, Negate):
+        return -_evaluate(node.operand, env, fns)
+    if isinstance(node, BinaryOp):
+        left = _evaluate(node.left, env, fns)
+        right = _evaluate(node.right, env, fns)
+        if node.op == "+":
+            return left + right
+        if node.op == "-":
+            return left - right
+        if node.op == "*":
+            return left * right
+        return left / right
+    if isinstance(node, Power):
+        return _evaluate(node.base, env, fns) ** node.exponent_value
+    if isinstance(node, Call):
+        try:
+            fn = fns[node.name]
+        except KeyError:
+            raise ExpressionError(
+                f"no implementation for function '{node.name}' in the functions mapping"
+            ) from None
+        return fn(*(_evaluate(arg, env, fns) for arg in node.args))
+    raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse(src: str) -> Expression:
+    """Parse and validate ``src``; raise :class:`ExpressionError` for anything not whitelisted."""
+    if not isinstance(src, str):
+        raise TypeError(f"expression must be a str, not {type(src).__name__}")
+    if len(src) > MAX_LENGTH:
+        raise ExpressionError(f"expression too long ({len(src)} characters; limit {MAX_LENGTH})")
+    if not src.strip():
+        raise ExpressionError("empty expression")
+    _scan(src)
+    text = src.lstrip(" \t")  # ast.parse would call leading blanks an indent
+    indent = len(src) - len(text)
+    try:
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for "1if"
+            warnings.simplefilter("ignore", SyntaxWarning)
+            module = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset + indent}" if exc.offset else ""
+        raise ExpressionError(f"invalid syntax: {exc.msg}{where}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
+        raise ExpressionError(f"expression could not be parsed ({type(exc).__name__})") from None
+    _check_size(module.body)
+    builder = _Builder(text, indent)
+    tree = builder.build(module.body)
+    variables = tuple(sorted(builder.variables, key=_natural_key))
+    return Expression(source=src, variables=variables, tree=tree)
+
+
+def _scan(src: str) -> None:
+    """Refuse non-ASCII, control characters and line breaks; bound bracket depth (linear)."""
+    depth = 0
+    for column, ch in enumerate(src, start=1):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExpressionError(f"nesting too deep (limit {MAX_NESTING}) at column {column}")
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch in "\n\r":
+            raise ExpressionError(f"line breaks are not allowed (column {column})")
+        elif ch == "\\":
+            raise ExpressionError(f"backslashes are not allowed (column {column})")
+        elif ch == "#":
+            raise ExpressionError(f"comments are not allowed (column {column})")
+        elif not (" " <= ch <= "~" or ch == "\t"):
+            raise ExpressionError(
+                f"character {ch!r} (U+{ord(ch):04X}) is not allowed at column {column}; "
+                "only printable ASCII is accepted"
+            )
+
+
+def _check_size(body: ast.expr) -> None:
+    """Bound the node count and the tree depth without recursion."""
+    count = 0
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.expr):
+            count += 1
+            deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    if count > MAX_NODES:
+        raise ExpressionError(f"expression too large ({count} nodes; limit {MAX_NODES})")
+    if deepest > MAX_TREE_DEPTH:
+        raise ExpressionError(
+            f"expression nested too deeply (syntax tree depth {deepest}; limit {MAX_TREE_DEPTH})"
+        )
+
+
+def _natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key putting x2 before x10."""
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", name)))
+
+
+class _Builder:
+    """Converts a whitelisted ``ast`` tree into :data:`Node` objects, collecting variables."""
+
+    def __init__(self, src: str, indent: int = 0) -> None:
+        self.src = src
+        self.indent = indent  # leading blanks removed before ast.parse, for column numbers
+        self.variables: dict[str, None] = {}
+
+    # -- helpers
+    def _where(self, node: ast.AST) -> str:
+        col = getattr(node, "col_offset", None)
+        return f" at column {col + 1 + self.indent}" if col is not None else ""
+
+    def _snippet(self, node: ast.AST) -> str:
+        text = ast.get_source_segment(self.src, node) or ""
+        return text if len(text) <= 40 else text[:37] + "..."
+
+    def _fail(self, message: str, node: ast.AST) -> ExpressionError:
+        return ExpressionError(f"{message} ('{self._snippet(node)}'){self._where(node)}")
+
+    # -- conversion
+    def build(self, node: ast.expr) -> Node:
+        """Convert one expression node (recursion depth is bounded by _check_size)."""
+        if isinstance(node, ast.Constant):
+            return self._number(node)
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                return Negate(self.build(node.operand))
+            if isinstance(node.op, ast.UAdd):
+                return self.build(node.operand)
+            op = "not" if isinstance(node.op, ast.Not) else "~"
+            raise self._fail(f"operator '{op}' is not allowed", node)
+        if isinstance(node, ast.BinOp):
+            return self._binop(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        message = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
+        raise self._fail(message, node)
+
+    def _number(self, node: ast.Constant) -> Number:
+        value = node.value
+        if isinstance(value, bool) or value is None or value is Ellipsis:
+            raise self._fail(f"constant {value!r} is not allowed", node)
+        if isinstance(value, (str, bytes)):
+            raise self._fail("strings are not allowed", node)
+        if isinstance(value, complex):
+            raise self._fail("complex numbers are not allowed", node)
+        if not isinstance(value, (int, float)):  # pragma: no cover - no other literal kinds
+            raise self._fail("literal is not allowed", node)
+        if not (abs(value) <= MAX_LITERAL):  # also catches inf and nan
+            raise self._fail(f"number out of range (limit {MAX_LITERAL:g})", node)
+        text = ast.get_source_segment(self.src, node) or repr(value)
+        return Number(value, text)
+
+    def _name(self, node: ast.Name) -> Node:
+        name = node.id
+        if name in CONSTANTS:
+            return Constant(name)
+        if name in FUNCTIONS:
+            raise ExpressionError(
+                f"function '{name}' used as a variable{self._where(node)}; call it: {name}(...)"
+            )
+        if name.startswith("_") or "__" in name or not _NAME_RE.match(name):
+            raise ExpressionError(
+                f"name '{name}' is not allowed{self._where(node)}: names start with a letter "
+                "and contain only letters, digits and single underscores"
+            )
+        if len(name) > MAX_NAME_LENGTH:
+            raise ExpressionError(
+                f"name '{name[:20]}...' too long{self._where(node)} "
+                f"({len(name)} characters; limit {MAX_NAME_LENGTH})"
+            )
+        self.variables.setdefault(name, None)
+        return Variable(name)
+
+    def _binop(self, node: ast.BinOp) -> Node:
+        op_type = type(node.op)
+        if op_type in _REFUSED_BINOPS:
+            raise self._fail(
+                f"operator '{_REFUSED_BINOPS[op_type]}' is not allowed; allowed: + - * / **",
+                node,
+            )
+        if isinstance(node.op, ast.Pow):
+            return self._power(node)
+        left = self.build(node.left)
+        right = self.build(node.right)
+        if isinstance(node.op, ast.Div):
+            denominator = self._fold(node.right)
+            if denominator == 0:
+                raise self._fail("division by zero", node)
+        self._fold(node)  # bounds-check a constant sub-expression
+        return BinaryOp(_BINOPS[op_type], left, right)
+
+    def _power(self, node: ast.BinOp) -> Node:
+        base = self.build(node.left)
+        exponent = self.build(node.right)
+        p = self._fold(node.right)
+        if p is None:
+            raise ExpressionError(
+                "exponent must be a constant (numbers, pi, e and + - * / ** of them), "
+                f"got '{self._snippet(node.right)}'{self._where(node.right)}"
+            )
+        b = self._fold(node.left)
+        if b is None and abs(p) > MAX_EXPONENT:
+            raise self._fail(f"exponent too large (limit {MAX_EXPONENT})", node)
+        if b is not None:
+            self._fold(node)  # checks the constant power's bounds
+        exponent_value: int | float = int(p) if float(p).is_integer() else p
+        return Power(base, exponent, exponent_value)
+
+    def _call(self, node: ast.Call) -> Node:
+        if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, ast.Attribute):
+                raise self._fail("attribute access is not allowed", node.func)
+            raise self._fail("only the known functions can be called", node)
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ExpressionError(f"unknown function '{name}'{self._where(node)}; known: {_KNOWN}")
+        if node.keywords:
+            raise self._fail("keyword arguments are not allowed", node)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self._fail("starred arguments are not allowed", arg)
+        low, high = FUNCTIONS[name]
+        if not low <= len(node.args) <= high:
+            wanted = str(low) if low == high else f"{low} or {high}"
+            raise self._fail(
+                f"{name}() takes {wanted} argument{'s' if high > 1 else ''}, got {len(node.args)}",
+                node,
+            )
+        args = tuple(self.build(arg) for arg in node.args)
+        if name == "leaky_relu" and len(node.args) == 2 and self._fold(node.args[1]) is None:
+            raise self._fail("the slope of leaky_relu must be a constant", node.args[1])
+        return Call(name, args)
+
+    # -- bounded constant folding (only to check; the tree keeps its structure)
+    def _fold(self, node: ast.expr) -> float | None:
+        """Value of a variable-free arithmetic sub-tree (refusing huge ones), else None."""
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return CONSTANTS.get(node.id)
+        if isinstance(node, ast.UnaryOp):
+            value = self._fold(node.operand)
+            if value is None:
+                return None
+            return -value if isinstance(node.op, ast.USub) else value
+        if not isinstance(node, ast.BinOp):
+            return None
+        a = self._fold(node.left)
+        b = self._fold(node.right)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            result = a + b
+        elif isinstance(node.op, ast.Sub):
+            result = a - b
+        elif isinstance(node.op, ast.Mult):
+            result = a * b
+        elif isinstance(node.op, ast.Div):
+            if b == 0:
+                raise self._fail("division by zero", node)
+            result = a / b
+        else:
+            result = self._constant_power(a, b, node)
+        if not (abs(result) <= MAX_CONSTANT):
+            raise self._fail(f"constant too large (limit {MAX_CONSTANT:g})", node)
+        return result
+
+    def _constant_power(self, base: float, exponent: float, node: ast.BinOp) -> float:
+        if abs(exponent) > MAX_CONSTANT_EXPONENT:
+            raise ExpressionError(
+                f"exponent too large: {self._snippet(node)}{self._where(node)} "
+                f"(limit {MAX_CONSTANT_EXPONENT} for a constant base)"
+            )
+        if base == 0 and exponent < 0:
+            raise self._fail("zero raised to a negative power", node)
+        if base < 0 and not exponent.is_integer():
+            raise self._fail("negative base with a non-integer exponent", node)
+        if base != 0 and exponent * math.log10(abs(base)) > math.log10(MAX_CONSTANT):
+            raise ExpressionError(
+                f"exponent too large: {self._snippet(node)}{self._where(node)} "
+                f"(the result would exceed {MAX_CONSTANT:g})"
+            )
+        return math.pow(base, exponent)
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def _leaky_relu_np(x: Any, negative_slope: float = 0.01) -> Any:
+    import numpy as np
+
+    x = np.asarray(x)
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def _sigmoid_np(x: Any) -> Any:
+    import numpy as np
+
+    return 1.0 / (1.0 + np.exp(-np.asarray(x)))
+
+
+def numpy_functions() -> dict[str, Callable[..., Any]]:
+    """The known functions implemented with NumPy (for floats and arrays, and as an oracle)."""
+    import numpy as np
+
+    return {
+        "abs": np.abs,
+        "exp": np.exp,
+        "leaky_relu": _leaky_relu_np,
+        "log": np.log,
+        "maximum": np.maximum,
+        "relu": lambda x: np.maximum(x, 0),
+        "sigmoid": _sigmoid_np,
+        "sqrt": np.sqrt,
+        "square": np.square,
+        "tanh": np.tanh,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def dagrad_functions() -> Mapping[str, Callable[..., Any]]:
+    """The known functions mapped to dagrad's (imported lazily; the default of evaluate)."""
+    import dagrad as dg
+
+    sqrt = getattr(dg, "sqrt", None) or (lambda x: x**0.5)
+    return MappingProxyType(
+        {
+            "abs": lambda x: abs(x),
+            "exp": dg.exp,
+            "leaky_relu": lambda x, *slope: dg.leaky_relu(x, *slope),
+            "log": dg.log,
+            "maximum": dg.maximum,
+            "relu": dg.relu,
+            "sigmoid": dg.sigmoid,
+            "sqrt": sqrt,
+            "square": lambda x: x**2,
+            "tanh": dg.tanh,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- SymPy
+
+
+def to_sympy(expr: Expression, symbols: Mapping[str, Any] | None = None) -> Any:
+    """Build the SymPy expression of ``expr``; variables are real symbols unless given."""
+    import sympy
+
+    table = dict(symbols or {})
+    for name in expr.variables:  # real, so that abs, relu and maximum differentiate cleanly
+        table.setdefault(name, sympy.Symbol(name, real=True))
+
+    def convert(node: Node) -> Any:
+        if isinstance(node, Number):
+            if isinstance(node.value, int):
+                return sympy.Integer(node.value)
+            return sympy.Rational(repr(node.value))  # exact decimal: 0.5 -> 1/2
+        if isinstance(node, Constant):
+            return sympy.pi if node.name == "pi" else sympy.E
+        if isinstance(node, Variable):
+            return table[node.name]
+        if isinstance(node, Negate):
+            return -convert(node.operand)
+        if isinstance(node, BinaryOp):
+            a, b = convert(node.left), convert(node.right)
+            if node.op == "+":
+                return a + b
+            if node.op == "-":
+                return a - b
+            if node.op == "*":
+                return a * b
+            return a / b
+        if isinstance(node, Power):
+            return convert(node.base) ** convert(node.exponent)
+        if isinstance(node, Call):
+            args = [convert(arg) for arg in node.args]
+            x = args[0]
+            if node.name == "sigmoid":
+                return 1 / (1 + sympy.exp(-x))
+            if node.name == "relu":
+                return sympy.Max(x, 0)
+            if node.name == "leaky_relu":
+                slope = args[1] if len(args) == 2 else sympy.Rational(1, 100)
+                return sympy.Max(x, 0) + slope * sympy.Min(x, 0)
+            if node.name == "maximum":
+                return sympy.Max(x, args[1])
+            if node.name == "square":
+                return x**2
+            if node.name == "abs":
+                return sympy.Abs(x)
+            return getattr(sympy, node.name)(x)  # exp, log, sqrt, tanh
+        raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
+
+    return convert(expr.tree)
+
+
+# --------------------------------------------------------------------------- --at x1=1.5,x2=2
+
+_ASSIGNMENT_RE = re.compile(
+    r"(?P<name>[A-Za-z][A-Za-z0-9_]*)=(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\Z"
+)
+_NUMBER_WORDS = re.compile(r"[+-]?(?:inf|infinity|nan)\Z", re.IGNORECASE)
+
+
+def _assignment_items(text: str) -> Iterator[str]:
+    text = re.sub(r"\s*=\s*", "=", text.strip())
+    pieces = re.split(r"[,;]", text)
+    if len(pieces) > 1 and not pieces[-1].strip():
+        pieces.pop()  # one trailing separator is fine
+    for piece in pieces:
+        words = piece.split()
+        if not words:
+            raise ExpressionError(f"empty item in assignments {text!r}")
+        yield from words
+
+
+def parse_assignments(text: str) -> dict[str, float]:
+    """Parse ``"x1=1.5,x2=2"`` (also ``;`` or spaces as separators) into ``{name: float}``."""
+    if not isinstance(text, str):
+        raise TypeError(f"assignments must be a str, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"assignments too long ({len(text)} characters; limit {MAX_LENGTH})")
+    result: dict[str, float] = {}
+    if not text.strip():
+        return result
+    for item in _assignment_items(text):
+        match = _ASSIGNMENT_RE.match(item)
+        if match is None:
+            name, sep, value = item.partition("=")
+            if sep and _NAME_RE.match(name) and _NUMBER_WORDS.match(value):
+                raise ExpressionError(f"value of '{name}' is not finite in '{item}'")
+            raise ExpressionError(f"invalid assignment '{item}' (expected NAME=NUMBER)")
+        name = match["name"]
+        if "__" in name or len(name) > MAX_NAME_LENGTH:
+            raise ExpressionError(f"invalid variable name in '{item}'")
+        if name in CONSTANTS or name in FUNCTIONS:
+            kind = "a constant" if name in CONSTANTS else "a function"
+            raise ExpressionError(f"'{name}' is {kind}, not a variable, in '{item}'")
+        if name in result:
+            raise ExpressionError(f"duplicate assignment of '{name}' in '{item}'")
+        value = float(match["value"])
+        if not math.isfinite(value):
+            raise ExpressionError(f"value of '{name}' is not finite in '{item}'")
+        result[name] = value
+    return result

@@ -1,0 +1,50 @@
+"""The op table: every primitive defined once (forward, vjp, jvp, local-derivative formula).
+
+``OPS`` maps each op's name to its :class:`Op` entry; the functions below build tensors with them.
+"""
+
+from .base import HOOKS, OPS, Op, Template, apply, as_input
+from .elementwise import (
+    abs,
+    add,
+    cast,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sqrt,
+    sub,
+    tanh,
+    where,
+)
+from .linalg import linear, matmul
+from .nn import cross_entropy, log_softmax, softmax
+from .reduce import max, mean, sum
+from .shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    getitem,
+    reshape,
+    scatter_add,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+)
+
+__all__ = [
+    "HOOKS", "OPS", "Op", "Template", "apply", "as_input",
+    "abs", "add", "broadcast_to", "cast", "concatenate", "cross_entropy", "div", "exp",
+    "expand_dims", "getitem", "leaky_relu", "linear", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape", "scatter_add",
+    "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh",
+    "transpose", "where",
+]

@@ -1,0 +1,134 @@
+"""The op table's entry type and the one function that applies an entry to tensors.
+
+An :class:`Op` holds everything dagrad knows about a primitive, once:
+
+* ``forward(*arrays, **attrs) -> array``
+* ``vjp`` — one rule per input, ``rule(g, *inputs, out, **attrs)``: the cotangent of that input
+  (reverse mode).  ``None`` marks an input that has no derivative (labels, conditions).
+* ``jvp`` — one rule per input, ``rule(t, *inputs, out, **attrs)``: that input's contribution to
+  the output tangent (forward mode; contributions add up).
+* ``formula`` — the local derivative d out / d input_k.  For scalar-wise ops one function of
+  SymPy symbols per input, ``lambda a, b, out: b``; for tensor ops a :class:`Template` per input
+  with text and LaTeX.  Edge labels, symbolic chain rules and explanations are built from it.
+* ``symbolic`` — the forward map on SymPy symbols (scalar-wise ops), for symbolic derivations.
+
+Rules are written with plain operators and :mod:`dagrad.ops.rulemath` helpers, so the same rule
+runs on ndarrays (fast backward) and on Tensors (``create_graph=True``).  Cotangents and tangents
+may carry extra leading batch axes: rules broadcast over them.  Broadcasting between the inputs
+of a binary op is undone in one place (``autodiff``), never inside a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..tensor import STATE, Tensor
+
+__all__ = ["Op", "Template", "apply", "OPS", "as_input", "HOOKS"]
+
+OPS: dict[str, Op] = {}
+
+
+@dataclass(frozen=True)
+class Template:
+    """Local derivative of a tensor op, as text and LaTeX with ``{a}``, ``{b}``, ``{out}``."""
+
+    text: str
+    latex: str
+    kind: str = "jacobian"  # "jacobian": the full Jacobian; "diagonal": elementwise
+
+    def render(self, names: dict[str, str], latex: bool = False) -> str:
+        """Fill in the operand names."""
+        return (self.latex if latex else self.text).format(**names)
+
+
+class Op:
+    """One primitive of the op table (see module docstring)."""
+
+    __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
+                 "args", "broadcasts", "variadic", "elementwise", "doc")
+
+    def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
+                 jvp: Sequence | Callable, formula: Sequence | None = None,
+                 symbolic: Callable | None = None, symbol: str | None = None,
+                 args: Sequence[str] = ("a",), broadcasts: bool = False,
+                 variadic: bool = False, elementwise: bool = False, doc: str = ""):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.jvp = jvp
+        self.formula = formula
+        self.symbolic = symbolic
+        self.symbol = symbol or name
+        self.args = tuple(args)
+        self.broadcasts = broadcasts
+        self.variadic = variadic
+        self.elementwise = elementwise
+        self.doc = doc
+        if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
+            raise ValueError(f"op {name}: need one vjp and one jvp rule per input {args}")
+        if name in OPS:
+            raise ValueError(f"op {name} defined twice")
+        OPS[name] = self
+
+    def vjp_rule(self, i: int) -> Callable | None:
+        """The reverse-mode rule for input ``i`` (None if that input has no derivative)."""
+        if self.variadic:
+            return lambda *a, **k: self.vjp(i, *a, **k)
+        return self.vjp[i]
+
+    def jvp_rule(self, i: int) -> Callable | None:
+        """The forward-mode rule for input ``i``."""
+        if self.variadic:
+            return lambda *a, **k: self.jvp(i, *a, **k)
+        return self.jvp[i]
+
+    @property
+    def scalar(self) -> bool:
+        """True when the formula is a SymPy function (scalar-wise op)."""
+        return self.formula is not None and not isinstance(self.formula[0], Template)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+# Hooks for instrumentation (anomaly detection, tracing); each is called as
+# hook(op, inputs, out_tensor, attrs) after a recorded or unrecorded application.
+HOOKS: list[Callable] = []
+
+
+def as_input(x: Any, like: Tensor | None = None) -> Tensor:
+    """Wrap a constant as a Tensor; Python scalars take ``like``'s dtype (never upcast floats)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        if like is not None:
+            dt = np.result_type(like.data.dtype, x)
+        elif isinstance(x, float):
+            dt = STATE.default_dtype
+        else:
+            dt = None
+        return Tensor._from_op(np.asarray(x, dtype=dt), None)
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"cannot use a value of type {type(x).__name__} in a dagrad op")
+    if arr.dtype == np.float64 and not isinstance(x, np.ndarray | np.generic):
+        arr = arr.astype(STATE.default_dtype)  # lists of floats follow the default dtype
+    return Tensor._from_op(arr, None)
+
+
+def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
+    """Run ``op`` forward on the inputs' data and record the node if any input needs a gradient."""
+    out = op.forward(*[t.data for t in inputs], **attrs)
+    if not isinstance(out, np.ndarray):
+        out = np.asarray(out)
+    record = STATE.grad_enabled and any(t.requires_grad for t in inputs)
+    result = Tensor._from_op(out, (op, tuple(inputs), attrs) if record else None)
+    if HOOKS:
+        for hook in HOOKS:
+            hook(op, inputs, result, attrs)
+    return result

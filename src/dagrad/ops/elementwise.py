@@ -1,0 +1,300 @@
+"""Elementwise ops: arithmetic, powers, exp/log, activations, maximum, where, cast.
+
+Each entry is one line per derivative.  Ties follow PyTorch: relu'(0) = 0; ``maximum`` splits the
+gradient evenly between equal inputs; abs'(0) = 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import rulemath as rm
+from .base import Op, Template, apply, as_input
+
+
+def _sp():
+    import sympy
+
+    return sympy
+
+
+def _binary(op: Op, a: Any, b: Any) -> Tensor:
+    if not isinstance(a, Tensor):
+        a = as_input(a, like=b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_input(b, like=a)
+    try:
+        return apply(op, (a, b), {})
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast "
+                             "together") from None
+        raise
+
+
+def _unary(op: Op, a: Any, **attrs) -> Tensor:
+    return apply(op, (as_input(a),), attrs)
+
+
+# ----- the table ------------------------------------------------------------------------------
+Add = Op(
+    "add", np.add, args=("a", "b"), broadcasts=True, elementwise=True, symbol="+",
+    vjp=(lambda g, a, b, out: g, lambda g, a, b, out: g),
+    jvp=(lambda t, a, b, out: t, lambda t, a, b, out: t),
+    formula=(lambda a, b, out: 1, lambda a, b, out: 1),
+    symbolic=lambda a, b: a + b,
+    doc="a + b")
+
+Sub = Op(
+    "sub", np.subtract, args=("a", "b"), broadcasts=True, elementwise=True, symbol="−",
+    vjp=(lambda g, a, b, out: g, lambda g, a, b, out: -g),
+    jvp=(lambda t, a, b, out: t, lambda t, a, b, out: -t),
+    formula=(lambda a, b, out: 1, lambda a, b, out: -1),
+    symbolic=lambda a, b: a - b,
+    doc="a − b")
+
+Mul = Op(
+    "mul", np.multiply, args=("a", "b"), broadcasts=True, elementwise=True, symbol="×",
+    vjp=(lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+    jvp=(lambda t, a, b, out: t * b, lambda t, a, b, out: t * a),
+    formula=(lambda a, b, out: b, lambda a, b, out: a),
+    symbolic=lambda a, b: a * b,
+    doc="a · b")
+
+Div = Op(
+    "div", np.true_divide, args=("a", "b"), broadcasts=True, elementwise=True, symbol="÷",
+    vjp=(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
+    jvp=(lambda t, a, b, out: t / b, lambda t, a, b, out: -t * out / b),
+    formula=(lambda a, b, out: 1 / b, lambda a, b, out: -a / b**2),
+    symbolic=lambda a, b: a / b,
+    doc="a / b")
+
+Neg = Op(
+    "neg", np.negative, symbol="−", elementwise=True,
+    vjp=(lambda g, a, out: -g,), jvp=(lambda t, a, out: -t,),
+    formula=(lambda a, out: -1,), symbolic=lambda a: -a,
+    doc="−a")
+
+
+def _powi_forward(a: np.ndarray, n: int) -> np.ndarray:
+    if a.dtype.kind != "f" and n < 0:
+        a = a.astype(np.float64)
+    return np.power(a, n)
+
+
+PowI = Op(
+    "powi", _powi_forward, elementwise=True, symbol="pow",
+    vjp=(lambda g, a, out, n: g * (n * a ** (n - 1)),),
+    jvp=(lambda t, a, out, n: t * (n * a ** (n - 1)),),
+    formula=(lambda a, out, n: n * a ** (n - 1),),
+    symbolic=lambda a, n: a**n,
+    doc="a**n for a Python integer n (works for negative a; drawn as a power)")
+
+Pow = Op(
+    "pow", np.power, args=("a", "b"), broadcasts=True, elementwise=True, symbol="pow",
+    vjp=(lambda g, a, b, out: g * (b * a ** (b - 1)),
+         lambda g, a, b, out: g * (out * rm.log(a))),
+    jvp=(lambda t, a, b, out: t * (b * a ** (b - 1)),
+         lambda t, a, b, out: t * (out * rm.log(a))),
+    formula=(lambda a, b, out: b * a ** (b - 1), lambda a, b, out: a**b * _sp().log(a)),
+    symbolic=lambda a, b: a**b,
+    doc="a**b for a tensor or non-integer exponent")
+
+Exp = Op(
+    "exp", np.exp, elementwise=True,
+    vjp=(lambda g, a, out: g * out,), jvp=(lambda t, a, out: t * out,),
+    formula=(lambda a, out: _sp().exp(a),), symbolic=lambda a: _sp().exp(a),
+    doc="e**a")
+
+Log = Op(
+    "log", np.log, elementwise=True,
+    vjp=(lambda g, a, out: g / a,), jvp=(lambda t, a, out: t / a,),
+    formula=(lambda a, out: 1 / a,), symbolic=lambda a: _sp().log(a),
+    doc="natural logarithm")
+
+Sqrt = Op(
+    "sqrt", np.sqrt, elementwise=True,
+    vjp=(lambda g, a, out: g / (2 * out),), jvp=(lambda t, a, out: t / (2 * out),),
+    formula=(lambda a, out: 1 / (2 * _sp().sqrt(a)),), symbolic=lambda a: _sp().sqrt(a),
+    doc="square root")
+
+Abs = Op(
+    "abs", np.abs, elementwise=True,
+    vjp=(lambda g, a, out: g * rm.sign(a),), jvp=(lambda t, a, out: t * rm.sign(a),),
+    formula=(lambda a, out: _sp().sign(a),), symbolic=lambda a: _sp().Abs(a),
+    doc="|a|; the derivative at 0 is 0 (as PyTorch)")
+
+Tanh = Op(
+    "tanh", np.tanh, elementwise=True,
+    vjp=(lambda g, a, out: g * (1 - out * out),), jvp=(lambda t, a, out: t * (1 - out * out),),
+    formula=(lambda a, out: 1 - _sp().tanh(a) ** 2,), symbolic=lambda a: _sp().tanh(a),
+    doc="hyperbolic tangent; tanh' = 1 − tanh²")
+
+
+def _sigmoid_forward(a: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+def _sym_sigmoid(a):
+    sp = _sp()
+    return 1 / (1 + sp.exp(-a))
+
+
+Sigmoid = Op(
+    "sigmoid", _sigmoid_forward, elementwise=True, symbol="σ",
+    vjp=(lambda g, a, out: g * (out * (1 - out)),), jvp=(lambda t, a, out: t * (out * (1 - out)),),
+    formula=(lambda a, out: _sym_sigmoid(a) * (1 - _sym_sigmoid(a)),), symbolic=_sym_sigmoid,
+    doc="logistic sigmoid 1/(1+e^−a), computed stably; σ' = σ(1 − σ) ≤ 1/4")
+
+Relu = Op(
+    "relu", lambda a: np.maximum(a, 0).astype(a.dtype, copy=False), elementwise=True,
+    vjp=(lambda g, a, out: rm.where(a > 0, g, 0),), jvp=(lambda t, a, out: rm.where(a > 0, t, 0),),
+    formula=(lambda a, out: _sp().Heaviside(a, 0),), symbolic=lambda a: _sp().Max(a, 0),
+    doc="max(a, 0); relu'(0) = 0 (as PyTorch)")
+
+LeakyRelu = Op(
+    "leaky_relu", lambda a, slope: np.where(a > 0, a, a * slope), elementwise=True,
+    vjp=(lambda g, a, out, slope: rm.where(a > 0, g, g * slope),),
+    jvp=(lambda t, a, out, slope: rm.where(a > 0, t, t * slope),),
+    formula=(lambda a, out, slope: _sp().Piecewise((1, a > 0), (slope, True)),),
+    symbolic=lambda a, slope: _sp().Piecewise((a, a > 0), (slope * a, True)),
+    doc="a if a > 0 else slope·a; derivative slope at 0 (as PyTorch)")
+
+
+def _tie_share(a, b, like):
+    """1 where a wins, 1/2 on ties, 0 where b wins, in the dtype of ``like``."""
+    av, bv = rm.const(a), rm.const(b)
+    return rm.mask(av > bv, like) + 0.5 * rm.mask(av == bv, like)
+
+
+Maximum = Op(
+    "maximum", np.maximum, args=("a", "b"), broadcasts=True, elementwise=True, symbol="max",
+    vjp=(lambda g, a, b, out: g * _tie_share(a, b, g), lambda g, a, b, out: g * _tie_share(b, a, g)),
+    jvp=(lambda t, a, b, out: t * _tie_share(a, b, t), lambda t, a, b, out: t * _tie_share(b, a, t)),
+    formula=(lambda a, b, out: _sp().Heaviside(a - b, _sp().Rational(1, 2)),
+             lambda a, b, out: _sp().Heaviside(b - a, _sp().Rational(1, 2))),
+    symbolic=lambda a, b: _sp().Max(a, b),
+    doc="elementwise max; ties split the gradient evenly (as torch.maximum)")
+
+Where = Op(
+    "where", np.where, args=("cond", "a", "b"), broadcasts=True, elementwise=True,
+    vjp=(None, lambda g, c, a, b, out: rm.where(c, g, 0), lambda g, c, a, b, out: rm.where(c, 0, g)),
+    jvp=(None, lambda t, c, a, b, out: rm.where(c, t, 0), lambda t, c, a, b, out: rm.where(c, 0, t)),
+    formula=(None, Template("[{cond}]", r"[{cond}]", "diagonal"),
+             Template("[not {cond}]", r"[\lnot {cond}]", "diagonal")),
+    doc="a where cond else b (cond gets no gradient)")
+
+Cast = Op(
+    "cast", lambda a, dtype: a.astype(dtype), elementwise=True,
+    vjp=(lambda g, a, out, dtype: rm.cast(g, rm.const(a).dtype),),
+    jvp=(lambda t, a, out, dtype: rm.cast(t, dtype),),
+    formula=(lambda a, out, dtype: 1,), symbolic=lambda a, dtype: a,
+    doc="dtype conversion; the gradient is converted back")
+
+
+# ----- the functions users call -----------------------------------------------------------
+def add(a: Any, b: Any) -> Tensor:
+    """a + b (broadcasting)."""
+    return _binary(Add, a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a − b (broadcasting)."""
+    return _binary(Sub, a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a · b elementwise (broadcasting)."""
+    return _binary(Mul, a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b elementwise (broadcasting)."""
+    return _binary(Div, a, b)
+
+
+def neg(a: Any) -> Tensor:
+    """−a."""
+    return _unary(Neg, a)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
+    """a**b; a Python-int exponent is the integer-power primitive ``powi``."""
+    if isinstance(b, (int, np.integer)) and not isinstance(b, bool) and isinstance(a, Tensor):
+        return apply(PowI, (a,), {"n": int(b)})
+    return _binary(Pow, a, b)
+
+
+def exp(a: Any) -> Tensor:
+    """e**a."""
+    return _unary(Exp, a)
+
+
+def log(a: Any) -> Tensor:
+    """ln a."""
+    return _unary(Log, a)
+
+
+def sqrt(a: Any) -> Tensor:
+    """√a."""
+    return _unary(Sqrt, a)
+
+
+def abs(a: Any) -> Tensor:  # noqa: A001
+    """|a| (derivative sign(a), 0 at 0)."""
+    return _unary(Abs, a)
+
+
+def tanh(a: Any) -> Tensor:
+    """tanh a; d/da = 1 − tanh² a."""
+    return _unary(Tanh, a)
+
+
+def sigmoid(a: Any) -> Tensor:
+    """σ(a) = 1/(1 + e^−a); σ' = σ(1 − σ)."""
+    return _unary(Sigmoid, a)
+
+
+def relu(a: Any) -> Tensor:
+    """max(a, 0); relu'(0) = 0."""
+    return _unary(Relu, a)
+
+
+def leaky_relu(a: Any, negative_slope: float = 0.01) -> Tensor:
+    """a if a > 0 else negative_slope·a."""
+    return _unary(LeakyRelu, a, slope=float(negative_slope))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max(a, b); ties split the gradient evenly."""
+    return _binary(Maximum, a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min(a, b) = −max(−a, −b)."""
+    return neg(maximum(neg(a), neg(b)))
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """a where cond holds, else b (broadcasting; cond gets no gradient)."""
+    c = rm.const(cond).astype(bool, copy=False)
+    if not isinstance(a, Tensor):
+        a = as_input(a, like=b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_input(b, like=a)
+    try:
+        return apply(Where, (Tensor._from_op(c, None), a, b), {})
+    except ValueError as e:
+        raise ValueError(f"where: shapes {c.shape}, {a.shape} and {b.shape} cannot be broadcast "
+                         "together") from e
+
+
+def cast(a: Tensor, dtype: np.dtype) -> Tensor:
+    """Convert to ``dtype``."""
+    if a.dtype == dtype:
+        return a
+    return apply(Cast, (a,), {"dtype": np.dtype(dtype)})

@@ -1,0 +1,126 @@
+"""Neural-network ops: softmax, log_softmax and the fused softmax + cross-entropy.
+
+All three subtract the maximum first, so logits of ±1e4 stay finite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import rulemath as rm
+from .base import Op, Template, apply, as_input
+
+
+def _softmax_forward(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax_forward(a, axis):
+    s = a - a.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+Softmax = Op(
+    "softmax", _softmax_forward, symbol="softmax",
+    vjp=(lambda g, a, out, axis: out * (g - rm.sum(g * out, axis, True)),),
+    jvp=(lambda t, a, out, axis: out * (t - rm.sum(t * out, axis, True)),),
+    formula=(Template("diag(s) − s sᵀ, s = {out}",
+                      r"\operatorname{diag}({out}) - {out}\,{out}^\top"),),
+    doc="s_i = e^{a_i} / Σ_j e^{a_j} along axis; Jacobian diag(s) − s sᵀ")
+
+LogSoftmax = Op(
+    "log_softmax", _log_softmax_forward, symbol="log softmax",
+    vjp=(lambda g, a, out, axis: g - rm.exp(out) * rm.sum(g, axis, True),),
+    jvp=(lambda t, a, out, axis: t - rm.sum(rm.exp(out) * t, axis, True),),
+    formula=(Template("I − 1 sᵀ, s = exp({out})", r"I - \mathbf{1}\,s^\top"),),
+    doc="a_i − log Σ_j e^{a_j} along axis")
+
+
+def _onehot(labels: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
+    return (labels[..., None] == np.arange(n)).astype(dtype)
+
+
+def _ce_forward(logits, labels):
+    lsm = _log_softmax_forward(logits, -1)
+    picked = np.take_along_axis(lsm, labels[..., None], axis=-1)[..., 0]
+    return np.asarray(-picked.mean(), dtype=logits.dtype)
+
+
+def _ce_residual(logits, labels):
+    """(softmax(logits) − onehot(labels)) / N: the gradient of the mean loss w.r.t. the logits."""
+    lv = rm.const(logits)
+    n = max(int(np.prod(lv.shape[:-1])), 1)
+    return (rm.softmax(logits, -1) - _onehot(rm.const(labels), lv.shape[-1], lv.dtype)) * (1.0 / n)
+
+
+def _ce_grad(g, logits, labels, out):
+    r = _ce_residual(logits, labels)
+    return rm.reshape(g, tuple(g.shape) + (1,) * rm.const(logits).ndim) * r
+
+
+def _ce_tangent(t, logits, labels, out):
+    r = _ce_residual(logits, labels)
+    nd = rm.const(logits).ndim
+    return rm.sum(t * r, tuple(range(-nd, 0)))
+
+
+CrossEntropy = Op(
+    "cross_entropy", _ce_forward, args=("logits", "labels"), symbol="CE",
+    vjp=(_ce_grad, None), jvp=(_ce_tangent, None),
+    formula=(Template("(softmax({logits}) − onehot(y))ᵀ / N",
+                      r"\tfrac{1}{N}(\operatorname{softmax}({logits}) - e_y)^\top"), None),
+    doc="mean over samples of −log softmax(logits)[label]; labels are integers in [0, C)")
+
+
+def _axis(axis: int, dim: int | None, ndim: int, op: str) -> int:
+    axis = dim if dim is not None else axis
+    if ndim == 0 or not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} out of range for a tensor of rank {ndim}")
+    return axis - ndim if axis >= 0 else axis
+
+
+def softmax(a: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """softmax(a)_i = e^{a_i} / Σ_j e^{a_j} along ``axis`` (max subtracted for stability)."""
+    a = as_input(a)
+    return apply(Softmax, (a,), {"axis": _axis(axis, dim, a.ndim, "softmax")})
+
+
+def log_softmax(a: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log softmax(a) = a − logΣexp(a) along ``axis``, computed stably."""
+    a = as_input(a)
+    return apply(LogSoftmax, (a,), {"axis": _axis(axis, dim, a.ndim, "log_softmax")})
+
+
+def check_labels(labels: Any, batch_shape: tuple[int, ...], n_classes: int, op: str) -> Tensor:
+    """Integer labels of the right shape, each in [0, n_classes); else a clear error."""
+    lab = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if lab.dtype.kind not in "iu":
+        if lab.dtype.kind == "f" and lab.size and np.all(lab == np.round(lab)):
+            lab = lab.astype(np.int64)
+        else:
+            raise TypeError(f"{op}: labels must be integers (class indices from 0), got dtype "
+                            f"{lab.dtype}")
+    if lab.shape != batch_shape:
+        raise ValueError(f"{op}: labels of shape {lab.shape} do not match the logits' batch "
+                         f"shape {batch_shape}")
+    bad = (lab < 0) | (lab >= n_classes)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{op}: label {int(lab[pos])} at position {pos} is outside [0, "
+                         f"{n_classes}) — labels are class indices from 0 (the sheet's "
+                         f"y ∈ [1:10] is label + 1)")
+    return Tensor._from_op(lab.astype(np.int64, copy=False), None)
+
+
+def cross_entropy(logits: Any, labels: Any) -> Tensor:
+    """Mean of −log softmax(logits)[y] over the samples (fused and stable, as in PyTorch)."""
+    logits = as_input(logits)
+    if logits.ndim == 0:
+        raise ValueError("cross_entropy: logits must have a class axis (shape (C,) or (N, C))")
+    lab = check_labels(labels, logits.shape[:-1], logits.shape[-1], "cross_entropy")
+    return apply(CrossEntropy, (logits, lab), {})
