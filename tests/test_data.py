@@ -614,6 +614,12 @@ def test_offline_message(isolated):
     assert cache_files() == []
 
 
+def test_no_mirrors_is_reported(isolated):
+    with pytest.raises(dgdata.DatasetUnavailable, match="no download mirrors configured"):
+        dgdata.load_mnist("test", mirrors=[])
+    assert isolated == []
+
+
 def test_download_false_never_touches_network(isolated):
     with pytest.raises(dgdata.DatasetUnavailable, match="download=False"):
         dgdata.load_fashion_mnist("train", download=False)

@@ -939,3 +939,7 @@ def test_default_functions_build_a_dagrad_graph() -> None:
     y = parse("x / (1 + abs(x)) + sigmoid(x) + leaky_relu(x, 0.1) + square(x)").evaluate({"x": x1})
     expected = 1.5 / 2.5 + 1 / (1 + math.exp(-1.5)) + 1.5 + 2.25
     assert float(np.asarray(y.data)) == pytest.approx(expected)
+    if hasattr(x1, "op"):  # an integer-valued exponent reaches dagrad's integer power op
+        integer_power = (x1**2).op
+        assert parse("x**2.0").evaluate({"x": x1}).op == integer_power
+        assert parse("square(x)").evaluate({"x": x1}).op == integer_power

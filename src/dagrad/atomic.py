@@ -8,9 +8,6 @@ sees either the old file or the complete new one, never a partial write.
 from __future__ import annotations
 
 import os
-import secrets
-import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO, Any
@@ -42,7 +39,7 @@ def _create_temp(directory: str, base: str) -> tuple[int, str]:
     """Create a fresh hidden temp file next to the target (mode 0666 minus the umask)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -99,16 +96,30 @@ def load_npz(path: PathLike) -> dict[str, np.ndarray]:
     if not os.path.isfile(name):
         raise ValueError(f"{name}: not a regular file")
     try:
-        with open(name, "rb") as f:
+        with open(name, "rb") as f:  # our own handle, closed whatever np.load does
             head = f.read(4)
-        if head[:2] != b"PK":
-            raise ValueError("not an .npz (zip) archive" + (" (empty file)" if not head else ""))
-        with np.load(name, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            if head[:2] != b"PK":
+                empty = " (empty file)" if not head else ""
+                raise ValueError(f"{name}: not an .npz (zip) archive{empty}")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
     except Exception as exc:  # any failure to decode the archive is reported the same way
-        problem = str(exc) or type(exc).__name__
-        if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
-            problem = f"corrupt or truncated archive ({problem})"
-        elif "pickle" in problem.lower() or "object arrays" in problem.lower():
-            problem = f"contains object arrays, refused with allow_pickle=False ({problem})"
-        raise ValueError(f"{name}: {problem}") from exc
+        raise _load_error(name, exc) from exc
+
+
+def _load_error(name: str, exc: Exception) -> ValueError:
+    """Turn whatever np.load raised into a ValueError naming the file and the problem."""
+    import zipfile  # already loaded by np.load; imported here to keep import light
+    import zlib
+
+    problem = str(exc) or type(exc).__name__
+    if problem.startswith(f"{name}: "):
+        return ValueError(problem)
+    if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
+        return ValueError(f"{name}: corrupt or truncated archive ({problem})")
+    if "pickle" in problem.lower() or "object arrays" in problem.lower():
+        return ValueError(f"{name}: contains object arrays, refused with allow_pickle=False")
+    if isinstance(exc, OSError):
+        return ValueError(f"{name}: cannot read ({problem})")
+    return ValueError(f"{name}: damaged archive ({type(exc).__name__}: {problem})")

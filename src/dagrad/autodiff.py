@@ -117,7 +117,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 rule = op.vjp_rule(i)
                 if rule is None:
                     continue
-                c = sum_to(rule(g, *vals, out, **attrs), x.data.shape, nb)
+                c = rule(g, *vals, out, **attrs)
+                if not isinstance(c, (np.ndarray, Tensor)):
+                    c = np.asarray(c)
+                c = sum_to(c, x.data.shape, nb)
                 if BACKWARD_HOOKS:
                     for hook in BACKWARD_HOOKS:
                         hook(node, i, c)
@@ -252,6 +255,8 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
                 if op.broadcasts and x.ndim < node.ndim:
                     t = t.reshape(batch + (1,) * (node.ndim - x.ndim) + x.shape)
                 c = rule(t, *vals, out, **attrs)
+                if not isinstance(c, (np.ndarray, Tensor)):
+                    c = np.asarray(c)
                 total = c if total is None else total + c
             if total is None:
                 continue

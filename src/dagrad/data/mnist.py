@@ -12,11 +12,9 @@ and SHA-256 before it is renamed into place.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
 import sys
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +37,15 @@ class DatasetUnavailable(RuntimeError):
     """The dataset's files are neither on disk nor downloadable."""
 
 
-#: The URL opener; tests replace it to serve local files.
-_urlopen = urllib.request.urlopen
 TIMEOUT_S = 30.0
+
+
+def _urlopen(url: str, timeout: float = TIMEOUT_S):
+    """Open a URL with urllib (the one network entry point; tests replace it)."""
+    import urllib.request  # imported on first download only: keeps `import dagrad` fast
+
+    return urllib.request.urlopen(url, timeout=timeout)
+
 
 #: Published size in bytes and SHA-256 of each compressed file (None would mean "size only").
 #: MNIST: sizes from LeCun's page; SHA-256 as pinned by torchvision/TFDS-style loaders
@@ -214,6 +218,8 @@ def _fetch(url: str, dest: Path, size: int | None, sha256: str | None) -> None:
 
 def _download(dataset: str, filename: str, mirrors: list[str], errors: list[str]) -> Path | None:
     """Try each mirror for ``filename``; return the cached path, or None (errors appended)."""
+    import http.client
+
     size, sha256 = CHECKSUMS[dataset][filename]
     dest = cache_dir(dataset) / filename
     for base in mirrors:
@@ -294,6 +300,8 @@ def _load(
             raise DatasetUnavailable(_unavailable(dataset, split, dirs, []))
         errors: list[str] = []
         urls = _mirrors(dataset, mirrors)
+        if not urls:
+            errors.append("no download mirrors configured")
         fetched = []
         for path, base in zip(cached, bases, strict=True):
             path = path or _download(dataset, f"{base}.gz", urls, errors)

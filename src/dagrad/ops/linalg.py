@@ -27,6 +27,8 @@ def _matmul_grad_a(g, a, b, out):
 
 
 def _matmul_grad_b(g, a, b, out):
+    if _nd(a) == 1 and _nd(b) == 1:      # out = a·b
+        return g[..., None] * a
     if _nd(a) == 1:                      # b[..., k, n] gets a[k] g[..., n]
         return a[:, None] * g[..., None, :]
     if _nd(b) == 1:                      # b[k] gets sum_m a[..., m, k] g[..., m]

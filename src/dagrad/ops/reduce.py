@@ -6,6 +6,7 @@ Axes are stored negative, so the same rule works when cotangents carry leading b
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
+        if not -ndim <= ax < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {ax} is out of range for a tensor of rank {ndim}")
         out.append(int(ax) - ndim if ax >= 0 else int(ax))
     if len(set(out)) != len(out):

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The whole test suite (what CI runs).  Extra arguments go to pytest, e.g. scripts/test.sh -k rosenbrock
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh test --apt graphviz:dot chromium:/usr/bin/chromium
+exec .venv/bin/python -m pytest -n 2 -q "$@"

@@ -1,0 +1,82 @@
+"""The ``dagrad`` command: one subcommand per capability, each in its own module here.
+
+A subcommand module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``
+and keeps heavy imports inside ``run`` so ``dagrad --help`` stays fast.  Errors a user can fix
+(bad expressions, missing files, wrong shapes) exit with status 2 and one clear line; set
+``DAGRAD_DEBUG=1`` to see the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+# subcommand name -> module (in the order --help lists them)
+COMMANDS = {
+    "tour": "tour",
+    "rosenbrock": "rosenbrock",
+    "graph": "graph",
+    "vanishing": "vanishing",
+    "mlp-jacobians": "mlp_jacobians",
+    "train": "train",
+    "evaluate": "evaluate",
+}
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for (exit status 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="dagrad",
+        description="dagrad — backpropagation you can see and trust. Autodiff on NumPy that "
+                    "draws its DAG, labels every edge with its local derivative, explains "
+                    "gradients as Jacobian chains, and trains real networks.",
+        epilog="Run 'dagrad COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"dagrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f".{module}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.endswith(f"cli.{module}"):
+                continue  # not built yet
+            raise
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dagrad`` console command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("dagrad: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - one clear line instead of a traceback
+        if os.environ.get("DAGRAD_DEBUG"):
+            raise
+        from ..graph.expression import ExpressionError
+
+        user = isinstance(e, (UsageError, ExpressionError, ValueError, FileNotFoundError,
+                              TypeError, KeyError))
+        print(f"dagrad {args.command}: error: {e}", file=sys.stderr)
+        return 2 if user else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

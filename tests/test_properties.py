@@ -1,0 +1,126 @@
+"""Hypothesis: random expression DAGs over the op table, values and gradients equal PyTorch's."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dagrad as dg
+
+# Each op: (arity, dagrad fn, torch fn).  Inputs are kept in safe ranges by construction:
+# unary ops that need a positive or bounded argument see a squashed one.
+UNARY = {
+    "neg": (lambda a: -a, lambda a: -a),
+    "tanh": (dg.tanh, torch.tanh),
+    "sigmoid": (dg.sigmoid, torch.sigmoid),
+    "exp_tanh": (lambda a: dg.exp(dg.tanh(a)), lambda a: torch.exp(torch.tanh(a))),
+    "log_pos": (lambda a: dg.log(a * a + 1), lambda a: torch.log(a * a + 1)),
+    "sqrt_pos": (lambda a: dg.sqrt(a * a + 0.5), lambda a: torch.sqrt(a * a + 0.5)),
+    "square": (lambda a: a ** 2, lambda a: a ** 2),
+    "cube": (lambda a: a ** 3, lambda a: a ** 3),
+    "relu": (dg.relu, torch.relu),
+    "leaky": (lambda a: dg.leaky_relu(a, 0.2), lambda a: torch.nn.functional.leaky_relu(a, 0.2)),
+    "abs": (dg.abs, torch.abs),
+    "softmax": (lambda a: dg.softmax(a, axis=-1), lambda a: torch.softmax(a, -1)),
+    "log_softmax": (lambda a: dg.log_softmax(a, axis=-1), lambda a: torch.log_softmax(a, -1)),
+    "sum_keep": (lambda a: a.sum(axis=-1, keepdims=True), lambda a: a.sum(-1, keepdim=True)),
+    "mean_keep": (lambda a: a.mean(axis=0, keepdims=True), lambda a: a.mean(0, keepdim=True)),
+    "max_keep": (lambda a: a.max(axis=-1, keepdims=True), lambda a: a.amax(-1, keepdim=True)),
+    "transpose": (lambda a: a.T, lambda a: a.T),
+    "flip": (lambda a: a[::-1], lambda a: a.flip(0)),
+    "scale_rpow": (lambda a: 1.5 ** dg.tanh(a), lambda a: 1.5 ** torch.tanh(a)),
+}
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b),
+    "div": (lambda a, b: a / (b * b + 1), lambda a, b: a / (b * b + 1)),
+    "maximum": (dg.maximum, torch.maximum),
+    "pow": (lambda a, b: (a * a + 1) ** dg.tanh(b), lambda a, b: (a * a + 1) ** torch.tanh(b)),
+    "where": (lambda a, b: dg.where(a.data > b.data, a, b),
+              lambda a, b: torch.where(a > b, a, b)),
+}
+
+
+@st.composite
+def programs(draw):
+    n, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    square = draw(st.booleans())
+    if square:
+        m = n
+    n_leaves = draw(st.integers(1, 3))
+    # leaves broadcast against (n, m): full, row, column or scalar shapes
+    shapes = [draw(st.sampled_from([(n, m), (1, m), (n, 1), (m,), ()]))
+              for _ in range(n_leaves)]
+    steps = []
+    for i in range(draw(st.integers(1, 8))):
+        avail = n_leaves + i
+        if draw(st.booleans()):
+            name = draw(st.sampled_from(sorted(UNARY)))
+            if name == "transpose" and not square:
+                name = "tanh"
+            steps.append((name, draw(st.integers(0, avail - 1))))
+        else:
+            name = draw(st.sampled_from(sorted(BINARY)))
+            steps.append((name, draw(st.integers(0, avail - 1)), draw(st.integers(0, avail - 1))))
+    seed = draw(st.integers(0, 2**31 - 1))
+    return shapes, steps, seed
+
+
+def _run(shapes, steps, values, lib):
+    xs = list(values)
+    k = 0 if lib == "dg" else 1
+    for step in steps:
+        if step[0] in UNARY:
+            a = xs[step[1]]
+            if step[0] in ("softmax", "log_softmax", "sum_keep", "max_keep", "flip") and \
+                    a.ndim == 0:
+                a = a * 1.0
+                xs.append(UNARY["tanh"][k](a))
+                continue
+            if step[0] == "mean_keep" and a.ndim == 0:
+                xs.append(-a)
+                continue
+            xs.append(UNARY[step[0]][k](a))
+        else:
+            xs.append(BINARY[step[0]][k](xs[step[1]], xs[step[2]]))
+    out = xs[-1]
+    for x in xs[len(values):-1]:  # every intermediate contributes, so all paths matter
+        out = out + (x * 0.1).sum() if lib == "dg" else out + (x * 0.1).sum()
+    return out.sum()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_match_torch(prog):
+    shapes, steps, seed = prog
+    rng = np.random.default_rng(seed)
+    vals = [rng.standard_normal(s) + 0.01 * (1 + np.arange(np.prod(s, dtype=int))).reshape(s)
+            for s in shapes]
+    xs = [dg.tensor(v, dtype="float64", requires_grad=True) for v in vals]
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in vals]
+    out = _run(shapes, steps, xs, "dg")
+    tout = _run(shapes, steps, ts, "torch")
+    np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-10, atol=1e-12)
+    out.backward()
+    tout.backward()
+    for x, t in zip(xs, ts, strict=True):
+        tg = t.grad.numpy() if t.grad is not None else np.zeros(t.shape)
+        g = x.grad.data if x.grad is not None else np.zeros(x.shape)
+        np.testing.assert_allclose(g, tg, rtol=1e-8, atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_random_programs_forward_mode_equals_reverse_mode(prog):
+    shapes, steps, seed = prog
+    rng = np.random.default_rng(seed)
+    vals = [rng.standard_normal(s) + 0.01 for s in shapes]
+    f = lambda *xs: _run(shapes, steps, xs, "dg")
+    args = [dg.tensor(v, dtype="float64") for v in vals]
+    for k in range(len(vals)):
+        jr = dg.jacobian(f, argnums=k)(*args)
+        jf = dg.jacobian(f, argnums=k, mode="forward")(*args)
+        np.testing.assert_allclose(jf.data, jr.data, rtol=1e-9, atol=1e-12)
