@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import to_torch, torch
 
 import dagrad as dg
+from conftest import to_torch, torch
 
 
 def test_rosenbrock_gradient_matches_closed_form():

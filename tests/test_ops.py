@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import numeric_grad, to_torch, torch
 
 import dagrad as dg
+from conftest import numeric_grad, to_torch, torch
 from dagrad.ops import OPS
 
 rng = np.random.default_rng(0)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dagrad as dg
+from conftest import torch
 
 # Each op: (arity, dagrad fn, torch fn).  Inputs are kept in safe ranges by construction:
 # unary ops that need a positive or bounded argument see a squashed one.

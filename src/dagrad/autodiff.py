@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import STATE, Tensor, _grad_mode
+from .tensor import Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
 
@@ -237,8 +237,7 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
             raise ValueError(f"jvp: tangent of shape {tuple(t.shape)} does not match its primal "
                              f"of shape {x.shape}")
         tan[id(x)] = t if id(x) not in tan else tan[id(x)] + t
-    nb = len(batch)
-    with _grad_mode(create_graph or STATE.grad_enabled):
+    with _grad_mode(create_graph):
         for node in nodes:
             if node._node is None or id(node) in tan:
                 continue

@@ -259,7 +259,8 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
             i_idx = np.unravel_index(worst[1], x.shape) if x.shape else ()
             raise GradcheckError(
                 f"gradcheck failed for {names[k]} (shape {x.shape}): {int(bad.sum())} of "
-                f"{bad.size} Jacobian entries disagree; worst at output index {tuple(o_idx)}, "
+                f"{bad.size} Jacobian entries disagree; worst at output index "
+                f"{tuple(int(i) for i in o_idx)}, "
                 f"input index {tuple(int(i) for i in i_idx)}: analytic "
                 f"{analytic[worst]:.10g}, numeric {numeric[worst]:.10g} "
                 f"(|diff| {abs(analytic[worst] - numeric[worst]):.3g} > atol {atol} + rtol "

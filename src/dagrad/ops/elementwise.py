@@ -136,7 +136,8 @@ Tanh = Op(
 
 def _sigmoid_forward(a: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    out_dtype = a.dtype if a.dtype.kind == "f" else e.dtype  # ints: float, as np.exp
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(out_dtype, copy=False)
 
 
 def _sym_sigmoid(a):
@@ -173,8 +174,10 @@ def _tie_share(a, b, like):
 
 Maximum = Op(
     "maximum", np.maximum, args=("a", "b"), broadcasts=True, elementwise=True, symbol="max",
-    vjp=(lambda g, a, b, out: g * _tie_share(a, b, g), lambda g, a, b, out: g * _tie_share(b, a, g)),
-    jvp=(lambda t, a, b, out: t * _tie_share(a, b, t), lambda t, a, b, out: t * _tie_share(b, a, t)),
+    vjp=(lambda g, a, b, out: g * _tie_share(a, b, g),
+         lambda g, a, b, out: g * _tie_share(b, a, g)),
+    jvp=(lambda t, a, b, out: t * _tie_share(a, b, t),
+         lambda t, a, b, out: t * _tie_share(b, a, t)),
     formula=(lambda a, b, out: _sp().Heaviside(a - b, _sp().Rational(1, 2)),
              lambda a, b, out: _sp().Heaviside(b - a, _sp().Rational(1, 2))),
     symbolic=lambda a, b: _sp().Max(a, b),
@@ -182,8 +185,10 @@ Maximum = Op(
 
 Where = Op(
     "where", np.where, args=("cond", "a", "b"), broadcasts=True, elementwise=True,
-    vjp=(None, lambda g, c, a, b, out: rm.where(c, g, 0), lambda g, c, a, b, out: rm.where(c, 0, g)),
-    jvp=(None, lambda t, c, a, b, out: rm.where(c, t, 0), lambda t, c, a, b, out: rm.where(c, 0, t)),
+    vjp=(None, lambda g, c, a, b, out: rm.where(c, g, 0),
+         lambda g, c, a, b, out: rm.where(c, 0, g)),
+    jvp=(None, lambda t, c, a, b, out: rm.where(c, t, 0),
+         lambda t, c, a, b, out: rm.where(c, 0, t)),
     formula=(None, Template("[{cond}]", r"[{cond}]", "diagonal"),
              Template("[not {cond}]", r"[\lnot {cond}]", "diagonal")),
     doc="a where cond else b (cond gets no gradient)")

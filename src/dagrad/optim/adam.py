@@ -1,0 +1,70 @@
+"""``Adam`` (with L2 weight decay) — torch.optim.Adam's update, same formulas in the same order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, step for step as ``torch.optim.Adam`` (amsgrad off).
+
+    g ← g + λp;  m ← m + (1 − β₁)(g − m);  v ← β₂v + (1 − β₂)g²;
+    p ← p − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay})
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        b1, b2 = group["betas"]
+        if not group["lr"] >= 0:
+            raise ValueError(f"Adam: invalid learning rate {group['lr']}")
+        if not group["eps"] >= 0:
+            raise ValueError(f"Adam: invalid eps {group['eps']}")
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"Adam: betas must lie in [0, 1), got {group['betas']}")
+        if not group["weight_decay"] >= 0:
+            raise ValueError(f"Adam: invalid weight_decay {group['weight_decay']}")
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place on ``p.data``."""
+        for group in self.param_groups:
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad.data
+                state = self.state.setdefault(p, {})
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = np.zeros_like(p.data)
+                    state["exp_avg_sq"] = np.zeros_like(p.data)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                state["step"] += 1
+                step = state["step"]
+                if wd != 0:
+                    g = g + wd * p.data
+                w = 1 - beta1                           # exp_avg.lerp_(g, w), as torch:
+                if abs(w) < 0.5:
+                    m += w * (g - m)
+                else:
+                    m[...] = g - (g - m) * (1 - w)
+                v *= beta2                              # exp_avg_sq.mul_(β₂)
+                v += (1 - beta2) * g * g                #   .addcmul_(g, g, value=1 − β₂)
+                bias_correction1 = 1 - beta1**step
+                bias_correction2 = 1 - beta2**step
+                step_size = lr / bias_correction1
+                denom = np.sqrt(v) / bias_correction2**0.5
+                denom += eps
+                p.data += -step_size * m / denom        # addcdiv_(m, denom, value=−step_size)
