@@ -1,0 +1,83 @@
+"""Shared formatting for explainer reports: numbers and tables as Markdown, HTML and LaTeX."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def fmt(x: Any, digits: int = 6) -> str:
+    """A number in a short readable form (``underflow`` for an exact 0 from float64 underflow
+    is the caller's business; NaN and inf are spelled out)."""
+    if isinstance(x, str):
+        return x
+    if x is None:
+        return "n/a"
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    return f"{v:.{digits}g}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    cells = [[fmt(c) for c in r] for r in rows]
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(c.replace("|", r"\|") for c in r) + " |" for r in cells]
+    return "\n".join(out)
+
+
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table; every cell is escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "\\": r"\textbackslash{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape text for LaTeX (not for math mode)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
+
+
+def latex_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                math_columns: Sequence[int] = ()) -> str:
+    """A LaTeX tabular; columns listed in ``math_columns`` are put in $...$ unescaped."""
+    def cell(i: int, c: Any) -> str:
+        s = fmt(c)
+        return f"${s}$" if i in math_columns else latex_escape(s)
+
+    lines = [r"\begin{tabular}{" + "l" * len(headers) + "}", r"\hline",
+             " & ".join(latex_escape(h) for h in headers) + r" \\", r"\hline"]
+    lines += [" & ".join(cell(i, c) for i, c in enumerate(r)) + r" \\" for r in rows]
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb}
+\usepackage{booktabs}
+\usepackage[margin=2cm]{geometry}
+"""
+
+
+def latex_document(title: str, body: str) -> str:
+    """A complete LaTeX document a student can compile with pdflatex."""
+    return (LATEX_PREAMBLE + r"\title{" + latex_escape(title) + "}\n\\date{}\n"
+            r"\begin{document}" + "\n\\maketitle\n" + body + "\n\\end{document}\n")
