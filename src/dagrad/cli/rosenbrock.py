@@ -1,17 +1,31 @@
-"""dagrad rosenbrock: exercise (b) — f(x) = 100(x2 − x1²)² + (1 − x1)² by backprop."""
+"""dagrad rosenbrock: exercise (b) — f(x) = 100(x2 − x1²)² + (1 − x1)² by backprop, as a DAG.
+
+Prints f and ∇f by backprop beside the closed form, then the DAG built from +, −, × and natural
+powers only (x1, x2 are scalar leaves), every edge's local derivative, the chain-rule derivation,
+and the symbolic gradient checked against the closed form; ``-o`` draws the DAG.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from .graph import add_picture_options, check_output
 
 NAME = "rosenbrock"
-HELP = "exercise (b): the Rosenbrock function's value and gradient by backprop vs closed form"
+HELP = ("exercise (b): the Rosenbrock function as a DAG with the derivative on every edge, its "
+        "gradient by the chain rule, checked against the closed form")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad rosenbrock``."""
     p.add_argument("--at", default="x1=1.5,x2=2", help="the point, e.g. x1=1.5,x2=2")
-    p.add_argument("-o", "--out", help="write the DAG picture here (.svg, .png or .pdf)")
+    add_picture_options(p, fold_flag="--constant-nodes")
+
+
+def rosenbrock(x1, x2):
+    """f(x1, x2) = 100(x2 − x1²)² + (1 − x1)² (for numbers and Tensors alike)."""
+    return 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
 
 
 def closed_form(x1: float, x2: float) -> tuple[float, tuple[float, float]]:
@@ -20,17 +34,42 @@ def closed_form(x1: float, x2: float) -> tuple[float, tuple[float, float]]:
     return f, (-400 * x1 * (x2 - x1**2) - 2 * (1 - x1), 200 * (x2 - x1**2))
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print f and ∇f at the point by backprop beside the closed form."""
-    import dagrad as dg
+def closed_form_symbolic() -> tuple:
+    """The hand-derived ∇f as SymPy expressions in real symbols x1, x2."""
+    import sympy
+
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    return -400 * x1 * (x2 - x1**2) - 2 * (1 - x1), 200 * (x2 - x1**2)
+
+
+def _point(text: str) -> dict[str, float]:
     from dagrad.graph.expression import parse_assignments
 
-    at = parse_assignments(args.at)
-    if set(at) != {"x1", "x2"}:
-        raise ValueError(f"--at must give exactly x1 and x2, got {', '.join(at) or 'nothing'}")
+    from . import UsageError
+
+    at = parse_assignments(text)
+    missing = [v for v in ("x1", "x2") if v not in at]
+    extra = [v for v in at if v not in ("x1", "x2")]
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
+                ([f"unknown {', '.join(extra)}"] if extra else [])
+        raise UsageError(f"--at must give exactly x1 and x2 ({'; '.join(parts)})")
+    return at
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print f and ∇f by backprop beside the closed form, the DAG derivation, and draw it."""
+    import sympy
+
+    import dagrad as dg
+
+    from .graph import can_print, report, write_picture
+
+    check_output(getattr(args, "out", None))
+    at = _point(args.at)
     x1 = dg.tensor(at["x1"], dtype="float64", requires_grad=True, name="x1")
     x2 = dg.tensor(at["x2"], dtype="float64", requires_grad=True, name="x2")
-    f = 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
+    f = rosenbrock(x1, x2)
     f.backward()
     cf, (g1, g2) = closed_form(at["x1"], at["x2"])
     print(f"Rosenbrock f(x1, x2) = 100(x2 - x1^2)^2 + (1 - x1)^2 at x1={at['x1']:g}, "
@@ -42,4 +81,18 @@ def run(args: argparse.Namespace) -> int:
     ok = abs(x1.grad.item() - g1) <= 1e-9 * max(1, abs(g1)) and \
         abs(x2.grad.item() - g2) <= 1e-9 * max(1, abs(g2))
     print("  check: " + ("backprop equals the closed form" if ok else "MISMATCH"))
-    return 0 if ok else 1
+
+    g = dg.trace(rosenbrock, x1, x2)
+    unicode = can_print(sys.stdout)
+    ops = sorted({n.op for n in g.nodes if n.op})
+    print(f"\nThe DAG: inputs x1, x2; ops {', '.join(ops)} only; {len(g.edges)} edges "
+          f"({sum(not e.constant for e in g.edges)} carry a gradient)")
+    for line in report(g, unicode=unicode):
+        print(line)
+    same = all(sympy.simplify(g.gradient_formula(x) - want) == 0
+               for x, want in zip(("x1", "x2"), closed_form_symbolic(), strict=True))
+    print("  check: " + ("the chain rule over the DAG gives the closed form "
+                         "(-400*x1*(x2 - x1**2) - 2*(1 - x1), 200*(x2 - x1**2))"
+                         if same else "MISMATCH with the closed form"))
+    write_picture(g, args, fold=not getattr(args, "constant_nodes", False))
+    return 0 if ok and same else 1

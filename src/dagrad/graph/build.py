@@ -22,7 +22,7 @@ __all__ = ["trace", "graph"]
 
 
 def trace(f: Callable[..., Any], *inputs: Any) -> Graph:
-    """Run f on fresh leaves made from ``inputs`` while recording and return the DAG of f(inputs)."""
+    """The DAG of f(*inputs), run on fresh differentiable leaves made from ``inputs``."""
     names = _parameter_names(f, len(inputs))
     leaves = [_as_leaf(x, name) for x, name in zip(inputs, names, strict=True)]
     with enable_grad():
@@ -34,7 +34,7 @@ def trace(f: Callable[..., Any], *inputs: Any) -> Graph:
 
 
 def graph(out: Tensor, grad_output: Any = None) -> Graph:
-    """The DAG that produced ``out``; adjoints d out/d node when out is a scalar (or grad_output)."""
+    """The DAG that produced ``out``; adjoints ∂out/∂node for a scalar out (or grad_output)."""
     if not isinstance(out, Tensor):
         raise TypeError(f"graph: expected a dagrad Tensor, got {type(out).__name__}")
     return _build(out, [], grad_output)

@@ -42,8 +42,11 @@ class Template:
     kind: str = "jacobian"  # "jacobian": the full Jacobian; "diagonal": elementwise
 
     def render(self, names: dict[str, str], latex: bool = False) -> str:
-        """Fill in the operand names."""
-        return (self.latex if latex else self.text).format(**names)
+        """Fill in the operand names (only ``{name}`` placeholders; LaTeX braces stay)."""
+        import re
+
+        text = self.latex if latex else self.text
+        return re.sub(r"\{(\w+)\}", lambda m: names.get(m.group(1), m.group(0)), text)
 
 
 class Op:
@@ -90,7 +93,8 @@ class Op:
     @property
     def scalar(self) -> bool:
         """True when the formula is a SymPy function (scalar-wise op)."""
-        return self.formula is not None and not isinstance(self.formula[0], Template)
+        return self.formula is not None and not any(isinstance(f, Template)
+                                                    for f in self.formula)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -123,10 +127,27 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
 
 def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     """Run ``op`` forward on the inputs' data and record the node if any input needs a gradient."""
-    out = op.forward(*[t.data for t in inputs], **attrs)
+    # The hot path of every eager op: no generator expressions, one branch per input count,
+    # and no ``**{}`` (an empty keyword dict doubles the cost of calling a ufunc).
+    n = len(inputs)
+    if n == 1:
+        a = inputs[0]
+        out = op.forward(a.data, **attrs) if attrs else op.forward(a.data)
+        record = a.requires_grad
+    elif n == 2:
+        a, b = inputs
+        out = op.forward(a.data, b.data, **attrs) if attrs else op.forward(a.data, b.data)
+        record = a.requires_grad or b.requires_grad
+    else:
+        out = op.forward(*[t.data for t in inputs], **attrs)
+        record = False
+        for t in inputs:
+            if t.requires_grad:
+                record = True
+                break
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
-    record = STATE.grad_enabled and any(t.requires_grad for t in inputs)
+    record = record and STATE.grad_enabled
     result = Tensor._from_op(out, (op, tuple(inputs), attrs) if record else None)
     if HOOKS:
         for hook in HOOKS:

@@ -1,0 +1,182 @@
+"""dagrad graph: the DAG of any expression, every edge labelled with ∂target/∂source.
+
+The expression goes through the safe parser (:mod:`dagrad.graph.expression`, never ``eval``);
+the point comes from ``--at``.  Everything the user typed is checked — expression, variables,
+output suffix and folder — before anything is computed or written, so a refused command leaves
+no file behind and exits with status 2 and one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from ..graph.model import Graph
+
+NAME = "graph"
+HELP = ("draw the DAG of an expression with ∂target/∂source on every edge; print the value, "
+        "the gradient and the chain-rule derivation")
+
+_EXAMPLE = '"100*(x2 - x1**2)**2 + (1 - x1)**2" --at x1=1.5,x2=2 -o rosenbrock.svg'
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``dagrad graph``."""
+    p.epilog = f"example: dagrad graph {_EXAMPLE}"
+    p.add_argument("expression",
+                   help="numbers, pi, e, variables, + - * / ** (constant exponents) and abs, exp, "
+                        "log, sqrt, square, tanh, sigmoid, relu, leaky_relu, maximum")
+    p.add_argument("--at", default="", metavar="NAME=VALUE,...",
+                   help="the point: a value for every variable, e.g. x1=1.5,x2=2")
+    add_picture_options(p, fold_flag="--fold-constants")
+    p.add_argument("--latex", action="store_true", help="print the derivation as LaTeX")
+    p.add_argument("--no-symbolic", action="store_true",
+                   help="skip the simplified symbolic gradient (SymPy)")
+
+
+def add_picture_options(p: argparse.ArgumentParser, fold_flag: str) -> None:
+    """-o/--out, --no-values, the constants flag and --rankdir (shared with rosenbrock)."""
+    p.add_argument("-o", "--out", metavar="PATH",
+                   help="write the DAG here; the suffix picks the format: .svg, .png, .pdf, or "
+                        ".dot (Graphviz source, needs no Graphviz)")
+    p.add_argument("--no-values", action="store_true",
+                   help="draw formulas only, without values and adjoints")
+    if fold_flag == "--fold-constants":
+        p.add_argument(fold_flag, action="store_true",
+                       help="leave constants out of the picture (their values show in the ops)")
+    else:
+        p.add_argument(fold_flag, action="store_true",
+                       help="draw the constants (100, 1) as nodes of their own")
+    p.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
+                   help="layout direction: LR left to right (default), TB top to bottom")
+
+
+def check_output(path: str | None) -> None:
+    """Refuse an output path with an unknown suffix, a missing folder, or no Graphviz to draw."""
+    if not path:
+        return
+    from ..graph.render import INSTALL_HINT, output_format
+    from . import UsageError
+
+    try:
+        fmt = output_format(path)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path!r}: it is a folder")
+    if fmt not in ("dot", "gv"):
+        import shutil
+
+        if shutil.which("dot") is None:
+            raise RuntimeError(INSTALL_HINT)
+
+
+def can_print(stream: TextIO, text: str = "∂∇→·−²\u0304") -> bool:
+    """True when ``stream`` can encode the Unicode the derivation uses."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def report(g: Graph, *, unicode: bool, latex: bool = False, symbolic: bool = True) -> list[str]:
+    """Value, gradient, the derivation and the simplified symbolic gradient, as lines."""
+    import numpy as np
+
+    from ..graph.symbolic import fmt_number
+
+    out = g.output.name
+    d = (lambda a, b: f"∂{a}/∂{b}") if unicode else (lambda a, b: f"d{a}/d{b}")
+    lines = [f"value:    {out} = {fmt_number(g.output.value)}",
+             "gradient: " + ", ".join(f"{d(out, x.name)} = {fmt_number(x.grad)}"
+                                      for x in g.leaves), ""]
+    lines += (g.to_latex() if latex else g.derivation(unicode=unicode)).splitlines()
+    if symbolic:
+        lines += ["", "Symbolic gradient (sum over the paths of the product of the edge "
+                      "formulas, simplified):"]
+        ok = True
+        for x in g.leaves:
+            formula = g.gradient_formula(x.name)
+            lines.append(f"  {d(out, x.name)} = {formula}")
+            grad = float(np.asarray(x.grad))
+            if not np.isfinite(grad):
+                continue  # a warning says so; SymPy's zoo/oo do not compare as floats
+            point = {s: float(np.asarray(g[s.name].value)) for s in formula.free_symbols}
+            try:
+                at_point = float(formula.subs(point))
+            except (TypeError, ValueError):
+                at_point = float("nan")
+            ok = ok and bool(np.isclose(at_point, grad, rtol=1e-9, atol=1e-12))
+        lines.append("  check: " + ("the formulas at this point equal backprop" if ok
+                                    else "MISMATCH between the formulas and backprop"))
+    return lines
+
+
+def write_picture(g: Graph, args: argparse.Namespace, fold: bool) -> None:
+    """Render the DAG to ``args.out`` (when given) and say so."""
+    if not getattr(args, "out", None):
+        return
+    g.render(args.out, values=not getattr(args, "no_values", False),
+             constants="fold" if fold else "nodes", rankdir=getattr(args, "rankdir", "LR"))
+    print(f"wrote {args.out}")
+
+
+def build(source: str, at_text: str) -> Graph:
+    """Parse, check the point, evaluate with float64 leaves and return the DAG (errors: exit 2)."""
+    import numpy as np
+
+    import dagrad as dg
+
+    from ..graph.expression import parse, parse_assignments
+    from . import UsageError
+
+    expr = parse(source)
+    if not expr.variables:
+        raise UsageError("the expression has no variables, so there is nothing to differentiate")
+    at = parse_assignments(at_text or "")
+    missing = [v for v in expr.variables if v not in at]
+    extra = [v for v in at if v not in expr.variables]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"--at is missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"--at names {', '.join(extra)}, which the expression does not use")
+        raise UsageError("; ".join(parts) + f" (the expression's variables: "
+                         f"{', '.join(expr.variables)}; e.g. --at "
+                         f"{','.join(f'{v}=1' for v in expr.variables)})")
+    leaves = {v: dg.tensor(at[v], dtype="float64", requires_grad=True, name=v)
+              for v in expr.variables}
+    with np.errstate(all="ignore"):
+        out = expr.evaluate(leaves)
+        if not isinstance(out, dg.Tensor) or not out.requires_grad:
+            raise UsageError("the expression does not depend on its variables")
+        value = float(out.item())
+        if not np.isfinite(value):
+            raise UsageError(f"the expression is not finite at this point ({value}); choose "
+                             "another point with --at")
+        return dg.graph(out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse, evaluate, differentiate, print the derivation and draw the DAG."""
+    import numpy as np
+
+    check_output(args.out)
+    g = build(args.expression, args.at)
+    unicode = can_print(sys.stdout)
+    at = ", ".join(f"{x.name}={float(np.asarray(x.value)):g}" for x in g.leaves)
+    print(f"{g.output.name} = {args.expression}   at {at}")
+    for line in report(g, unicode=unicode, latex=args.latex, symbolic=not args.no_symbolic):
+        print(line)
+    if not all(np.all(np.isfinite(x.grad)) for x in g.leaves):
+        print("warning: the gradient is not finite at this point", file=sys.stderr)
+    write_picture(g, args, fold=args.fold_constants)
+    return 0

@@ -1,0 +1,32 @@
+"""The DAG you can see: trace a computation, label every edge with ∂target/∂source, draw it.
+
+``dg.trace(f, *inputs)`` and ``dg.graph(out)`` return a :class:`Graph`: ``nodes`` (name, op,
+value, grad = ∂f/∂node), ``edges`` (source, target, formula, latex, value), the symbolic chain
+rule (:meth:`Graph.gradient_formula`), the step-by-step derivation (:meth:`Graph.derivation`,
+:meth:`Graph.to_latex`) and Graphviz pictures (:meth:`Graph.to_dot`, :meth:`Graph.render`).
+Everything is derived from the op table; SymPy and Graphviz are imported only when used.
+
+This module is callable, so ``dg.graph(out)`` works whether ``dg.graph`` resolves to the
+function or to this subpackage.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from .build import graph, trace
+from .model import CONST, LEAF, OP, Edge, Graph, Node
+
+__all__ = ["trace", "graph", "Graph", "Node", "Edge", "LEAF", "CONST", "OP"]
+
+
+class _CallableModule(types.ModuleType):
+    """``dagrad.graph(out)`` is :func:`graph` (the subpackage shadows the function's name)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Graph:
+        return graph(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
