@@ -83,7 +83,7 @@ def __getattr__(name: str):
     """Import the heavier subpackages on first use (``dg.nn``, ``dg.data``, ``dg.explain``...)."""
     import importlib
 
-    if name in ("nn", "optim", "data", "explain"):
+    if name in ("nn", "optim", "data", "explain", "training"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("trace", "graph", "Graph"):
         mod = importlib.import_module(".graph", __name__)

@@ -24,6 +24,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay})
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _check_group(self, group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
@@ -51,20 +52,37 @@ class Adam(Optimizer):
                     state["exp_avg"] = np.zeros_like(p.data)
                     state["exp_avg_sq"] = np.zeros_like(p.data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
+                t1, t2 = self._scratch(p)
                 state["step"] += 1
                 step = state["step"]
                 if wd != 0:
                     g = g + wd * p.data
                 w = 1 - beta1                           # exp_avg.lerp_(g, w), as torch:
-                if abs(w) < 0.5:
-                    m += w * (g - m)
-                else:
-                    m[...] = g - (g - m) * (1 - w)
+                np.subtract(g, m, out=t1)
+                if abs(w) < 0.5:                        #   m + w (g − m)
+                    t1 *= w
+                    m += t1
+                else:                                   #   g − (g − m)(1 − w)
+                    t1 *= 1 - w
+                    np.subtract(g, t1, out=m)
                 v *= beta2                              # exp_avg_sq.mul_(β₂)
-                v += (1 - beta2) * g * g                #   .addcmul_(g, g, value=1 − β₂)
+                np.multiply(g, 1 - beta2, out=t1)       #   .addcmul_(g, g, value=1 − β₂)
+                t1 *= g
+                v += t1
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
                 step_size = lr / bias_correction1
-                denom = np.sqrt(v) / bias_correction2**0.5
-                denom += eps
-                p.data += -step_size * m / denom        # addcdiv_(m, denom, value=−step_size)
+                np.sqrt(v, out=t2)                      # denom = √v / √(1 − β₂ᵗ) + ε
+                t2 /= bias_correction2**0.5
+                t2 += eps
+                np.multiply(m, -step_size, out=t1)      # p.addcdiv_(m, denom, value=−step_size)
+                t1 /= t2
+                p.data += t1
+
+    def _scratch(self, p: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Two work arrays shaped like ``p`` (not part of the state), reused every step."""
+        pair = self._buffers.get(id(p))
+        if pair is None or pair[0].shape != p.data.shape or pair[0].dtype != p.data.dtype:
+            pair = (np.empty_like(p.data), np.empty_like(p.data))
+            self._buffers[id(p)] = pair
+        return pair

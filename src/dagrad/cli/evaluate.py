@@ -1,0 +1,65 @@
+"""dagrad evaluate: loss, accuracy and per-class accuracy of a ``dagrad train`` checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "evaluate"
+HELP = "evaluate a checkpoint of 'dagrad train': loss, accuracy and per-class accuracy"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``dagrad evaluate``."""
+    p.add_argument("checkpoint", help="checkpoint.npz written by 'dagrad train'")
+    p.add_argument("--dataset", choices=["sample", "mnist", "fashion-mnist"],
+                   help="data to evaluate on (default: the one it was trained on)")
+    p.add_argument("--split", choices=["test", "train"], default="test", help="(test)")
+    p.add_argument("--limit", type=int, metavar="N", help="use the first N samples")
+    p.add_argument("-o", "--out", help="also write evaluation.json and confusion.png here")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, evaluate, print the table."""
+    import json
+    from pathlib import Path
+
+    from ..atomic import atomic_write
+    from ..data import load_dataset
+    from ..training import evaluate, load_checkpoint, model_from_checkpoint
+    from ..training.run import CLASS_NAMES, _normalized, resolve_config
+
+    ckpt = load_checkpoint(args.checkpoint)
+    cfg = resolve_config(ckpt.config)
+    model = model_from_checkpoint(ckpt)
+    dataset = args.dataset or cfg["dataset"]
+    X, y = load_dataset(dataset, args.split)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f"--limit must be at least 1, got {args.limit}")
+        X, y = X[: args.limit], y[: args.limit]
+    if int(X[0].size) != int(cfg.get("input_dim", 784)):
+        raise ValueError(f"{dataset} samples have {X[0].size} values; the model expects "
+                         f"{cfg.get('input_dim')}")
+    res = evaluate(model, (_normalized(X, cfg), y), num_classes=int(cfg.get("num_classes", 10)))
+    names = CLASS_NAMES.get(dataset, [str(i) for i in range(res.confusion.shape[0])])
+    print(f"checkpoint {args.checkpoint}: MLP {[cfg['input_dim'], *cfg['hidden'], 10]} after "
+          f"{ckpt.epoch} epoch(s) on {cfg['dataset']}")
+    print(f"{dataset} {args.split} ({res.n:,} samples): loss {res.loss:.4f}  "
+          f"accuracy {100 * res.accuracy:.2f}%")
+    print(f"  {'class':<12}{'samples':>8}{'accuracy':>10}")
+    rows = res.confusion.sum(axis=1)
+    for c, acc in enumerate(res.per_class_accuracy):
+        shown = "—" if rows[c] == 0 else f"{100 * acc:.2f}%"
+        print(f"  {names[c]:<12}{int(rows[c]):>8}{shown:>10}")
+    if args.out:
+        from ..training.plots import plot_confusion
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out / "evaluation.json", "w") as f:
+            json.dump({"checkpoint": str(args.checkpoint), "dataset": dataset,
+                       "split": args.split, **res.to_dict()}, f, indent=2)
+        plot_confusion(res.confusion, out / "confusion.png", names, title=f"{dataset} "
+                       f"{args.split}")
+        print(f"wrote {out / 'evaluation.json'} and {out / 'confusion.png'}")
+    return 0

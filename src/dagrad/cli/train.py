@@ -1,0 +1,62 @@
+"""dagrad train: the sheet's 784-256-256-10 MLP trained on the sample, MNIST or Fashion-MNIST."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "train"
+HELP = ("train the sheet's MLP (784-256-256-10, tanh) on the embedded sample, MNIST or "
+        "Fashion-MNIST; writes a checkpoint, metrics.json and plots")
+
+
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.replace(" ", "").split(",") if s]
+    except ValueError:
+        msg = f"--hidden wants sizes like 256,256, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden wants positive sizes, got {text!r}")
+    return sizes
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``dagrad train`` (unset ones take the defaults shown, or the checkpoint's)."""
+    from ..training.run import DEFAULTS as D
+
+    p.add_argument("--dataset", choices=["sample", "mnist", "fashion-mnist"],
+                   help=f"data to train on (default: {D['dataset']}, embedded, offline)")
+    p.add_argument("--epochs", type=int, help=f"passes over the training set ({D['epochs']})")
+    p.add_argument("--batch-size", type=int, help=f"samples per step ({D['batch_size']})")
+    p.add_argument("--lr", type=float, help="learning rate (adam 1e-3, sgd 0.05)")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], help=f"({D['optimizer']})")
+    p.add_argument("--momentum", type=float, help=f"SGD momentum ({D['momentum']})")
+    p.add_argument("--weight-decay", type=float, help=f"L2 weight decay ({D['weight_decay']})")
+    p.add_argument("--schedule", choices=["none", "step", "cosine"],
+                   help=f"learning-rate schedule, stepped every batch ({D['schedule']})")
+    p.add_argument("--seed", type=int, help=f"initialisation and shuffling seed ({D['seed']})")
+    p.add_argument("--init", choices=["default", "xavier", "he"],
+                   help="weight init: PyTorch's default, Glorot uniform or He normal")
+    p.add_argument("--activation", choices=["tanh", "sigmoid", "relu", "leaky_relu"],
+                   help=f"hidden activation ({D['activation']})")
+    p.add_argument("--hidden", type=_hidden, help="hidden sizes (256,256)")
+    p.add_argument("--no-standardize", dest="standardize", action="store_const", const=False,
+                   help="feed pixels in [0, 1] instead of (x − mean) / std of the training set")
+    p.add_argument("--dtype", choices=["float32", "float64"], help=f"({D['dtype']})")
+    p.add_argument("--limit-train", type=int, metavar="N", help="use the first N training samples")
+    p.add_argument("--limit-test", type=int, metavar="N", help="use the first N test samples")
+    p.add_argument("-o", "--out", default="runs/train",
+                   help="output folder (checkpoint.npz, metrics.json, curves.png, confusion.png)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run saved in --out exactly where it stopped")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, print a line per epoch, write the files; 130 if stopped by Ctrl-C."""
+    from ..training.run import DEFAULTS, train_run
+
+    overrides = {k: getattr(args, k, None) for k in DEFAULTS}
+    result = train_run(overrides, args.out, resume=args.resume, progress=args.progress)
+    return 130 if result.interrupted else 0
