@@ -19,5 +19,8 @@ _WHERE = {"jacobian_chain": ".jacobian_chain", "vanishing": ".vanishing",
 def __getattr__(name: str):
     """Load each explainer on first use."""
     if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name], __name__), name)
+        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+        # importing the submodule bound the *module* under this name; bind the function
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'dagrad.explain' has no attribute {name!r}")

@@ -81,3 +81,56 @@ def latex_document(title: str, body: str) -> str:
     """A complete LaTeX document a student can compile with pdflatex."""
     return (LATEX_PREAMBLE + r"\title{" + latex_escape(title) + "}\n\\date{}\n"
             r"\begin{document}" + "\n\\maketitle\n" + body + "\n\\end{document}\n")
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table for the terminal: columns padded; a column of words is left-aligned,
+    any other column right-aligned."""
+    cells = [[fmt(c) for c in r] for r in rows]
+    widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(headers)]
+    words = [bool(rows) and all(isinstance(r[j], str) and not _numeric(r[j]) for r in rows)
+             for j in range(len(headers))]
+
+    def line(items: Sequence[str]) -> str:
+        return "  ".join(s.ljust(w) if left else s.rjust(w)
+                         for s, w, left in zip(items, widths, words, strict=True)).rstrip()
+
+    out = [line(list(headers)), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def fmt_log10(sign: float, log10: float, digits: int = 6) -> str:
+    """A number given as sign·10^log10 (beyond float64's range too): ``-3.2e-453``, ``0``."""
+    if math.isnan(log10) or math.isnan(sign):
+        return "nan"
+    if sign == 0 or log10 == -math.inf:
+        return "0"
+    if log10 == math.inf:
+        return "inf" if sign > 0 else "-inf"
+    if -300 < log10 < 300:
+        return fmt(math.copysign(10.0**log10, sign), digits)
+    e = math.floor(log10)
+    m = 10.0 ** (log10 - e)
+    if round(m, digits - 1) >= 10:
+        m, e = m / 10, e + 1
+    return f"{'-' if sign < 0 else ''}{m:.{digits - 1}g}e{e:+d}"
+
+
+def latex_math_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+                     align: str | None = None) -> str:
+    """A LaTeX tabular whose headers are LaTeX already (e.g. ``$h_{i-1}$``); cells are escaped."""
+    lines = [r"\begin{tabular}{" + (align or "r" * len(headers)) + "}", r"\toprule",
+             " & ".join(headers) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(fmt(c)) for c in r) + r" \\" for r in rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+

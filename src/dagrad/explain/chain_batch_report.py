@@ -1,0 +1,167 @@
+"""Rendering of a :class:`BatchJacobianChain`: Markdown, LaTeX, HTML and terminal text."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .chain_report import VJP_NOTE, ascii_latex, factor_table, network_line
+from .report import fmt, html_table, latex_document, markdown_table, text_table
+
+if TYPE_CHECKING:
+    from .chain_batch import BatchJacobianChain
+
+__all__ = ["markdown", "latex", "html_report", "text_summary"]
+
+MAX_ROWS = 16
+TITLE = "Exercise (c) on a batch: per-sample Jacobian chains and the batch-mean loss"
+
+
+def _explain(r: BatchJacobianChain) -> list[str]:
+    n, N = r.depth, r.n
+    return [
+        f"Each sample n has its own chain ∇_(x_n) L_n = J_L(z{n})[n] · J_z{n}(o{n})[n] · … · "
+        f"J_o1(x)[n] with the sizes {r.example.size_expression()}, evaluated at sample n's "
+        f"forward values. Sample n's outputs depend only on its own input, so the Jacobians "
+        f"over the whole batch would be block-diagonal: the chain splits into {N} independent "
+        f"per-sample chains of vector–Jacobian products, and no dense Jacobian over the batch "
+        f"is ever built.",
+        "Batch-mean loss L̄ = (1/N) Σ_n L_n: ∇_(x_n) L̄ = (1/N)·∇_(x_n) L_n; ∇_b1 L̄ = (1/N) "
+        "Σ_n δ1_n; ∇_W1 L̄ = (1/N) Σ_n δ1_n ⊗ x_n = (1/N)·Δᵀ X, with δ1_n = ∇_o1 L_n "
+        "(= ∇_b1 L_n) from sample n's chain.",
+    ]
+
+
+def _sample_rows(r: BatchJacobianChain) -> list[list[str]]:
+    rows = []
+    xn = np.linalg.norm(r.X, axis=1)
+    dn = np.linalg.norm(r.delta, axis=1)
+    for i in range(min(r.n, MAX_ROWS)):
+        y = int(r.labels[i])
+        rows.append([str(i), f"{y} (y = {y + 1})", fmt(r.losses[i], 6), str(r.predictions[i]),
+                     fmt(np.linalg.norm(r.grad_x[i]), 5), fmt(dn[i], 5),
+                     fmt(dn[i] * xn[i], 5), fmt(float(np.max(np.abs(
+                         r.grad_x[i] - r.backprop_grad_x[i]))), 3)])
+    return rows
+
+
+_SAMPLE_HEAD = ["n", "label", "L_n", "pred.", "‖∇_x L_n‖", "‖∇_b1 L_n‖", "‖∇_W1 L_n‖_F",
+                "max |Δ| ∇_x vs backprop"]
+
+
+def _mean_rows(r: BatchJacobianChain) -> list[list[str]]:
+    mb = r.mean_backprop
+    rows = [["∇_X L̄", "×".join(map(str, r.mean_grad_x.shape)), fmt(
+        np.linalg.norm(r.mean_grad_x), 6), fmt(float(np.max(np.abs(r.mean_grad_x - mb["x"]))),
+                                               3)]]
+    if "b1" in mb:
+        rows.append(["∇_b1 L̄", str(r.mean_grad_b1.shape[0]), fmt(
+            np.linalg.norm(r.mean_grad_b1), 6), fmt(float(np.max(np.abs(
+                r.mean_grad_b1 - mb["b1"]))), 3)])
+    rows.append(["∇_W1 L̄", "×".join(map(str, r.mean_grad_W1.shape)), fmt(
+        np.linalg.norm(r.mean_grad_W1), 6), fmt(float(np.max(np.abs(
+            r.mean_grad_W1 - mb["W1"]))), 3)])
+    return rows
+
+
+_MEAN_HEAD = ["gradient of the mean loss", "shape", "‖·‖", "max |Δ| vs backprop"]
+
+
+def _check_rows(r: BatchJacobianChain) -> list[list[str]]:
+    return [[c.name, str(c.value) if isinstance(c.value, bool) else fmt(c.value, 3),
+             "—" if c.tol is None else fmt(c.tol, 2), "✓" if c.ok else "✗"] for c in r.checks]
+
+
+def _more(r: BatchJacobianChain) -> list[str]:
+    return [f"(the first {MAX_ROWS} of {r.n} samples)"] if r.n > MAX_ROWS else []
+
+
+def _head(r: BatchJacobianChain) -> list[str]:
+    return [f"Network: {network_line(r)}.",
+            f"Batch: N = {r.n} inputs, labels 0-based (the sheet's y = label + 1); "
+            f"L̄ = {fmt(r.mean_loss, 8)}."]
+
+
+def markdown(r: BatchJacobianChain, dag_path: str | None = None) -> str:
+    """The batch report as Markdown."""
+    out = [f"# {TITLE}", ""]
+    if r.description:
+        out += [f"*{r.description}*", ""]
+    out += [f"- {s}" for s in _head(r)] + [""]
+    if dag_path:
+        out += [f"![the DAG of one sample's loss]({dag_path})", ""]
+    out += [s for p in _explain(r) for s in (p, "")]
+    out += ["## One sample's chain (sample 0, fine level)", "", f"**{r.example.expression()}**",
+            "", "```", factor_table(r.example), "```", "", VJP_NOTE.format(n=r.depth), ""]
+    out += ["## Per-sample gradients", "", markdown_table(_SAMPLE_HEAD, _sample_rows(r)), ""]
+    out += _more(r) + ([""] if _more(r) else [])
+    out += ["## Gradients of the batch-mean loss", "", markdown_table(_MEAN_HEAD, _mean_rows(r)),
+            ""]
+    ok = sum(c.ok for c in r.checks)
+    out += ["## Checks", "", markdown_table(["check", "value", "tolerance", "ok"],
+                                             _check_rows(r)), "",
+            f"{ok} of {len(r.checks)} checks pass.", ""]
+    return "\n".join(out)
+
+
+def _tex_table(headers: list[str], rows: list[list[str]], align: str) -> str:
+    lines = [r"\begin{center}\footnotesize", r"\begin{tabular}{" + align + "}", r"\toprule",
+             " & ".join(ascii_latex(h) for h in headers) + r" \\", r"\midrule"]
+    lines += [" & ".join(ascii_latex(c) for c in row) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    return "\n".join(lines)
+
+
+def latex(r: BatchJacobianChain) -> str:
+    """The batch report as a LaTeX document (ASCII only)."""
+    n = r.depth
+    b = []
+    if r.description:
+        b.append(r"\noindent\emph{" + ascii_latex(r.description) + "}\n")
+    b += [r"\begin{itemize}"] + [r"\item " + ascii_latex(s) for s in _head(r)] + \
+        [r"\end{itemize}"]
+    b.append(r"\[ \nabla_{x_n} L_n = J_L(z^{(" + str(n) + r")})[n] \cdot \ldots \cdot "
+             r"J_{o^{(1)}}(x)[n], \qquad \bar L = \frac1N \sum_n L_n, \qquad "
+             r"\nabla_{W^{(1)}} \bar L = \frac1N \sum_n \delta^{(1)}_n \otimes x_n "
+             r"= \frac1N \Delta^\top X \]")
+    b += [ascii_latex(p) for p in _explain(r)]
+    b.append(r"\section*{Per-sample gradients}")
+    b.append(_tex_table(_SAMPLE_HEAD, _sample_rows(r), "rlrrrrrr"))
+    b += [ascii_latex(s) for s in _more(r)]
+    b.append(r"\section*{Gradients of the batch-mean loss}")
+    b.append(_tex_table(_MEAN_HEAD, _mean_rows(r), "lrrr"))
+    b.append(r"\section*{Checks}")
+    b.append(_tex_table(["check", "value", "tol.", "ok"], _check_rows(r), "p{11cm}rrl"))
+    return latex_document(TITLE, "\n\n".join(b))
+
+
+def html_report(r: BatchJacobianChain) -> str:
+    """The batch report as an HTML fragment; every piece of text is escaped."""
+    e = html.escape
+    h = [f"<div class='dagrad-jacobian-chain'><h3>{e(TITLE)}</h3>"]
+    if r.description:
+        h.append(f"<p><em>{e(r.description)}</em></p>")
+    h.append("<ul>" + "".join(f"<li>{e(s)}</li>" for s in _head(r)) + "</ul>")
+    h += [f"<p>{e(p)}</p>" for p in _explain(r)]
+    h.append("<h4>Per-sample gradients</h4>" + html_table(_SAMPLE_HEAD, _sample_rows(r)))
+    h += [f"<p>{e(s)}</p>" for s in _more(r)]
+    h.append("<h4>Gradients of the batch-mean loss</h4>" + html_table(_MEAN_HEAD, _mean_rows(r)))
+    ok = sum(c.ok for c in r.checks)
+    h.append(f"<h4>Checks: {ok} of {len(r.checks)} pass</h4>")
+    h.append(html_table(["check", "value", "tolerance", "ok"], _check_rows(r)) + "</div>")
+    return "\n".join(h)
+
+
+def text_summary(r: BatchJacobianChain) -> str:
+    """Per-sample table, mean-loss gradients and checks as plain text."""
+    out = [TITLE] + ([r.description] if r.description else []) + _head(r) + [""]
+    out += [f"per-sample chain: {r.example.expression()}",
+            f"  sizes: {r.example.size_expression()}", ""]
+    out += [text_table(_SAMPLE_HEAD, _sample_rows(r))] + _more(r) + [""]
+    out += [text_table(_MEAN_HEAD, _mean_rows(r)), ""]
+    ok = sum(c.ok for c in r.checks)
+    out.append(f"checks: {ok} of {len(r.checks)} pass")
+    out += [f"  {row[3]} {row[0]}: {row[1]}" for row in _check_rows(r)]
+    return "\n".join(out)

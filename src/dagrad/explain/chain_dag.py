@@ -1,0 +1,113 @@
+"""The MLP's DAG as Graphviz DOT: x → z1 → … → zn → L ← y, each edge labelled with its Jacobian.
+
+The fine level adds o^(l) = W^(l) z^(l−1) + b^(l) as nodes, with W^(l) and b^(l) feeding them.
+Labels are Graphviz HTML-like labels built from escaped text.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from .chain_model import MLPSpec
+
+__all__ = ["dag_dot", "render", "svg"]
+
+_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+def _node(name: str) -> str:
+    """HTML label text of a node name: z3 → z<SUP>(3)</SUP>."""
+    if name[:1] in "zobW" and name[1:].isdigit():
+        return f"{html.escape(name[0])}<SUP>({html.escape(name[1:])})</SUP>"
+    return html.escape(name)
+
+
+def _jac(out: str, inp: str) -> str:
+    """J<SUB>z3</SUB>(z2) as an HTML label fragment."""
+    return f"J<SUB>{html.escape(out)}</SUB>({html.escape(inp)})"
+
+
+def _lab(*lines: str) -> str:
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def dag_dot(spec: MLPSpec, level: str = "layer", label: int | None = None) -> str:
+    """DOT source of the layer-level (or ``level="fine"``) DAG of the MLP and its loss."""
+    import graphviz
+
+    if level not in ("layer", "fine"):
+        raise ValueError(f"level must be 'layer' or 'fine', got {level!r}")
+    n, sizes = spec.depth, spec.sizes
+    g = graphviz.Digraph("mlp", graph_attr={"rankdir": "LR", "nodesep": "0.35",
+                                            "ranksep": "0.5", "fontname": "Helvetica"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "12"},
+                         edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    dim = lambda k: f"ℝ<SUP>{k}</SUP>"
+    g.node("x", _lab(f"<B>x</B> ∈ {dim(sizes[0])}"), shape="box", style="rounded")
+    prev = "x"
+    for l in range(1, n + 1):
+        fn = "softmax" if l == n else html.escape(spec.activation)
+        z, o = f"z{l}", f"o{l}"
+        bias = f" + b<SUP>({l})</SUP>" if spec.biases[l - 1] is not None else ""
+        if level == "fine":
+            g.node(o, _lab(f"<B>{_node(o)}</B> ∈ {dim(sizes[l])}",
+                           f"W<SUP>({l})</SUP>{_node(prev)}{bias}"))
+            g.edge(prev, o, _lab(f"{_jac(o, prev)} = W<SUP>({l})</SUP>",
+                                 f"{sizes[l]}×{sizes[l - 1]}"))
+            for p, lab in ((f"W{l}", f"{sizes[l]}×{sizes[l]}×{sizes[l - 1]}"),
+                           (f"b{l}", f"I, {sizes[l]}×{sizes[l]}")):
+                if p.startswith("b") and spec.biases[l - 1] is None:
+                    continue
+                g.node(p, _lab(_node(p)), shape="box", color="gray50", fontcolor="gray30")
+                g.edge(p, o, _lab(_jac(o, p), html.escape(lab)), color="gray50",
+                       fontcolor="gray30", style="dashed")
+            g.node(z, _lab(f"<B>{_node(z)}</B> ∈ {dim(sizes[l])}", f"{fn}({_node(o)})"))
+            g.edge(o, z, _lab(_jac(z, o), f"{sizes[l]}×{sizes[l]}"))
+        else:
+            g.node(z, _lab(f"<B>{_node(z)}</B> ∈ {dim(sizes[l])}",
+                           f"{fn}(W<SUP>({l})</SUP>{_node(prev)}{bias})"))
+            g.edge(prev, z, _lab(_jac(z, prev), f"{sizes[l]}×{sizes[l - 1]}"))
+        prev = z
+    y_txt = "y" if label is None else f"y = {label + 1} (label {label})"
+    g.node("y", _lab(html.escape(y_txt)), shape="diamond", fontsize="11")
+    g.node("L", _lab(f"<B>L</B> = −log {_node(prev)}<SUB>y</SUB>"), shape="box", style="rounded",
+           peripheries="2")
+    g.edge(prev, "L", _lab(_jac("L", prev), f"1×{sizes[-1]}"))
+    g.edge("y", "L", _lab("selects"), style="dashed")
+    return g.source
+
+
+def svg(dot: str) -> str:
+    """The DAG as an SVG string (for inline HTML), without the XML prologue."""
+    import graphviz
+
+    data = graphviz.Source(dot).pipe(format="svg").decode("utf-8")
+    return data[data.find("<svg"):]
+
+
+def render(dot: str, path: str | os.PathLike) -> str:
+    """Write the DAG to ``path`` as .svg, .png or .pdf (by suffix); returns the path."""
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"render_dag: unknown picture type {p.suffix!r} for {str(p)!r}; use "
+                         ".svg, .png or .pdf")
+    try:
+        import graphviz
+    except ImportError as e:
+        raise ImportError("render_dag needs the graphviz package: pip install "
+                          "'dagrad[draw]'") from e
+    try:
+        data = graphviz.Source(dot).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as e:
+        raise RuntimeError("render_dag needs Graphviz's 'dot' program (e.g. apt-get install "
+                           "graphviz)") from e
+    from ..atomic import atomic_write
+
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(p, "wb") as fh:
+        fh.write(data)
+    return str(p)

@@ -1,0 +1,474 @@
+"""Rendering of a :class:`JacobianChainReport`: Markdown, LaTeX (pdflatex, ASCII only), HTML, text.
+
+Matrices are summarised — size, Frobenius norm, max |entry|, non-zeros and the first few
+non-zero entries — never dumped whole.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import jacobians as jac
+from .chain_factors import Chain, node_latex
+from .report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
+
+if TYPE_CHECKING:
+    from .jacobian_chain import JacobianChainReport
+
+__all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
+           "network_line", "factor_table", "VJP_NOTE"]
+
+VJP_NOTE = ("The product is evaluated left to right: v ← J_L(z{n}), then v ← v·J for each next "
+            "factor. Every step is a vector–Jacobian product (a 1×m row vector times an m×k "
+            "matrix), never a matrix–matrix product, and the row vector after each step is the "
+            "adjoint ∇L of that factor's input — what reverse mode (backprop) computes.")
+
+_UNICODE_TEX = {"×": r"$\times$", "−": "-", "∇": r"$\nabla$", "ᵀ": r"$^\top$", "≤": r"$\le$",
+                "δ": r"$\delta$", "φ": r"$\varphi$", "σ": r"$\sigma$", "⊗": r"$\otimes$",
+                "→": r"$\to$", "←": r"$\leftarrow$", "·": r"$\cdot$", "²": r"$^2$", "∈": r"$\in$",
+                "…": r"\dots{}", "–": "--", "—": "---", "|": r"$|$", "Δ": r"$\Delta$",
+                "✓": "ok", "✗": "FAILED", "‖": r"$\|$", "’": "'", "ℝ": r"$\mathbb{R}$",
+                "√": r"$\surd$"}
+
+
+def ascii_latex(text: str) -> str:
+    """Escape text for LaTeX and spell the report's Unicode symbols as LaTeX (pdflatex-safe)."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\u0304" and out:          # a combining macron: L̄ → $\bar{L}$
+            out[-1] = r"$\bar{" + out[-1] + "}$"
+        elif ch in _UNICODE_TEX:
+            out.append(_UNICODE_TEX[ch])
+        elif ord(ch) < 128:
+            out.append(latex_escape(ch))
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+# ----- numbers ------------------------------------------------------------------------
+def matrix_entries(A: np.ndarray, k: int = 3) -> list[tuple[tuple[int, ...], float]]:
+    """The first ``k`` non-zero entries of A in row-major order (index, value)."""
+    flat = np.flatnonzero(A)[:k]
+    return [(tuple(int(i) for i in np.unravel_index(j, A.shape)), float(A.flat[j])) for j in flat]
+
+
+def _entries_text(A: np.ndarray, k: int = 3) -> str:
+    ents = matrix_entries(A, k)
+    if not ents:
+        return "all 0"
+    s = ", ".join(f"[{','.join(map(str, i))}] = {fmt(v, 4)}" for i, v in ents)
+    return s + (", …" if np.count_nonzero(A) > k else "")
+
+
+def _entries_latex(A: np.ndarray, k: int = 2) -> str:
+    ents = matrix_entries(A, k)
+    if not ents:
+        return r"\text{all } 0"
+    s = r",\ ".join(f"[{','.join(map(str, i))}] = {fmt(v, 4)}" for i, v in ents)
+    return s + (r",\ \dots" if np.count_nonzero(A) > k else "")
+
+
+def _norm(A: np.ndarray) -> float:
+    return float(np.linalg.norm(A))
+
+
+def _sz(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+def _tex_sz(shape: tuple[int, ...]) -> str:
+    return r" \times ".join(str(s) for s in shape)
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+# ----- shared pieces ----------------------------------------------------------------------
+def _title(r: JacobianChainReport) -> str:
+    return "Exercise (c): the MLP's gradient as a chain of Jacobians"
+
+
+def network_line(r: Any) -> str:
+    """One line on the architecture (sizes, activation, output option)."""
+    s = r.spec
+    out = "softmax" if s.output == "softmax" else "None (logits)"
+    return (f"MLP {'-'.join(map(str, s.sizes))}, hidden activation {s.activation}, output "
+            f"option {out} — the softmax z{s.depth} = softmax(o{s.depth}) and L = −log "
+            f"z{s.depth}_y are explicit steps either way")
+
+
+def _sample(r: JacobianChainReport) -> str:
+    n = r.depth
+    p = r.probabilities
+    return (f"one input x ∈ ℝ^{r.spec.sizes[0]}, label {r.label} (0-based; the sheet's y ∈ "
+            f"[1:{r.spec.sizes[-1]}] is y = label + 1 = {r.sheet_y}); L = −log z{n}_y = "
+            f"{fmt(r.loss, 8)}, z{n}_y = {fmt(p[r.label], 6)}; predicted class "
+            f"{r.prediction} (p = {fmt(p[r.prediction], 4)})")
+
+
+def _nodes(r: JacobianChainReport) -> list[tuple[str, str, str]]:
+    s, n = r.spec, r.depth
+    rows = [("x", "the input", f"{s.sizes[0]}")]
+    for l in range(1, n + 1):
+        b = f" + b^({l})" if s.biases[l - 1] is not None else ""
+        rows.append((f"o{l}", f"W^({l})·z^({l - 1}){b}" if l > 1 else f"W^(1)·x{b}",
+                     f"{s.sizes[l]}"))
+        fn = "softmax" if l == n else s.activation
+        rows.append((f"z{l}", f"{fn}(o{l})", f"{s.sizes[l]}"))
+    rows.append(("y", f"the label (an integer, not differentiated): {r.label}", "—"))
+    rows.append(("L", f"−log z{n}_y", "1 (scalar)"))
+    return rows
+
+
+def _dag_line(r: JacobianChainReport, level: str) -> str:
+    n = r.depth
+    if level == "layer":
+        path = ["x"] + [f"z{l}" for l in range(1, n + 1)]
+    else:
+        path = ["x"] + [f"{k}{l}" for l in range(1, n + 1) for k in "oz"]
+    return " → ".join(path) + " → L ← y"
+
+
+def _derivations(r: JacobianChainReport) -> list[tuple[str, str, str, str]]:
+    """(step, step in LaTeX, derivation text, derivation LaTeX) of every kind of step."""
+    n = r.depth
+    zn, on = node_latex(f"z{n}"), node_latex(f"o{n}")
+    out = [(f"L = −log z{n}_y", rf"L = -\log {zn}_y", jac.LOSS_DERIVATION,
+            jac.LOSS_DERIVATION_LATEX),
+           (f"z{n} = softmax(o{n})", rf"{zn} = \operatorname{{softmax}}({on})",
+            jac.SOFTMAX_DERIVATION, jac.SOFTMAX_DERIVATION_LATEX)]
+    if n > 1:
+        f = jac.ACTIVATION_FORMS[r.spec.activation]
+        fn = r"\sigma" if f.name == "sigmoid" else (
+            rf"\{f.name}" if f.name == "tanh" else rf"\operatorname{{{f.name.replace('_', '')}}}")
+        out.append((f"z(l) = {f.name}(o(l))", rf"z^{{(l)}} = {fn}(o^{{(l)}})", f.derivation,
+                    f.derivation_latex))
+    out.append(("o(l) = W(l) z(l−1) + b(l)", r"o^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}",
+                jac.LINEAR_DERIVATION, jac.LINEAR_DERIVATION_LATEX))
+    return out
+
+
+def _factor_rows(ch: Chain) -> list[list[str]]:
+    return [[str(k + 1), f.name, f.formula, f.size, fmt(_norm(f.matrix), 5),
+             _entries_text(f.matrix)] for k, f in enumerate(ch.factors)]
+
+
+def _adjoint_rows(ch: Chain) -> list[list[str]]:
+    rows = []
+    for k, (f, a, d) in enumerate(zip(ch.factors, ch.adjoints, ch.adjoint_diffs, strict=True)):
+        prod = f.name if k == 0 else f"v·{f.name}"
+        rows.append([str(k + 1), prod, f"∇_{f.input} L", _sz(a.shape), fmt(_norm(a), 6),
+                     fmt(d, 3)])
+    return rows
+
+
+def _chain_heading(ch: Chain) -> str:
+    what = "layer level (x, z1, z2, … as in the sheet's DAG)" if ch.level == "layer" else \
+        "fine level (every o(l) = W(l) z(l−1) + b(l) its own step)"
+    return f"{ch.lhs} — {what}"
+
+
+def _bonus_rows(r: JacobianChainReport) -> list[list[str]]:
+    w = r.weight
+    rows = [["δ1 ⊗ x (Kronecker form, implicit outer product)", _sz(w.kron.shape),
+             fmt(w.diff_kron, 3), f"{w.seconds_kron * 1e3:.1f} ms"]]
+    if w.dense:
+        rows.append(["δ1ᵀ · J_o1(W1) (dense tensor, contracted over i)",
+                     _sz(w.tensor_grad.shape), fmt(w.diff_tensor, 3),
+                     f"{w.seconds_dense:.2f} s"])
+    return rows
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"
+
+
+def _bonus_text(r: JacobianChainReport) -> list[str]:
+    w = r.weight
+    n, m = w.n_out, w.n_in
+    lines = [
+        f"J_o1(W1) is a 3-tensor of shape {n} × {n} × {m} with entries ∂o1_i/∂W1_jk = "
+        f"δ_ij·x_k ({n * n * m:,} entries, {_mib(w.nbytes)} in float64). Flattened over "
+        f"(j, k) it is the Jacobi-Matrix of size {n} × {n * m:,}: J_o1(W1) = I_{n} ⊗ xᵀ.",
+        f"With δ1 = ∇_o1 L = J_L(z{r.depth})·…·J_z1(o1) (1 × {n}, the chain of ∇_b1 L without "
+        f"its last factor I): ∇_W1 L = δ1ᵀ · J_o1(W1) = δ1ᵀ(I ⊗ xᵀ) = δ1ᵀ ⊗ xᵀ, i.e. "
+        f"(∇_W1 L)_jk = Σ_i δ1_i δ_ij x_k = δ1_j x_k: the outer product δ1 ⊗ x ({n} × {m}).",
+    ]
+    if w.dense:
+        ents = ", ".join(f"T[{i},{j},{k}] = {fmt(v, 4)}" for (i, j, k), v in w.tensor_entries)
+        lines.append(
+            f"Built densely ({_mib(w.nbytes)}): ‖J_o1(W1)‖_F = {fmt(w.tensor_norm, 6)} "
+            f"(= √{n}·‖x‖), {w.tensor_nnz:,} non-zeros (= {n} × the {np.count_nonzero(w.x)} "
+            f"non-zero pixels); {ents}. Its flattening equals I ⊗ xᵀ (max |Δ| = "
+            f"{fmt(w.flat_vs_kron, 3)}).")
+    else:
+        lines.append(f"The dense tensor was not built (dense=False): the Kronecker form is "
+                     f"applied implicitly as the outer product, never forming the "
+                     f"{_mib(w.nbytes)}.")
+    return lines
+
+
+def _check_rows(r: JacobianChainReport) -> list[list[str]]:
+    return [[c.name, fmt(c.value, 3) if not isinstance(c.value, bool) else str(c.value),
+             "—" if c.tol is None else fmt(c.tol, 2), _mark(c.ok)] for c in r.checks]
+
+
+def _chains(r: JacobianChainReport) -> list[Chain]:
+    return list(r.chains.values())
+
+
+def _state(r: JacobianChainReport) -> list[str]:
+    return [r.description] if r.description else []
+
+
+# ----- Markdown -----------------------------------------------------------------------------
+def markdown(r: JacobianChainReport, dag_path: str | None = None) -> str:
+    """The report as Markdown (GitHub: tables and $$ math)."""
+    n = r.depth
+    out = [f"# {_title(r)}", ""]
+    out += [f"*{s}*" for s in _state(r)] + [""] if r.description else []
+    out += [f"- Network: {network_line(r)}.", f"- Sample: {_sample(r)}.",
+            "- Backprop reference: dagrad reverse mode through the model's own modules on "
+            "float64 copies of the weights. Closed forms: plain NumPy from the weights and "
+            "the forward values.", ""]
+    out += ["## The DAG", "", f"Layer level: `{_dag_line(r, 'layer')}`  ",
+            f"Fine level: `{_dag_line(r, 'fine')}` (W(l), b(l) feed o(l))", ""]
+    if dag_path:
+        out += [f"![the layer-level DAG]({dag_path})", ""]
+    out += [markdown_table(["node", "definition", "size"], _nodes(r)), ""]
+    out += ["## The Jacobians of the steps, from the definitions", "",
+            "Numerator layout: J_a(b) = ∂a/∂b has one row per component of a and one column "
+            "per component of b, so a gradient is a row vector and the chain rule is a "
+            "product J_L(z) · J_z(o) · … read from the loss back to the input.", ""]
+    for step, _, text, tex in _derivations(r):
+        out += [f"**{step}.** {text}", "", f"$$ {tex} $$", ""]
+    for ch in _chains(r):
+        out += [f"## {_chain_heading(ch)}", "", f"**{ch.expression()}**", "",
+                f"Sizes: {ch.size_expression()} — they chain: {_mark(ch.sizes_chain)}", ""]
+        out += [markdown_table(["#", "Jacobian", "formula", "size", "‖·‖_F",
+                                "first non-zero entries"], _factor_rows(ch)), ""]
+        parts = [f for f in ch.factors if f.parts]
+        if parts:
+            out += ["Layer-level factors are products of fine ones: " + "; ".join(
+                f"{f.name} = {' · '.join(f.parts)}" for f in parts) + ".", ""]
+        out += [VJP_NOTE.format(n=n), ""]
+        out += [markdown_table(["step", "product", "= adjoint", "size", "‖·‖", "max |Δ| vs "
+                                "backprop"], _adjoint_rows(ch)), ""]
+        out += [f"Result {ch.lhs} (1 × {ch.result_shape[1]}): ‖·‖ = "
+                f"{fmt(_norm(ch.product), 6)}; max |chain − backprop| = "
+                f"{fmt(ch.max_abs_diff, 3)}.", ""]
+    out += ["## Bonus: ∇_W1 L with tensors and Kronecker products", ""]
+    out += [line for s in _bonus_text(r) for line in (s, "")]
+    out += [markdown_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
+                           _bonus_rows(r)), ""]
+    out += ["## Checks", "", markdown_table(["check", "value", "tolerance", "ok"],
+                                             _check_rows(r)), ""]
+    ok = sum(c.ok for c in r.checks)
+    out += [f"{ok} of {len(r.checks)} checks pass.", ""]
+    out += ["## Timings", "", markdown_table(["stage", "seconds"],
+                                              [[k, f"{v:.4f}"] for k, v in r.seconds.items()]),
+            ""]
+    return "\n".join(out)
+
+
+# ----- LaTeX ----------------------------------------------------------------------------------
+def _tex_table(headers: list[str], rows: list[list[str]], align: str) -> str:
+    lines = [r"\begin{center}\small", r"\begin{tabular}{" + align + "}", r"\toprule",
+             " & ".join(headers) + r" \\", r"\midrule"]
+    lines += [" & ".join(row) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+    return "\n".join(lines)
+
+
+def _tex_factor_rows(ch: Chain) -> list[list[str]]:
+    return [[str(k + 1), f"${f.latex_name}$", f"${f.latex}$", f"${_tex_sz(f.shape)}$",
+             fmt(_norm(f.matrix), 5), f"${_entries_latex(f.matrix)}$"]
+            for k, f in enumerate(ch.factors)]
+
+
+def _tex_chain_heading(ch: Chain) -> str:
+    lhs = rf"$\nabla_{{{node_latex(ch.target)}}} L$"
+    if ch.level == "layer":
+        return lhs + r" --- layer level ($x, z^{(1)}, z^{(2)}, \dots$ as in the DAG)"
+    return lhs + r" --- fine level (each $o^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}$ a step)"
+
+
+def _tex_chain_expr(ch: Chain) -> str:
+    target = node_latex(ch.target)
+    lhs = rf"\nabla_{{{target}}} L"
+    prod = r" \cdot ".join(f.latex_name for f in ch.factors)
+    sizes = r" \cdot ".join(rf"({_tex_sz(f.shape)})" for f in ch.factors)
+    res = _tex_sz(ch.result_shape)
+    return (r"\[" + f"{lhs} = {prod}" + r"\]" + "\n" + r"\[" + f"{sizes} \\;\\to\\; ({res})"
+            + r"\]")
+
+
+def _tex_dag(r: JacobianChainReport) -> str:
+    n = r.depth
+    parts = ["x"]
+    prev = "x"
+    for l in range(1, n + 1):
+        z = node_latex(f"z{l}")
+        parts.append(rf"\xrightarrow{{J_{{{z}}}({prev})}} {z}")
+        prev = z
+    parts.append(rf"\xrightarrow{{J_L({prev})}} L \xleftarrow{{\ \text{{selects }} {prev}_y\ }}"
+                 " y")
+    return r"\[" + " ".join(parts) + r"\]"
+
+
+def _tex_adjoint_rows(ch: Chain) -> list[list[str]]:
+    rows = []
+    for k, (f, a, d) in enumerate(zip(ch.factors, ch.adjoints, ch.adjoint_diffs, strict=True)):
+        prod = f.latex_name if k == 0 else rf"v \cdot {f.latex_name}"
+        rows.append([str(k + 1), f"${prod}$", rf"$\nabla_{{{node_latex(f.input)}}} L$",
+                     f"${_tex_sz(a.shape)}$", fmt(_norm(a), 6), fmt(d, 3)])
+    return rows
+
+
+def latex(r: JacobianChainReport) -> str:
+    """The report as a complete LaTeX document (ASCII only; compiles with pdflatex)."""
+    n = r.depth
+    b = []
+    if r.description:
+        b.append(r"\noindent\emph{" + ascii_latex(r.description) + "}\n")
+    b.append(r"\begin{itemize}")
+    b.append(r"\item Network: " + ascii_latex(network_line(r)) + ".")
+    b.append(r"\item Sample: " + ascii_latex(_sample(r)) + ".")
+    b.append(r"\item Backprop reference: dagrad reverse mode through the model's own modules "
+             r"on float64 copies of the weights; the Jacobians are closed forms evaluated in "
+             r"plain NumPy.")
+    b.append(r"\end{itemize}")
+    b.append(r"\section*{The DAG}")
+    b.append(_tex_dag(r))
+    b.append(r"with $o^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}$, $z^{(l)} = \varphi(o^{(l)})$ "
+             rf"for $l < {n}$, $z^{{({n})}} = \operatorname{{softmax}}(o^{{({n})}})$, "
+             rf"$L = -\log z^{{({n})}}_y$, $z^{{(0)}} = x$. The label $y$ only selects a "
+             r"component; it is not differentiated.")
+    b.append(r"\section*{The Jacobians of the steps, from the definitions}")
+    b.append(r"Numerator layout: $J_a(b) = \partial a/\partial b$ has one row per component "
+             r"of $a$ and one column per component of $b$, so a gradient is a row vector.")
+    for _, step, _text, tex in _derivations(r):
+        b.append(r"\paragraph{$" + step + "$}")
+        b.append(r"\[" + tex + r"\]")
+    for ch in _chains(r):
+        b.append(r"\section*{" + _tex_chain_heading(ch) + "}")
+        b.append(_tex_chain_expr(ch))
+        b.append("The sizes chain." if ch.sizes_chain else "The sizes do NOT chain.")
+        b.append(_tex_table(["\\#", "Jacobian", "formula", "size",
+                             r"$\|\cdot\|_F$", "first non-zero entries"],
+                            _tex_factor_rows(ch), "rllrrl"))
+        b.append(ascii_latex(VJP_NOTE.format(n=n)))
+        b.append(_tex_table(["step", "product", "adjoint", "size", r"$\|\cdot\|$",
+                             r"max $|\Delta|$ vs backprop"], _tex_adjoint_rows(ch), "rllrrr"))
+        b.append(rf"Max $|$chain $-$ backprop$|$ = {fmt(ch.max_abs_diff, 3)}.")
+    w = r.weight
+    b.append(r"\section*{Bonus: $\nabla_{W^{(1)}} L$ with tensors and Kronecker products}")
+    nn, m = w.n_out, w.n_in
+    b.append(rf"\[ J_{{o^{{(1)}}}}(W^{{(1)}}) \in \mathbb{{R}}^{{{nn} \times {nn} \times {m}}},"
+             r"\qquad \bigl[J_{o^{(1)}}(W^{(1)})\bigr]_{ijk} = "
+             r"\frac{\partial o^{(1)}_i}{\partial W^{(1)}_{jk}} = \delta_{ij}\, x_k \]")
+    b.append(rf"{nn * nn * m:,} entries".replace(",", "{,}") + rf", {_mib(w.nbytes)} in "
+             rf"float64. Flattened over $(j,k)$ it is the Jacobi-Matrix of size "
+             rf"${nn} \times {nn * m}$:")
+    b.append(r"\[ I_{" + str(nn) + r"} \otimes x^\top = \begin{pmatrix} x^\top & 0 & \cdots & 0"
+             r"\\ 0 & x^\top & \cdots & 0 \\ \vdots & & \ddots & \vdots \\ 0 & 0 & \cdots & "
+             r"x^\top \end{pmatrix}. \]")
+    b.append(r"With $\delta^{(1)} = \nabla_{o^{(1)}} L = J_L(" + node_latex(f"z{n}") + r")"
+             r"\cdots J_{z^{(1)}}(o^{(1)})$ (the chain of $\nabla_{b^{(1)}} L$ without its last "
+             r"factor $I$):")
+    b.append(r"\begin{align*} \nabla_{W^{(1)}} L &= \delta^{(1)\top} J_{o^{(1)}}(W^{(1)}) "
+             r"= \delta^{(1)\top} (I \otimes x^\top) = \delta^{(1)\top} \otimes x^\top, \\"
+             r" \bigl(\nabla_{W^{(1)}} L\bigr)_{jk} &= \sum_i \delta^{(1)}_i \delta_{ij} x_k "
+             r"= \delta^{(1)}_j x_k, \quad\text{i.e.}\quad \nabla_{W^{(1)}} L = "
+             r"\delta^{(1)} \otimes x = \delta^{(1)} x^\top \end{align*}")
+    b.append(ascii_latex(_bonus_text(r)[-1]))
+    b.append(_tex_table(["computed as", "shape", r"max $|\Delta|$ vs backprop", "time"],
+                        [[ascii_latex(c) for c in row] for row in _bonus_rows(r)], "llrr"))
+    b.append(r"\section*{Checks}")
+    b.append(_tex_table(["check", "value", "tol.", "ok"],
+                        [[r"\parbox[t]{10cm}{\raggedright " + ascii_latex(c) + "}"] +
+                         [ascii_latex(x) for x in rest] for c, *rest in _check_rows(r)],
+                        "lrrl"))
+    return latex_document(_title(r), "\n\n".join(b))
+
+
+# ----- HTML ------------------------------------------------------------------------------------
+def _svg(r: JacobianChainReport) -> str:
+    try:
+        from .chain_dag import svg
+
+        return svg(r.dag_dot("layer"))
+    except Exception:  # noqa: BLE001 - no graphviz here: the text DAG stands alone
+        return ""
+
+
+def html_report(r: JacobianChainReport) -> str:
+    """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
+    e = html.escape
+    n = r.depth
+    h = [f"<div class='dagrad-jacobian-chain'><h3>{e(_title(r))}</h3>"]
+    if r.description:
+        h.append(f"<p><em>{e(r.description)}</em></p>")
+    h.append(f"<ul><li>Network: {e(network_line(r))}.</li><li>Sample: {e(_sample(r))}.</li></ul>")
+    h.append(f"<h4>The DAG</h4><p><code>{e(_dag_line(r, 'layer'))}</code></p>")
+    h.append(_svg(r))
+    h.append(html_table(["node", "definition", "size"], _nodes(r)))
+    h.append("<h4>The Jacobians of the steps</h4>")
+    for step, _, text, _ in _derivations(r):
+        h.append(f"<p><b>{e(step)}.</b> {e(text)}</p>")
+    for ch in _chains(r):
+        h.append(f"<h4>{e(_chain_heading(ch))}</h4><p><b>{e(ch.expression())}</b><br>"
+                 f"sizes: {e(ch.size_expression())} {_mark(ch.sizes_chain)}</p>")
+        h.append(html_table(["#", "Jacobian", "formula", "size", "‖·‖_F",
+                             "first non-zero entries"], _factor_rows(ch)))
+        h.append(f"<p>{e(VJP_NOTE.format(n=n))}</p>")
+        h.append(html_table(["step", "product", "= adjoint", "size", "‖·‖",
+                             "max |Δ| vs backprop"], _adjoint_rows(ch)))
+    h.append("<h4>Bonus: ∇_W1 L with tensors</h4>")
+    h += [f"<p>{e(s)}</p>" for s in _bonus_text(r)]
+    h.append(html_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
+                        _bonus_rows(r)))
+    ok = sum(c.ok for c in r.checks)
+    h.append(f"<h4>Checks: {ok} of {len(r.checks)} pass</h4>")
+    h.append(html_table(["check", "value", "tolerance", "ok"], _check_rows(r)))
+    h.append("</div>")
+    return "\n".join(h)
+
+
+# ----- terminal ------------------------------------------------------------------------------
+def factor_table(ch: Chain) -> str:
+    """Jacobian / formula / size of each factor, aligned for the terminal."""
+    return text_table(["Jacobian", "formula", "size"],
+                      [[f.name, f.formula, f.size] for f in ch.factors])
+
+
+def text_summary(r: JacobianChainReport, checks: bool = True) -> str:
+    """Names, formulas and sizes of every chain, the bonus and the check results (plain text)."""
+    out = [_title(r)]
+    out += _state(r)
+    out += [f"network: {network_line(r)}", f"sample: {_sample(r)}", ""]
+    for ch in _chains(r):
+        out += [f"{ch.expression()}   [{ch.level} level]",
+                _indent(factor_table(ch)),
+                f"  sizes: {ch.size_expression()} {_mark(ch.sizes_chain)};  max |chain − "
+                f"backprop| = {fmt(ch.max_abs_diff, 3)}", ""]
+    w = r.weight
+    out += [f"bonus: J_o1(W1) is {_sz(w.tensor_shape)} (δ_ij·x_k, {_mib(w.nbytes)} dense), "
+            f"flattened {w.flat_shape[0]} × {w.flat_shape[1]:,} = I ⊗ xᵀ; ∇_W1 L = δ1 ⊗ x"]
+    out += [_indent(text_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
+                               _bonus_rows(r))), ""]
+    if checks:
+        ok = sum(c.ok for c in r.checks)
+        out.append(f"checks: {ok} of {len(r.checks)} pass")
+        out += [f"  {_mark(c.ok)} {c.name}: {row[1]}" for c, row in
+                zip(r.checks, _check_rows(r), strict=True)]
+    return "\n".join(out)
+
+
+def _indent(block: str, pad: str = "  ") -> str:
+    return "\n".join(pad + line for line in block.splitlines())

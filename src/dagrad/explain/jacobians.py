@@ -1,0 +1,197 @@
+"""Closed-form Jacobians of the MLP's steps, in plain NumPy (float64) — the independent oracle.
+
+Nothing here touches the autodiff: every matrix is written from its definition, evaluated at
+the forward values.  Row = output component, column = input component (numerator layout), so
+a gradient is a row vector and a chain is multiplied left to right (vector–Jacobian products).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..limits import check_dense
+
+__all__ = [
+    "ACTIVATION_FORMS", "ActivationForm", "activation", "activation_derivative",
+    "activation_jacobian", "softmax", "softmax_jacobian", "nll_jacobian", "linear_input_jacobian",
+    "linear_bias_jacobian", "weight_tensor", "weight_tensor_nbytes", "kron_rows",
+    "weight_gradient_kron", "contract_weight_tensor",
+]
+
+
+@dataclass(frozen=True)
+class ActivationForm:
+    """An activation's Jacobian: text and LaTeX of diag(φ'(o)) and of its derivation."""
+
+    name: str
+    text: str          # the Jacobian, {o} for the pre-activation
+    latex: str
+    derivation: str    # ∂z_i/∂o_j from the definition (text)
+    derivation_latex: str
+
+
+ACTIVATION_FORMS: dict[str, ActivationForm] = {
+    "tanh": ActivationForm(
+        "tanh", "diag(1 − tanh²({o}))",
+        r"\operatorname{diag}\bigl(1-\tanh^2({o})\bigr)",
+        "tanh(u) = (eᵘ − e⁻ᵘ)/(eᵘ + e⁻ᵘ), so by the quotient rule tanh'(u) = "
+        "((eᵘ + e⁻ᵘ)² − (eᵘ − e⁻ᵘ)²)/(eᵘ + e⁻ᵘ)² = 1 − tanh²(u). z_i = tanh(o_i) depends "
+        "on o_i only, hence ∂tanh(o_i)/∂o_j = δ_ij·(1 − tanh²(o_i)): a diagonal matrix.",
+        r"\tanh u = \frac{e^{u}-e^{-u}}{e^{u}+e^{-u}},\quad "
+        r"\tanh' u = \frac{(e^{u}+e^{-u})^2-(e^{u}-e^{-u})^2}{(e^{u}+e^{-u})^2} = 1-\tanh^2 u,"
+        r"\quad \frac{\partial \tanh(o_i)}{\partial o_j} = "
+        r"\delta_{ij}\,\bigl(1-\tanh^2(o_i)\bigr)"),
+    "sigmoid": ActivationForm(
+        "sigmoid", "diag(σ({o})·(1 − σ({o})))",
+        r"\operatorname{diag}\bigl(\sigma({o})\odot(1-\sigma({o}))\bigr)",
+        "σ(u) = 1/(1 + e⁻ᵘ), so σ'(u) = e⁻ᵘ/(1 + e⁻ᵘ)² = σ(u)(1 − σ(u)); elementwise, hence "
+        "∂σ(o_i)/∂o_j = δ_ij·σ(o_i)(1 − σ(o_i)): a diagonal matrix.",
+        r"\sigma(u) = \frac{1}{1+e^{-u}},\quad \sigma'(u) = \frac{e^{-u}}{(1+e^{-u})^2}"
+        r" = \sigma(u)\bigl(1-\sigma(u)\bigr),\quad \frac{\partial \sigma(o_i)}{\partial o_j}"
+        r" = \delta_{ij}\,\sigma(o_i)\bigl(1-\sigma(o_i)\bigr)"),
+    "relu": ActivationForm(
+        "relu", "diag(1[{o} > 0])",
+        r"\operatorname{diag}\bigl(\mathbb{1}[{o} > 0]\bigr)",
+        "relu(u) = max(0, u) has slope 1 for u > 0 and 0 for u < 0 (0 at u = 0, as PyTorch); "
+        "elementwise, hence ∂relu(o_i)/∂o_j = δ_ij·1[o_i > 0]: a diagonal 0/1 matrix.",
+        r"\operatorname{relu}(u) = \max(0,u),\quad \operatorname{relu}'(u) = \mathbb{1}[u>0],"
+        r"\quad \frac{\partial \operatorname{relu}(o_i)}{\partial o_j} = \delta_{ij}\,"
+        r"\mathbb{1}[o_i>0]"),
+    "leaky_relu": ActivationForm(
+        "leaky_relu", "diag(1[{o} > 0] + α·1[{o} ≤ 0])",
+        r"\operatorname{diag}\bigl(\mathbb{1}[{o}>0] + \alpha\,\mathbb{1}[{o}\le 0]\bigr)",
+        "leaky_relu(u) = u for u > 0, α·u otherwise; elementwise, hence "
+        "∂φ(o_i)/∂o_j = δ_ij·(1 if o_i > 0 else α): a diagonal matrix.",
+        r"\varphi(u) = \begin{cases}u & u>0\\ \alpha u & u\le 0\end{cases},\quad "
+        r"\frac{\partial \varphi(o_i)}{\partial o_j} = \delta_{ij}\,(\mathbb{1}[o_i>0]"
+        r" + \alpha\,\mathbb{1}[o_i\le 0])"),
+    "identity": ActivationForm(
+        "identity", "I", "I",
+        "φ(u) = u, so ∂o_i/∂o_j = δ_ij: the identity matrix.",
+        r"\varphi(u) = u,\quad \frac{\partial o_i}{\partial o_j} = \delta_{ij}"),
+}
+
+SOFTMAX_DERIVATION = (
+    "s_i = e^{o_i} / Σ_k e^{o_k}. By the quotient rule ∂s_i/∂o_j = (δ_ij·e^{o_i}·Σ − "
+    "e^{o_i}·e^{o_j}) / Σ² = s_i(δ_ij − s_j), i.e. J = diag(s) − s·sᵀ: symmetric, and each row "
+    "sums to s_i(1 − Σ_j s_j) = 0.")
+SOFTMAX_DERIVATION_LATEX = (
+    r"s_i = \frac{e^{o_i}}{\sum_k e^{o_k}},\quad \frac{\partial s_i}{\partial o_j} = "
+    r"\frac{\delta_{ij} e^{o_i}\sum_k e^{o_k} - e^{o_i} e^{o_j}}{(\sum_k e^{o_k})^2}"
+    r" = s_i(\delta_{ij} - s_j),\quad J = \operatorname{diag}(s) - s\,s^\top")
+LOSS_DERIVATION = ("L = −log z_y depends on z_y only: ∂L/∂z_j = −δ_jy / z_y, the row vector "
+                   "−(1/z_y)·e_yᵀ.")
+LOSS_DERIVATION_LATEX = (r"L = -\log z_y,\quad \frac{\partial L}{\partial z_j} = "
+                         r"-\frac{\delta_{jy}}{z_y},\quad J = -\tfrac{1}{z_y}\,e_y^\top")
+LINEAR_DERIVATION = ("o_i = Σ_k W_ik z_k + b_i: ∂o_i/∂z_k = W_ik (the matrix W itself), "
+                     "∂o_i/∂b_j = δ_ij (the identity), ∂o_i/∂W_jk = δ_ij·z_k (a 3-tensor).")
+LINEAR_DERIVATION_LATEX = (
+    r"o_i = \sum_k W_{ik} z_k + b_i,\quad \frac{\partial o_i}{\partial z_k} = W_{ik},\quad "
+    r"\frac{\partial o_i}{\partial b_j} = \delta_{ij},\quad "
+    r"\frac{\partial o_i}{\partial W_{jk}} = \delta_{ij}\, z_k")
+
+
+def activation(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
+    """φ(o) elementwise: tanh, σ(o) = 1/(1 + e⁻ᵒ), max(0, o), leaky relu or the identity."""
+    if name == "tanh":
+        return np.tanh(o)
+    if name == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * o))  # = 1/(1 + e⁻ᵒ), without overflow
+    if name == "relu":
+        return np.maximum(o, 0.0)
+    if name == "leaky_relu":
+        return np.where(o > 0, o, slope * o)
+    if name == "identity":
+        return np.array(o, dtype=np.float64)
+    raise ValueError(f"no closed form for the activation {name!r}")
+
+
+def activation_derivative(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
+    """φ'(o) elementwise: 1 − tanh²(o), σ(o)(1 − σ(o)), 1[o > 0], 1[o > 0] + α·1[o ≤ 0], 1."""
+    if name == "tanh":
+        t = np.tanh(o)
+        return 1.0 - t * t
+    if name == "sigmoid":
+        s = 0.5 * (1.0 + np.tanh(0.5 * o))
+        return s * (1.0 - s)
+    if name == "relu":
+        return (o > 0).astype(np.float64)
+    if name == "leaky_relu":
+        return np.where(o > 0, 1.0, slope)
+    if name == "identity":
+        return np.ones_like(o, dtype=np.float64)
+    raise ValueError(f"no closed form for the activation {name!r}")
+
+
+def activation_jacobian(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
+    """J_z(o) = diag(φ'(o)), since z_i = φ(o_i): ∂z_i/∂o_j = δ_ij·φ'(o_i)."""
+    return np.diag(activation_derivative(name, np.asarray(o, np.float64), slope))
+
+
+def softmax(o: np.ndarray) -> np.ndarray:
+    """s_i = e^{o_i} / Σ_k e^{o_k} (the maximum subtracted first)."""
+    e = np.exp(o - np.max(o, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_jacobian(s: np.ndarray) -> np.ndarray:
+    """J_s(o) = diag(s) − s·sᵀ, from ∂s_i/∂o_j = s_i(δ_ij − s_j)."""
+    s = np.asarray(s, np.float64)
+    return np.diag(s) - np.outer(s, s)
+
+
+def nll_jacobian(z: np.ndarray, y: int) -> np.ndarray:
+    """J_L(z) = −(1/z_y)·e_yᵀ (1 × C), from L = −log z_y."""
+    z = np.asarray(z, np.float64)
+    row = np.zeros((1, z.shape[-1]))
+    row[0, y] = -1.0 / z[y]
+    return row
+
+
+def linear_input_jacobian(W: np.ndarray) -> np.ndarray:
+    """J_o(z) = W, from o = W z + b: ∂o_i/∂z_k = W_ik."""
+    return np.asarray(W, np.float64)
+
+
+def linear_bias_jacobian(n: int) -> np.ndarray:
+    """J_o(b) = I_n, from ∂o_i/∂b_j = δ_ij."""
+    return np.eye(n)
+
+
+def weight_tensor_nbytes(n_out: int, n_in: int) -> int:
+    """Bytes of the dense float64 tensor J_o(W) of shape n_out × n_out × n_in."""
+    return n_out * n_out * n_in * 8
+
+
+def weight_tensor(x: np.ndarray, n_out: int) -> np.ndarray:
+    """J_o(W) as the 3-tensor T[i, j, k] = ∂o_i/∂W_jk = δ_ij·x_k (n_out × n_out × n_in)."""
+    x = np.asarray(x, np.float64)
+    check_dense((n_out, n_out, x.size), np.float64, "J_o(W) as a dense tensor")
+    T = np.zeros((n_out, n_out, x.size))
+    idx = np.arange(n_out)
+    T[idx, idx, :] = x          # only the "diagonal" slices T[i, i, :] = x are non-zero
+    return T
+
+
+def kron_rows(x: np.ndarray, n_out: int, rows: slice) -> np.ndarray:
+    """Rows ``rows`` of the flattened Jacobian I_{n_out} ⊗ xᵀ (n_out × n_out·n_in), by np.kron."""
+    eye = np.eye(n_out)[rows]
+    return np.kron(eye, np.asarray(x, np.float64)[None, :])
+
+
+def contract_weight_tensor(delta: np.ndarray, T: np.ndarray, block: int = 32) -> np.ndarray:
+    """∇_W L[j, k] = Σ_i δ_i·T[i, j, k]: the row vector δᵀ times the tensor, in row blocks."""
+    n_out = T.shape[0]
+    flat = T.reshape(n_out, -1)  # the sheet's Jacobi-Matrix, n_out × n_out·n_in (a view)
+    out = np.zeros(flat.shape[1])
+    for start in range(0, n_out, block):
+        out += delta[start:start + block] @ flat[start:start + block]
+    return out.reshape(T.shape[1:])
+
+
+def weight_gradient_kron(delta: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """∇_W L = δᵀ(I ⊗ xᵀ) = δᵀ ⊗ xᵀ, reshaped: the outer product δ ⊗ x (n_out × n_in)."""
+    return np.kron(np.asarray(delta, np.float64), np.asarray(x, np.float64)).reshape(
+        len(delta), len(x))

@@ -1,0 +1,641 @@
+"""Exercise (a): the deep scalar chain h_i = σ(w_i·h_{i−1}), h_0 = x — why gradients vanish.
+
+For each activation and each layer i, :func:`vanishing` computes ∂h_n/∂w_i three ways:
+
+* **autodiff** — dagrad's reverse mode on a real recorded graph of the chain (float64 scalar
+  leaves w_1..w_n, every ∂h_n/∂w_i from *one* backward pass);
+* **closed form** — h_{i−1}·σ'(w_i h_{i−1})·∏_{k>i} w_k σ'(w_k h_{k−1}), evaluated independently
+  in NumPy with hand-written σ' and accumulated in log space (sign and log|·| separately), so it
+  never spuriously overflows and still knows the magnitude when float64 underflows to 0;
+* **bound** — the sheet's bound from max σ' (sigmoid: |h_{i−1}|·4^{−(n−i+1)}; tanh, ReLU:
+  |h_{i−1}|·∏_{k>i}|w_k|); "n/a" for a user expression.
+
+An activation is a name ("sigmoid", "tanh", "relu", "leaky_relu", "leaky_relu:0.1") or any
+elementwise expression in ``x`` for the safe parser (``"x / (1 + abs(x))"``); an expression's σ'
+comes from dagrad's autodiff of the parsed function.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..graph.expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
+from . import report as rp
+
+__all__ = ["vanishing", "VanishingReport", "ChainResult", "Activation", "activation", "NAMED"]
+
+NAMED = ("sigmoid", "tanh", "relu", "leaky_relu")
+LN10 = math.log(10.0)
+MAX_TABLE_ROWS = 40
+
+
+# --------------------------------------------------------------------------- activations
+
+
+def _sigmoid_np(u: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(u))
+    return np.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, z)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation σ of the chain: a named one (σ' written by hand) or an expression in x."""
+
+    label: str
+    kind: str  # "sigmoid" | "tanh" | "relu" | "leaky_relu" | "expression"
+    slope: float = 0.01  # leaky_relu's negative slope α
+    expr: Expression | None = field(default=None, compare=False)
+
+    def tensor(self, u: Any) -> Any:
+        """σ(u) on a dagrad Tensor (recorded in the graph)."""
+        from .. import ops
+
+        if self.kind == "sigmoid":
+            return ops.sigmoid(u)
+        if self.kind == "tanh":
+            return ops.tanh(u)
+        if self.kind == "relu":
+            return ops.relu(u)
+        if self.kind == "leaky_relu":
+            return ops.leaky_relu(u, self.slope)
+        return self.expr.evaluate({"x": u})
+
+    def numpy(self, u: np.ndarray) -> np.ndarray:
+        """σ(u) in plain NumPy (the closed form's forward pass)."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.kind == "sigmoid":
+            return _sigmoid_np(u)
+        if self.kind == "tanh":
+            return np.tanh(u)
+        if self.kind == "relu":
+            return np.maximum(u, 0.0)
+        if self.kind == "leaky_relu":
+            return np.where(u > 0, u, self.slope * u)
+        return np.asarray(self.expr.evaluate({"x": u}, numpy_functions()), dtype=np.float64)
+
+    def log_value(self, u: float, log_u: float, sign_u: float, h: float) -> tuple[float, float]:
+        """(log|σ(u)|, sign σ(u)) knowing log|u| too, so tiny values survive float64 underflow.
+
+        sigmoid: −softplus(−u); tanh: log|u| where |u| < 1e-9 (tanh u = u(1 − u²/3 …)),
+        else log|tanh u|; relu: log u or −inf; leaky: log|u| (+ log|α| for u < 0);
+        an expression: log|σ(u)| from its float64 value.
+        """
+        if self.kind == "sigmoid":
+            return -float(np.logaddexp(0.0, -u)), 1.0
+        if self.kind == "tanh" and log_u < -20.0:
+            return log_u, sign_u
+        if self.kind == "relu":
+            return (log_u, 1.0) if sign_u > 0 else (-math.inf, 0.0)
+        if self.kind == "leaky_relu":
+            if sign_u > 0:
+                return log_u, 1.0
+            a = abs(self.slope)
+            return (log_u + math.log(a), sign_u * math.copysign(1.0, self.slope)) if a else \
+                (-math.inf, 0.0)
+        return (math.log(abs(h)) if h != 0 else -math.inf), float(np.sign(h))
+
+    def log_derivative(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log|σ'(u)|, sign σ'(u)): by hand for the named ones, by dagrad.grad for expressions.
+
+        sigmoid: log σ' = −softplus(u) − softplus(−u);  tanh: log(1 − tanh²u) = log 4 − 2|u| −
+        2 log(1 + e^{−2|u|});  relu: σ' = [u > 0] (0 at 0, as PyTorch);  leaky: 1 or α.
+        """
+        u = np.asarray(u, dtype=np.float64)
+        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+            if self.kind == "sigmoid":
+                return -_softplus(u) - _softplus(-u), np.ones_like(u)
+            if self.kind == "tanh":
+                a = np.abs(u)
+                return math.log(4.0) - 2 * a - 2 * np.log1p(np.exp(-2 * a)), np.ones_like(u)
+            if self.kind == "relu":
+                d = (u > 0).astype(np.float64)
+            elif self.kind == "leaky_relu":
+                d = np.where(u > 0, 1.0, self.slope)
+            else:
+                d = self.autodiff_derivative(u)
+            return np.log(np.abs(d)), np.sign(d)
+
+    def autodiff_derivative(self, u: np.ndarray) -> np.ndarray:
+        """σ'(u) elementwise by dagrad's reverse mode: ∇_u Σ_j σ(u_j) (σ is elementwise)."""
+        from ..functional import grad
+        from ..tensor import enable_grad
+
+        with enable_grad(), np.errstate(all="ignore"):
+            g = grad(lambda t: _as_tensor_like(self.tensor(t), t).sum())(
+                np.asarray(u, dtype=np.float64))
+        return np.asarray(g.data, dtype=np.float64)
+
+    @property
+    def log_max_derivative(self) -> float | None:
+        """log sup_u |σ'(u)|: log 1/4 (sigmoid), 0 (tanh, relu), log max(1, |α|); None for
+        an expression (no bound)."""
+        if self.kind == "sigmoid":
+            return math.log(0.25)
+        if self.kind in ("tanh", "relu"):
+            return 0.0
+        if self.kind == "leaky_relu":
+            return math.log(max(1.0, abs(self.slope)))
+        return None
+
+    @property
+    def formula(self) -> str:
+        """σ' as text."""
+        return {"sigmoid": "σ' = σ(1 − σ) ≤ 1/4", "tanh": "tanh' = 1 − tanh² ≤ 1",
+                "relu": "relu' = [u > 0] ∈ {0, 1}",
+                "leaky_relu": f"σ' ∈ {{{self.slope:g}, 1}}"}.get(
+                    self.kind, "σ' by autodiff of the parsed expression")
+
+
+def _as_tensor_like(y: Any, t: Any) -> Any:
+    """An expression that ignores x (``x - x``) still returns a Tensor; constants become one."""
+    from ..tensor import Tensor
+
+    if isinstance(y, Tensor):
+        return y
+    return t * 0 + y
+
+
+def activation(spec: str | Activation) -> Activation:
+    """Resolve ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu[:α]"`` or an expression in x."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"activation must be a str, not {type(spec).__name__}")
+    text = spec.strip()
+    key = text.lower().replace("-", "_")
+    if key in NAMED:
+        return Activation(text, key)
+    if key.startswith("leaky_relu:"):
+        raw = text.split(":", 1)[1].strip()
+        try:
+            slope = float(raw)
+        except ValueError:
+            raise ExpressionError(f"activation {spec!r}: the slope after 'leaky_relu:' must be "
+                                  f"a number, got {raw!r}") from None
+        if not math.isfinite(slope):
+            raise ExpressionError(f"activation {spec!r}: the slope must be finite")
+        return Activation(text, "leaky_relu", slope=slope)
+    try:
+        expr = parse(text)
+    except ExpressionError as e:
+        raise ExpressionError(f"activation {spec!r}: {e}") from None
+    if expr.variables != ("x",):
+        uses = ", ".join(expr.variables) or "no variable"
+        raise ExpressionError(
+            f"activation {spec!r} is neither a known name ({', '.join(NAMED)}, leaky_relu:SLOPE) "
+            f"nor an expression in the single variable x (it uses {uses}); "
+            "e.g. 'x / (1 + abs(x))'")
+    tree = expr.tree
+    if (isinstance(tree, Call) and tree.name in ("sigmoid", "tanh", "relu")
+            and tree.args == (Variable("x"),)):
+        return Activation(text, tree.name)  # "tanh(x)" is tanh
+    return Activation(text, "expression", expr=expr)
+
+
+# --------------------------------------------------------------------------- one chain
+
+
+@dataclass
+class ChainResult:
+    """Everything computed for one activation; arrays are indexed by layer i = 1..n at [i−1]."""
+
+    activation: Activation
+    weights: np.ndarray  # w_1..w_n
+    h: np.ndarray  # h_0..h_n (closed form's NumPy forward pass, float64)
+    log10_h: np.ndarray  # log10 |h_k| tracked in log space (finite where h_k underflows)
+    sign_h: np.ndarray  # sign of h_k (tracked with log10_h)
+    u: np.ndarray  # pre-activations u_i = w_i h_{i−1}
+    derivative: np.ndarray  # σ'(u_i)
+    autodiff: np.ndarray  # ∂h_n/∂w_i by dagrad's reverse mode (float64; may underflow to 0)
+    closed: np.ndarray  # closed form as a float64 (underflows like autodiff)
+    sign: np.ndarray  # sign of the closed form
+    log10_abs: np.ndarray  # log10 |closed form| from log space (−inf only for exact zeros)
+    log10_bound: np.ndarray | None  # log10 of the bound (None for an expression)
+    log10_coarse_bound: np.ndarray | None  # sigmoid: log10 (1/4)^(n−i+1)
+    flags: list[str]  # ok | underflow | subnormal | dead | zero | overflow | nan | mismatch
+    dead_layer: int | None  # first layer k with σ'(u_k) = 0 exactly (ReLU: u_k ≤ 0)
+    output: float  # h_n from the recorded graph
+
+    @property
+    def label(self) -> str:
+        return self.activation.label
+
+    @property
+    def n(self) -> int:
+        return len(self.weights)
+
+    @property
+    def bound(self) -> np.ndarray | None:
+        """The bound as float64 (0 where it underflows; see ``log10_bound``)."""
+        if self.log10_bound is None:
+            return None
+        with np.errstate(under="ignore", over="ignore"):
+            return 10.0 ** self.log10_bound
+
+    @property
+    def log10_ratio(self) -> np.ndarray | None:
+        """log10 (|∂h_n/∂w_i| / bound), from log space (−inf where the gradient is exactly 0)."""
+        if self.log10_bound is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            r = self.log10_abs - self.log10_bound
+        return np.where(np.isneginf(self.log10_abs), -np.inf, r)
+
+    @property
+    def ratio(self) -> np.ndarray | None:
+        """|∂h_n/∂w_i| / bound as float64 (0 where the gradient is exactly 0)."""
+        lr = self.log10_ratio
+        if lr is None:
+            return None
+        with np.errstate(under="ignore", over="ignore"):
+            return 10.0 ** lr
+
+    @property
+    def bound_holds(self) -> bool | None:
+        """True when |∂h_n/∂w_i| ≤ bound at every layer (up to rounding); None without bound."""
+        if self.log10_bound is None:
+            return None
+        lb, la = self.log10_bound, self.log10_abs
+        with np.errstate(invalid="ignore"):
+            ok = np.isneginf(la) | (la <= lb + 1e-12 * np.maximum(1.0, np.abs(lb)))
+        return bool(np.all(ok))
+
+    @property
+    def max_rel_error(self) -> float:
+        """max |autodiff − closed| / |closed| over layers whose value is a normal float64."""
+        m = np.array([f in ("ok", "mismatch") for f in self.flags])
+        if not m.any():
+            return 0.0
+        a, c = self.autodiff[m], self.closed[m]
+        return float(np.max(np.abs(a - c) / np.abs(c)))
+
+    @property
+    def underflow_layers(self) -> np.ndarray:
+        """Layers i (1-based) whose float64 gradient underflowed to exactly 0."""
+        return np.flatnonzero(np.array(self.flags) == "underflow") + 1
+
+    def rows(self, layers: Sequence[int] | None = None) -> list[list[Any]]:
+        """Table rows [i, w_i, h_{i−1}, autodiff, closed form, bound, ratio, log10|·|, flag]."""
+        ratio = self.log10_ratio
+        out = []
+        for i in layers if layers is not None else range(1, self.n + 1):
+            k = i - 1
+            flag = self.flags[k]
+            exact0 = np.isneginf(self.log10_abs[k])
+            ad = "underflow" if flag == "underflow" else self.autodiff[k]
+            cf = rp.fmt_log10(self.sign[k], self.log10_abs[k])
+            if self.log10_bound is None:
+                b, r = "n/a", "n/a"
+            else:
+                b, r = rp.fmt_log10(1.0, self.log10_bound[k]), rp.fmt_log10(1.0, ratio[k])
+            lg = "exact 0" if exact0 else rp.fmt(self.log10_abs[k], 5)
+            hv = rp.fmt_log10(self.sign_h[k], self.log10_h[k])
+            out.append([i, self.weights[k], hv, ad, cf, b, r, lg, flag])
+        return out
+
+    def summary(self) -> list[str]:
+        """A few sentences: agreement, bound, dead layer, underflow."""
+        lines = []
+        comparable = sum(f in ("ok", "mismatch") for f in self.flags)
+        zeros = sum(f in ("dead", "zero") for f in self.flags)
+        bad = self.flags.count("mismatch")
+        text = "autodiff vs closed form:"
+        if comparable:
+            text += (f" max relative difference {rp.fmt(self.max_rel_error, 2)} over "
+                     f"{comparable} normal-range layers")
+        if zeros:
+            text += f"{';' if comparable else ''} both exactly 0 at {zeros} layers"
+        if not comparable and not zeros:
+            text += " no layer within float64's normal range to compare"
+        lines.append(text + (f" — {bad} MISMATCH" if bad else ""))
+        if self.log10_bound is not None:
+            ratio = self.log10_ratio
+            k = int(np.argmax(ratio))
+            lines.append(("bound holds at every layer" if self.bound_holds else
+                          "BOUND VIOLATED") + "; largest |∂h_n/∂w_i| / bound = "
+                         f"{rp.fmt_log10(1.0, ratio[k], 4)} at i = {k + 1}")
+        else:
+            lines.append("bound: n/a (a user expression; σ' from autodiff)")
+        if self.dead_layer is not None:
+            k = self.dead_layer
+            what = ("h_n and every ∂h_n/∂w_i are exactly 0 (dead chain)"
+                    if self.activation.kind == "relu" or not np.any(self.autodiff)
+                    else f"every ∂h_n/∂w_i with i ≤ {k} is exactly 0")
+            lines.append(f"dead at layer {k}: u_{k} = w_{k}·h_{k - 1} = "
+                         f"{rp.fmt(self.u[k - 1], 4)} gives σ'(u_{k}) = 0, so {what}")
+        uf = self.underflow_layers
+        if uf.size:
+            lo = float(np.min(self.log10_abs[uf - 1]))
+            lines.append(f"float64 underflow: {uf.size} layers (i = {_ranges(uf)}) are exactly 0 "
+                         f"in float64; the log-space closed form gives magnitudes down to "
+                         f"10^{lo:.1f}")
+        sub = self.flags.count("subnormal")
+        if sub:
+            lines.append(f"{sub} layers are subnormal in float64 (fewer significant digits)")
+        for f in ("overflow", "nan"):
+            if f in self.flags:
+                lines.append(f"{self.flags.count(f)} layers: {f}")
+        return lines
+
+
+def _ranges(idx: np.ndarray) -> str:
+    """[1 2 3 7 8] → '1..3, 7..8'."""
+    parts, start, prev = [], int(idx[0]), int(idx[0])
+    for v in map(int, idx[1:]):
+        if v != prev + 1:
+            parts.append(f"{start}..{prev}" if prev > start else str(start))
+            start = v
+        prev = v
+    parts.append(f"{start}..{prev}" if prev > start else str(start))
+    return ", ".join(parts)
+
+
+def _autodiff_chain(act: Activation, w: np.ndarray, x: float) -> tuple[float, np.ndarray]:
+    """h_n and every ∂h_n/∂w_i from ONE reverse pass over the recorded float64 chain."""
+    from ..autodiff import grad
+    from ..tensor import Tensor, enable_grad
+
+    with enable_grad(), np.errstate(all="ignore"):
+        ws = [Tensor(np.asarray(wi, dtype=np.float64), requires_grad=True, name=f"w{i + 1}")
+              for i, wi in enumerate(w)]
+        h = Tensor(np.asarray(x, dtype=np.float64), name="x")
+        for wk in ws:
+            h = act.tensor(wk * h)
+        h = _as_tensor_like(h, ws[-1] * 0)
+        gs = grad(h, ws)
+    return float(h.data), np.array([float(g.data) for g in gs], dtype=np.float64)
+
+
+def _suffix_sum(a: np.ndarray) -> np.ndarray:
+    """S_i = Σ_{k>i} a_k for i = 1..n (S_n = 0)."""
+    s = np.cumsum(a[::-1])[::-1]
+    return np.concatenate([s[1:], [0.0]])
+
+
+def _suffix_prod(a: np.ndarray) -> np.ndarray:
+    """P_i = Π_{k>i} a_k for i = 1..n (P_n = 1); used on signs only (no under/overflow)."""
+    p = np.cumprod(a[::-1])[::-1]
+    return np.concatenate([p[1:], [1.0]])
+
+
+def _chain(act: Activation, w: np.ndarray, x: float) -> ChainResult:
+    """Autodiff, closed form (log space), bound and flags for one activation."""
+    n = len(w)
+    h, log_h, sign_h = np.empty(n + 1), np.empty(n + 1), np.empty(n + 1)
+    u, sign_u = np.empty(n), np.empty(n)
+    h[0] = x
+    log_h[0], sign_h[0] = (math.log(abs(x)) if x else -math.inf), math.copysign(1.0, x) * (x != 0)
+    with np.errstate(all="ignore"):
+        log_w = np.log(np.abs(w))
+        for k in range(n):
+            # forward pass in float64 and, alongside, log|h_k| and sign h_k (no underflow)
+            u[k] = w[k] * h[k]
+            log_u, sign_u[k] = log_w[k] + log_h[k], float(np.sign(w[k])) * sign_h[k]
+            h[k + 1] = act.numpy(u[k])
+            log_h[k + 1], sign_h[k + 1] = act.log_value(u[k], log_u, sign_u[k], h[k + 1])
+        # σ' at u; where u underflowed to 0 but is not 0, at the smallest float of its sign
+        u_eff = np.where((u == 0) & (sign_u != 0), sign_u * 5e-324, u)
+        log_d, sign_d = act.log_derivative(u_eff)
+        # log|∂h_n/∂w_i| = log|h_{i−1}| + log|σ'(u_i)| + Σ_{k>i} (log|w_k| + log|σ'(u_k)|)
+        log_abs = log_h[:-1] + log_d + _suffix_sum(log_w + log_d)
+        sign = sign_h[:-1] * sign_d * _suffix_prod(np.sign(w) * sign_d)
+        log_h_prev = log_h[:-1]
+        closed = np.where(np.isneginf(log_abs), 0.0, sign * np.exp(log_abs))
+        derivative = sign_d * np.exp(log_d)
+        log_m = act.log_max_derivative
+        log_bound = coarse = None
+        if log_m is not None:
+            # sigmoid: the sheet's bound assumes |w_k| < 1 (then max(1, |w_k|) = 1)
+            lw = np.log(np.maximum(1.0, np.abs(w))) if act.kind == "sigmoid" else log_w
+            log_bound = log_h_prev + np.arange(n, 0, -1) * log_m + _suffix_sum(lw)
+            if act.kind == "sigmoid":
+                coarse = np.arange(n, 0, -1) * math.log10(0.25)
+    out, ad = _autodiff_chain(act, w, x)
+    zero_d = np.flatnonzero(derivative == 0)
+    dead = int(zero_d[0]) + 1 if zero_d.size else None
+    log10_abs = log_abs / LN10
+    flags = [_flag(a, c, lg, dead) for a, c, lg in zip(ad, closed, log10_abs, strict=True)]
+    return ChainResult(act, w.copy(), h, log_h / LN10, sign_h, u, derivative, ad, closed, sign,
+                       log10_abs,
+                       None if log_bound is None else log_bound / LN10, coarse, flags, dead,
+                       out)
+
+
+def _flag(ad: float, closed: float, log10: float, dead: int | None) -> str:
+    if math.isnan(ad) or math.isnan(log10):
+        return "nan"
+    if log10 == -math.inf:
+        if ad != 0:
+            return "mismatch"
+        return "dead" if dead is not None else "zero"
+    if math.isinf(ad) or log10 > 308:
+        return "overflow"
+    if ad == 0:
+        return "underflow"
+    if abs(ad) < np.finfo(np.float64).tiny or abs(closed) < np.finfo(np.float64).tiny:
+        return "subnormal"
+    if not math.isclose(ad, closed, rel_tol=1e-8):
+        return "mismatch"
+    return "ok"
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def _weights(n: int, weights: Any, seed: int | None) -> tuple[np.ndarray, str, int | None]:
+    if weights is None:
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        w = np.random.default_rng(seed).uniform(-1.0, 1.0, n)
+        return w, f"w_i ~ U(-1, 1), numpy default_rng({seed})", seed
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+        src = f"w_i = {rp.fmt(w[0])} for every layer"
+    elif w.shape == (n,):
+        w = w.copy()
+        src = "weights given"
+    else:
+        raise ValueError(f"vanishing: weights must be one number or {n} numbers (one per layer), "
+                         f"got shape {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("vanishing: weights must be finite")
+    return w, src, seed
+
+
+def vanishing(n: int, activations: str | Sequence[str | Activation] = ("sigmoid", "tanh", "relu"),
+              weights: Any = None, x: float = 1.0, seed: int | None = None) -> VanishingReport:
+    """∂h_n/∂w_i = h_{i−1}σ'(w_i h_{i−1})∏_{k>i} w_kσ'(w_k h_{k−1}), h_i = σ(w_i h_{i−1}), h_0 = x.
+
+    ``weights``: n numbers, one number for every layer, or None for w_i ~ U(−1, 1) drawn by
+    ``numpy.random.default_rng(seed)`` (so every |w_i| < 1, the sheet's hypothesis); seed None
+    draws a fresh seed, recorded in ``report.seed``.  The same weights serve every activation.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"vanishing: n must be a positive integer (the number of layers), "
+                         f"got {n!r}")
+    n = int(n)
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError("vanishing: x must be finite")
+    acts = [activation(a) for a in ([activations] if isinstance(activations, (str, Activation))
+                                     else activations)]
+    if not acts:
+        raise ValueError("vanishing: give at least one activation")
+    w, source, seed = _weights(n, weights, seed)
+    results: dict[str, ChainResult] = {}
+    for a in acts:
+        if a.label in results:
+            raise ValueError(f"vanishing: activation {a.label!r} given twice")
+        results[a.label] = _chain(a, w, x)
+    return VanishingReport(n, x, w, source, seed, results)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class VanishingReport:
+    """Result of :func:`vanishing`: data per activation plus tables, derivation and plot."""
+
+    n: int
+    x: float
+    weights: np.ndarray
+    weights_source: str
+    seed: int | None
+    results: dict[str, ChainResult]
+
+    HEADERS = ("i", "w_i", "h_(i-1)", "∂h_n/∂w_i autodiff", "closed form", "bound",
+               "|∂|/bound", "log10 |∂h_n/∂w_i|", "flag")
+    LATEX_HEADERS = ("$i$", "$w_i$", "$h_{i-1}$", r"$\partial h_n/\partial w_i$ (autodiff)",
+                     "closed form", "bound", "ratio", r"$\log_{10}|\cdot|$", "flag")
+
+    def __getitem__(self, label: str) -> ChainResult:
+        return self.results[label]
+
+    @property
+    def activations(self) -> list[str]:
+        return list(self.results)
+
+    def layers_shown(self, max_rows: int | None = MAX_TABLE_ROWS) -> list[int]:
+        """All layers, or an even selection of about ``max_rows`` including 1 and n."""
+        if max_rows is None or self.n <= max_rows:
+            return list(range(1, self.n + 1))
+        picks = np.unique(np.round(np.linspace(1, self.n, max_rows)).astype(int))
+        return [int(i) for i in picks]
+
+    def _setup(self) -> str:
+        return (f"chain h_i = σ(w_i·h_(i-1)), h_0 = x = {rp.fmt(self.x)}, n = {self.n} layers; "
+                f"{self.weights_source}; float64")
+
+    def _note(self, shown: list[int]) -> str:
+        return "" if len(shown) == self.n else (
+            f"(showing {len(shown)} of {self.n} layers; the report's arrays hold all of them)")
+
+    def table(self, activation: str | None = None, max_rows: int | None = MAX_TABLE_ROWS) -> str:
+        """The per-layer table(s) for the terminal, with each activation's summary."""
+        shown = self.layers_shown(max_rows)
+        parts = []
+        for label, r in self.results.items():
+            if activation is not None and label != activation:
+                continue
+            parts.append(f"σ = {label}   ({r.activation.formula})")
+            parts.append(rp.text_table(self.HEADERS, r.rows(shown)))
+            if self._note(shown):
+                parts.append(self._note(shown))
+            parts += ["  " + s for s in r.summary()]
+            parts.append("")
+        return "\n".join(parts).rstrip()
+
+    def __str__(self) -> str:
+        from .vanishing_text import answer_text
+
+        return "\n".join([self._setup(), "", self.table(), "", answer_text(self)])
+
+    def derivation(self, fmt: str = "text") -> str:
+        """The derivation of ∂h_n/∂w_i and the bounds ("text", "markdown" or "latex")."""
+        from .vanishing_text import derivation_markdown, derivation_text, markdown_to_latex
+
+        if fmt == "text":
+            return derivation_text(self.n)
+        md = derivation_markdown(self.n)
+        if fmt == "markdown":
+            return md
+        if fmt == "latex":
+            return markdown_to_latex(md)
+        raise ValueError(f"derivation: fmt must be 'text', 'markdown' or 'latex', got {fmt!r}")
+
+    def to_markdown(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
+        """The whole report as Markdown (math in $…$)."""
+        shown = self.layers_shown(max_rows)
+        out = ["# Vanishing gradients in the chain h_i = σ(w_i h_{i−1})", "",
+               self._setup() + ".", "", self.derivation("markdown"), "", "## Measured", ""]
+        for label, r in self.results.items():
+            out += [f"### σ = `{label}` ({r.activation.formula})", "",
+                    rp.markdown_table(self.HEADERS, r.rows(shown)), ""]
+            if self._note(shown):
+                out += [self._note(shown), ""]
+            out += [f"- {s}" for s in r.summary()] + [""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        shown = self.layers_shown()
+        out = [f"<h3>Vanishing gradients: h_i = σ(w_i h_(i−1)), n = {self.n}</h3>",
+               f"<p>{html.escape(self._setup())}</p>"]
+        for label, r in self.results.items():
+            out.append(f"<h4>σ = {html.escape(label)} ({html.escape(r.activation.formula)})</h4>")
+            out.append(rp.html_table(self.HEADERS, r.rows(shown)))
+            out.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in r.summary())
+                       + "</ul>")
+        out.append("<pre>" + html.escape(self.derivation("text")) + "</pre>")
+        return "\n".join(out)
+
+    def to_latex(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
+        """A complete LaTeX document: derivation, tables, summaries."""
+        from .vanishing_text import ascii_text as _ascii
+
+        shown = self.layers_shown(max_rows)
+        body = [rp.latex_escape(_ascii(self._setup())) + ".", "", self.derivation("latex"),
+                r"\section*{Measured}"]
+        for label, r in self.results.items():
+            body.append(r"\subsection*{$\sigma$ = \texttt{" + rp.latex_escape(label) + "}}")
+            body += [r"{\footnotesize", rp.latex_math_table(self.LATEX_HEADERS, r.rows(shown),
+                                                            "rrrrrrrrl"), "}", ""]
+            if self._note(shown):
+                body += [rp.latex_escape(self._note(shown)), ""]
+            body.append(r"\begin{itemize}")
+            body += [r"\item " + rp.latex_escape(_ascii(s)) for s in r.summary()]
+            body.append(r"\end{itemize}")
+        return rp.latex_document(f"Vanishing gradients, n = {self.n}", "\n".join(body))
+
+    def plot(self, path: str | os.PathLike) -> str:
+        """log10 |∂h_n/∂w_i| against i per activation, bounds dashed, underflow marked (PNG/SVG)."""
+        from .vanishing_plot import plot_chain
+
+        return plot_chain(self, path)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``dagrad.explain.vanishing`` binds this *module* under the function's name in
+    ``dagrad.explain``; calling the module calls the function, so ``dg.explain.vanishing(...)``
+    works whichever of the two that name holds."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> VanishingReport:
+        return vanishing(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
