@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test --apt graphviz:dot chromium:/usr/bin/chromium
+# two workers, one BLAS thread each: no oversubscription of the two cores
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 exec .venv/bin/python -m pytest -n 2 -q "$@"

@@ -42,6 +42,9 @@ def add_picture_options(p: argparse.ArgumentParser, fold_flag: str) -> None:
     p.add_argument("-o", "--out", metavar="PATH",
                    help="write the DAG here; the suffix picks the format: .svg, .png, .pdf, or "
                         ".dot (Graphviz source, needs no Graphviz)")
+    p.add_argument("--html", metavar="PATH",
+                   help="also write an interactive page (one offline .html file) that steps "
+                        "through the forward and backward passes")
     p.add_argument("--no-values", action="store_true",
                    help="draw formulas only, without values and adjoints")
     if fold_flag == "--fold-constants":
@@ -75,6 +78,27 @@ def check_output(path: str | None) -> None:
 
         if shutil.which("dot") is None:
             raise RuntimeError(INSTALL_HINT)
+
+
+def check_html(path: str | None) -> None:
+    """Refuse an --html path that is not .html/.htm, is a folder, or has no folder; need dot."""
+    if not path:
+        return
+    from . import UsageError
+
+    if os.path.splitext(path)[1].lower() not in (".html", ".htm"):
+        raise UsageError(f"--html {path!r}: the page's name must end in .html")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path!r}: it is a folder")
+    import shutil
+
+    if shutil.which("dot") is None:
+        from ..graph.render import INSTALL_HINT
+
+        raise RuntimeError(INSTALL_HINT)
 
 
 def can_print(stream: TextIO, text: str = "∂∇→·−²\u0304") -> bool:
@@ -119,13 +143,17 @@ def report(g: Graph, *, unicode: bool, latex: bool = False, symbolic: bool = Tru
     return lines
 
 
-def write_picture(g: Graph, args: argparse.Namespace, fold: bool) -> None:
-    """Render the DAG to ``args.out`` (when given) and say so."""
-    if not getattr(args, "out", None):
-        return
-    g.render(args.out, values=not getattr(args, "no_values", False),
-             constants="fold" if fold else "nodes", rankdir=getattr(args, "rankdir", "LR"))
-    print(f"wrote {args.out}")
+def write_picture(g: Graph, args: argparse.Namespace, fold: bool, title: str | None = None) -> None:
+    """Render the DAG to ``args.out`` and the stepper page to ``args.html`` (when given)."""
+    constants = "fold" if fold else "nodes"
+    rankdir = getattr(args, "rankdir", "LR")
+    if getattr(args, "out", None):
+        g.render(args.out, values=not getattr(args, "no_values", False), constants=constants,
+                 rankdir=rankdir)
+        print(f"wrote {args.out}")
+    if getattr(args, "html", None):
+        g.to_html(args.html, constants=constants, rankdir=rankdir, title=title)
+        print(f"wrote {args.html}")
 
 
 def build(source: str, at_text: str) -> Graph:
@@ -170,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     check_output(args.out)
+    check_html(args.html)
     g = build(args.expression, args.at)
     unicode = can_print(sys.stdout)
     at = ", ".join(f"{x.name}={float(np.asarray(x.value)):g}" for x in g.leaves)
@@ -178,5 +207,6 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if not all(np.all(np.isfinite(x.grad)) for x in g.leaves):
         print("warning: the gradient is not finite at this point", file=sys.stderr)
-    write_picture(g, args, fold=args.fold_constants)
+    write_picture(g, args, fold=args.fold_constants,
+                  title=f"{g.output.name} = {args.expression}")
     return 0

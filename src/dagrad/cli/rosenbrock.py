@@ -2,7 +2,8 @@
 
 Prints f and ∇f by backprop beside the closed form, then the DAG built from +, −, × and natural
 powers only (x1, x2 are scalar leaves), every edge's local derivative, the chain-rule derivation,
-and the symbolic gradient checked against the closed form; ``-o`` draws the DAG.
+and the symbolic gradient checked against the closed form; ``-o`` draws the DAG and ``--html``
+writes the interactive backprop stepper.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .graph import add_picture_options, check_output
+from .graph import add_picture_options, check_html, check_output
 
 NAME = "rosenbrock"
 HELP = ("exercise (b): the Rosenbrock function as a DAG with the derivative on every edge, its "
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from .graph import can_print, report, write_picture
 
     check_output(getattr(args, "out", None))
+    check_html(getattr(args, "html", None))
     at = _point(args.at)
     x1 = dg.tensor(at["x1"], dtype="float64", requires_grad=True, name="x1")
     x2 = dg.tensor(at["x2"], dtype="float64", requires_grad=True, name="x2")
@@ -94,5 +96,6 @@ def run(args: argparse.Namespace) -> int:
     print("  check: " + ("the chain rule over the DAG gives the closed form "
                          "(-400*x1*(x2 - x1**2) - 2*(1 - x1), 200*(x2 - x1**2))"
                          if same else "MISMATCH with the closed form"))
-    write_picture(g, args, fold=not getattr(args, "constant_nodes", False))
+    write_picture(g, args, fold=not getattr(args, "constant_nodes", False),
+                  title="Rosenbrock: f = 100·(x2 − x1²)² + (1 − x1)²")
     return 0 if ok and same else 1

@@ -107,7 +107,7 @@ def _check_suffix(args: argparse.Namespace) -> None:
 def run_chain(args: argparse.Namespace) -> int:
     """The sheet's chain: tables, answer, optional derivation and plot."""
     from ..cli import UsageError
-    from ..explain.vanishing import vanishing
+    from ..explain.scalar_chain import vanishing
     from ..explain.vanishing_text import answer_text
 
     given = [f"--{k}" for k in _MLP_ONLY if getattr(args, k) is not None]
@@ -130,7 +130,7 @@ def run_chain(args: argparse.Namespace) -> int:
 def run_mlp(args: argparse.Namespace) -> int:
     """Gradient flow in deep MLPs on real digits: the ratio table and the plot."""
     from ..cli import UsageError
-    from ..explain.gradient_flow import gradient_flow
+    from ..explain.flow import gradient_flow
 
     if args.weights is not None:
         raise UsageError("--weights applies to the chain, not to --mlp")

@@ -89,7 +89,7 @@ class BatchJacobianChain:
 
     def sample(self, n: int, dense: bool = False, check_steps: bool = True) -> Any:
         """The full single-input report (every factor, both levels, the bonus) for sample n."""
-        from .jacobian_chain import _single
+        from .mlp_chain import _single
 
         if not 0 <= n < self.n:
             raise IndexError(f"sample {n} out of range for a batch of {self.n}")

@@ -16,7 +16,7 @@ from .chain_factors import Chain, node_latex
 from .report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
 
 if TYPE_CHECKING:
-    from .jacobian_chain import JacobianChainReport
+    from .mlp_chain import JacobianChainReport
 
 __all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
            "network_line", "factor_table", "VJP_NOTE"]

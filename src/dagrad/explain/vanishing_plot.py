@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .vanishing import VanishingReport
+    from .scalar_chain import VanishingReport
 
 __all__ = ["plot_chain", "new_figure", "save_figure"]
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -627,15 +625,3 @@ class VanishingReport:
         from .vanishing_plot import plot_chain
 
         return plot_chain(self, path)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``dagrad.explain.vanishing`` binds this *module* under the function's name in
-    ``dagrad.explain``; calling the module calls the function, so ``dg.explain.vanishing(...)``
-    works whichever of the two that name holds."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> VanishingReport:
-        return vanishing(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

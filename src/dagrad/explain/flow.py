@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -339,15 +337,3 @@ class GradientFlowReport:
         rows_needed = math.ceil(len(labels) / min(3, len(labels)))
         fig.tight_layout(rect=(0, 0.03 + 0.025 * rows_needed, 1, 0.97))
         return save_figure(fig, path)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``dagrad.explain.gradient_flow`` binds this *module* under the function's name
-    in ``dagrad.explain``; calling the module calls the function, so
-    ``dg.explain.gradient_flow(...)`` works whichever of the two that name holds."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> GradientFlowReport:
-        return gradient_flow(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

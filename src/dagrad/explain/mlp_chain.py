@@ -9,9 +9,7 @@ A batch x of shape (N, in) gives a :class:`~dagrad.explain.chain_batch.BatchJaco
 
 from __future__ import annotations
 
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,14 +235,3 @@ def jacobian_chain(model: Any, x: Any, y: Any, *, dense: bool | None = None,
         return batch_chain(spec, xs, ys, model=model, description=description)
     return _single(spec, xs[0], int(ys[0]), True if dense is None else bool(dense),
                    check_steps, description)
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as ``jacobian_chain(...)``: ``import dagrad.explain.jacobian_chain``
-    binds the module under the function's name in ``dagrad.explain``; calls still work."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return jacobian_chain(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
