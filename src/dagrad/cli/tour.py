@@ -1,20 +1,37 @@
-"""dagrad tour: the main job — work the exercise sheet end to end."""
+"""dagrad tour: the main job — work exercises (a), (b), (c) and a training run into one report."""
 
 from __future__ import annotations
 
 import argparse
 
 NAME = "tour"
-HELP = "the main job: work exercises (a), (b) and (c) of the sheet end to end"
+HELP = ("the main job: work exercises (a), (b) and (c) of the sheet and a short training run "
+        "into one report (index.html + figures + Markdown/LaTeX)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad tour``."""
-    p.add_argument("-o", "--out", default="dagrad-report", help="report folder")
+    p.add_argument("-o", "--out", default="dagrad-report", help="report folder "
+                   "(default: dagrad-report)")
+    p.add_argument("--only", default=None, metavar="PARTS",
+                   help="run only these parts, comma-separated: a, b, c, train")
 
 
 def run(args: argparse.Namespace) -> int:
-    """For now: exercise (b)'s gradient by backprop beside its closed form."""
-    from . import rosenbrock
+    """Run the parts, print a concise summary and end with the report's path."""
+    import os
+    import time
+    from pathlib import Path
 
-    return rosenbrock.run(argparse.Namespace(at="x1=1.5,x2=2", out=None))
+    from ..tour import run_tour
+
+    only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
+    t0 = time.perf_counter()
+    print("dagrad tour — the exercise sheet on backpropagation, worked end to end")
+    sections, index = run_tour(Path(args.out), only)
+    failed = [s.title for s in sections if not s.ok]
+    print(f"{len(sections)} part{'s' if len(sections) != 1 else ''} in "
+          f"{time.perf_counter() - t0:.1f} s; "
+          + ("every check passes" if not failed else f"CHECKS FAILED in: {'; '.join(failed)}"))
+    print(f"report: {os.path.abspath(index)}")
+    return 1 if failed else 0

@@ -1,0 +1,13 @@
+"""The tour: the exercise sheet worked end to end into one report (``dagrad tour``).
+
+Each part is a function ``run(out: Path) -> Section`` in its own module — (a) vanishing
+gradients, (b) the Rosenbrock DAG, (c) the MLP's Jacobian chain, and a short training run — and
+:func:`write_report` puts the sections together into ``index.html`` beside their figures and
+Markdown/LaTeX sources.
+"""
+
+from __future__ import annotations
+
+from .report import PARTS, Section, run_tour, write_report
+
+__all__ = ["PARTS", "Section", "run_tour", "write_report"]
