@@ -1,0 +1,78 @@
+"""Build examples/sheet.ipynb (the exercise sheet, walked with dagrad) from the cells below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+CELLS = [
+    ("md", """# The exercise sheet on backpropagation, walked with dagrad
+
+*Übungsblatt 3: Neuronale Netzwerke und Backpropagation* asks three things:
+(a) how the activation function makes gradients vanish in a deep chain,
+(b) the Rosenbrock function as a DAG with every edge's derivative, and ∇f by the chain rule,
+(c) the gradient of an MLP's loss as a product of explicit Jacobian matrices.
+Every number here is computed by dagrad and checked against an independent closed form."""),
+    ("code", """import numpy as np
+import dagrad as dg"""),
+    ("md", """## (b) The Rosenbrock function as a DAG
+
+$f(x) = 100(x_2 - x_1^2)^2 + (1 - x_1)^2$ with scalar leaves $x_1, x_2$, so the graph holds only
+$+$, $-$, $\\times$ and natural powers."""),
+    ("code", """x1 = dg.tensor(1.5, requires_grad=True, dtype="float64", name="x1")
+x2 = dg.tensor(2.0, requires_grad=True, dtype="float64", name="x2")
+f = 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
+f.backward()
+print(f.item(), x1.grad.item(), x2.grad.item())
+assert (x1.grad.item(), x2.grad.item()) == (151.0, -50.0)"""),
+    ("code", """g = dg.trace(lambda x1, x2: 100 * (x2 - x1**2)**2 + (1 - x1)**2, 1.5, 2.0)
+g  # drawn by Graphviz: every edge carries ∂target/∂source, its formula and its value"""),
+    ("code", """for e in g.edges:
+    print(f"{e.source:>3} → {e.target:<3}  ∂{e.target}/∂{e.source} = {e.formula:<8} = {e.value}")"""),
+    ("code", """print(g.derivation())
+g.gradient_formula("x1"), g.gradient_formula("x2")"""),
+    ("md", """## (a) Vanishing gradients in $h_i = \\sigma(w_i h_{i-1})$
+
+$\\partial h_n/\\partial w_i = h_{i-1}\\,\\sigma'(w_i h_{i-1})\\prod_{k=i+1}^n w_k\\,\\sigma'(w_k h_{k-1})$.
+With the sigmoid ($\\sigma' \\le 1/4$) and $|w_k| < 1$ it shrinks at least like $4^{-(n-i+1)}$;
+ReLU contributes no factor below 1 where it is active, but a single negative pre-activation kills the
+whole chain."""),
+    ("code", """rep = dg.explain.vanishing(20, ["sigmoid", "tanh", "relu", "x / (1 + abs(x))"], seed=0)
+print(rep.table("sigmoid", max_rows=6))
+rep.plot("vanishing.png")
+rep"""),
+    ("md", """## (c) The MLP's gradient as a chain of Jacobians
+
+784-256-256-10 with tanh, tanh, softmax and $L = -\\log z^{(3)}_y$, on a real digit."""),
+    ("code", """X, y = dg.data.load_sample("test")
+model = dg.nn.MLP([784, 256, 256, 10], activation="tanh", output="softmax", seed=0)
+chain = dg.explain.jacobian_chain(model, X[0].reshape(-1) / 255, int(y[0]), dense=False)
+ch = chain.chain("x", "layer")
+print(ch.expression()); print(ch.size_expression())
+assert chain.ok
+chain"""),
+    ("md", "## Transforms: Jacobians and Hessians in one batched pass"),
+    ("code", """rosen = lambda x: 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
+H = dg.hessian(rosen)(dg.tensor([1.5, 2.0], dtype="float64"))
+print(H)  # [[1200 x1² − 400 x2 + 2, −400 x1], [−400 x1, 200]]
+J = dg.jacobian(lambda v: model(v))(dg.tensor(X[0].reshape(-1) / 255))
+J.shape"""),
+]
+
+
+def build() -> nbformat.NotebookNode:
+    """The notebook object."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for kind, src in CELLS:
+        nb.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "md"
+                        else nbformat.v4.new_code_cell(src))
+    return nb
+
+
+if __name__ == "__main__":
+    path = Path(__file__).with_name("sheet.ipynb")
+    nbformat.write(build(), path)
+    print(f"wrote {path}")
