@@ -14,8 +14,7 @@ CELLS = [
 (b) the Rosenbrock function as a DAG with every edge's derivative, and ∇f by the chain rule,
 (c) the gradient of an MLP's loss as a product of explicit Jacobian matrices.
 Every number here is computed by dagrad and checked against an independent closed form."""),
-    ("code", """import numpy as np
-import dagrad as dg"""),
+    ("code", """import dagrad as dg"""),
     ("md", """## (b) The Rosenbrock function as a DAG
 
 $f(x) = 100(x_2 - x_1^2)^2 + (1 - x_1)^2$ with scalar leaves $x_1, x_2$, so the graph holds only
@@ -29,16 +28,18 @@ assert (x1.grad.item(), x2.grad.item()) == (151.0, -50.0)"""),
     ("code", """g = dg.trace(lambda x1, x2: 100 * (x2 - x1**2)**2 + (1 - x1)**2, 1.5, 2.0)
 g  # drawn by Graphviz: every edge carries ∂target/∂source, its formula and its value"""),
     ("code", """for e in g.edges:
-    print(f"{e.source:>3} → {e.target:<3}  ∂{e.target}/∂{e.source} = {e.formula:<8} = {e.value}")"""),
+    print(f"{e.source:>3} → {e.target:<3} ∂{e.target}/∂{e.source} = {e.formula} = {e.value}")"""),
     ("code", """print(g.derivation())
 g.gradient_formula("x1"), g.gradient_formula("x2")"""),
     ("md", """## (a) Vanishing gradients in $h_i = \\sigma(w_i h_{i-1})$
 
-$\\partial h_n/\\partial w_i = h_{i-1}\\,\\sigma'(w_i h_{i-1})\\prod_{k=i+1}^n w_k\\,\\sigma'(w_k h_{k-1})$.
-With the sigmoid ($\\sigma' \\le 1/4$) and $|w_k| < 1$ it shrinks at least like $4^{-(n-i+1)}$;
-ReLU contributes no factor below 1 where it is active, but a single negative pre-activation kills the
-whole chain."""),
-    ("code", """rep = dg.explain.vanishing(20, ["sigmoid", "tanh", "relu", "x / (1 + abs(x))"], seed=0)
+$\\partial h_n/\\partial w_i = h_{i-1}\\,\\sigma'(w_i h_{i-1})
+\\prod_{k=i+1}^n w_k\\,\\sigma'(w_k h_{k-1})$.
+With the sigmoid ($\\sigma' \\le 1/4$) and $|w_k| < 1$ it shrinks at least like
+$4^{-(n-i+1)}$; ReLU contributes no factor below 1 where it is active, but a single negative
+pre-activation kills the whole chain."""),
+    ("code", """acts = ["sigmoid", "tanh", "relu", "x / (1 + abs(x))"]
+rep = dg.explain.vanishing(20, acts, seed=0)
 print(rep.table("sigmoid", max_rows=6))
 rep.plot("vanishing.png")
 rep"""),
@@ -49,7 +50,8 @@ rep"""),
 model = dg.nn.MLP([784, 256, 256, 10], activation="tanh", output="softmax", seed=0)
 chain = dg.explain.jacobian_chain(model, X[0].reshape(-1) / 255, int(y[0]), dense=False)
 ch = chain.chain("x", "layer")
-print(ch.expression()); print(ch.size_expression())
+print(ch.expression())
+print(ch.size_expression())
 assert chain.ok
 chain"""),
     ("md", "## Transforms: Jacobians and Hessians in one batched pass"),
