@@ -242,18 +242,29 @@ class Graph:
 
         return derivation.to_latex(self)
 
-    def to_dot(self, values: bool = True, constants: str = "nodes", rankdir: str = "LR") -> str:
+    def to_dot(self, values: bool = True, constants: str = "nodes", rankdir: str = "LR",
+               max_nodes: int | None = None) -> str:
         """The DAG as Graphviz DOT source; every edge labelled with ∂target/∂source."""
         from . import render
 
-        return render.to_dot(self, values=values, constants=constants, rankdir=rankdir)
+        return render.to_dot(self, values=values, constants=constants, rankdir=rankdir,
+                             max_nodes=max_nodes)
 
     def render(self, path: str | os.PathLike, values: bool = True, constants: str = "nodes",
-               rankdir: str = "LR") -> str:
+               rankdir: str = "LR", max_nodes: int | None = None) -> str:
         """Draw the DAG to ``path`` (format from the suffix: svg, png, pdf, dot); returns path."""
         from . import render
 
-        return render.render(self, path, values=values, constants=constants, rankdir=rankdir)
+        return render.render(self, path, values=values, constants=constants, rankdir=rankdir,
+                             max_nodes=max_nodes)
+
+    def to_html(self, path: str | os.PathLike, constants: str = "nodes", rankdir: str = "LR",
+                title: str | None = None, max_nodes: int | None = None) -> str:
+        """Write a self-contained page that steps through the forward and backward passes."""
+        from . import html
+
+        return html.write(self, path, constants=constants, rankdir=rankdir, title=title,
+                          max_nodes=max_nodes)
 
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter (None when Graphviz's ``dot`` is not installed)."""

@@ -5,7 +5,10 @@ adjoint ∂f/∂node; every edge shows ∂target/∂source as a formula and, wit
 at this point.  Inputs sit on the first rank, the output on the last.  Constants are small grey
 nodes with dashed, unlabelled edges (no gradient flows into a constant), or — with
 ``constants="fold"`` — left out, their value being visible in the op's formula (``100·v3``).
-All user text is HTML-escaped; node ids are generated (``n0``, ``n1``, …).
+All user text is HTML-escaped; node ids are generated (``n0``, ``n1``, …).  With ``ids=True``
+(for the HTML stepper) nodes, edges and their value/adjoint rows carry SVG ids ``dg-n0``,
+``dg-n0-value``, ``dg-n0-adjoint``, ``dg-e0``, ``dg-e0-value``.  Graphs above the drawing limit
+(:mod:`dagrad.graph.limit`) are refused before any label is made.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from . import symbolic as sy
+from .limit import GraphTooLargeError, check_size, too_large_svg
 from .model import CONST, LEAF
 
 if TYPE_CHECKING:
@@ -61,7 +65,12 @@ def _check(constants: str, rankdir: str) -> None:
 
 
 # ----- labels ---------------------------------------------------------------------------------
-def _node_label(graph: Graph, node: Node, values: bool) -> str:
+def _tag(ids: str | None, row: str) -> str:
+    """Attributes that give a label cell an SVG id (Graphviz emits ids only for links)."""
+    return f' ID="{ids}-{row}" HREF="#"' if ids else ""
+
+
+def _node_label(graph: Graph, node: Node, values: bool, ids: str | None = None) -> str:
     out = graph.output.name
     if node.kind == CONST:
         text = sy.node_text(graph, node)
@@ -85,10 +94,12 @@ def _node_label(graph: Graph, node: Node, values: bool) -> str:
         rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">shape '
                     f'{_e(node.shape)}</FONT></TD></TR>')
     if values:
-        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT COLOR="{_VALUE}">value '
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"{_tag(ids, "value")}>'
+                    f'<FONT COLOR="{_VALUE}">value '
                     f'{_e(_num(node.value))}</FONT></TD></TR>')
         if node.grad is not None:
-            rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT COLOR="{_ADJOINT}">'
+            rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"{_tag(ids, "adjoint")}>'
+                        f'<FONT COLOR="{_ADJOINT}">'
                         f'∂{_e(out)}/∂{_e(node.name)} = {_e(_num(node.grad))}</FONT></TD></TR>')
     width = ' BORDER="2"' if node.name == out else ' BORDER="1"'
     return (f'<<TABLE{width} CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="{border}" '
@@ -99,14 +110,14 @@ def _auto_const_name(name: str) -> bool:
     return name.startswith("c") and name[1:].isdigit()
 
 
-def _edge_label(graph: Graph, edge: Edge, values: bool) -> str:
+def _edge_label(graph: Graph, edge: Edge, values: bool, ids: str | None = None) -> str:
     rows = [f'<TR><TD><FONT POINT-SIZE="9" COLOR="#666666">∂{_e(edge.target)}/∂'
             f'{_e(edge.source)}</FONT></TD></TR>',
             f"<TR><TD>= {_e(edge.pretty)}</TD></TR>"]
     if edge.kind == "scalar":
         if values and edge.formula != sy.fmt_number(edge.value):
-            rows.append(f'<TR><TD><FONT COLOR="{_VALUE}">= {_e(_num(edge.value))}</FONT>'
-                        f'</TD></TR>')
+            rows.append(f'<TR><TD{_tag(ids, "value")}><FONT COLOR="{_VALUE}">= '
+                        f'{_e(_num(edge.value))}</FONT></TD></TR>')
     else:
         note = sy.kind_label(edge)
         src, dst = graph[edge.source].shape, graph[edge.target].shape
@@ -114,8 +125,8 @@ def _edge_label(graph: Graph, edge: Edge, values: bool) -> str:
         rows.append(f'<TR><TD><FONT POINT-SIZE="9">[{_e(note)} {_e(_shape_text(shape))}]'
                     f'</FONT></TD></TR>')
         if values and int(np.prod(shape, dtype=np.int64)) <= 6:
-            rows.append(f'<TR><TD><FONT COLOR="{_VALUE}">= {_e(_num(edge.value))}</FONT>'
-                        f'</TD></TR>')
+            rows.append(f'<TR><TD{_tag(ids, "value")}><FONT COLOR="{_VALUE}">= '
+                        f'{_e(_num(edge.value))}</FONT></TD></TR>')
     return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" '
             f'BGCOLOR="white">{"".join(rows)}</TABLE>>')
 
@@ -126,11 +137,12 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 # ----- DOT ------------------------------------------------------------------------------------
 def to_dot(graph: Graph, values: bool = True, constants: str = "nodes",
-           rankdir: str = "LR") -> str:
+           rankdir: str = "LR", max_nodes: int | None = None, ids: bool = False) -> str:
     """DOT source of the DAG; each edge labelled ∂target/∂source = formula (= value)."""
     _check(constants, rankdir)
-    ids = {n.name: f"n{i}" for i, n in enumerate(graph.nodes)}
     shown = [n for n in graph.nodes if not (constants == "fold" and n.kind == CONST)]
+    check_size(len(shown), max_nodes)
+    names = {n.name: f"n{i}" for i, n in enumerate(graph.nodes)}
     lines = [
         "digraph dagrad {",
         f'  graph [rankdir={rankdir}, fontname="{FONT}", nodesep=0.4, ranksep=0.55, '
@@ -139,20 +151,24 @@ def to_dot(graph: Graph, values: bool = True, constants: str = "nodes",
         f'  edge [fontname="{FONT}", fontsize=11, color="#444444", arrowsize=0.7];',
     ]
     for n in shown:
-        lines.append(f"  {ids[n.name]} [label={_node_label(graph, n, values)}];")
-    for e in graph.edges:
+        tag = f"dg-{names[n.name]}" if ids else None
+        attr = f'id="{tag}", ' if ids else ""
+        lines.append(f"  {names[n.name]} [{attr}label={_node_label(graph, n, values, tag)}];")
+    for k, e in enumerate(graph.edges):
         if constants == "fold" and e.constant:
             continue
-        a, b = ids[e.source], ids[e.target]
+        a, b = names[e.source], names[e.target]
+        tag = f"dg-e{k}" if ids else None
+        attr = f'id="{tag}", ' if ids else ""
         if e.constant or not e.differentiable:
-            lines.append(f'  {a} -> {b} [style=dashed, color="#9e9e9e"];')
+            lines.append(f'  {a} -> {b} [{attr}style=dashed, color="#9e9e9e"];')
         else:
-            lines.append(f"  {a} -> {b} [label={_edge_label(graph, e, values)}];")
-    leaves = [ids[n.name] for n in shown if n.kind == LEAF]
+            lines.append(f"  {a} -> {b} [{attr}label={_edge_label(graph, e, values, tag)}];")
+    leaves = [names[n.name] for n in shown if n.kind == LEAF]
     if leaves:
         lines.append(f"  {{ rank=min; {'; '.join(leaves)}; }}")
     if graph.output.kind == "op":
-        lines.append(f"  {{ rank=max; {ids[graph.output.name]}; }}")
+        lines.append(f"  {{ rank=max; {names[graph.output.name]}; }}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -192,10 +208,11 @@ def output_format(path: str | os.PathLike) -> str:
 
 
 def render(graph: Graph, path: str | os.PathLike, values: bool = True,
-           constants: str = "nodes", rankdir: str = "LR") -> str:
+           constants: str = "nodes", rankdir: str = "LR", max_nodes: int | None = None) -> str:
     """Write the picture to ``path`` atomically (temp file + os.replace); returns the path."""
     fmt = output_format(path)
-    source = to_dot(graph, values=values, constants=constants, rankdir=rankdir)
+    source = to_dot(graph, values=values, constants=constants, rankdir=rankdir,
+                    max_nodes=max_nodes)
     if fmt == "png":  # sharper text than the default 96 dpi
         source = source.replace("{\n", "{\n  graph [dpi=150];\n", 1)
     data = source.encode("utf-8") if fmt in ("dot", "gv") else run_dot(source, fmt)
@@ -204,9 +221,13 @@ def render(graph: Graph, path: str | os.PathLike, values: bool = True,
     return os.fspath(path)
 
 
-def repr_svg(graph: Graph) -> str | None:
-    """The SVG picture as text (None when ``dot`` is not installed)."""
+def repr_svg(graph: Graph, max_nodes: int | None = None) -> str | None:
+    """The SVG picture as text (a short note above the size limit; None without ``dot``)."""
     try:
-        return run_dot(to_dot(graph), "svg").decode("utf-8")
+        source = to_dot(graph, max_nodes=max_nodes)
+    except GraphTooLargeError as e:
+        return too_large_svg(e)
+    try:
+        return run_dot(source, "svg").decode("utf-8")
     except RuntimeError:
         return None
