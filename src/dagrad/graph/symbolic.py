@@ -288,9 +288,7 @@ def latex_name(name: str) -> str:
 def latex_expr(graph: Graph, expr: Any) -> str:
     """LaTeX of an expression in the graph's node symbols (names escaped where needed)."""
     sp = sympy_module()
-    sym = symbols(graph)
-    names = {s: latex_name(s.name) for s in sym.values() if isinstance(s, sp.Symbol)}
-    names.update({s: latex_name(s.name) for s in getattr(expr, "free_symbols", ())})
+    names = {s: latex_name(s.name) for s in getattr(expr, "free_symbols", ())}
     return sp.latex(expr, symbol_names=names, order="none")
 
 
