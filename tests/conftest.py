@@ -43,3 +43,10 @@ def numeric_grad(f, arrays, k, eps=1e-6):
         flat[j] = orig
         gflat[j] = (hi - lo) / (2 * eps)
     return g
+
+
+def fuzz_examples(n: int) -> int:
+    """Hypothesis example counts scaled by $DAGRAD_FUZZ_SCALE (scripts/reliability.py)."""
+    import os
+
+    return max(1, int(n * float(os.environ.get("DAGRAD_FUZZ_SCALE", "1"))))

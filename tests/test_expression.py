@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import fuzz_examples
 from dagrad.graph.expression import (
     FUNCTIONS,
     MAX_LENGTH,
@@ -588,19 +589,22 @@ def check_parse_total(src: str) -> None:
             expr.evaluate(env, numpy_functions())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=300))
 def test_fuzz_arbitrary_text(src: str) -> None:
     check_parse_total(src)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(500), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=60).map("".join))
 def test_fuzz_token_soup(src: str) -> None:
     check_parse_total(src)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(200), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=100))
 def test_fuzz_printable_ascii(src: str) -> None:
     check_parse_total(src)
@@ -779,7 +783,8 @@ def variables_of(node: tuple) -> set[str]:
     return set().union(*(variables_of(arg) for arg in node[2]))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(
     structures,
     st.booleans(),

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dagrad as dg
-from conftest import torch
+from conftest import fuzz_examples, torch
 
 # Each op: (arity, dagrad fn, torch fn).  Inputs are kept in safe ranges by construction:
 # unary ops that need a positive or bounded argument see a squashed one.
@@ -119,7 +119,8 @@ def _run(shapes, steps, values, lib):
     return out.sum()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(150), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_match_torch(prog):
     shapes, steps, seed = prog
@@ -139,7 +140,8 @@ def test_random_programs_match_torch(prog):
         np.testing.assert_allclose(g, tg, rtol=1e-8, atol=1e-10)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(60), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_forward_mode_equals_reverse_mode(prog):
     shapes, steps, seed = prog
@@ -155,7 +157,8 @@ def test_random_programs_forward_mode_equals_reverse_mode(prog):
         np.testing.assert_allclose(jf.data, jr.data, rtol=1e-9, atol=1e-12)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(100), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_programs_float32_match_torch_float32(prog):
     shapes, steps, seed = prog
