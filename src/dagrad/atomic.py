@@ -35,11 +35,39 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours, or no way to tell: leave its file alone
+        return True
+    return True
+
+
+def _sweep_stale(directory: str, base: str) -> None:
+    """Remove temp files of ``base`` left by writers that were killed (their pid is gone)."""
+    prefix = f".{base}."
+    with suppress(OSError):
+        for name in os.listdir(directory):
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix):-4].split(".")[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                with suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+
+
 def _create_temp(directory: str, base: str) -> tuple[int, str]:
-    """Create a fresh hidden temp file next to the target (mode 0666 minus the umask)."""
+    """Create a fresh hidden temp file next to the target (mode 0666 minus the umask).
+
+    Its name carries the writer's pid, so the next writer can sweep away the temp files of a
+    writer that was killed mid-write.
+    """
+    _sweep_stale(directory, base)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = os.path.join(directory, f".{base}.{os.urandom(4).hex()}.tmp")
+        tmp = os.path.join(directory, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
