@@ -28,7 +28,7 @@ UNARY = {
     "sum_keep": (lambda a: a.sum(axis=-1, keepdims=True), lambda a: a.sum(-1, keepdim=True)),
     "mean_keep": (lambda a: a.mean(axis=0, keepdims=True), lambda a: a.mean(0, keepdim=True)),
     "max_keep": (lambda a: a.max(axis=-1, keepdims=True), lambda a: a.amax(-1, keepdim=True)),
-    "transpose": (lambda a: a.T, lambda a: a.T),
+    "transpose": (lambda a: a.T if a.ndim == 2 else a, lambda a: a.T if a.ndim == 2 else a),
     "flip": (lambda a: a[::-1], lambda a: a.flip(0)),
     "scale_rpow": (lambda a: 1.5 ** dg.tanh(a), lambda a: 1.5 ** torch.tanh(a)),
     "cast": (lambda a: (a.astype("float32") * 1.0).astype("float64").astype(a.dtype),
