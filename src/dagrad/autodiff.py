@@ -9,17 +9,25 @@ Jacobian.  Broadcasting between an op's inputs is undone here, in :func:`sum_to`
 
 from __future__ import annotations
 
+import heapq
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _grad_mode
+from .tensor import STATE, Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
 
-# Called as hook(node, input_index, cotangent) after each rule in reverse mode (anomaly checks).
+# Called as hook(node, input_index, incoming_cotangent, result) after each vjp rule (anomaly mode).
 BACKWARD_HOOKS: list[Callable] = []
+# Run the rules of 0-d elementwise nodes on NumPy scalars (same values; off: the general path).
+SCALAR_FAST_PATH = True
+# dg.compile's recorder while it traces: hook(roots, cotangents, create_graph, targets) runs
+# and records the pass, returning its result, or returns None to let backprop run as usual;
+# hook.forward(outputs, inputs, tangents, create_graph) does the same for forward mode.
+TRACE: list[Callable] = []
 
 
 def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
@@ -33,30 +41,38 @@ def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
         if isinstance(c, Tensor):
             return c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]) + np.zeros(full, c.dtype)
         return np.broadcast_to(c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]), full)
-    axes = tuple(range(nb, nb + lead)) + tuple(
-        nb + lead + i for i, s in enumerate(shape) if s == 1 and cs[nb + lead + i] != 1)
+    ones = tuple(nb + lead + i for i, s in enumerate(shape) if s == 1 and cs[nb + lead + i] != 1)
+    if not ones and isinstance(c, np.ndarray):  # only leading axes: one reduce, a fresh array
+        return np.add.reduce(c, axis=tuple(range(nb, nb + lead)))
+    axes = tuple(range(nb, nb + lead)) + ones
     r = c.sum(axis=axes, keepdims=True) if axes else c
     return r.reshape(cs[:nb] + shape)
 
 
 def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and is reachable from ``roots``, in creation order."""
-    seen: set[int] = set()
+    seen: set[Tensor] = set()
+    mark = seen.add
     stack = [r for r in roots if r.requires_grad]
+    push = stack.append
     nodes = []
+    keep = nodes.append
     while stack:
         t = stack.pop()
-        if id(t) in seen:
+        if t in seen:
             continue
-        seen.add(id(t))
-        nodes.append(t)
+        mark(t)
+        keep(t)
         node = t._node
         if node is not None:
             for x in node[1]:
-                if x.requires_grad and id(x) not in seen:
-                    stack.append(x)
-    nodes.sort(key=lambda t: t._seq)
+                if x.requires_grad:
+                    push(x)
+    nodes.sort(key=_by_seq)
     return nodes
+
+
+_by_seq = operator.attrgetter("_seq")
 
 
 def _depends_on(nodes: list[Tensor], targets: set[int]) -> set[int]:
@@ -82,51 +98,127 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     Without targets, gradients accumulate into each leaf's ``.grad`` (and ``retain_grad`` nodes);
     with targets, nothing is written and the cotangents reaching them are returned by id.
     """
-    nodes = _graph_nodes(roots)
+    if TRACE:
+        traced = TRACE[-1](roots, cotangents, create_graph, targets)
+        if traced is not None:
+            return traced
     wanted = None if targets is None else {id(t) for t in targets}
-    dep = None if wanted is None else _depends_on(nodes, wanted)
-    grads: dict[int, Any] = {}
+    dep = None if wanted is None else _depends_on(_graph_nodes(roots), wanted)
+    grads: dict[Tensor, Any] = {}  # keyed by the tensors themselves (identity hash)
+    # Nodes wait in a heap by creation order, newest first, entering it with their first
+    # cotangent: every consumer of a node is newer, so its cotangent is complete when it is
+    # popped (no separate discovery pass or sort; nodes no cotangent reaches are never visited).
+    heap: list[tuple[int, int, Tensor]] = []
+    leaves: list[Tensor] = []  # leaves wait in a list (no order needed), processed last
     for r, g in zip(roots, cotangents, strict=True):
         if r.requires_grad:
-            grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+            if r in grads:
+                grads[r] = grads[r] + g
+            else:
+                grads[r] = g
+                if r._node is None:
+                    leaves.append(r)
+                else:
+                    heap.append((-r._seq, id(r), r))
+    heapq.heapify(heap)
+    push, popnode = heapq.heappush, heapq.heappop
     found: dict[int, Any] = {}
     given: set[int] = set()
-    with _grad_mode(create_graph):
-        for node in reversed(nodes):
-            g = grads.pop(id(node), None)
+    pop, get = grads.pop, grads.get
+    mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
+    STATE.grad_enabled = create_graph
+    try:
+        while heap:
+            node = popnode(heap)[2]
+            g = pop(node, None)
             if g is None:
                 continue
+            rec = node._node
             if wanted is not None:
                 if id(node) in wanted:
                     found[id(node)] = g
                     if len(found) == len(wanted):
                         break
-            elif node._node is None or node._retain:
+            elif rec is None or node._retain:
                 _accumulate(node, g, create_graph, given)
-            if node._node is None:
+            if rec is None:
                 continue
-            op, inputs, attrs = node._node
+            op, inputs, attrs = rec
+            data = node.data
             if create_graph:
-                vals, out = inputs, node
+                args = (*inputs, node)
+            elif data.ndim == 0 and op.elementwise and SCALAR_FAST_PATH:
+                # Scalar fast path: the same rules on NumPy scalars rather than 0-d arrays
+                # (scalar arithmetic skips the ufunc machinery; the values are identical).
+                if len(inputs) == 1:
+                    args = (inputs[0].data[()], data[()])
+                elif len(inputs) == 2:
+                    args = (inputs[0].data[()], inputs[1].data[()], data[()])
+                else:
+                    args = (*[x.data[()] for x in inputs], data[()])
+                if not g.ndim:  # every input is 0-d too: no batch axes, nothing to sum back
+                    for i, x in enumerate(inputs):
+                        if not x.requires_grad or (dep is not None and id(x) not in dep):
+                            continue
+                        rule = op.vjp[i]
+                        if rule is None:
+                            continue
+                        c = rule(g, *args, **attrs) if attrs else rule(g, *args)
+                        if not isinstance(c, _CARRIERS):
+                            c = np.asarray(c)
+                        if BACKWARD_HOOKS:
+                            for hook in BACKWARD_HOOKS:
+                                hook(node, i, g, c)
+                        prev = get(x)
+                        if prev is not None:
+                            grads[x] = prev + c
+                        else:
+                            grads[x] = c
+                            if x._node is None:
+                                leaves.append(x)
+                            else:
+                                push(heap, (-x._seq, id(x), x))
+                    continue
             else:
-                vals, out = [x.data for x in inputs], node.data
-            nb = g.ndim - node.data.ndim
+                args = (*[x.data for x in inputs], data)
+            nb = g.ndim - data.ndim
+            rules = None if op.variadic else op.vjp
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
-                rule = op.vjp_rule(i)
+                rule = op.vjp_rule(i) if rules is None else rules[i]
                 if rule is None:
                     continue
-                c = rule(g, *vals, out, **attrs)
-                if not isinstance(c, (np.ndarray, Tensor)):
+                c = rule(g, *args, **attrs) if attrs else rule(g, *args)
+                if not isinstance(c, _CARRIERS):
                     c = np.asarray(c)
-                c = sum_to(c, x.data.shape, nb)
+                shape = x.data.shape
+                if nb or c.shape != shape:
+                    c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
                     for hook in BACKWARD_HOOKS:
-                        hook(node, i, c)
-                prev = grads.get(id(x))
-                grads[id(x)] = c if prev is None else prev + c
+                        hook(node, i, g, c)
+                prev = get(x)
+                if prev is not None:
+                    grads[x] = prev + c
+                else:
+                    grads[x] = c
+                    if x._node is None:
+                        leaves.append(x)
+                    else:
+                        push(heap, (-x._seq, id(x), x))
+        for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
+            g = pop(leaf)
+            if wanted is None:
+                _accumulate(leaf, g, create_graph, given)
+            elif id(leaf) in wanted:
+                found[id(leaf)] = g
+    finally:
+        STATE.grad_enabled = mode
     return found
+
+
+_CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cotangent
 
 
 def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
@@ -134,6 +226,11 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> No
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
+    if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path): a new 0-d array
+        g = np.array(g, leaf.data.dtype)
+        if leaf.grad is None:
+            leaf.grad = Tensor._from_op(g, None)
+            return
     g = g.data if isinstance(g, Tensor) else g
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
@@ -154,7 +251,7 @@ def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"backward: the output has shape {root.shape}; gradients can be implied only "
                 "for a scalar output. Pass backward(grad=...) with a tensor of that shape "
                 "(e.g. ones for the sum of the outputs)")
-        g = np.ones(root.shape, root.dtype)
+        g = np.ones(root.shape, root.dtype) if root.ndim else np.array(1, root.dtype)
         return Tensor._from_op(g, None) if create_graph else g
     if isinstance(grad, Tensor):
         g = grad if create_graph else grad.data
@@ -224,6 +321,10 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
     Tangents may carry leading batch axes (the same for all inputs).  Returns one tangent per
     output (ndarrays, or Tensors when ``create_graph``).
     """
+    if TRACE:
+        traced = TRACE[-1].forward(outputs, inputs, tangents, create_graph)
+        if traced is not None:
+            return traced
     nodes = _graph_nodes(outputs)
     tan: dict[int, Any] = {}
     batch: tuple[int, ...] = ()

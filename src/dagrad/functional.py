@@ -10,6 +10,7 @@ inside a transform every derivative is recorded (``create_graph``), so ``grad(gr
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -175,7 +176,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[T
 
 
 def _basis(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    n = int(np.prod(shape, dtype=np.int64))
+    n = math.prod(shape)
     return np.eye(n, dtype=dtype).reshape((n,) + tuple(shape))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from contextlib import contextmanager
 from typing import Any
@@ -43,7 +44,7 @@ def dense_limit(nbytes: int):
 
 def check_dense(shape: tuple[int, ...], dtype: Any, what: str) -> None:
     """Raise MemoryLimitError before allocating a dense array above the limit."""
-    n = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    n = math.prod(int(k) for k in shape) * np.dtype(dtype).itemsize
     if n > _LIMIT[0]:
         raise MemoryLimitError(
             f"{what}: the dense result of shape {shape} ({np.dtype(dtype)}) would take "

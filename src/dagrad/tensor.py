@@ -224,8 +224,7 @@ class Tensor:
                              "ambiguous; use (t).any() or .all() on t.numpy()")
         return bool(self.data)
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # identity, computed in C: tensors are keys in the engine's dicts
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
@@ -261,9 +260,7 @@ class Tensor:
 
     def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode."""
-        from .autodiff import backward
-
-        backward(self, grad, create_graph=create_graph)
+        autodiff.backward(self, grad, create_graph=create_graph)
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place (data only; not recorded)."""
@@ -455,7 +452,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)))
 
 
-from . import ops  # noqa: E402  (ops needs Tensor defined above)
+from . import autodiff, ops  # noqa: E402  (both need Tensor defined above)
 
 
 def _ufunc_table() -> dict:

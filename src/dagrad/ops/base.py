@@ -109,6 +109,9 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     """Wrap a constant as a Tensor; Python scalars take ``like``'s dtype (never upcast floats)."""
     if isinstance(x, Tensor):
         return x
+    tx = type(x)
+    if (tx is float or tx is int) and like is not None and like.data.dtype.kind == "f":
+        return Tensor._from_op(np.array(x, like.data.dtype), None)  # NEP 50: like's dtype
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if like is not None:
             dt = np.result_type(like.data.dtype, x)

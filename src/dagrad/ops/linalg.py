@@ -100,15 +100,16 @@ def matmul(a: Any, b: Any) -> Tensor:
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """x Wᵀ + b (W of shape (out, in), b of shape (out,)); without bias it is x @ Wᵀ."""
     x, weight = as_input(x), as_input(weight)
-    if weight.ndim != 2:
+    xs, ws = x.data.shape, weight.data.shape
+    if len(ws) != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    if not xs or xs[-1] != ws[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected last axis {weight.shape[1]})")
     if bias is None:
         return matmul(x, weight.T)
     bias = as_input(bias)
-    if bias.shape != (weight.shape[0],):
+    if bias.data.shape != (ws[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
     return apply(Linear, (x, weight, bias), {})

@@ -5,6 +5,7 @@ All three subtract the maximum first, so logits of ±1e4 stay finite.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -13,16 +14,19 @@ from ..tensor import Tensor
 from . import rulemath as rm
 from .base import Op, Template, apply, as_input
 
+# ufunc.reduce directly: ndarray.max/.sum go through a Python wrapper first.
+_MAX, _MIN, _SUM = np.maximum.reduce, np.minimum.reduce, np.add.reduce
+
 
 def _softmax_forward(a, axis):
-    e = np.exp(a - a.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
+    e = np.exp(a - _MAX(a, axis=axis, keepdims=True))
+    e /= _SUM(e, axis=axis, keepdims=True)
     return e
 
 
 def _log_softmax_forward(a, axis):
-    s = a - a.max(axis=axis, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    s = a - _MAX(a, axis=axis, keepdims=True)
+    return s - np.log(_SUM(np.exp(s), axis=axis, keepdims=True))
 
 
 Softmax = Op(
@@ -47,6 +51,9 @@ def _onehot(labels: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
 
 def _ce_forward(logits, labels):
     lsm = _log_softmax_forward(logits, -1)
+    if lsm.ndim == 2 and len(lsm) and lsm.dtype.itemsize >= 4:  # (N, C): no Python wrappers
+        picked = lsm[np.arange(len(lsm)), labels]
+        return np.asarray(-(_SUM(picked) / len(lsm)), dtype=logits.dtype)
     picked = np.take_along_axis(lsm, labels[..., None], axis=-1)[..., 0]
     return np.asarray(-picked.mean(), dtype=logits.dtype)
 
@@ -54,12 +61,22 @@ def _ce_forward(logits, labels):
 def _ce_residual(logits, labels):
     """(softmax(logits) − onehot(labels)) / N: the gradient of the mean loss w.r.t. the logits."""
     lv = rm.const(logits)
-    n = max(int(np.prod(lv.shape[:-1])), 1)
+    n = max(math.prod(lv.shape[:-1]), 1)
+    if lv.ndim == 2 and not isinstance(logits, Tensor):
+        # ndarrays: the same values with no one-hot matrix, in place on the softmax buffer
+        r = rm.softmax(lv, -1)
+        r[np.arange(len(r)), rm.const(labels)] -= 1
+        r *= 1.0 / n
+        return r
     return (rm.softmax(logits, -1) - _onehot(rm.const(labels), lv.shape[-1], lv.dtype)) * (1.0 / n)
 
 
 def _ce_grad(g, logits, labels, out):
     r = _ce_residual(logits, labels)
+    if isinstance(r, np.ndarray) and not isinstance(g, Tensor) and g.ndim == 0 \
+            and g.dtype == r.dtype:
+        r *= g  # a plain scalar cotangent: scale the residual this rule owns
+        return r
     return rm.reshape(g, tuple(g.shape) + (1,) * rm.const(logits).ndim) * r
 
 
@@ -108,8 +125,8 @@ def check_labels(labels: Any, batch_shape: tuple[int, ...], n_classes: int, op: 
     if lab.shape != batch_shape:
         raise ValueError(f"{op}: labels of shape {lab.shape} do not match the logits' batch "
                          f"shape {batch_shape}")
-    bad = (lab < 0) | (lab >= n_classes)
-    if bad.any():
+    if lab.size and (_MIN(lab, axis=None) < 0 or _MAX(lab, axis=None) >= n_classes):
+        bad = (lab < 0) | (lab >= n_classes)
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{op}: label {int(lab[pos])} at position {pos} is outside [0, "
                          f"{n_classes}) — labels are class indices from 0 (the sheet's "

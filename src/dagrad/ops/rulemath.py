@@ -64,7 +64,7 @@ def swapaxes(x: Any, i: int = -1, j: int = -2) -> Any:
         from . import swapaxes as swap_op
 
         return swap_op(x, i, j)
-    return np.swapaxes(x, i, j)
+    return x.swapaxes(i, j)
 
 
 def transpose(x: Any, axes: tuple[int, ...]) -> Any:
@@ -101,8 +101,8 @@ def softmax(x: Any, axis: int = -1) -> Any:
     """softmax along ``axis``."""
     if isinstance(x, Tensor):
         return x.softmax(axis)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    e /= e.sum(axis=axis, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=axis, keepdims=True))
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
     return e
 
 

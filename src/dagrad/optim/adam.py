@@ -39,6 +39,7 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place on ``p.data``."""
+        self._record_step()
         for group in self.param_groups:
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]

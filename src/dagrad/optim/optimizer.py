@@ -7,6 +7,7 @@ State dicts are flat ``{name: ndarray}`` mappings (``"param_groups.0.lr"``,
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,6 +71,12 @@ class Optimizer:
 
     def step(self) -> None:
         raise NotImplementedError
+
+    def _record_step(self) -> None:
+        """Tell ``dg.compile`` (when it is tracing) that this step runs here, to replay it."""
+        trace = sys.modules.get("dagrad.compile.trace")
+        if trace is not None and trace.ACTIVE:
+            trace.record_effect(self)
 
     # ----- state dicts -----------------------------------------------------------------
     def _params(self) -> list[Tensor]:

@@ -35,6 +35,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place on ``p.data``."""
+        self._record_step()
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             nesterov, wd = group["nesterov"], group["weight_decay"]

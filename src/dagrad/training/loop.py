@@ -164,7 +164,8 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
         log: Callable[[str], Any] | None = print,
         on_step: Callable[[dict[str, Any]], Any] | None = None,
         on_epoch: Callable[[dict[str, Any], list[dict[str, Any]]], Any] | None = None,
-        eval_batch_size: int = 1000, catch_interrupt: bool = True) -> FitResult:
+        eval_batch_size: int = 1000, catch_interrupt: bool = True,
+        compile: bool = False) -> FitResult:
     """Minimise the mean loss by mini-batch steps for ``epochs`` epochs; returns a FitResult.
 
     Per step: L = loss_fn(model(x_b), y_b); ∇L by backward; θ ← optimizer.step(); schedule.
@@ -173,6 +174,8 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
     a loaded Checkpoint) restores model, optimizer, scheduler, RNG and history and continues at
     the exact batch where the checkpoint was taken; with a seeded DataLoader the result equals
     an uninterrupted run.  The first Ctrl-C stops after the current step and saves.
+    With ``compile`` the step runs through ``dg.compile`` (traced once per batch shape, then
+    replayed into preallocated buffers; the same numbers).
     """
     loss_fn = loss_fn or default_loss(model)
     ckpt_path = os.fspath(checkpoint) if checkpoint is not None else None
@@ -204,6 +207,7 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
 
     model.train()
     n_batches = len(train_loader)
+    train_step = _train_step(model, optimizer, loss_fn, compile)
     try:
         for epoch in range(start_epoch, epochs):
             if hasattr(train_loader, "epoch"):
@@ -216,11 +220,7 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
             for b, (xb, yb) in enumerate(train_loader, start=1):
                 if b <= first:
                     continue
-                out = model(Tensor(xb))
-                loss = loss_fn(out, yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                loss, out = train_step(xb, yb)
                 if scheduler is not None:
                     scheduler.step()
                 lv = float(loss.data)
@@ -271,6 +271,24 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
         stop.restore()
         result.seconds = time.perf_counter() - t_start
     return result
+
+
+def _train_step(model: Any, optimizer: Any, loss_fn: LossFn, compiled: bool) -> Callable:
+    """(x, y) ↦ (loss, out) after forward, loss, zero_grad, backward, optimizer step."""
+
+    def train_step(xb: Any, yb: Any) -> tuple[Tensor, Tensor]:
+        out = model(Tensor(xb))
+        loss = loss_fn(out, yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, out
+
+    if not compiled:
+        return train_step
+    from ..compile import compile as dg_compile
+
+    return dg_compile(train_step)
 
 
 def _summary(r: Mapping[str, Any], epochs: int) -> str:

@@ -1,0 +1,172 @@
+"""Deep scalar chain h_i = σ(w_i h_{i−1}), n = 10,000 steps, forward + backward, float64.
+
+Every backend builds the chain from the same scalar leaves (x and w_1..w_n), then backpropagates
+to all of them.  micrograd has no sigmoid: it gets one in its own style (a Value with a
+``_backward`` closure), and its recursive topological sort needs a raised recursion limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from typing import Any
+
+from .timing import interleave, paired_ratio, sane, summary
+
+NAME = "chain"
+STEPS = {"full": 10_000, "quick": 10_000, "smoke": 50}
+LONG = {"full": 100_000, "quick": 100_000, "smoke": 200}
+X0 = 0.3
+
+
+def weights(n: int) -> list[float]:
+    """w_i, mildly varied so no two steps are identical."""
+    return [0.5 + 0.001 * (i % 7) for i in range(n)]
+
+
+def dagrad_chain(n: int):
+    """dg.sigmoid(w * h) n times, then backward to x and every w."""
+    import dagrad as dg
+
+    ws = [dg.tensor(w, dtype="float64", requires_grad=True) for w in weights(n)]
+    x = dg.tensor(X0, dtype="float64", requires_grad=True)
+
+    def call():
+        x.grad = None
+        for w in ws:
+            w.grad = None
+        h = x
+        for w in ws:
+            h = dg.sigmoid(w * h)
+        h.backward()
+        return h.item(), ws[-1].grad.item(), x.grad.item()
+
+    return call
+
+
+def torch_chain(torch, n: int):
+    """torch.sigmoid(w * h) on 0-d float64 tensors."""
+    ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights(n)]
+    x = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
+
+    def call():
+        x.grad = None
+        for w in ws:
+            w.grad = None
+        h = x
+        for w in ws:
+            h = torch.sigmoid(w * h)
+        h.backward()
+        return h.item(), ws[-1].grad.item(), x.grad.item()
+
+    return call
+
+
+def micrograd_chain(engine, n: int):
+    """micrograd Values plus a sigmoid written the way micrograd writes its ops."""
+    value = engine.Value
+
+    def sigmoid(v):
+        s = 1.0 / (1.0 + math.exp(-v.data))
+        out = value(s, (v,), "sigmoid")
+
+        def _backward():
+            v.grad += s * (1.0 - s) * out.grad
+
+        out._backward = _backward
+        return out
+
+    ws = [value(w) for w in weights(n)]
+
+    def call():
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4 * n + 1000))
+        try:
+            x = value(X0)
+            h = x
+            for w in ws:
+                w.grad = 0.0
+                h = sigmoid(w * h)
+            h.backward()
+        finally:
+            sys.setrecursionlimit(limit)
+        return h.data, ws[-1].grad, x.grad
+
+    return call
+
+
+def _agree(a: tuple, b: tuple) -> bool:
+    return all(math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-300) for u, v in zip(a, b,
+                                                                               strict=True))
+
+
+def run(ctx) -> dict[str, Any]:
+    """ms per forward+backward for each backend; dagrad alone also at LONG steps."""
+    n = STEPS[ctx.mode]
+    cases = {"dagrad": dagrad_chain(n)}
+    if (torch := ctx.peer("torch")) is not None:
+        cases["torch"] = torch_chain(torch, n)
+    if (mg := ctx.peer("micrograd")) is not None:
+        cases["micrograd"] = micrograd_chain(mg, n)
+    values = {k: c() for k, c in cases.items()}
+    times = interleave(cases, ctx.plan)
+    clean = clean_process(ctx) if "micrograd" in cases else None
+    long_n = LONG[ctx.mode]
+    long_call = dagrad_chain(long_n)
+    t0 = time.perf_counter()
+    long_vals = long_call()
+    long_s = time.perf_counter() - t0
+    ref = values["dagrad"]
+    return {
+        "unit": "ms per forward+backward",
+        "steps": n,
+        "backends": {k: summary(ts) for k, ts in times.items()},
+        "ratios": {k: paired_ratio(times["dagrad"], times[k]) for k in times if k != "dagrad"},
+        "values": {k: list(v) for k, v in values.items()},
+        "long": {"steps": long_n, "seconds": long_s, "h_n": long_vals[0],
+                 "dh_dw_n": long_vals[1]},
+        "clean_process": clean,
+        "checks": {
+            "h_n, dh/dw_n, dh/dx agree": all(_agree(v, ref) for v in values.values()),
+            f"dagrad {long_n:,} steps ran": math.isfinite(long_vals[0]) and long_vals[1] > 0,
+            "figures sane": all(sane(min(ts)) for ts in times.values()),
+        },
+    }
+
+
+def clean_process(ctx) -> dict[str, Any] | None:
+    """dagrad against micrograd again in a fresh process that has not loaded PyTorch or JAX.
+
+    micrograd's Values form reference cycles, so its time includes the garbage collector, whose
+    full passes walk every object in the process: the peers' modules make them dearer.
+    """
+    cmd = [sys.executable, "-m", "benchmarks.chain", "--mode", ctx.mode]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=ctx.child_env, timeout=900)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Child entry point: dagrad and micrograd only, interleaved; one JSON line."""
+    ap = argparse.ArgumentParser(description=clean_process.__doc__)
+    ap.add_argument("--mode", default="full", choices=tuple(STEPS))
+    args = ap.parse_args()
+    from micrograd import engine
+
+    from .timing import PLANS
+
+    n = STEPS[args.mode]
+    cases = {"dagrad": dagrad_chain(n), "micrograd": micrograd_chain(engine, n)}
+    times = interleave(cases, PLANS[args.mode])
+    print(json.dumps({"steps": n, "ms": {k: 1e3 * summary(ts)["median_s"]
+                                         for k, ts in times.items()},
+                      "ratio": paired_ratio(times["dagrad"], times["micrograd"])}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""``dg.compile(fn)``: record fn's DAG once, then replay it as a preallocated NumPy plan.
+
+The first call with a given signature (shapes and dtypes of the array arguments, values of the
+others) runs fn eagerly — its result is the eager result — while recording every op applied,
+every vjp rule a backward pass applies (``loss.backward()``, ``dg.grad``, ``dg.vjp``…), every
+write of a leaf's ``.grad`` (``zero_grad``, backward) and every optimizer step.  The recording
+is planned (constants folded, dead steps dropped — e.g. the gradient of an input nobody needs —,
+fused NumPy kernels chosen, buffers assigned by liveness) and emitted as one Python function;
+later calls run that function: NumPy calls writing with ``out=`` into buffers made once, no
+Tensor per op, parameters updated in place by fused SGD/Adam kernels.  Values equal eager ones
+(the kernels run the table's operations in the same order).  ``f.source`` shows the code.
+
+What fn may do: any dagrad ops; backward passes and transforms; ``zero_grad()`` /
+``p.grad = None``; ``opt.step()`` of dagrad optimizers (others replay by calling ``step()``;
+other in-place updates can be registered with :func:`record_effect`); Python control flow on
+shapes, dtypes and non-array arguments (they are part of the signature).
+
+What it may not: make a Python decision on a traced tensor's value — ``Tensor.item()``,
+``float()``, ``int()``, ``bool()`` (``if loss > 1:``), ``.numpy()``, ``np.asarray(t)`` on a
+traced value raise :class:`CompileError` naming the call site (return the value, or select
+with ``dg.where``); change arguments or parameters in place with NumPy (refused when detected);
+compute with NumPy on ``t.data`` (such values are recorded as constants).  Returned tensors are
+copies without a graph; leaf gradients are written into buffers the next call reuses.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from .function import CompiledFunction, compile
+from .trace import CompileError, record_effect
+
+__all__ = ["compile", "CompiledFunction", "CompileError", "record_effect"]
+
+
+class _CallableModule(types.ModuleType):
+    """Once imported, ``dagrad.compile`` is this module (Python binds submodules on their
+    package), so the module itself is callable: ``dg.compile(fn)`` is ``compile(fn)``."""
+
+    def __call__(self, fn: Any = None, **kwargs: Any) -> Any:
+        return compile(fn, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,360 @@
+"""Kernels: how a step runs at replay, keyed by op name — NumPy calls writing with ``out=``.
+
+Each kernel computes what the op table's forward or vjp rule computes, with the same NumPy
+operations in the same order (so the numbers are the same), but into preallocated buffers,
+in place where the planner allows, and fused where two steps share work (tanh' from the saved
+output; softmax + cross-entropy forward and backward in one buffer).  A kernel is chosen only
+when its conditions hold (float dtypes, no batch axes on the cotangent, ...); otherwise the step
+runs the table's own function.  0-d values replay as NumPy scalars through the templates at the
+end, which copy the table's rules operator for operator.  tests/test_compile.py checks every
+kernel against the table's rules on random inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .ir import CONST, Step, Value
+
+__all__ = ["Kernel", "View", "Ctx", "select", "scalar_template", "IDENTITY_VJP"]
+
+
+@dataclass
+class Kernel:
+    """A replacement for one step: the code it emits and what the planner must provide.
+
+    ``result``: "buffer" (written into a preallocated array), "alias" (operand ``alias`` itself,
+    no work), "local" (a fresh NumPy scalar or array).  ``inplace``: operands whose buffer the
+    result may reuse when they die here; ``temps``: scratch arrays shaped like the result, the
+    first of which may reuse an operand in ``temp_inplace`` or become the result; ``aux``: an
+    extra buffer (shape) the forward half of a fused pair writes and the vjp half reads.
+    """
+
+    emit: Callable[[Ctx], list[str]]
+    reads: tuple[int, ...] | None = None
+    result: str = "buffer"
+    alias: int = 0
+    inplace: tuple[int, ...] = ()
+    temps: int = 0
+    temp_inplace: tuple[int, ...] = ()
+    result_in_temp: bool = False
+    aux: tuple[int, ...] | None = None
+    reads_aux: bool = False
+
+
+@dataclass
+class View:
+    """What a selector sees of a step: its operands' values (shapes, dtypes) and result."""
+
+    step: Step
+    operands: list[Value]
+    out: Value
+    pair: Step | None = None      # fwd: its live vjp step for a fused pair (cross_entropy)
+
+    def nd(self, k: int) -> int:
+        return len(self.operands[k].shape)
+
+    def floats(self) -> bool:
+        """Every operand and the result share one floating dtype."""
+        dt = self.out.dtype
+        return dt.kind == "f" and all(v.dtype == dt for v in self.operands)
+
+    def g_plain(self) -> bool:
+        """vjp: the cotangent has the output's shape (no batch axes) and needs no reduction."""
+        g, out = self.operands[0], self.operands[-1]
+        return g.shape == out.shape and self.step.sum_to is None and not self.step.wrap
+
+
+@dataclass
+class Ctx:
+    """Names the emitted code uses: operands, result, temps, aux; ``bind`` adds a constant."""
+
+    ops: list[str]
+    out: str
+    temps: list[str]
+    aux: str | None
+    attrs: dict[str, Any]
+    bind: Callable[[Any, str], str]
+    view: Callable[[str, tuple[int, ...]], str]
+    operands: list[Value] = field(default_factory=list)
+
+
+def _ufunc(name: str, n: int) -> Callable[[View], Kernel | None]:
+    """``np.<name>`` on n operands with ``out=``; in place on an operand shaped like the result."""
+
+    def select(v: View) -> Kernel | None:
+        if not v.floats() or v.out.scalar:
+            return None
+        same = tuple(k for k in range(n) if v.operands[k].shape == v.out.shape)
+
+        def emit(c: Ctx) -> list[str]:
+            return [f"_np.{name}({', '.join(c.ops[:n])}, out={c.out})"]
+
+        return Kernel(emit, inplace=same)
+
+    return select
+
+
+def _powi(v: View) -> Kernel | None:
+    if not v.floats() or v.out.scalar:
+        return None
+    n = v.step.attrs["n"]
+    return Kernel(lambda c: [f"_np.power({c.ops[0]}, {n}, out={c.out})"], inplace=(0,))
+
+
+def _relu(v: View) -> Kernel | None:
+    if not v.floats() or v.out.scalar:
+        return None
+    return Kernel(lambda c: [f"_np.maximum({c.ops[0]}, 0, out={c.out})"], inplace=(0,))
+
+
+def _linear(v: View) -> Kernel | None:
+    """x Wᵀ + b: one GEMM into the result, then the bias added in place (as ops.linear)."""
+    if not v.floats() or v.nd(0) < 1 or v.nd(1) != 2:
+        return None
+    return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[1]}.T, out={c.out})",
+                             f"_np.add({c.out}, {c.ops[2]}, out={c.out})"])
+
+
+def _matmul(v: View) -> Kernel | None:
+    if not v.floats() or v.nd(0) < 2 or v.nd(1) < 2:
+        return None
+    return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[1]}, out={c.out})"])
+
+
+def _ce_loss_lines(c: Ctx, r: str, rows: str) -> list[str]:
+    """loss = mean_i (log Σ_j e^{s_ij} − s_i,y_i), s = logits − max; leaves e^s in r."""
+    logits, labels = c.ops[0], c.ops[1]
+    return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={r})",
+            f"_sy = {r}[{rows}, {labels}]",
+            f"_np.exp({r}, out={r})",
+            f"_se = {r}.sum(axis=-1, keepdims=True)",
+            f"{c.out} = -(_sy - _np.log(_se)[:, 0]).mean()"]
+
+
+def _cross_entropy(v: View) -> Kernel | None:
+    """Fused softmax + cross-entropy: the loss, and (for its vjp) (softmax − onehot)/N in aux."""
+    lv, yv = v.operands
+    if lv.dtype.kind != "f" or len(lv.shape) != 2 or len(yv.shape) != 1 or yv.dtype.kind != "i":
+        return None
+    n = lv.shape[0]
+    rows_ = np.arange(n)
+    if v.pair is None:
+        return Kernel(lambda c: _ce_loss_lines(c, c.temps[0], c.bind(rows_, "rows")),
+                      result="local", temps=1)
+
+    def emit(c: Ctx) -> list[str]:
+        rows = c.bind(rows_, "rows")
+        r = c.aux
+        return _ce_loss_lines(c, r, rows) + [
+            f"_np.divide({r}, _se, out={r})",
+            f"{r}[{rows}, {c.ops[1]}] -= 1",
+            f"_np.multiply({r}, {1.0 / max(n, 1)!r}, out={r})"]
+
+    return Kernel(emit, result="local", aux=lv.shape)
+
+
+def _ce_vjp(v: View) -> Kernel | None:
+    """d loss/d logits = g · (softmax − onehot)/N, the residual the forward left in aux."""
+    if v.step.index != 0 or v.step.fwd is None or not v.operands[0].scalar or v.step.sum_to:
+        return None
+    g = v.operands[0]
+    if g.kind == CONST and np.asarray(g.const) == 1:
+        return Kernel(lambda c: [], result="alias", alias=-1, reads=(), reads_aux=True)
+    return Kernel(lambda c: [f"_np.multiply({c.aux}, {c.ops[0]}, out={c.out})"], reads=(0,),
+                  reads_aux=True)
+
+
+def _tanh_vjp(v: View) -> Kernel | None:
+    """g · (1 − y²) from the saved output y, in place: y² into y's buffer if y dies here."""
+    if not v.floats() or not v.g_plain() or v.out.scalar:
+        return None
+
+    def emit(c: Ctx) -> list[str]:
+        g, y, t = c.ops[0], c.ops[-1], c.temps[0]
+        return [f"_np.multiply({y}, {y}, out={t})", f"_np.subtract(1, {t}, out={t})",
+                f"_np.multiply({g}, {t}, out={c.out})"]
+
+    return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
+                  result_in_temp=True)
+
+
+def _sigmoid_vjp(v: View) -> Kernel | None:
+    """g · (σ (1 − σ)) from the saved output σ."""
+    if not v.floats() or not v.g_plain() or v.out.scalar:
+        return None
+
+    def emit(c: Ctx) -> list[str]:
+        g, y, t = c.ops[0], c.ops[-1], c.temps[0]
+        return [f"_np.subtract(1, {y}, out={t})", f"_np.multiply({y}, {t}, out={t})",
+                f"_np.multiply({g}, {t}, out={c.out})"]
+
+    return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
+                  result_in_temp=True)
+
+
+def _exp_vjp(v: View) -> Kernel | None:
+    if not v.floats() or not v.g_plain() or v.out.scalar:
+        return None
+    return Kernel(lambda c: [f"_np.multiply({c.ops[0]}, {c.ops[-1]}, out={c.out})"],
+                  reads=(0, 2), inplace=(0,))
+
+
+def _mul_vjp(v: View) -> Kernel | None:
+    """g · b (input 0) or g · a (input 1), when no reduction follows."""
+    if not v.floats() or v.step.sum_to is not None or v.out.scalar:
+        return None
+    other = 2 if v.step.index == 0 else 1
+    return Kernel(lambda c: [f"_np.multiply({c.ops[0]}, {c.ops[other]}, out={c.out})"],
+                  reads=(0, other), inplace=(0,) if v.operands[0].shape == v.out.shape else ())
+
+
+def _sub_vjp(v: View) -> Kernel | None:
+    if v.step.index == 0:
+        return _identity_vjp(v)
+    if not v.floats() or v.step.sum_to is not None or v.out.scalar:
+        return None
+    return Kernel(lambda c: [f"_np.negative({c.ops[0]}, out={c.out})"], reads=(0,),
+                  inplace=(0,))
+
+
+def _reduce_axes(gshape: tuple[int, ...], shape: tuple[int, ...], nb: int
+                 ) -> tuple[int, ...] | None:
+    """autodiff.sum_to's axes (None when it would broadcast instead of reduce)."""
+    lead = len(gshape) - nb - len(shape)
+    if lead < 0:
+        return None
+    return tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + i for i, s in enumerate(shape) if s == 1 and gshape[nb + lead + i] != 1)
+
+
+def _identity_vjp(v: View) -> Kernel | None:
+    """Rules that return g itself: no work, or one reduction (a bias gradient Σ_batch g)."""
+    st = v.step.sum_to
+    if st is None:
+        return None if v.step.wrap else Kernel(lambda c: [], result="alias", alias=0, reads=(0,))
+    g = v.operands[0]
+    if not v.floats() or v.out.scalar:
+        return None
+    axes = _reduce_axes(g.shape, st[0], st[1])
+    if axes is None:
+        return None
+    kept = tuple(1 if k in axes else n for k, n in enumerate(g.shape))
+
+    def emit(c: Ctx) -> list[str]:
+        return [f"_np.sum({c.ops[0]}, axis={axes!r}, keepdims=True, out={c.view(c.out, kept)})"]
+
+    return Kernel(emit, reads=(0,))
+
+
+def _linear_vjp(v: View) -> Kernel | None:
+    """x: g W;  W: gᵀ x;  b: Σ_batch g — three GEMM/reduction kernels writing with out=."""
+    i = v.step.index
+    if i == 2:
+        return _identity_vjp(v)
+    if not v.floats() or not v.g_plain():
+        return None
+    if i == 0:
+        return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[2]}, out={c.out})"],
+                      reads=(0, 2))
+    if v.nd(1) != 2 or v.nd(0) != 2:
+        return None
+    return Kernel(lambda c: [f"_np.matmul({c.ops[0]}.T, {c.ops[1]}, out={c.out})"],
+                  reads=(0, 1))
+
+
+def _matmul_vjp(v: View) -> Kernel | None:
+    if not v.floats() or not v.g_plain() or v.nd(1) != 2 or v.nd(2) != 2:
+        return None
+    if v.step.index == 0:
+        return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[2]}.T, out={c.out})"],
+                      reads=(0, 2))
+    return Kernel(lambda c: [f"_np.matmul({c.ops[1]}.T, {c.ops[0]}, out={c.out})"],
+                  reads=(0, 1))
+
+
+def _add_step(v: View) -> Kernel | None:
+    """Cotangent accumulation prev + c, in place into whichever dies here."""
+    if not v.floats() or v.out.scalar or any(o.shape != v.out.shape for o in v.operands):
+        return None
+    return Kernel(lambda c: [f"_np.add({c.ops[0]}, {c.ops[1]}, out={c.out})"], inplace=(0, 1))
+
+
+FWD: dict[str, Callable[[View], Kernel | None]] = {
+    "add": _ufunc("add", 2), "sub": _ufunc("subtract", 2), "mul": _ufunc("multiply", 2),
+    "div": _ufunc("true_divide", 2), "maximum": _ufunc("maximum", 2),
+    "neg": _ufunc("negative", 1), "exp": _ufunc("exp", 1), "log": _ufunc("log", 1),
+    "tanh": _ufunc("tanh", 1), "sqrt": _ufunc("sqrt", 1), "abs": _ufunc("absolute", 1),
+    "powi": _powi, "relu": _relu, "linear": _linear, "matmul": _matmul,
+    "cross_entropy": _cross_entropy,
+}
+VJP: dict[str, Callable[[View], Kernel | None]] = {
+    "linear": _linear_vjp, "matmul": _matmul_vjp, "tanh": _tanh_vjp, "sigmoid": _sigmoid_vjp,
+    "exp": _exp_vjp, "mul": _mul_vjp, "add": _identity_vjp, "sub": _sub_vjp,
+    "broadcast_to": _identity_vjp, "cross_entropy": _ce_vjp,
+}
+#: (op, input) pairs whose table rule returns the cotangent itself.
+IDENTITY_VJP = {("add", 0), ("add", 1), ("sub", 0), ("linear", 2), ("broadcast_to", 0)}
+
+
+def select(v: View) -> Kernel | None:
+    """The array kernel for a step, or None (the step then runs the table's own function)."""
+    s = v.step
+    if s.kind == "fwd" and not s.dyn:
+        f = FWD.get(s.op.name)
+    elif s.kind == "vjp" and not s.dyn:
+        f = VJP.get(s.op.name)
+    elif s.kind == "add":
+        f = _add_step
+    else:
+        f = None
+    return f(v) if f is not None else None
+
+
+# ----- 0-d values: NumPy-scalar expressions, operator for operator the table's rules ---------
+_SCALAR_FWD = {
+    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
+    "neg": "-{0}", "powi": "_np.power({0}, {n})", "exp": "_np.exp({0})", "log": "_np.log({0})",
+    "tanh": "_np.tanh({0})", "sqrt": "_np.sqrt({0})",
+}
+_SCALAR_VJP = {
+    ("add", 0): "{g}", ("add", 1): "{g}", ("sub", 0): "{g}", ("sub", 1): "-{g}",
+    ("mul", 0): "{g} * {1}", ("mul", 1): "{g} * {0}",
+    ("div", 0): "{g} / {1}", ("div", 1): "-{g} * {out} / {1}",
+    ("neg", 0): "-{g}", ("powi", 0): "{g} * ({n} * {0} ** ({n} - 1))",
+    ("exp", 0): "{g} * {out}", ("log", 0): "{g} / {0}", ("tanh", 0): "{g} * (1 - {out} * {out})",
+    ("sqrt", 0): "{g} / (2 * {out})", ("sigmoid", 0): "{g} * ({out} * (1 - {out}))",
+}
+
+
+def scalar_template(step: Step) -> str | None:
+    """The expression for a step whose operands and result are all 0-d, or None."""
+    if step.dyn:
+        return None
+    if step.kind == "fwd":
+        return _SCALAR_FWD.get(step.op.name)
+    if step.kind == "vjp" and step.sum_to is None and not step.wrap:
+        return _SCALAR_VJP.get((step.op.name, step.index))
+    if step.kind == "add":
+        return "{0} + {1}"
+    return None
+
+
+def fill(template: str, names: list[str], step: Step) -> tuple[str, tuple[int, ...]]:
+    """The template with operand names filled in, and the operand positions it reads."""
+    attrs = {k: repr(v) for k, v in step.attrs.items() if isinstance(v, (int, float))}
+    if step.kind == "vjp":
+        fields = {"g": names[0], "out": names[-1], **{str(k): n for k, n in
+                                                      enumerate(names[1:-1])}}
+        pos = {"g": 0, "out": len(names) - 1, **{str(k): k + 1 for k in range(len(names) - 2)}}
+    else:
+        fields = {str(k): n for k, n in enumerate(names)}
+        pos = {str(k): k for k in range(len(names))}
+    used = tuple(sorted({p for key, p in pos.items() if "{" + key + "}" in template}))
+    names_all = {**fields, **attrs}
+    return re.sub(r"\{(\w+)\}", lambda m: names_all[m.group(1)], template), used

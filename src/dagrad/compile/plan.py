@@ -1,0 +1,315 @@
+"""The buffer plan: which steps run, with which kernel, writing into which preallocated buffer.
+
+Passes, in order: fold steps whose operands are all constants; pick a kernel per step (a 0-d
+template, an array kernel, or the table's own function); drop steps nothing needs (outputs and
+effects are the roots, and a kernel reads only what it declares: the input's gradient is never
+computed when the input needs none); find each value's last use; then walk the steps assigning
+every kernel result a buffer — the buffer of an operand that dies here (in place), a free one
+of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import kernels
+from .ir import CONST, STEP, Out, Step, Trace, Value
+from .kernels import Kernel, View
+
+__all__ = ["Item", "Plan", "build"]
+
+
+@dataclass(eq=False)
+class Item:
+    """One step as it will run."""
+
+    step: Step
+    operands: list[int]
+    kernel: Kernel | None = None
+    template: str | None = None
+    reads: tuple[int, ...] = ()
+    aux: int | None = None                      # hidden value: a fused pair's shared buffer
+    temps: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """The steps to run and the storage of every value."""
+
+    trace: Trace
+    values: list[Value]
+    items: list[Item]
+    buffers: list[np.ndarray]
+    store: dict[int, tuple]          # vid -> ("buf", b) | ("local",) | ("alias", vid)
+    dedicated: dict[int, int]        # vid handed to .grad -> its own buffer
+    outputs: Any
+
+
+_PURE = ("fwd", "vjp", "jvp", "add", "cmp", "cast", "reshape", "broadcast", "view")
+
+
+def _operands(step: Step) -> list[int]:
+    return list(step.ins)
+
+
+def _fold(trace: Trace) -> list[Step]:
+    steps = []
+    for s in trace.steps:
+        if s.folded is not None and s.kind in _PURE and \
+                s.out is not None:
+            v = trace.values[s.out]
+            v.kind, v.const = CONST, s.folded
+            continue
+        steps.append(s)
+    return steps
+
+
+def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
+    """Kernels for every step; cross_entropy's forward and vjp fused when both can be."""
+    items = [Item(s, _operands(s)) for s in steps]
+    by_fwd: dict[int, Item] = {}
+    for it in items:
+        s = it.step
+        if s.kind not in ("fwd", "vjp", "add"):
+            continue
+        ops = [values[v] for v in it.operands]
+        out = values[s.out]
+        if out.scalar and all(o.scalar for o in ops):
+            t = kernels.scalar_template(s)
+            if t is not None:
+                it.template = t
+                continue
+        if s.kind == "vjp":
+            it.kernel = kernels.select(View(s, ops, out))
+            if it.kernel is not None and it.kernel.reads_aux:
+                by_fwd[id(s.fwd)] = it
+    for it in items:
+        s = it.step
+        if s.kind != "fwd" or it.template is not None:
+            continue
+        pair = by_fwd.get(id(s))
+        it.kernel = kernels.select(View(s, [values[v] for v in it.operands], values[s.out],
+                                        pair.step if pair else None))
+        if pair is not None:
+            if it.kernel is not None and it.kernel.aux is not None:
+                aux = Value(len(values), tuple(it.kernel.aux), values[it.operands[0]].dtype,
+                            STEP, label=f"{s.op.name} residual")
+                values.append(aux)
+                it.aux = pair.aux = aux.vid
+            else:
+                pair.kernel = None
+    return items
+
+
+def _reads(it: Item, values: list[Value]) -> tuple[int, ...]:
+    s = it.step
+    if it.template is not None:
+        names = [f"o{k}" for k in range(len(it.operands))]
+        _, pos = kernels.fill(it.template, names, s)
+        r = [it.operands[k] for k in pos]
+    elif it.kernel is not None and it.kernel.reads is not None:
+        r = [it.operands[k] for k in it.kernel.reads]
+    else:
+        r = list(it.operands)
+    if it.kernel is not None and it.kernel.reads_aux:
+        r.append(it.aux)
+    return tuple(r)
+
+
+def _fold_reads(items: list[Item], values: list[Value]) -> list[Item]:
+    """Steps that read only constants become constants (e.g. 1·100 in Rosenbrock's backward)."""
+    kept = []
+    for it in items:
+        s = it.step
+        if s.kind in _PURE and s.snap is not None and \
+                it.reads and not (it.kernel and it.kernel.aux) and \
+                all(values[v].kind == CONST for v in it.reads):
+            v = values[s.out]
+            v.kind, v.const = CONST, s.snap
+            continue
+        kept.append(it)
+    return kept
+
+
+def _out_vids(outs: Any) -> set[int]:
+    found: set[int] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, Out):
+            if x.kind in ("tensor", "array"):
+                found.add(x.vid)
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for y in x.values():
+                walk(y)
+
+    walk(outs)
+    return found
+
+
+def _dce(items: list[Item], outs: set[int]) -> list[Item]:
+    needed = set(outs)
+    kept = []
+    for it in reversed(items):
+        s = it.step
+        makes = {s.out, it.aux} - {None}
+        if s.kind == "effect" or makes & needed:
+            kept.append(it)
+            needed.update(it.reads)
+    kept.reverse()
+    return kept
+
+
+class _Allocator:
+    """Linear scan over the steps: buffers by (shape, dtype), reused once all holders are dead."""
+
+    def __init__(self, values: list[Value], last: dict[int, int]):
+        self.values = values
+        self.last = last
+        self.buffers: list[np.ndarray] = []
+        self.holders: dict[int, set[int]] = {}
+        self.free: dict[tuple, list[int]] = {}
+        self.pinned: set[int] = set()
+        self.store: dict[int, tuple] = {}
+        self.roots: dict[int, frozenset[int]] = {}
+
+    def new(self, shape: tuple[int, ...], dtype: np.dtype, dedicated: bool = False) -> int:
+        key = (tuple(shape), np.dtype(dtype))
+        pool = self.free.get(key)
+        if pool and not dedicated:
+            return pool.pop()
+        self.buffers.append(np.zeros(shape, dtype))
+        b = len(self.buffers) - 1
+        self.holders[b] = set()
+        if dedicated:
+            self.pinned.add(b)
+        return b
+
+    def put(self, vid: int, b: int) -> None:
+        self.store[vid] = ("buf", b)
+        self.roots[vid] = frozenset((b,))
+        self.holders[b].add(vid)
+
+    def share(self, vid: int, roots: frozenset[int], store: tuple) -> None:
+        self.store[vid] = store
+        self.roots[vid] = roots
+        for b in roots:
+            self.holders[b].add(vid)
+
+    def dying(self, u: int, i: int, taken: set[int]) -> int | None:
+        """The buffer of operand u if it can be overwritten at step i (u dies, nobody shares)."""
+        st = self.store.get(u)
+        if st is None or st[0] != "buf" or self.last.get(u, -1) != i:
+            return None
+        b = st[1]
+        if b in self.pinned or b in taken:
+            return None
+        for w in self.holders[b]:
+            lw = self.last.get(w, -1)
+            if lw > i or (lw == i and self.store.get(w) != st):
+                return None
+        return b
+
+    def release(self, i: int) -> None:
+        for b, hs in self.holders.items():
+            if b in self.pinned or not hs:
+                continue
+            if all(self.last.get(w, -1) <= i for w in hs):
+                hs.clear()
+                arr = self.buffers[b]
+                self.free.setdefault((arr.shape, arr.dtype), []).append(b)
+
+
+def build(trace: Trace) -> Plan:
+    """Plan the replay of a trace."""
+    values = trace.values
+    steps = _fold(trace)
+    items = _choose(steps, values)
+    for it in items:
+        it.reads = _reads(it, values)
+    items = _fold_reads(items, values)
+    outs = _out_vids(trace.outputs)
+    items = _dce(items, outs)
+    end = len(items)
+    last: dict[int, int] = {}
+    for i, it in enumerate(items):
+        for v in it.reads:
+            last[v] = i
+    for v in outs:
+        last[v] = end
+    grads = {it.step.fn.vid for it in items if it.step.kind == "effect" and
+             it.step.fn.kind == "grad"}
+    alloc = _Allocator(values, last)
+    dedicated: dict[int, int] = {}
+    for i, it in enumerate(items):
+        _assign(alloc, it, i, values, grads, dedicated)
+        alloc.release(i)
+    return Plan(trace, values, items, alloc.buffers, alloc.store, dedicated, trace.outputs)
+
+
+def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set[int],
+            dedicated: dict[int, int]) -> None:
+    s = it.step
+    out = s.out
+    if out is None:
+        return
+    k = it.kernel
+    if it.template is not None or k is None:
+        roots: frozenset[int] = frozenset()
+        if k is None and it.template is None:
+            for pos in s.alias:
+                roots |= alloc.roots.get(it.operands[pos], frozenset())
+        alloc.share(out, roots, ("local",))
+        return
+    if k.aux is not None and it.aux is not None:
+        a = values[it.aux]
+        b = alloc.dying(it.operands[0], i, set())
+        ok = b is not None and values[it.operands[0]].shape == a.shape and \
+            values[it.operands[0]].dtype == a.dtype
+        alloc.put(it.aux, b if ok else alloc.new(a.shape, a.dtype))
+    if k.result == "alias":
+        src = it.aux if k.alias == -1 else it.operands[k.alias]
+        alloc.share(out, alloc.roots.get(src, frozenset()), ("alias", src))
+        return
+    taken: set[int] = set()
+    v = values[out]
+    dest = None
+    if k.result == "buffer":
+        if out in grads:
+            dest = alloc.new(v.shape, v.dtype, dedicated=True)
+            dedicated[out] = dest
+        else:
+            for pos in k.inplace:
+                b = alloc.dying(it.operands[pos], i, taken)
+                if b is not None and values[it.operands[pos]].shape == v.shape and \
+                        values[it.operands[pos]].dtype == v.dtype:
+                    dest = b
+                    break
+        if dest is not None:
+            taken.add(dest)
+    for j in range(k.temps):
+        b = None
+        if j == 0:
+            for pos in k.temp_inplace:
+                b = alloc.dying(it.operands[pos], i, taken)
+                if b is not None:
+                    break
+        if b is None:
+            b = alloc.new(v.shape, v.dtype)
+        taken.add(b)
+        it.temps.append(b)
+    if k.result == "buffer":
+        if dest is None:
+            dest = it.temps[0] if k.result_in_temp and it.temps else alloc.new(v.shape, v.dtype)
+        alloc.put(out, dest)
+    else:
+        alloc.share(out, frozenset(), ("local",))
+    for b in it.temps:               # scratch: free again after this step unless it holds out
+        if b != dest:
+            alloc.holders[b].add(-1 - b)
+            alloc.last[-1 - b] = i

@@ -1,0 +1,245 @@
+"""Autodiff's sweeps while tracing: reverse and forward mode, recording every rule they apply.
+
+They compute exactly what ``autodiff.backprop`` and ``autodiff.forward_tangents`` compute (the
+same rules on the same arrays, the same accumulation order) and record each rule application,
+each accumulation and each leaf-gradient write as a step, so the replay can run them again — or
+a fused kernel in their place.  A ``create_graph=True`` sweep runs as usual instead: its rules
+apply ops on Tensors, which the op hook records one by one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import autodiff
+from ..tensor import Tensor
+from .ir import CONST, STEP, Step
+from .trace import CompileError, Recorder
+
+
+def _array(x: Any) -> np.ndarray:
+    return x if isinstance(x, np.ndarray) else np.asarray(x)
+
+
+class TracedSweeps:
+    """``autodiff.TRACE`` hook: hook(roots, cotangents, create_graph, targets) for reverse
+    mode, hook.forward(outputs, inputs, tangents, create_graph) for forward mode."""
+
+    def __init__(self, rec: Recorder):
+        self.rec = rec
+        self.inside = 0
+
+    def __call__(self, roots: Sequence[Tensor], cotangents: Sequence[Any], create_graph: bool,
+                 targets: Sequence[Tensor] | None) -> dict[int, Any] | None:
+        rec = self.rec
+        if self.inside or threading.get_ident() != rec.thread:
+            return None
+        if create_graph:
+            return self._with_graph(roots, cotangents, targets)
+        return self._record(roots, cotangents, targets)
+
+    def forward(self, outputs: Sequence[Tensor], inputs: Sequence[Tensor],
+                tangents: Sequence[Any], create_graph: bool) -> list[Any] | None:
+        if self.inside or threading.get_ident() != self.rec.thread:
+            return None
+        if create_graph:
+            return self._with_graph(outputs, inputs, tangents, forward=True)
+        return self._record_forward(outputs, inputs, tangents)
+
+    def _with_graph(self, *args: Any, forward: bool = False) -> Any:
+        rec = self.rec
+        rec.cg_depth += 1
+        prev_seq, rec.cg_seq = rec.cg_seq, Tensor._from_op(np.empty(0), None)._seq
+        self.inside += 1
+        try:
+            if forward:
+                return autodiff.forward_tangents(*args, create_graph=True)
+            return autodiff.backprop(*args[:2], create_graph=True, targets=args[2])
+        finally:
+            self.inside -= 1
+            rec.cg_depth -= 1
+            rec.cg_seq = prev_seq
+
+    # ----- values of cotangents ----------------------------------------------------------
+    def _root(self, g: Any, root: Tensor) -> tuple[np.ndarray, int]:
+        rec = self.rec
+        if isinstance(g, Tensor):
+            return g.data, rec.vid_of(g)
+        arr = _array(g)
+        v = rec.by_array.get(id(arr))
+        if v is None:
+            v = self._match(arr)
+        if v is None:
+            const = arr[()] if arr.ndim == 0 else np.array(arr, copy=True)
+            v = rec._new(arr, CONST, const=const, label="ones" if np.all(arr == 1) else "seed")
+        rec.bind_array(arr, v)
+        return arr, v
+
+    def _match(self, arr: np.ndarray) -> int | None:
+        """A traced value equal to a given cotangent (backward(grad=t) copies t)."""
+        if np.all(arr == 1):
+            return None
+        for val in reversed(self.rec.values):
+            if val.kind != CONST and val.shape == arr.shape and val.dtype == arr.dtype and \
+                    np.array_equal(self.rec.arrays[val.vid], arr):
+                return val.vid
+        return None
+
+    def _node(self, node: Tensor) -> int:
+        v = self.rec.by_tensor.get(id(node))
+        if v is None:
+            raise CompileError("dg.compile: backward reached a tensor computed before the "
+                               "compiled call; compute the whole graph inside fn")
+        return v
+
+    def _step(self, step: Step, arr: Any) -> tuple[np.ndarray, int]:
+        rec = self.rec
+        a = _array(arr)
+        step.out = rec._new(a, STEP, label=step.op.name if step.op is not None else step.kind)
+        if all(rec.values[i].kind == CONST for i in step.ins):
+            step.folded = a[()] if a.ndim == 0 else np.array(a, copy=True)
+        step.snap = rec.snap(a)
+        rec.steps.append(step)
+        rec.bind_array(a, step.out)
+        return a, step.out
+
+    def _add(self, prev: tuple[np.ndarray, int], c: tuple[np.ndarray, int]
+             ) -> tuple[np.ndarray, int]:
+        return self._step(Step("add", [prev[1], c[1]]), prev[0] + c[0])
+
+    # ----- the sweep ---------------------------------------------------------------------
+    def _record(self, roots, cotangents, targets) -> dict[int, Any]:
+        rec = self.rec
+        nodes = autodiff._graph_nodes(roots)
+        wanted = None if targets is None else {id(t): t for t in targets}
+        dep = None if wanted is None else autodiff._depends_on(nodes, set(wanted))
+        grads: dict[int, tuple[np.ndarray, int]] = {}
+        for r, g in zip(roots, cotangents, strict=True):
+            if r.requires_grad:
+                c = self._root(g, r)
+                grads[id(r)] = c if id(r) not in grads else self._add(grads[id(r)], c)
+        found: dict[int, Any] = {}
+        given: set[int] = set()
+        for node in reversed(nodes):
+            entry = grads.pop(id(node), None)
+            if entry is None:
+                continue
+            g, gv = entry
+            rec_node = node._node
+            if wanted is not None:
+                if id(node) in wanted:
+                    found[id(node)] = self._found(g, gv, wanted[id(node)])
+                    if len(found) == len(wanted):
+                        break
+            elif rec_node is None or node._retain:
+                rec.grad_effect(node, g, gv, given)
+            if rec_node is None:
+                continue
+            op, inputs, attrs = rec_node
+            nv = self._node(node)
+            in_vids = [rec.vid_of(x) for x in inputs]
+            operands = (g, *[x.data for x in inputs], node.data)
+            nb = g.ndim - node.data.ndim
+            rules = None if op.variadic else op.vjp
+            for i, x in enumerate(inputs):
+                if not x.requires_grad or (dep is not None and id(x) not in dep):
+                    continue
+                rule = op.vjp_rule(i) if rules is None else rules[i]
+                if rule is None:
+                    continue
+                c = rule(*operands, **attrs) if attrs else rule(*operands)
+                wrap = not isinstance(c, autodiff._CARRIERS)
+                c = _array(c)
+                shape = x.data.shape
+                reduce = None
+                if nb or c.shape != shape:
+                    c = _array(autodiff.sum_to(c, shape, nb))
+                    reduce = (shape, nb)
+                for hook in autodiff.BACKWARD_HOOKS:
+                    hook(node, i, g, c)
+                alias = tuple(k for k, a in enumerate(operands)
+                              if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
+                step = Step("vjp", [gv, *in_vids, nv], op=op, attrs=attrs, index=i,
+                            fwd=rec.fwd_of.get(nv), sum_to=reduce, wrap=wrap, alias=alias,
+                            dyn=rec._dyn(attrs))
+                cc = self._step(step, c)
+                if step.dyn:
+                    step.folded = step.snap = None
+                prev = grads.get(id(x))
+                grads[id(x)] = cc if prev is None else self._add(prev, cc)
+        return found
+
+    def _record_forward(self, outputs, inputs, tangents) -> list[Any]:
+        """forward_tangents, recording each jvp rule (tangents may carry batch axes)."""
+        rec = self.rec
+        nodes = autodiff._graph_nodes(outputs)
+        tan: dict[int, tuple[np.ndarray, int]] = {}
+        batch: tuple[int, ...] = ()
+        for x, t in zip(inputs, tangents, strict=True):
+            if t is None:
+                continue
+            arr = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+            c = self._root(arr, x)
+            batch = tuple(arr.shape[: arr.ndim - x.ndim])
+            if tuple(arr.shape[len(batch):]) != x.shape:
+                raise ValueError(f"jvp: tangent of shape {tuple(arr.shape)} does not match its "
+                                 f"primal of shape {x.shape}")
+            tan[id(x)] = c if id(x) not in tan else self._add(tan[id(x)], c)
+        for node in nodes:
+            if node._node is None or id(node) in tan:
+                continue
+            op, ins, attrs = node._node
+            if not any(id(x) in tan for x in ins):
+                continue
+            nv = self._node(node)
+            in_vids = [rec.vid_of(x) for x in ins]
+            vals = [x.data for x in ins]
+            total = None
+            for i, x in enumerate(ins):
+                entry = tan.get(id(x))
+                rule = op.jvp_rule(i) if entry is not None else None
+                if rule is None:
+                    continue
+                t, tv = entry
+                if op.broadcasts and x.ndim < node.ndim:
+                    shape = batch + (1,) * (node.ndim - x.ndim) + x.shape
+                    t, tv = self._step(Step("reshape", [tv], attrs={"shape": shape},
+                                            alias=(0,)), t.reshape(shape))
+                c = rule(t, *vals, node.data, **attrs)
+                wrap = not isinstance(c, (np.ndarray, Tensor))
+                c = _array(c)
+                alias = tuple(k for k, a in enumerate((t, *vals, node.data))
+                              if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
+                step = Step("jvp", [tv, *in_vids, nv], op=op, attrs=attrs, index=i, wrap=wrap,
+                            alias=alias, dyn=rec._dyn(attrs))
+                cc = self._step(step, c)
+                if step.dyn:
+                    step.folded = step.snap = None
+                total = cc if total is None else self._add(total, cc)
+            if total is None:
+                continue
+            full = batch + node.shape
+            if tuple(total[0].shape) != full:
+                total = self._step(Step("broadcast", [total[1]], attrs={"shape": full},
+                                        alias=(0,)), np.broadcast_to(total[0], full))
+            tan[id(node)] = total
+        result = []
+        for o in outputs:
+            entry = tan.get(id(o))
+            t = np.zeros(batch + o.shape, o.dtype) if entry is None else entry[0]
+            if entry is not None:
+                rec.bind_array(t, entry[1])
+            result.append(t)
+        return result
+
+    def _found(self, g: np.ndarray, gv: int, target: Tensor) -> np.ndarray:
+        """A gradient autodiff.grad returns: an array it will not copy (so it stays traced)."""
+        if g.dtype != target.dtype:
+            g, gv = self._step(Step("cast", [gv], attrs={"dtype": target.dtype}),
+                               g.astype(target.dtype))
+        self.rec.bind_array(g, gv)
+        return g
