@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import WORKLOADS, env
+from . import WORKLOADS, env, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {"mlp": "mlp", "rosenbrock": "rosenbrock", "chain": "chain", "jacobian": "jacobian",
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     if code is not None:
         return code
     env.prepare_environ()
+    import numpy  # noqa: F401  (load NumPy's BLAS now, so threadpoolctl can pin it)
+
     from .timing import PLANS
 
     plan = PLANS[args.mode]
@@ -184,14 +186,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         t0 = time.perf_counter()
         print(f"[{name}]", flush=True)
+        timing.DISTURBED.clear()
         try:
             mod = importlib.import_module(f".{MODULES[name]}", __package__)
             res[name] = mod.run(ctx)
+            res[name]["disturbed_rounds_dropped"] = sum(timing.DISTURBED)
         except Exception as e:  # report and go on: one broken peer must not hide the rest
             res[name] = {"error": f"{type(e).__name__}: {e}",
                          "traceback": traceback.format_exc()}
         res[name]["wall_s"] = time.perf_counter() - t0
         _console(name, res[name])
+        if res[name].get("disturbed_rounds_dropped"):
+            print(f"  ({res[name]['disturbed_rounds_dropped']} disturbed rounds dropped)")
     meta["machine"]["blas"] = env.blas_info()
     bad = _checks(res)
     meta["failed_checks"] = bad

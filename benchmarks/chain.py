@@ -139,11 +139,9 @@ def run(ctx) -> dict[str, Any]:
 
 
 def clean_process(ctx) -> dict[str, Any] | None:
-    """dagrad against micrograd again in a fresh process that has not loaded PyTorch or JAX.
-
-    micrograd's Values form reference cycles, so its time includes the garbage collector, whose
-    full passes walk every object in the process: the peers' modules make them dearer.
-    """
+    """dagrad against micrograd again in a fresh process that has not loaded PyTorch or JAX."""
+    # micrograd's Values form reference cycles, so its time includes the garbage collector,
+    # whose full passes walk every object in the process: the peers' modules make them dearer.
     cmd = [sys.executable, "-m", "benchmarks.chain", "--mode", ctx.mode]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=ctx.child_env, timeout=900)
     if proc.returncode != 0:

@@ -31,10 +31,8 @@ def prepare_environ() -> None:
 
 
 def child_environ(unset_blas: bool) -> dict[str, str]:
-    """The environment for a benchmark subprocess (BLAS variables removed when asked).
-
-    The repository root goes on PYTHONPATH so ``python -m benchmarks.*`` works from anywhere.
-    """
+    """The environment for a benchmark subprocess (BLAS variables removed when asked)."""
+    # The repository root goes on PYTHONPATH so ``python -m benchmarks.*`` works from anywhere.
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = env.get("PYTHONPATH", "").split(os.pathsep)

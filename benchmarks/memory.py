@@ -74,11 +74,9 @@ def _vmhwm_mib() -> float | None:
 
 
 def measure(backend: str, steps: int, environ: dict[str, str]) -> dict[str, Any]:
-    """Run one child and parse its JSON line.
-
-    A child exec'd straight from this (large) process would inherit its ``ru_maxrss``, so the
-    child is started by a small shell that forks it (``; exit`` keeps the shell from exec'ing).
-    """
+    """Run one child and parse its JSON line."""
+    # A child exec'd straight from this (large) process would inherit its ``ru_maxrss``, so the
+    # child is started by a small shell that forks it (``; exit`` keeps the shell from exec'ing).
     cmd = [sys.executable, "-m", "benchmarks.memory", "--backend", backend, "--steps", str(steps)]
     if os.name == "posix":
         cmd = ["/bin/sh", "-c", '"$0" "$@"; exit $?', *cmd]

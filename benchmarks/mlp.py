@@ -106,11 +106,9 @@ def jax_loss(jax, p, x, y):
 
 
 def jax_step(jax, params, x, y, lr=model.LR, reread=False):
-    """jax.jit of value_and_grad + the SGD update (parameters donated, as a training loop).
-
-    With ``reread`` the host arrays x, y are copied to the device on every call (a loader's
-    fresh batches); otherwise once, as the other backends also hold the batch ready.
-    """
+    """jax.jit of value_and_grad + the SGD update (parameters donated, as a training loop)."""
+    # With ``reread`` the host arrays x, y are copied to the device on every call (a loader's
+    # fresh batches); otherwise once, as the other backends also hold the batch ready.
     jnp = jax.numpy
 
     @partial(jax.jit, donate_argnums=0)

@@ -51,8 +51,9 @@ def _frame(text: str) -> tuple[str, str]:
 
 
 def classify(frames: list[str]) -> str:
-    """The category of one sample: BLAS anywhere on the stack is GEMM (its C-zeroing memset
-    included), the collector anywhere is GC, otherwise the innermost frame decides."""
+    """The category of one sample (BLAS anywhere on the stack: GEMM; else the innermost frame)."""
+    # OpenBLAS zeroing C (a memset under sgemm_beta) counts as GEMM; the collector near the top
+    # of the stack counts as GC.
     if any("openblas" in f or "libmkl" in f for f in frames):
         return CATEGORIES[0]
     if any(_GC.search(_frame(f)[0]) for f in frames[-3:]):
@@ -178,11 +179,9 @@ def child(batch: int, seconds: float, environ: dict[str, str], spy: bool = False
 
 def measure(variants: dict[str, dict[str, str]], batches, seconds: float,
             rounds: int) -> dict[str, Any]:
-    """Each variant (a label and its environment) profiled, variants taking turns per round.
-
-    Per round and variant: one plain child (µs per step, no profiler) and one child under
-    py-spy (its samples pooled over the rounds); then one cProfile child per variant.
-    """
+    """Each variant (a label and its environment) profiled, variants taking turns per round."""
+    # Per round and variant: one plain child (µs per step, no profiler) and one child under
+    # py-spy (its samples pooled over the rounds); then one cProfile child per variant.
     labels = list(variants)
     out: dict[str, Any] = {lab: {"batches": {}} for lab in labels}
     spy = py_spy() is not None

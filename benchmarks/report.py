@@ -35,7 +35,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             if peer in r["ratios"]:
                 v = r["ratios"][peer]
                 rows.append((f"MLP B={b}: dagrad/{LABELS[peer]} samples/s ≥ {goal}",
-                             f"{v:.2f}×", v >= goal))
+                             f"{v:.3f}×", v >= goal))
     for b, r in mlp.items():
         cr = r.get("compiled_ratios", {})
         if "jax" in cr:
@@ -50,17 +50,17 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                      cros["jax"] <= 1.0))
     ros = res.get("rosenbrock", {}).get("ratios", {})
     if "micrograd" in ros:
-        rows.append(("Rosenbrock ∇f: dagrad time ≤ micrograd's", f"{ros['micrograd']:.2f}×",
+        rows.append(("Rosenbrock ∇f: dagrad time ≤ micrograd's", f"{ros['micrograd']:.3f}×",
                      ros["micrograd"] <= 1.0))
     ch = res.get("chain", {})
     if "micrograd" in ch.get("ratios", {}):
         v = ch["ratios"]["micrograd"]
         rows.append((f"sigmoid chain n={ch['steps']:,}: dagrad time ≤ 0.5 × micrograd's",
-                     f"{v:.2f}×", v <= 0.5))
+                     f"{v:.3f}×", v <= 0.5))
         cl = ch.get("clean_process") or {}
         if "ratio" in cl:
             rows.append(("… the same in a fresh process without PyTorch/JAX (see the chain "
-                         "section)", f"{cl['ratio']:.2f}×", cl["ratio"] <= 0.5))
+                         "section)", f"{cl['ratio']:.3f}×", cl["ratio"] <= 0.5))
     if "long" in ch:
         lg = ch["long"]
         rows.append((f"sigmoid chain n={lg['steps']:,} runs", f"{lg['seconds']:.2f} s",
@@ -68,7 +68,7 @@ def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
     for key, what in (("jacobian", "10×784 Jacobian"), ("persample", "per-sample ∇x L")):
         r = res.get(key, {}).get("ratios", {})
         if "jax" in r:
-            rows.append((f"{what}: dagrad time ≤ JAX jit's", f"{r['jax']:.2f}×",
+            rows.append((f"{what}: dagrad time ≤ JAX jit's", f"{r['jax']:.3f}×",
                          r["jax"] <= 1.0))
     mem = res.get("memory", {}).get("backends", {}).get("dagrad", {})
     if "maxrss_mib" in mem:
@@ -236,8 +236,11 @@ fails to import is skipped with a note.  All backends run in one process and tak
 each round times one block per backend (blocks of ≥ {block} s, a GC and a {pause} s pause
 before each so one backend's garbage and spinning thread pools do not land in the next's
 block, one untimed call to wake the pools), the order rotating from round to round; after a
-warm-up (JIT compilation included), {rounds} rounds.  Figures are medians over rounds; ratios
-are taken within each round, then the median (drift of the shared machine cancels).  Peak
+warm-up (JIT compilation included), {rounds} rounds.  A round in which all backends slowed
+down together (the median over backends of its time / their fastest round above 1.3: another
+process took this shared machine) is dropped and replaced, up to twice the rounds
+({dropped}).  Figures are medians over rounds; ratios are taken within each round, then the
+median (drift of the shared machine cancels).  Peak
 memory comes from one fresh subprocess per backend (`ru_maxrss`), `import dagrad` from fresh
 interpreters.  All backends start from the same weights and batch; the first step's loss,
 the gradients and the Jacobians are checked against each other before timing.
@@ -305,7 +308,13 @@ def render(res: dict[str, Any], before_profile: dict[str, Any] | None = None) ->
         now = res.get("profile")
         out += _profile(now if now and "batches" in now else None, before_profile)
     out += _machine(meta)
-    out += [METHOD.format(block=plan["block_s"], pause=plan["pause_s"], rounds=plan["rounds"])]
+    dropped = {k: r["disturbed_rounds_dropped"] for k, r in res.items()
+               if k != "meta" and r.get("disturbed_rounds_dropped")}
+    dropped_text = ("rounds dropped in this run: " + ", ".join(f"{k} {v}" for k, v in
+                                                                dropped.items())
+                    if dropped else "none dropped in this run")
+    out += [METHOD.format(block=plan["block_s"], pause=plan["pause_s"], rounds=plan["rounds"],
+                          dropped=dropped_text)]
     if meta.get("analysis"):
         out += ["## Notes", "", meta["analysis"].strip(), ""]
     return "\n".join(out)

@@ -35,12 +35,12 @@ def _once(f: Callable[[], Any]) -> float:
 
 
 def interleave(cases: dict[str, Callable[[], Any]], plan: Plan) -> dict[str, list[float]]:
-    """Seconds per call of each case, one figure per round; backends take turns in each round.
-
-    Each block starts after a garbage collection and a short pause (so one backend's garbage
-    and spinning thread pools do not land in another's block) and, for fast calls, with one
-    untimed call that wakes the thread pools.  The order rotates from round to round.
-    """
+    """Seconds per call of each case, one figure per round; backends take turns in each round."""
+    # Each block starts after a garbage collection and a short pause (so one backend's garbage
+    # and spinning thread pools do not land in another's block) and, for fast calls, with one
+    # untimed call that wakes the thread pools.  The order rotates from round to round.  Rounds
+    # in which every backend slowed down together (another process took the shared machine) are
+    # dropped and replaced, up to twice the planned number of rounds (see ``DISTURBED``).
     names = list(cases)
     calls = {}
     for name in names:  # warm-up (JIT compilation, caches), then calibrate the block size
@@ -51,9 +51,11 @@ def interleave(cases: dict[str, Callable[[], Any]], plan: Plan) -> dict[str, lis
             f()
         per = min(first, _once(f)) if plan.block_s > 0 else first
         calls[name] = max(1, int(plan.block_s / max(per, 1e-9)))
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(plan.rounds):
+    rounds: list[dict[str, float]] = []
+    r = 0
+    while r < plan.rounds or len(_clean(rounds)) < plan.rounds and r < 2 * plan.rounds:
         order = names[r % len(names):] + names[: r % len(names)]
+        row = {}
         for name in order:
             f, k = cases[name], calls[name]
             gc.collect()
@@ -64,8 +66,30 @@ def interleave(cases: dict[str, Callable[[], Any]], plan: Plan) -> dict[str, lis
             t0 = time.perf_counter()
             for _ in range(k):
                 f()
-            times[name].append((time.perf_counter() - t0) / k)
-    return times
+            row[name] = (time.perf_counter() - t0) / k
+        rounds.append(row)
+        r += 1
+    kept = _clean(rounds)
+    if len(kept) < min(3, len(rounds)):
+        kept = rounds
+    DISTURBED.append(len(rounds) - len(kept))
+    return {n: [row[n] for row in kept] for n in names}
+
+
+#: Rounds dropped as disturbed by each ``interleave`` call since the list was last cleared.
+DISTURBED: list[int] = []
+#: A round is disturbed when, across the backends, the median of (its time / the backend's
+#: fastest round) exceeds this: something else took the machine (all backends slowed at once).
+DISTURBED_FACTOR = 1.3
+
+
+def _clean(rounds: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The rounds in which the backends ran at their usual pace."""
+    if len(rounds) < 2:
+        return rounds
+    best = {n: min(row[n] for row in rounds) for n in rounds[0]}
+    return [row for row in rounds
+            if statistics.median(row[n] / best[n] for n in row) <= DISTURBED_FACTOR]
 
 
 def summary(ts: list[float]) -> dict[str, Any]:

@@ -147,7 +147,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             data = node.data
             if create_graph:
                 args = (*inputs, node)
-            elif data.ndim == 0 and op.elementwise and SCALAR_FAST_PATH:
+            elif data.ndim == 0 and op.elementwise and not op.variadic and SCALAR_FAST_PATH:
                 # Scalar fast path: the same rules on NumPy scalars rather than 0-d arrays
                 # (scalar arithmetic skips the ufunc machinery; the values are identical).
                 if len(inputs) == 1:
@@ -180,7 +180,11 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                                 push(heap, (-x._seq, id(x), x))
                     continue
             else:
-                args = (*[x.data for x in inputs], data)
+                n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
+                args = ((inputs[0].data, data) if n == 1 else
+                        (inputs[0].data, inputs[1].data, data) if n == 2 else
+                        (inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3 else
+                        (*[x.data for x in inputs], data))
             nb = g.ndim - data.ndim
             rules = None if op.variadic else op.vjp
             for i, x in enumerate(inputs):

@@ -60,7 +60,7 @@ def _linear_forward(x, w, b):
 
 
 def _linear_grad_w(g, x, w, b, out):
-    if _nd(x) == 1:                      # W[o, i] gets g[..., o] x[i]
+    if x.ndim == 1:                      # W[o, i] gets g[..., o] x[i]
         return g[..., :, None] * x
     return rm.swapaxes(g) @ x
 
