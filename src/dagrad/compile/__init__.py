@@ -8,7 +8,10 @@ is planned (constants folded, dead steps dropped — e.g. the gradient of an inp
 fused NumPy kernels chosen, buffers assigned by liveness) and emitted as one Python function;
 later calls run that function: NumPy calls writing with ``out=`` into buffers made once, no
 Tensor per op, parameters updated in place by fused SGD/Adam kernels.  Values equal eager ones
-(the kernels run the table's operations in the same order).  ``f.source`` shows the code.
+(the kernels run the table's operations in the same order): bit for bit with
+``compile(fn, tune=False)``; the default also times, per layer, a feature-major layout for
+batched ``linear`` results, which can round short dot products differently (an ulp).
+``f.source`` shows the code.
 
 What fn may do: any dagrad ops; backward passes and transforms; ``zero_grad()`` /
 ``p.grad = None``; ``opt.step()`` of dagrad optimizers (others replay by calling ``step()``;
@@ -19,7 +22,8 @@ What it may not: make a Python decision on a traced tensor's value — ``Tensor.
 ``float()``, ``int()``, ``bool()`` (``if loss > 1:``), ``.numpy()``, ``np.asarray(t)`` on a
 traced value raise :class:`CompileError` naming the call site (return the value, or select
 with ``dg.where``); change arguments or parameters in place with NumPy (refused when detected);
-compute with NumPy on ``t.data`` (such values are recorded as constants).  Returned tensors are
+compute with NumPy on ``t.data`` (such values are recorded as constants).  Plain Python side
+effects (``print``, appending to a list) happen only in the traced call.  Returned tensors are
 copies without a graph; leaf gradients are written into buffers the next call reuses.
 """
 

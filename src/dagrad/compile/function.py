@@ -124,10 +124,11 @@ def _outputs(rec: Recorder, result: Any) -> Any:
 class CompiledFunction:
     """fn, traced once per signature and replayed as a preallocated plan (see dg.compile)."""
 
-    def __init__(self, fn: Callable, max_signatures: int = 32):
+    def __init__(self, fn: Callable, max_signatures: int = 32, tune: bool = True):
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.max_signatures = max_signatures
+        self.tune = tune
         self.traces = 0
         self._replays: dict[tuple, Callable] = {}
         self._sources: dict[tuple, str] = {}
@@ -163,7 +164,8 @@ class CompiledFunction:
                 ACTIVE.remove(rec)
             rec.check_mutations()
             trace = rec.trace(_outputs(rec, result))
-        plan = build(trace)
+        plan = build(trace, tune=self.tune)
+        trace.arrays = {}                   # the traced call's arrays: no longer needed
         replay, source = generate(plan, getattr(self.fn, "__name__", "fn"))
         if len(self._replays) >= self.max_signatures:
             oldest = next(iter(self._replays))
@@ -198,11 +200,14 @@ class CompiledFunction:
         return f"<dg.compile of {name}: {len(self._replays)} signature(s) traced>"
 
 
-def compile(fn: Callable | None = None, *, max_signatures: int = 32) -> Any:  # noqa: A001
+def compile(fn: Callable | None = None, *, max_signatures: int = 32,  # noqa: A001
+            tune: bool = True) -> Any:
     """dg.compile(fn) → a function equal to fn, traced once per signature and then replayed.
 
-    See :mod:`dagrad.compile` for what is recorded, what is refused and why.
+    ``max_signatures``: plans kept (oldest dropped first); ``tune``: time layout choices on
+    the traced shapes (False: always row-major, fully deterministic plans).  See
+    :mod:`dagrad.compile` for what is recorded, what is refused and why.
     """
     if fn is None:
-        return functools.partial(compile, max_signatures=max_signatures)
-    return CompiledFunction(fn, max_signatures)
+        return functools.partial(compile, max_signatures=max_signatures, tune=tune)
+    return CompiledFunction(fn, max_signatures, tune)

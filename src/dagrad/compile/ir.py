@@ -86,6 +86,7 @@ class Trace:
     steps: list[Step]
     outputs: Any                  # fn's result with leaves replaced by Out markers
     n_args: int
+    arrays: dict[int, Any] = field(default_factory=dict)   # vid -> value at trace time
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ class Kernel:
     no work), "local" (a fresh NumPy scalar or array).  ``inplace``: operands whose buffer the
     result may reuse when they die here; ``temps``: scratch arrays shaped like the result, the
     first of which may reuse an operand in ``temp_inplace`` or become the result; ``aux``: an
-    extra buffer (shape) the forward half of a fused pair writes and the vjp half reads.
+    extra buffer (shape) the forward half of a fused pair writes and the vjp half reads;
+    ``tune(order, arrays)``: a runnable sample of the kernel writing a C- or F-ordered result,
+    which the planner times to choose the result's memory layout.
     """
 
     emit: Callable[[Ctx], list[str]]
@@ -45,6 +47,7 @@ class Kernel:
     result_in_temp: bool = False
     aux: tuple[int, ...] | None = None
     reads_aux: bool = False
+    tune: Callable[[str, list[Any]], Callable[[], Any]] | None = None
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Ctx:
     bind: Callable[[Any, str], str]
     view: Callable[[str, tuple[int, ...]], str]
     operands: list[Value] = field(default_factory=list)
+    order: str = "C"              # the result buffer's layout ("F": feature-major)
 
 
 def _ufunc(name: str, n: int) -> Callable[[View], Kernel | None]:
@@ -114,11 +118,30 @@ def _relu(v: View) -> Kernel | None:
 
 
 def _linear(v: View) -> Kernel | None:
-    """x Wᵀ + b: one GEMM into the result, then the bias added in place (as ops.linear)."""
+    """x Wᵀ + b: one GEMM into the result, then the bias added in place (as ops.linear).
+
+    For a batch, the result may be stored feature-major (F order): the GEMM then runs as
+    W xᵀ into its transpose, which BLAS does faster for few rows; the planner times both at
+    trace time.  (Same numbers for a row-major x; for a feature-major x BLAS may round short
+    dot products differently, by an ulp.)
+    """
     if not v.floats() or v.nd(0) < 1 or v.nd(1) != 2:
         return None
-    return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[1]}.T, out={c.out})",
-                             f"_np.add({c.out}, {c.ops[2]}, out={c.out})"])
+
+    def emit(c: Ctx) -> list[str]:
+        x, w, b = c.ops
+        gemm = f"_np.matmul({w}, {x}.T, out={c.out}.T)" if c.order == "F" else \
+            f"_np.matmul({x}, {w}.T, out={c.out})"
+        return [gemm, f"_np.add({c.out}, {b}, out={c.out})"]
+
+    def tune(order: str, arrays: list[Any]) -> Callable[[], Any]:
+        x, w = arrays[0], arrays[1]
+        out = np.empty(v.out.shape, v.out.dtype, order=order)
+        if order == "F":
+            return lambda: np.matmul(w, x.T, out=out.T)
+        return lambda: np.matmul(x, w.T, out=out)
+
+    return Kernel(emit, tune=tune if v.nd(0) == 2 else None)
 
 
 def _matmul(v: View) -> Kernel | None:
@@ -247,7 +270,8 @@ def _identity_vjp(v: View) -> Kernel | None:
     kept = tuple(1 if k in axes else n for k, n in enumerate(g.shape))
 
     def emit(c: Ctx) -> list[str]:
-        return [f"_np.sum({c.ops[0]}, axis={axes!r}, keepdims=True, out={c.view(c.out, kept)})"]
+        return [f"_np.add.reduce({c.ops[0]}, axis={axes!r}, keepdims=True, "
+                f"out={c.view(c.out, kept)})"]
 
     return Kernel(emit, reads=(0,))
 

@@ -10,6 +10,7 @@ of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,10 @@ def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
                 it.aux = pair.aux = aux.vid
             else:
                 pair.kernel = None
+    present = {id(it.step) for it in items}
+    for fwd_id, pair in by_fwd.items():      # a forward folded away leaves no buffer to read
+        if fwd_id not in present:
+            pair.kernel = None
     return items
 
 
@@ -178,12 +183,13 @@ class _Allocator:
         self.store: dict[int, tuple] = {}
         self.roots: dict[int, frozenset[int]] = {}
 
-    def new(self, shape: tuple[int, ...], dtype: np.dtype, dedicated: bool = False) -> int:
-        key = (tuple(shape), np.dtype(dtype))
+    def new(self, shape: tuple[int, ...], dtype: np.dtype, dedicated: bool = False,
+            order: str = "C") -> int:
+        key = (tuple(shape), np.dtype(dtype), order)
         pool = self.free.get(key)
         if pool and not dedicated:
             return pool.pop()
-        self.buffers.append(np.zeros(shape, dtype))
+        self.buffers.append(np.zeros(shape, dtype, order=order))
         b = len(self.buffers) - 1
         self.holders[b] = set()
         if dedicated:
@@ -222,11 +228,47 @@ class _Allocator:
             if all(self.last.get(w, -1) <= i for w in hs):
                 hs.clear()
                 arr = self.buffers[b]
-                self.free.setdefault((arr.shape, arr.dtype), []).append(b)
+                self.free.setdefault((arr.shape, arr.dtype, order_of(arr)), []).append(b)
 
 
-def build(trace: Trace) -> Plan:
-    """Plan the replay of a trace."""
+def order_of(arr: np.ndarray) -> str:
+    """"F" for a feature-major (Fortran-ordered, not C-contiguous) buffer, else "C"."""
+    return "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
+
+
+def _timed(fn: Any) -> float:
+    """Seconds per call of fn: the best of three short blocks (after one warm-up call)."""
+    t0 = time.perf_counter()
+    fn()
+    reps = max(1, int(0.002 / max(time.perf_counter() - t0, 1e-7)))
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
+def _layout(alloc: _Allocator, it: Item, arrays: dict[int, Any]) -> str:
+    """The result layout for a tunable kernel: F when timing it is clearly (>15%) faster."""
+    sample = []
+    for vid in it.operands:
+        a = np.asarray(arrays.get(vid))
+        st = alloc.store.get(vid)
+        if st is not None and st[0] == "buf" and order_of(alloc.buffers[st[1]]) == "F":
+            a = np.asfortranarray(a)
+        sample.append(a)
+    try:
+        c, f = it.kernel.tune("C", sample), it.kernel.tune("F", sample)
+        tc, tf = _timed(c), _timed(f)
+    except Exception:              # pragma: no cover - a sample that does not run: keep C
+        return "C"
+    return "F" if tf < 0.85 * tc else "C"
+
+
+def build(trace: Trace, tune: bool = True) -> Plan:
+    """Plan the replay of a trace (``tune``: time layout choices on the traced shapes)."""
     values = trace.values
     steps = _fold(trace)
     items = _choose(steps, values)
@@ -246,14 +288,15 @@ def build(trace: Trace) -> Plan:
              it.step.fn.kind == "grad"}
     alloc = _Allocator(values, last)
     dedicated: dict[int, int] = {}
+    arrays = trace.arrays if tune else None
     for i, it in enumerate(items):
-        _assign(alloc, it, i, values, grads, dedicated)
+        _assign(alloc, it, i, values, grads, dedicated, arrays)
         alloc.release(i)
     return Plan(trace, values, items, alloc.buffers, alloc.store, dedicated, trace.outputs)
 
 
 def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set[int],
-            dedicated: dict[int, int]) -> None:
+            dedicated: dict[int, int], arrays: dict[int, Any] | None) -> None:
     s = it.step
     out = s.out
     if out is None:
@@ -304,8 +347,11 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
         taken.add(b)
         it.temps.append(b)
     if k.result == "buffer":
+        if dest is None and k.result_in_temp and it.temps:
+            dest = it.temps[0]
         if dest is None:
-            dest = it.temps[0] if k.result_in_temp and it.temps else alloc.new(v.shape, v.dtype)
+            order = _layout(alloc, it, arrays) if k.tune is not None and arrays else "C"
+            dest = alloc.new(v.shape, v.dtype, order=order)
         alloc.put(out, dest)
     else:
         alloc.share(out, frozenset(), ("local",))

@@ -23,7 +23,7 @@ from . import kernels
 from . import optim as fused_optim
 from .ir import ARG, CONST, STATE, Out, Step
 from .kernels import Ctx
-from .plan import Item, Plan
+from .plan import Item, Plan, order_of
 
 __all__ = ["generate"]
 
@@ -161,9 +161,11 @@ class _Gen:
             self.lines.append(f"{out} = {expr}{tag}")
             return
         if it.kernel is not None:
+            buf = self.ns.get(out)
+            order = order_of(buf) if isinstance(buf, np.ndarray) else "C"
             ctx = Ctx(ops, out, [f"b{b}" for b in it.temps],
                       None if it.aux is None else self.name(it.aux), s.attrs, self.bind,
-                      self.view, [self.values[v] for v in it.operands])
+                      self.view, [self.values[v] for v in it.operands], order)
             lines = it.kernel.emit(ctx)
             if lines:
                 self.lines.append(lines[0] + tag)

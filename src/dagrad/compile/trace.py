@@ -322,4 +322,4 @@ class Recorder:
 
     def trace(self, outputs: Any) -> Trace:
         """The finished recording."""
-        return Trace(self.values, self.steps, outputs, len(self.leaf_arrays))
+        return Trace(self.values, self.steps, outputs, len(self.leaf_arrays), self.arrays)
