@@ -156,29 +156,6 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     args = (inputs[0].data[()], inputs[1].data[()], data[()])
                 else:
                     args = (*[x.data[()] for x in inputs], data[()])
-                if not g.ndim:  # every input is 0-d too: no batch axes, nothing to sum back
-                    for i, x in enumerate(inputs):
-                        if not x.requires_grad or (dep is not None and id(x) not in dep):
-                            continue
-                        rule = op.vjp[i]
-                        if rule is None:
-                            continue
-                        c = rule(g, *args, **attrs) if attrs else rule(g, *args)
-                        if not isinstance(c, _CARRIERS):
-                            c = np.asarray(c)
-                        if BACKWARD_HOOKS:
-                            for hook in BACKWARD_HOOKS:
-                                hook(node, i, g, c)
-                        prev = get(x)
-                        if prev is not None:
-                            grads[x] = prev + c
-                        else:
-                            grads[x] = c
-                            if x._node is None:
-                                leaves.append(x)
-                            else:
-                                push(heap, (-x._seq, id(x), x))
-                    continue
             else:
                 n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
                 args = ((inputs[0].data, data) if n == 1 else
