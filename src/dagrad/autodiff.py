@@ -144,19 +144,24 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             if rec is None:
                 continue
             op, inputs, attrs = rec
-            data = node.data
+            data = node._d
             if create_graph:
                 args = (*inputs, node)
-            elif data.ndim == 0 and op.elementwise and not op.variadic and SCALAR_FAST_PATH:
+            elif op.elementwise and data.ndim == 0 and SCALAR_FAST_PATH and not op.variadic:
                 # Scalar fast path: the same rules on NumPy scalars rather than 0-d arrays
                 # (scalar arithmetic skips the ufunc machinery; the values are identical).
+                # Results of elementwise ops already hold scalars; leaves hold 0-d arrays.
                 if len(inputs) == 1:
-                    args = (inputs[0].data[()], data[()])
+                    a = inputs[0]._d
+                    args = (a if type(a) is not _ND else a[()], data)
                 elif len(inputs) == 2:
-                    args = (inputs[0].data[()], inputs[1].data[()], data[()])
+                    a, b = inputs[0]._d, inputs[1]._d
+                    args = (a if type(a) is not _ND else a[()],
+                            b if type(b) is not _ND else b[()], data)
                 else:
-                    args = (*[x.data[()] for x in inputs], data[()])
+                    args = (*[x._d[()] for x in inputs], data)
             else:
+                data = node.data
                 n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
                 args = ((inputs[0].data, data) if n == 1 else
                         (inputs[0].data, inputs[1].data, data) if n == 2 else
@@ -173,7 +178,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 c = rule(g, *args, **attrs) if attrs else rule(g, *args)
                 if not isinstance(c, _CARRIERS):
                     c = np.asarray(c)
-                shape = x.data.shape
+                shape = x._d.shape
                 if nb or c.shape != shape:
                     c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
@@ -200,6 +205,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
 
 
 _CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cotangent
+_ND = np.ndarray
 
 
 def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
@@ -208,13 +214,13 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> No
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
     if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path): a new 0-d array
-        g = np.array(g, leaf.data.dtype)
+        g = np.array(g, leaf._d.dtype)
         if leaf.grad is None:
             leaf.grad = Tensor._from_op(g, None)
             return
     g = g.data if isinstance(g, Tensor) else g
-    if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
+    if g.dtype != leaf._d.dtype:
+        g = g.astype(leaf._d.dtype)
     if leaf.grad is None:
         g = _fresh(g, given)
         given.add(id(g))

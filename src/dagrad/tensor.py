@@ -30,7 +30,7 @@ __all__ = [
     "manual_seed",
 ]
 
-_seq = itertools.count()
+_SEQ = itertools.count()  # creation order: a topological order of every graph
 
 
 class _State:
@@ -117,8 +117,14 @@ def _to_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that records how it was computed, so it can be differentiated."""
 
-    __slots__ = ("data", "requires_grad", "grad", "name", "_node", "_seq", "_retain",
-                 "__weakref__")
+    # ``_d`` holds the values: an ndarray, or — for the 0-d result of an elementwise op — a NumPy
+    # scalar of the same dtype (scalar arithmetic skips the ufunc machinery, ~10x cheaper per
+    # op).  ``.data`` always hands out an ndarray, turning a held scalar into one on first read.
+    # The node that made a result is kept in three slots, ``_op``, ``_ins`` (the input tensors)
+    # and ``_attrs``, not in a tuple of its own: one object fewer per op for the allocator and
+    # the garbage collector.  ``_node`` gives them as (op, inputs, attrs), or None for leaves.
+    __slots__ = ("_d", "requires_grad", "grad", "name", "_op", "_ins", "_attrs", "_seq",
+                 "_retain", "__weakref__")
     # Let NumPy hand mixed expressions (ndarray * Tensor) to us instead of converting.
     __array_priority__ = 1000.0
 
@@ -129,52 +135,72 @@ class Tensor:
             raise TypeError(
                 f"only floating-point tensors can require gradients (got dtype {arr.dtype}); "
                 "pass dtype='float32' or 'float64'")
-        self.data: np.ndarray = arr
+        self._d = arr
         self.requires_grad: bool = bool(requires_grad)
         self.grad: Tensor | None = None
         self.name: str | None = name
-        self._node: tuple | None = None  # (op, inputs, attrs) for results of ops
-        self._seq: int = next(_seq)
+        self._op = self._ins = self._attrs = None  # set for results of ops
+        self._seq: int = next(_SEQ)
         self._retain: bool = False
 
     @classmethod
-    def _from_op(cls, data: np.ndarray, node: tuple | None) -> Tensor:
+    def _from_op(cls, data: np.ndarray | np.generic, node: tuple | None) -> Tensor:
         t = object.__new__(cls)
-        t.data = data
+        t._d = data
         t.requires_grad = node is not None
         t.grad = None
         t.name = None
-        t._node = node
-        t._seq = next(_seq)
+        if node is None:
+            t._op = t._ins = t._attrs = None
+        else:
+            t._op, t._ins, t._attrs = node
+        t._seq = next(_SEQ)
         t._retain = False
         return t
 
     # ----- basic properties -------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The values as an ndarray (shared, not copied)."""
+        d = self._d
+        if type(d) is not np.ndarray:  # a NumPy scalar held by the scalar fast path
+            d = self._d = np.asarray(d)
+        return d
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        self._d = value if type(value) is np.ndarray else np.asarray(value)
+
+    @property
+    def _node(self) -> tuple | None:
+        """(op, inputs, attrs) of the op that made this tensor; None for leaves."""
+        return None if self._op is None else (self._op, self._ins, self._attrs)
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._d.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._d.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._d.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._d.size
 
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by an op."""
-        return self._node is None
+        return self._op is None
 
     @property
     def op(self) -> str | None:
         """Name of the op that produced this tensor (None for leaves)."""
-        return None if self._node is None else self._node[0].name
+        return None if self._op is None else self._op.name
 
     @property
     def T(self) -> Tensor:
@@ -186,10 +212,10 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item(): tensor has {self.data.size} elements, expected 1 "
+        if self._d.size != 1:
+            raise ValueError(f"item(): tensor has {self._d.size} elements, expected 1 "
                              f"(shape {self.shape})")
-        return self.data.item()
+        return self._d.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
@@ -233,8 +259,8 @@ class Tensor:
             extras.append(f"dtype={self.dtype}")
         if self.name:
             extras.append(f"name={self.name!r}")
-        if self._node is not None:
-            extras.append(f"op={self._node[0].name}")
+        if self._op is not None:
+            extras.append(f"op={self._op.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
@@ -246,7 +272,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark a leaf as requiring gradients (in place); returns self."""
-        if self._node is not None and not requires_grad:
+        if self._op is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach()")
         if requires_grad and self.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients "
@@ -268,14 +294,14 @@ class Tensor:
         return self
 
     # ----- operators ------------------------------------------------------------
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
+    def __add__(self, other): return _binary(_ew.Add, self, other)
+    def __radd__(self, other): return _binary(_ew.Add, other, self)
+    def __sub__(self, other): return _binary(_ew.Sub, self, other)
+    def __rsub__(self, other): return _binary(_ew.Sub, other, self)
+    def __mul__(self, other): return _binary(_ew.Mul, self, other)
+    def __rmul__(self, other): return _binary(_ew.Mul, other, self)
+    def __truediv__(self, other): return _binary(_ew.Div, self, other)
+    def __rtruediv__(self, other): return _binary(_ew.Div, other, self)
     def __pow__(self, other): return ops.pow(self, other)
     def __rpow__(self, other): return ops.pow(other, self)
     def __matmul__(self, other): return ops.matmul(self, other)
@@ -453,6 +479,11 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
 
 
 from . import autodiff, ops  # noqa: E402  (both need Tensor defined above)
+
+# The arithmetic operators call the elementwise ops' entry directly (one call fewer than
+# ``ops.add``); ``dagrad.ops`` sets these two once its elementwise module exists.
+_ew: Any = None
+_binary: Any = None
 
 
 def _ufunc_table() -> dict:

@@ -343,8 +343,8 @@ def select(v: View) -> Kernel | None:
 # ----- 0-d values: NumPy-scalar expressions, operator for operator the table's rules ---------
 _SCALAR_FWD = {
     "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "powi": "_np.power({0}, {n})", "exp": "_np.exp({0})", "log": "_np.log({0})",
-    "tanh": "_np.tanh({0})", "sqrt": "_np.sqrt({0})",
+    "neg": "-{0}", "powi": "_np.power({0}, {n})", "exp": "_f_exp({0})", "log": "_f_log({0})",
+    "tanh": "_f_tanh({0})", "sqrt": "_f_sqrt({0})",  # the table's forwards (their math path)
 }
 _SCALAR_VJP = {
     ("add", 0): "{g}", ("add", 1): "{g}", ("sub", 0): "{g}", ("sub", 1): "-{g}",

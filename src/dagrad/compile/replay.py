@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import autodiff
+from ..ops import OPS
 from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
@@ -99,7 +100,9 @@ class _Gen:
         self.ns: dict[str, Any] = {"_np": np, "_T": _tensor, "_acc": _accumulate,
                                    "_detach": _detach, "_gcopy": _grad_copy, "_with": _with,
                                    "_view": _view, "_sum_to": autodiff.sum_to,
-                                   "_asarray": np.asarray, "_stale": _stale}
+                                   "_asarray": np.asarray, "_stale": _stale,
+                                   **{f"_f_{name}": OPS[name].forward
+                                      for name in ("exp", "log", "tanh", "sqrt")}}
         self.lines: list[str] = []
         self.head: list[str] = []
         self.loaded: set[int] = set()

@@ -40,6 +40,11 @@ from .shape import (
     transpose,
 )
 
+from .. import tensor as _tensor
+from . import elementwise as _elementwise
+
+_tensor._ew, _tensor._binary = _elementwise, _elementwise._binary  # Tensor's operators
+
 __all__ = [
     "HOOKS", "OPS", "Op", "Template", "apply", "as_input",
     "abs", "add", "broadcast_to", "cast", "concatenate", "cross_entropy", "div", "exp",

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import STATE, Tensor
 
-__all__ = ["Op", "Template", "apply", "OPS", "as_input", "HOOKS"]
+__all__ = ["Op", "Template", "apply", "apply1", "apply2", "record_result", "OPS", "as_input", "HOOKS"]
 
 OPS: dict[str, Op] = {}
 
@@ -133,25 +134,81 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     # The hot path of every eager op: no generator expressions, one branch per input count,
     # and no ``**{}`` (an empty keyword dict doubles the cost of calling a ufunc).
     n = len(inputs)
+    ew = op.elementwise
     if n == 1:
         a = inputs[0]
-        out = op.forward(a.data, **attrs) if attrs else op.forward(a.data)
+        av = _operand(a._d) if ew else a.data
+        out = op.forward(av, **attrs) if attrs else op.forward(av)
         record = a.requires_grad
     elif n == 2:
         a, b = inputs
-        out = op.forward(a.data, b.data, **attrs) if attrs else op.forward(a.data, b.data)
+        av, bv = (_operand(a._d), _operand(b._d)) if ew else (a.data, b.data)
+        out = op.forward(av, bv, **attrs) if attrs else op.forward(av, bv)
         record = a.requires_grad or b.requires_grad
     else:
-        out = op.forward(*[t.data for t in inputs], **attrs)
+        out = op.forward(*[_operand(t._d) if ew else t.data for t in inputs], **attrs)
         record = False
         for t in inputs:
             if t.requires_grad:
                 record = True
                 break
-    if not isinstance(out, np.ndarray):
-        out = np.asarray(out)
-    record = record and STATE.grad_enabled
-    result = Tensor._from_op(out, (op, tuple(inputs), attrs) if record else None)
+    return record_result(op, inputs, attrs, out, record)
+
+
+def _operand(v: Any) -> Any:
+    """What an elementwise forward gets: a 0-d array (a leaf's value) as a NumPy scalar.
+
+    NumPy scalars are what 0-d results of elementwise ops hold already; their arithmetic skips
+    the ufunc machinery (~10x cheaper for one number) and gives the same values.
+    """
+    return v[()] if type(v) is _ND and not v.ndim else v
+
+
+def apply2(op: Op, a: Tensor, b: Tensor) -> Tensor:
+    """``apply`` for a binary elementwise op without attributes (the operators' fast entry)."""
+    av, bv = a._d, b._d
+    if type(av) is _ND and not av.ndim:
+        av = av[()]
+    if type(bv) is _ND and not bv.ndim:
+        bv = bv[()]
+    return record_result(op, (a, b), _NO_ATTRS, op.forward(av, bv),
+                         a.requires_grad or b.requires_grad)
+
+
+def apply1(op: Op, a: Tensor) -> Tensor:
+    """``apply`` for a unary elementwise op without attributes."""
+    av = a._d
+    if type(av) is _ND and not av.ndim:
+        av = av[()]
+    return record_result(op, (a,), _NO_ATTRS, op.forward(av), a.requires_grad)
+
+
+_NO_ATTRS: dict[str, Any] = {}
+_FLOAT_SCALARS = frozenset((np.float64, np.float32, np.float16))
+_ND = np.ndarray
+_new = object.__new__
+_next_seq = STATE_SEQ.__next__
+
+
+def record_result(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any], out: Any,
+                  record: bool) -> Tensor:
+    """Wrap a forward result as a Tensor, with its node (op, inputs, attrs) when recording."""
+    if type(out) is not _ND and not (type(out) in _FLOAT_SCALARS and op.elementwise):
+        out = np.asarray(out)  # Python numbers, lists; NumPy scalars of non-elementwise ops
+    result = _new(Tensor)
+    result._d = out
+    if record and STATE.grad_enabled:
+        result.requires_grad = True
+        result._op = op
+        result._ins = inputs if type(inputs) is tuple else tuple(inputs)
+        result._attrs = attrs
+    else:
+        result.requires_grad = False
+        result._op = result._ins = result._attrs = None
+    result.grad = None
+    result.name = None
+    result._seq = _next_seq()
+    result._retain = False
     if HOOKS:
         for hook in HOOKS:
             hook(op, inputs, result, attrs)

@@ -7,13 +7,14 @@ gradient evenly between equal inputs; abs'(0) = 0.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
 
 from ..tensor import Tensor
 from . import rulemath as rm
-from .base import Op, Template, apply, as_input
+from .base import Op, Template, apply, apply1, apply2, as_input
 
 
 def _sp():
@@ -28,7 +29,7 @@ def _binary(op: Op, a: Any, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_input(b, like=a)
     try:
-        return apply(op, (a, b), {})
+        return apply2(op, a, b)
     except ValueError as e:
         if "broadcast" in str(e):
             raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast "
@@ -37,12 +38,44 @@ def _binary(op: Op, a: Any, b: Any) -> Tensor:
 
 
 def _unary(op: Op, a: Any, **attrs) -> Tensor:
-    return apply(op, (as_input(a),), attrs)
+    if attrs:
+        return apply(op, (as_input(a),), attrs)
+    return apply1(op, a if isinstance(a, Tensor) else as_input(a))
+
+
+_SCALARS = (np.float64, np.float32)
+
+
+def _with_math(ufunc: np.ufunc, fn: Any) -> Any:
+    """``ufunc``, computed by the ``math`` module for one float64/float32 number (0-d).
+
+    A scalar through a ufunc costs ~5x the math call.  Domain and range errors (log 0, exp 1000)
+    fall back to the ufunc, so results and warnings (−inf, nan, inf) are NumPy's.  Arithmetic ops
+    need no such helper: their forwards are Python's operators, which NumPy scalars implement
+    without the ufunc machinery and ndarrays map to the same ufuncs.
+    """
+    def forward(a: Any) -> Any:
+        t = type(a)
+        if t is np.ndarray:
+            if a.ndim:
+                return ufunc(a)
+            a = a[()]  # a 0-d array (a leaf) takes the same path as a scalar
+            t = type(a)
+        if t is _SCALARS[0] or t is _SCALARS[1]:
+            try:
+                return t(fn(a))
+            except (OverflowError, ValueError):
+                pass
+        return ufunc(a)
+
+    forward.__name__ = forward.__qualname__ = ufunc.__name__
+    forward.__doc__ = f"np.{ufunc.__name__}, with a math.{fn.__name__} path for one number"
+    return forward
 
 
 # ----- the table ------------------------------------------------------------------------------
 Add = Op(
-    "add", np.add, args=("a", "b"), broadcasts=True, elementwise=True, symbol="+",
+    "add", operator.add, args=("a", "b"), broadcasts=True, elementwise=True, symbol="+",
     vjp=(lambda g, a, b, out: g, lambda g, a, b, out: g),
     jvp=(lambda t, a, b, out: t, lambda t, a, b, out: t),
     formula=(lambda a, b, out: 1, lambda a, b, out: 1),
@@ -50,7 +83,7 @@ Add = Op(
     doc="a + b")
 
 Sub = Op(
-    "sub", np.subtract, args=("a", "b"), broadcasts=True, elementwise=True, symbol="−",
+    "sub", operator.sub, args=("a", "b"), broadcasts=True, elementwise=True, symbol="−",
     vjp=(lambda g, a, b, out: g, lambda g, a, b, out: -g),
     jvp=(lambda t, a, b, out: t, lambda t, a, b, out: -t),
     formula=(lambda a, b, out: 1, lambda a, b, out: -1),
@@ -58,7 +91,7 @@ Sub = Op(
     doc="a − b")
 
 Mul = Op(
-    "mul", np.multiply, args=("a", "b"), broadcasts=True, elementwise=True, symbol="×",
+    "mul", operator.mul, args=("a", "b"), broadcasts=True, elementwise=True, symbol="×",
     vjp=(lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
     jvp=(lambda t, a, b, out: t * b, lambda t, a, b, out: t * a),
     formula=(lambda a, b, out: b, lambda a, b, out: a),
@@ -66,7 +99,7 @@ Mul = Op(
     doc="a · b")
 
 Div = Op(
-    "div", np.true_divide, args=("a", "b"), broadcasts=True, elementwise=True, symbol="÷",
+    "div", operator.truediv, args=("a", "b"), broadcasts=True, elementwise=True, symbol="÷",
     vjp=(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
     jvp=(lambda t, a, b, out: t / b, lambda t, a, b, out: -t * out / b),
     formula=(lambda a, b, out: 1 / b, lambda a, b, out: -a / b**2),
@@ -74,7 +107,7 @@ Div = Op(
     doc="a / b")
 
 Neg = Op(
-    "neg", np.negative, symbol="−", elementwise=True,
+    "neg", operator.neg, symbol="−", elementwise=True,
     vjp=(lambda g, a, out: -g,), jvp=(lambda t, a, out: -t,),
     formula=(lambda a, out: -1,), symbolic=lambda a: -a,
     doc="−a")
@@ -107,19 +140,19 @@ Pow = Op(
     doc="a**b for a tensor or non-integer exponent")
 
 Exp = Op(
-    "exp", np.exp, elementwise=True,
+    "exp", _with_math(np.exp, math.exp), elementwise=True,
     vjp=(lambda g, a, out: g * out,), jvp=(lambda t, a, out: t * out,),
     formula=(lambda a, out: _sp().exp(a),), symbolic=lambda a: _sp().exp(a),
     doc="e**a")
 
 Log = Op(
-    "log", np.log, elementwise=True,
+    "log", _with_math(np.log, math.log), elementwise=True,
     vjp=(lambda g, a, out: g / a,), jvp=(lambda t, a, out: t / a,),
     formula=(lambda a, out: 1 / a,), symbolic=lambda a: _sp().log(a),
     doc="natural logarithm")
 
 Sqrt = Op(
-    "sqrt", np.sqrt, elementwise=True,
+    "sqrt", _with_math(np.sqrt, math.sqrt), elementwise=True,
     vjp=(lambda g, a, out: g / (2 * out),), jvp=(lambda t, a, out: t / (2 * out),),
     formula=(lambda a, out: 1 / (2 * _sp().sqrt(a)),), symbolic=lambda a: _sp().sqrt(a),
     doc="square root")
@@ -131,19 +164,23 @@ Abs = Op(
     doc="|a|; the derivative at 0 is 0 (as PyTorch)")
 
 Tanh = Op(
-    "tanh", np.tanh, elementwise=True,
+    "tanh", _with_math(np.tanh, math.tanh), elementwise=True,
     vjp=(lambda g, a, out: g * (1 - out * out),), jvp=(lambda t, a, out: t * (1 - out * out),),
     formula=(lambda a, out: 1 - _sp().tanh(a) ** 2,), symbolic=lambda a: _sp().tanh(a),
     doc="hyperbolic tangent; tanh' = 1 − tanh²")
 
 
 def _sigmoid_forward(a: np.ndarray) -> np.ndarray:
-    if a.ndim == 0 and a.dtype.kind == "f":  # one number: math is ~30x cheaper than ufuncs
+    t = type(a)
+    if t is np.ndarray and not a.ndim:
+        a = a[()]  # a 0-d array takes the same path as a scalar
+        t = type(a)
+    if t is np.float64 or t is np.float32:  # one number: math is ~10x cheaper than ufuncs
         v = float(a)
         if v >= 0:
-            return np.asarray(1 / (1 + math.exp(-v)), dtype=a.dtype)
+            return t(1 / (1 + math.exp(-v)))
         e = math.exp(v)
-        return np.asarray(e / (1 + e), dtype=a.dtype)
+        return t(e / (1 + e))
     e = np.exp(-np.abs(a))
     out_dtype = a.dtype if a.dtype.kind == "f" else e.dtype  # ints: float, as np.exp
     d = e + 1
