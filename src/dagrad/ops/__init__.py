@@ -3,6 +3,8 @@
 ``OPS`` maps each op's name to its :class:`Op` entry; the functions below build tensors with them.
 """
 
+from .. import tensor as _tensor
+from . import elementwise as _elementwise
 from .base import HOOKS, OPS, Op, Template, apply, as_input
 from .elementwise import (
     abs,
@@ -39,9 +41,6 @@ from .shape import (
     swapaxes,
     transpose,
 )
-
-from .. import tensor as _tensor
-from . import elementwise as _elementwise
 
 _tensor._ew, _tensor._binary = _elementwise, _elementwise._binary  # Tensor's operators
 

@@ -29,7 +29,8 @@ import numpy as np
 from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import STATE, Tensor
 
-__all__ = ["Op", "Template", "apply", "apply1", "apply2", "record_result", "OPS", "as_input", "HOOKS"]
+__all__ = ["Op", "Template", "apply", "apply1", "apply2", "record_result", "OPS", "as_input",
+           "HOOKS"]
 
 OPS: dict[str, Op] = {}
 
