@@ -63,9 +63,9 @@ def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
             continue
         mark(t)
         keep(t)
-        node = t._node
-        if node is not None:
-            for x in node[1]:
+        ins = t._ins
+        if ins is not None:
+            for x in ins:
                 if x.requires_grad:
                     push(x)
     nodes.sort(key=_by_seq)
@@ -79,7 +79,7 @@ def _depends_on(nodes: list[Tensor], targets: set[int]) -> set[int]:
     """ids of the nodes (in creation order) that depend on some target."""
     dep: set[int] = set()
     for t in nodes:
-        if id(t) in targets or (t._node is not None and any(id(x) in dep for x in t._node[1])):
+        if id(t) in targets or (t._ins is not None and any(id(x) in dep for x in t._ins)):
             dep.add(id(t))
     return dep
 
@@ -108,7 +108,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     # Nodes wait in a heap by creation order, newest first, entering it with their first
     # cotangent: every consumer of a node is newer, so its cotangent is complete when it is
     # popped (no separate discovery pass or sort; nodes no cotangent reaches are never visited).
-    heap: list[tuple[int, int, Tensor]] = []
+    heap: list[tuple[int, Tensor]] = []  # (−seq, node): seqs are unique, nodes never compared
     leaves: list[Tensor] = []  # leaves wait in a list (no order needed), processed last
     for r, g in zip(roots, cotangents, strict=True):
         if r.requires_grad:
@@ -116,58 +116,71 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 grads[r] = grads[r] + g
             else:
                 grads[r] = g
-                if r._node is None:
+                if r._op is None:
                     leaves.append(r)
                 else:
-                    heap.append((-r._seq, id(r), r))
+                    heap.append((-r._seq, r))
     heapq.heapify(heap)
     push, popnode = heapq.heappush, heapq.heappop
     found: dict[int, Any] = {}
     given: set[int] = set()
     pop, get = grads.pop, grads.get
+    fast = SCALAR_FAST_PATH and not create_graph
     mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
     STATE.grad_enabled = create_graph
     try:
         while heap:
-            node = popnode(heap)[2]
+            node = popnode(heap)[1]
             g = pop(node, None)
             if g is None:
                 continue
-            rec = node._node
             if wanted is not None:
                 if id(node) in wanted:
                     found[id(node)] = g
                     if len(found) == len(wanted):
                         break
-            elif rec is None or node._retain:
+            elif node._retain:
                 _accumulate(node, g, create_graph, given)
-            if rec is None:
-                continue
-            op, inputs, attrs = rec
+            op, inputs, attrs = node._op, node._ins, node._attrs
             data = node._d
-            if create_graph:
-                args = (*inputs, node)
-            elif op.elementwise and data.ndim == 0 and SCALAR_FAST_PATH and not op.variadic:
-                # Scalar fast path: the same rules on NumPy scalars rather than 0-d arrays
-                # (scalar arithmetic skips the ufunc machinery; the values are identical).
-                # Results of elementwise ops already hold scalars; leaves hold 0-d arrays.
+            # Scalar fast path, for the 0-d result of an elementwise op: its rules run on NumPy
+            # scalars (0-d arrays taken as scalars), which skips the ufunc machinery and gives
+            # the same values.  With no batch axes on g, every input is 0-d and so is every
+            # cotangent: no shape checks.
+            scalar = fast and op.elementwise
+            if scalar:
+                if type(data) is _ND:
+                    if data.ndim:
+                        scalar = False
+                    else:
+                        data = data[()]
+            if scalar:
+                nb = 0
+                if type(g) is _ND:
+                    nb = g.ndim  # batch axes (a stack of cotangents): rules broadcast over them
+                    if not nb:
+                        g = g[()]
                 if len(inputs) == 1:
                     a = inputs[0]._d
-                    args = (a if type(a) is not _ND else a[()], data)
+                    args = (g, a if type(a) is not _ND else a[()], data)
                 elif len(inputs) == 2:
                     a, b = inputs[0]._d, inputs[1]._d
-                    args = (a if type(a) is not _ND else a[()],
+                    args = (g, a if type(a) is not _ND else a[()],
                             b if type(b) is not _ND else b[()], data)
                 else:
-                    args = (*[x._d[()] for x in inputs], data)
+                    args = (g, *[x._d[()] if type(x._d) is _ND else x._d for x in inputs], data)
+                scalar = not nb
             else:
-                data = node.data
-                n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
-                args = ((inputs[0].data, data) if n == 1 else
-                        (inputs[0].data, inputs[1].data, data) if n == 2 else
-                        (inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3 else
-                        (*[x.data for x in inputs], data))
-            nb = g.ndim - data.ndim
+                if create_graph:
+                    args = (g, *inputs, node)
+                else:
+                    data = node.data
+                    n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
+                    args = ((g, inputs[0].data, data) if n == 1 else
+                            (g, inputs[0].data, inputs[1].data, data) if n == 2 else
+                            (g, inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3
+                            else (g, *[x.data for x in inputs], data))
+                nb = g.ndim - data.ndim
             rules = None if op.variadic else op.vjp
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (dep is not None and id(x) not in dep):
@@ -175,12 +188,13 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 rule = op.vjp_rule(i) if rules is None else rules[i]
                 if rule is None:
                     continue
-                c = rule(g, *args, **attrs) if attrs else rule(g, *args)
-                if not isinstance(c, _CARRIERS):
-                    c = np.asarray(c)
-                shape = x._d.shape
-                if nb or c.shape != shape:
-                    c = sum_to(c, shape, nb)
+                c = rule(*args, **attrs) if attrs else rule(*args)
+                if not scalar:
+                    if not isinstance(c, _CARRIERS):
+                        c = np.asarray(c)
+                    shape = x._d.shape
+                    if nb or c.shape != shape:
+                        c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
                     for hook in BACKWARD_HOOKS:
                         hook(node, i, g, c)
@@ -189,10 +203,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     grads[x] = prev + c
                 else:
                     grads[x] = c
-                    if x._node is None:
+                    if x._op is None:
                         leaves.append(x)
                     else:
-                        push(heap, (-x._seq, id(x), x))
+                        push(heap, (-x._seq, x))
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
             if wanted is None:
@@ -213,11 +227,12 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> No
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path): a new 0-d array
-        g = np.array(g, leaf._d.dtype)
+    if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path), immutable: no copy
+        t = leaf._d.dtype.type
         if leaf.grad is None:
-            leaf.grad = Tensor._from_op(g, None)
+            leaf.grad = Tensor._from_op(g if type(g) is t else t(g), None)
             return
+        g = np.array(g, leaf._d.dtype)
     g = g.data if isinstance(g, Tensor) else g
     if g.dtype != leaf._d.dtype:
         g = g.astype(leaf._d.dtype)
@@ -233,13 +248,15 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> No
 
 def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None:
-        if root.data.size != 1:
+        if root._d.size != 1:
             raise RuntimeError(
                 f"backward: the output has shape {root.shape}; gradients can be implied only "
                 "for a scalar output. Pass backward(grad=...) with a tensor of that shape "
                 "(e.g. ones for the sum of the outputs)")
-        g = np.ones(root.shape, root.dtype) if root.ndim else np.array(1, root.dtype)
-        return Tensor._from_op(g, None) if create_graph else g
+        if create_graph:
+            return Tensor._from_op(np.ones(root.shape, root.dtype), None)
+        d = root._d
+        return np.ones(d.shape, d.dtype) if d.ndim else d.dtype.type(1)  # 0-d: a NumPy scalar
     if isinstance(grad, Tensor):
         g = grad if create_graph else grad.data
     else:
@@ -327,9 +344,9 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
         tan[id(x)] = t if id(x) not in tan else tan[id(x)] + t
     with _grad_mode(create_graph):
         for node in nodes:
-            if node._node is None or id(node) in tan:
+            if node._op is None or id(node) in tan:
                 continue
-            op, ins, attrs = node._node
+            op, ins, attrs = node._op, node._ins, node._attrs
             if not any(id(x) in tan for x in ins):
                 continue
             vals, out = (ins, node) if create_graph else ([x.data for x in ins], node.data)

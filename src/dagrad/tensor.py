@@ -36,9 +36,10 @@ _SEQ = itertools.count()  # creation order: a topological order of every graph
 class _State:
     """Process-wide switches: recording on/off and the default float dtype."""
 
-    grad_enabled: bool = True
-    default_dtype: np.dtype = np.dtype(np.float32)
-    rng: np.random.Generator = np.random.default_rng()
+    def __init__(self) -> None:  # instance attributes: the cheapest lookup for hot reads
+        self.grad_enabled: bool = True
+        self.default_dtype: np.dtype = np.dtype(np.float32)
+        self.rng: np.random.Generator = np.random.default_rng()
 
 
 STATE = _State()

@@ -42,7 +42,7 @@ from .shape import (
     transpose,
 )
 
-_tensor._ew, _tensor._binary = _elementwise, _elementwise._binary  # Tensor's operators
+_tensor._ew, _tensor._binary = _elementwise, _elementwise.binary  # Tensor's operators
 
 __all__ = [
     "HOOKS", "OPS", "Op", "Template", "apply", "as_input",

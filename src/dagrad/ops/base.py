@@ -29,7 +29,7 @@ import numpy as np
 from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import STATE, Tensor
 
-__all__ = ["Op", "Template", "apply", "apply1", "apply2", "record_result", "OPS", "as_input",
+__all__ = ["Op", "Template", "apply", "binary", "unary", "record_result", "OPS", "as_input",
            "HOOKS"]
 
 OPS: dict[str, Op] = {}
@@ -112,11 +112,13 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     tx = type(x)
-    if (tx is float or tx is int) and like is not None and like.data.dtype.kind == "f":
-        return Tensor._from_op(np.array(x, like.data.dtype), None)  # NEP 50: like's dtype
+    if (tx is float or tx is int) and like is not None:
+        dt = like._d.dtype
+        if dt.kind == "f":  # NEP 50: like's dtype; a NumPy scalar (the scalar fast path's form)
+            return Tensor._from_op(dt.type(x), None)
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if like is not None:
-            dt = np.result_type(like.data.dtype, x)
+            dt = np.result_type(like._d.dtype, x)
         elif isinstance(x, float):
             dt = STATE.default_dtype
         else:
@@ -165,19 +167,35 @@ def _operand(v: Any) -> Any:
     return v[()] if type(v) is _ND and not v.ndim else v
 
 
-def apply2(op: Op, a: Tensor, b: Tensor) -> Tensor:
-    """``apply`` for a binary elementwise op without attributes (the operators' fast entry)."""
+def binary(op: Op, a: Any, b: Any) -> Tensor:
+    """``apply`` for a binary elementwise op without attributes: the operators' entry.
+
+    Numbers and arrays become constants (a Python number takes the tensor's dtype); a 0-d array
+    (a leaf's value) enters the forward as a NumPy scalar, like the 0-d results of elementwise ops.
+    """
+    if not isinstance(a, Tensor):
+        a = as_input(a, like=b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_input(b, like=a)
     av, bv = a._d, b._d
     if type(av) is _ND and not av.ndim:
         av = av[()]
     if type(bv) is _ND and not bv.ndim:
         bv = bv[()]
-    return record_result(op, (a, b), _NO_ATTRS, op.forward(av, bv),
-                         a.requires_grad or b.requires_grad)
+    try:
+        out = op.forward(av, bv)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast "
+                             "together") from None
+        raise
+    return record_result(op, (a, b), _NO_ATTRS, out, a.requires_grad or b.requires_grad)
 
 
-def apply1(op: Op, a: Tensor) -> Tensor:
+def unary(op: Op, a: Any) -> Tensor:
     """``apply`` for a unary elementwise op without attributes."""
+    if not isinstance(a, Tensor):
+        a = as_input(a)
     av = a._d
     if type(av) is _ND and not av.ndim:
         av = av[()]
@@ -185,7 +203,6 @@ def apply1(op: Op, a: Tensor) -> Tensor:
 
 
 _NO_ATTRS: dict[str, Any] = {}
-_FLOAT_SCALARS = frozenset((np.float64, np.float32, np.float16))
 _ND = np.ndarray
 _new = object.__new__
 _next_seq = STATE_SEQ.__next__
@@ -194,8 +211,8 @@ _next_seq = STATE_SEQ.__next__
 def record_result(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any], out: Any,
                   record: bool) -> Tensor:
     """Wrap a forward result as a Tensor, with its node (op, inputs, attrs) when recording."""
-    if type(out) is not _ND and not (type(out) in _FLOAT_SCALARS and op.elementwise):
-        out = np.asarray(out)  # Python numbers, lists; NumPy scalars of non-elementwise ops
+    if type(out) is not _ND and not op.elementwise:
+        out = np.asarray(out)  # elementwise forwards give ndarrays or NumPy scalars (0-d)
     result = _new(Tensor)
     result._d = out
     if record and STATE.grad_enabled:

@@ -14,33 +14,13 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import rulemath as rm
-from .base import Op, Template, apply, apply1, apply2, as_input
+from .base import Op, Template, apply, as_input, binary, unary
 
 
 def _sp():
     import sympy
 
     return sympy
-
-
-def _binary(op: Op, a: Any, b: Any) -> Tensor:
-    if not isinstance(a, Tensor):
-        a = as_input(a, like=b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
-        b = as_input(b, like=a)
-    try:
-        return apply2(op, a, b)
-    except ValueError as e:
-        if "broadcast" in str(e):
-            raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast "
-                             "together") from None
-        raise
-
-
-def _unary(op: Op, a: Any, **attrs) -> Tensor:
-    if attrs:
-        return apply(op, (as_input(a),), attrs)
-    return apply1(op, a if isinstance(a, Tensor) else as_input(a))
 
 
 _SCALARS = (np.float64, np.float32)
@@ -253,79 +233,79 @@ Cast = Op(
 # ----- the functions users call -----------------------------------------------------------
 def add(a: Any, b: Any) -> Tensor:
     """a + b (broadcasting)."""
-    return _binary(Add, a, b)
+    return binary(Add, a, b)
 
 
 def sub(a: Any, b: Any) -> Tensor:
     """a − b (broadcasting)."""
-    return _binary(Sub, a, b)
+    return binary(Sub, a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a · b elementwise (broadcasting)."""
-    return _binary(Mul, a, b)
+    return binary(Mul, a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b elementwise (broadcasting)."""
-    return _binary(Div, a, b)
+    return binary(Div, a, b)
 
 
 def neg(a: Any) -> Tensor:
     """−a."""
-    return _unary(Neg, a)
+    return unary(Neg, a)
 
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     """a**b; a Python-int exponent is the integer-power primitive ``powi``."""
     if isinstance(a, Tensor) and (type(b) is int or isinstance(b, np.integer)):
         return apply(PowI, (a,), {"n": int(b)})
-    return _binary(Pow, a, b)
+    return binary(Pow, a, b)
 
 
 def exp(a: Any) -> Tensor:
     """e**a."""
-    return _unary(Exp, a)
+    return unary(Exp, a)
 
 
 def log(a: Any) -> Tensor:
     """ln a."""
-    return _unary(Log, a)
+    return unary(Log, a)
 
 
 def sqrt(a: Any) -> Tensor:
     """√a."""
-    return _unary(Sqrt, a)
+    return unary(Sqrt, a)
 
 
 def abs(a: Any) -> Tensor:  # noqa: A001
     """|a| (derivative sign(a), 0 at 0)."""
-    return _unary(Abs, a)
+    return unary(Abs, a)
 
 
 def tanh(a: Any) -> Tensor:
     """tanh a; d/da = 1 − tanh² a."""
-    return _unary(Tanh, a)
+    return unary(Tanh, a)
 
 
 def sigmoid(a: Any) -> Tensor:
     """σ(a) = 1/(1 + e^−a); σ' = σ(1 − σ)."""
-    return _unary(Sigmoid, a)
+    return unary(Sigmoid, a)
 
 
 def relu(a: Any) -> Tensor:
     """max(a, 0); relu'(0) = 0."""
-    return _unary(Relu, a)
+    return unary(Relu, a)
 
 
 def leaky_relu(a: Any, negative_slope: float = 0.01) -> Tensor:
     """a if a > 0 else negative_slope·a."""
-    return _unary(LeakyRelu, a, slope=float(negative_slope))
+    return apply(LeakyRelu, (as_input(a),), {"slope": float(negative_slope)})
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b); ties split the gradient evenly."""
-    return _binary(Maximum, a, b)
+    return binary(Maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
