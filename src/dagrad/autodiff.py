@@ -128,9 +128,13 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     fast = SCALAR_FAST_PATH and not create_graph
     mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
     STATE.grad_enabled = create_graph
+    nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
     try:
-        while heap:
-            node = popnode(heap)[1]
+        while heap or nxt is not None:
+            if nxt is None:
+                node = popnode(heap)[1]
+            else:
+                node, nxt = nxt, None
             g = pop(node, None)
             if g is None:
                 continue
@@ -181,12 +185,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             (g, inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3
                             else (g, *[x.data for x in inputs], data))
                 nb = g.ndim - data.ndim
-            rules = None if op.variadic else op.vjp
-            for i, x in enumerate(inputs):
-                if not x.requires_grad or (dep is not None and id(x) not in dep):
-                    continue
-                rule = op.vjp_rule(i) if rules is None else rules[i]
-                if rule is None:
+            i = -1
+            for x, rule in zip(inputs, op.vjp_rules(len(inputs)) if op.variadic else op.vjp):
+                i += 1
+                if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
                 c = rule(*args, **attrs) if attrs else rule(*args)
                 if not scalar:
@@ -205,12 +207,20 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     grads[x] = c
                     if x._op is None:
                         leaves.append(x)
+                    elif nxt is None and not heap:
+                        nxt = x  # the only node waiting, so the newest: it goes next
                     else:
+                        if nxt is not None:
+                            push(heap, (-nxt._seq, nxt))
+                            nxt = None
                         push(heap, (-x._seq, x))
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
             if wanted is None:
-                _accumulate(leaf, g, create_graph, given)
+                if leaf.grad is None and type(g) is leaf._d.dtype.type:
+                    leaf.grad = Tensor._from_op(g, None)  # a scalar: immutable, no copy
+                else:
+                    _accumulate(leaf, g, create_graph, given)
             elif id(leaf) in wanted:
                 found[id(leaf)] = g
     finally:

@@ -86,6 +86,10 @@ class Op:
             return lambda *a, **k: self.vjp(i, *a, **k)
         return self.vjp[i]
 
+    def vjp_rules(self, n: int) -> Sequence[Callable | None]:
+        """The reverse-mode rules for ``n`` inputs (variadic ops have one per input)."""
+        return [self.vjp_rule(i) for i in range(n)] if self.variadic else self.vjp
+
     def jvp_rule(self, i: int) -> Callable | None:
         """The forward-mode rule for input ``i``."""
         if self.variadic:
@@ -155,7 +159,10 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
             if t.requires_grad:
                 record = True
                 break
-    return record_result(op, inputs, attrs, out, record)
+    if type(out) is not _ND and not ew:
+        out = np.asarray(out)  # elementwise forwards give ndarrays or NumPy scalars (0-d)
+    return record_result(op, inputs if type(inputs) is tuple else tuple(inputs), attrs, out,
+                         record)
 
 
 def _operand(v: Any) -> Any:
@@ -208,17 +215,15 @@ _new = object.__new__
 _next_seq = STATE_SEQ.__next__
 
 
-def record_result(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any], out: Any,
-                  record: bool) -> Tensor:
+def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
+                  out: np.ndarray | np.generic, record: bool) -> Tensor:
     """Wrap a forward result as a Tensor, with its node (op, inputs, attrs) when recording."""
-    if type(out) is not _ND and not op.elementwise:
-        out = np.asarray(out)  # elementwise forwards give ndarrays or NumPy scalars (0-d)
     result = _new(Tensor)
     result._d = out
     if record and STATE.grad_enabled:
         result.requires_grad = True
         result._op = op
-        result._ins = inputs if type(inputs) is tuple else tuple(inputs)
+        result._ins = inputs
         result._attrs = attrs
     else:
         result.requires_grad = False
