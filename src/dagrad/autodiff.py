@@ -186,7 +186,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             else (g, *[x.data for x in inputs], data))
                 nb = g.ndim - data.ndim
             i = -1
-            for x, rule in zip(inputs, op.vjp_rules(len(inputs)) if op.variadic else op.vjp):
+            rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
+            for x, rule in zip(inputs, rules, strict=True):
                 i += 1
                 if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
