@@ -187,7 +187,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 nb = g.ndim - data.ndim
             i = -1
             rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
-            for x, rule in zip(inputs, rules, strict=True):
+            for x, rule in zip(inputs, rules):  # noqa: B905 (equal lengths; strict= is slow)
                 i += 1
                 if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue

@@ -144,7 +144,12 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     ew = op.elementwise
     if n == 1:
         a = inputs[0]
-        av = _operand(a._d) if ew else a.data
+        if ew:
+            av = a._d
+            if type(av) is _ND and not av.ndim:
+                av = av[()]  # as _operand, inline: powi with its attribute is common
+        else:
+            av = a.data
         out = op.forward(av, **attrs) if attrs else op.forward(av)
         record = a.requires_grad
     elif n == 2:

@@ -94,7 +94,7 @@ Neg = Op(
 
 
 def _powi_forward(a: np.ndarray, n: int) -> np.ndarray:
-    if n == 2 and a.dtype.kind != "b":
+    if n == 2 and (type(a) in _SCALARS or a.dtype.kind != "b"):
         return a * a  # the common square: one multiply instead of pow()
     if a.dtype.kind != "f" and n < 0:
         a = a.astype(np.float64)
