@@ -35,6 +35,8 @@ def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
     cs = tuple(c.shape)
     if cs[nb:] == shape:
         return c
+    if not nb and type(c) is np.ndarray and len(cs) == len(shape) + 1 and cs[1:] == shape:
+        return np.add.reduce(c, axis=0)  # one leading axis (a bias over the batch): one reduce
     lead = len(cs) - nb - len(shape)
     if lead < 0:  # a rule returned something smaller that still broadcasts
         full = cs[:nb] + shape
@@ -147,17 +149,12 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 _accumulate(node, g, create_graph, given)
             op, inputs, attrs = node._op, node._ins, node._attrs
             data = node._d
-            # Scalar fast path, for the 0-d result of an elementwise op: its rules run on NumPy
-            # scalars (0-d arrays taken as scalars), which skips the ufunc machinery and gives
-            # the same values.  With no batch axes on g, every input is 0-d and so is every
-            # cotangent: no shape checks.
-            scalar = fast and op.elementwise
-            if scalar:
-                if type(data) is _ND:
-                    if data.ndim:
-                        scalar = False
-                    else:
-                        data = data[()]
+            # Scalar fast path, for the 0-d result of an elementwise op (it holds a NumPy scalar,
+            # see ops.base.record_result): its rules run on NumPy scalars (inputs' 0-d arrays
+            # taken as scalars), which skips the ufunc machinery and gives the same values.
+            # With no batch axes on g, every input is 0-d and so is every cotangent: no shape
+            # checks.  (A 0-d result that was read as an array takes the general path.)
+            scalar = fast and type(data) is not _ND
             if scalar:
                 nb = 0
                 if type(g) is _ND:
@@ -237,6 +234,11 @@ def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> No
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    if leaf.grad is None and type(g) is np.ndarray and g.dtype == leaf._d.dtype:
+        g = _fresh(g, given)  # the common first gradient of an array leaf
+        given.add(id(g))
+        leaf.grad = Tensor._from_op(g, None)
         return
     if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path), immutable: no copy
         t = leaf._d.dtype.type

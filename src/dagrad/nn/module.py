@@ -220,6 +220,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Sequential.forward calls m.forward(x) itself for modules whose class keeps this
+        # __call__ (one frame less per layer): anything added here must be added there too.
         return self.forward(*args, **kwargs)
 
     # ----- printing ------------------------------------------------------------------
