@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import STATE, Tensor, _grad_mode
+from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
 
@@ -128,6 +128,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     given: set[int] = set()
     pop, get = grads.pop, grads.get
     fast = SCALAR_FAST_PATH and not create_graph
+    watch = wanted is not None or len(RETAINED) > 0  # per node: a target or a retained grad?
     mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
     STATE.grad_enabled = create_graph
     nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
@@ -137,16 +138,15 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 node = popnode(heap)[1]
             else:
                 node, nxt = nxt, None
-            g = pop(node, None)
-            if g is None:
-                continue
-            if wanted is not None:
-                if id(node) in wanted:
-                    found[id(node)] = g
-                    if len(found) == len(wanted):
-                        break
-            elif node._retain:
-                _accumulate(node, g, create_graph, given)
+            g = pop(node)  # every waiting node has its cotangent
+            if watch:
+                if wanted is not None:
+                    if id(node) in wanted:
+                        found[id(node)] = g
+                        if len(found) == len(wanted):
+                            break
+                elif node in RETAINED:
+                    _accumulate(node, g, create_graph, given)
             op, inputs, attrs = node._op, node._ins, node._attrs
             data = node._d
             # Scalar fast path, for the 0-d result of an elementwise op (it holds a NumPy scalar,
@@ -182,10 +182,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             (g, inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3
                             else (g, *[x.data for x in inputs], data))
                 nb = g.ndim - data.ndim
-            i = -1
             rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
             for x, rule in zip(inputs, rules):  # noqa: B905 (equal lengths; strict= is slow)
-                i += 1
                 if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
                 c = rule(*args, **attrs) if attrs else rule(*args)
@@ -196,6 +194,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     if nb or c.shape != shape:
                         c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
+                    i = next(k for k, (y, r) in enumerate(zip(inputs, rules))  # noqa: B905
+                             if y is x and r is rule)  # each input has a rule object of its own
                     for hook in BACKWARD_HOOKS:
                         hook(node, i, g, c)
                 prev = get(x)

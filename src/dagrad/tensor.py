@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,7 +31,10 @@ __all__ = [
     "manual_seed",
 ]
 
-_SEQ = itertools.count()  # creation order: a topological order of every graph
+_SEQ = itertools.count()
+#: Non-leaf tensors whose ``.grad`` backward fills too (``retain_grad``); a set, not a flag on
+#: every tensor, so making a tensor costs one attribute less and backward tests one set.
+RETAINED: weakref.WeakSet = weakref.WeakSet()  # creation order: a topological order of every graph
 
 
 class _State:
@@ -125,7 +129,7 @@ class Tensor:
     # and ``_attrs``, not in a tuple of its own: one object fewer per op for the allocator and
     # the garbage collector.  ``_node`` gives them as (op, inputs, attrs), or None for leaves.
     __slots__ = ("_d", "requires_grad", "grad", "name", "_op", "_ins", "_attrs", "_seq",
-                 "_retain", "__weakref__")
+                 "__weakref__")
     # Let NumPy hand mixed expressions (ndarray * Tensor) to us instead of converting.
     __array_priority__ = 1000.0
 
@@ -142,7 +146,6 @@ class Tensor:
         self.name: str | None = name
         self._op = self._ins = self._attrs = None  # set for results of ops
         self._seq: int = next(_SEQ)
-        self._retain: bool = False
 
     @classmethod
     def _from_op(cls, data: np.ndarray | np.generic, node: tuple | None) -> Tensor:
@@ -156,7 +159,6 @@ class Tensor:
         else:
             t._op, t._ins, t._attrs = node
         t._seq = next(_SEQ)
-        t._retain = False
         return t
 
     # ----- basic properties -------------------------------------------------
@@ -283,7 +285,7 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (as in PyTorch)."""
-        self._retain = True
+        RETAINED.add(self)
 
     def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode."""

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import autodiff
-from ..tensor import Tensor
+from ..tensor import RETAINED, Tensor
 from .ir import CONST, STEP, Step
 from .trace import CompileError, Recorder
 
@@ -135,7 +135,7 @@ class TracedSweeps:
                     found[id(node)] = self._found(g, gv, wanted[id(node)])
                     if len(found) == len(wanted):
                         break
-            elif rec_node is None or node._retain:
+            elif rec_node is None or node in RETAINED:
                 rec.grad_effect(node, g, gv, given)
             if rec_node is None:
                 continue

@@ -236,7 +236,6 @@ def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
     result.grad = None
     result.name = None
     result._seq = _next_seq()
-    result._retain = False
     if HOOKS:
         for hook in HOOKS:
             hook(op, inputs, result, attrs)
