@@ -266,19 +266,24 @@ def test_sequential_calls_forward_directly_but_honours_call_and_instance_forward
     assert seen == ["call"]
 
 
-def _train(steps, sizes=(784, 256, 256, 10), batch=32, seed=0):
+def _batches(steps, sizes, batch, seed=0):
     rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        yield rng.random((batch, sizes[0])).astype(np.float32), rng.integers(0, sizes[-1], batch)
+
+
+def _sgd_step(net, opt, x, y):
+    opt.zero_grad()
+    loss = dg.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def _train(steps, sizes=(784, 256, 256, 10), batch=32):
     net = nn.MLP(list(sizes), activation="tanh", seed=1)
     opt = optim.SGD(net.parameters(), lr=0.1)
-    losses = []
-    for _ in range(steps):
-        x = rng.random((batch, sizes[0])).astype(np.float32)
-        y = rng.integers(0, sizes[-1], batch)
-        opt.zero_grad()
-        loss = dg.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = [_sgd_step(net, opt, x, y) for x, y in _batches(steps, sizes, batch)]
     return losses, [p.data.copy() for p in net.parameters()], \
         [p.grad.data.copy() for p in net.parameters()]
 
@@ -305,18 +310,12 @@ def test_mlp_sgd_steps_with_the_fast_paths_match_torch():
         layers += [tl] + ([torch.nn.Tanh()] if i < len(net.layers) - 1 else [])
     tnet = torch.nn.Sequential(*layers)
     topt = torch.optim.SGD(tnet.parameters(), lr=0.1)
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        x = rng.random((batch, sizes[0])).astype(np.float32)
-        y = rng.integers(0, sizes[-1], batch)
-        opt.zero_grad()
-        loss = dg.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
+    for x, y in _batches(5, sizes, batch):
+        loss = _sgd_step(net, opt, x, y)
         topt.zero_grad()
         tloss = torch.nn.functional.cross_entropy(tnet(torch.from_numpy(x)), torch.from_numpy(y))
         tloss.backward()
         topt.step()
-        assert loss.item() == pytest.approx(tloss.item(), rel=1e-5)
+        assert loss == pytest.approx(tloss.item(), rel=1e-5)
     for p, tp in zip(net.parameters(), tnet.parameters(), strict=True):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-4, atol=1e-5)
