@@ -250,3 +250,21 @@ def test_a_node_is_reached_only_after_all_its_consumers(dtype):
     (gx,) = autodiff.grad(dg.sigmoid(r) * 1, [x])  # the same on a longer scalar tail
     sr = 1 / (1 + math.exp(-r.item()))
     assert gx.item() == pytest.approx(5 * sr * (1 - sr), rel=1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_each_leaf_gradient_is_its_own_array():
+    # add's rules hand the same cotangent to both inputs: the second leaf must get a copy
+    a = dg.tensor([1.0, 2.0], requires_grad=True)
+    b = dg.tensor([3.0, 4.0], requires_grad=True)
+    g = np.array([0.5, -1.0], dtype=np.float32)
+    (a + b).backward(grad=g)
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    assert not np.shares_memory(a.grad.data, g) and not np.shares_memory(b.grad.data, g)
+    a.grad.data += 1
+    np.testing.assert_array_equal(b.grad.data, [0.5, -1.0])
+    np.testing.assert_array_equal(g, [0.5, -1.0])
+    w = dg.tensor(np.ones((3, 2)), requires_grad=True)
+    x = dg.tensor(np.ones((4, 2)))
+    y = (x @ w.T).sum()  # w's gradient comes through a transposed view: stored as a copy
+    y.backward()
+    assert w.grad.data.base is None and w.grad.data.flags.writeable
