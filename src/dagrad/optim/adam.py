@@ -24,7 +24,6 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay})
-        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _check_group(self, group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
@@ -37,9 +36,7 @@ class Adam(Optimizer):
         if not group["weight_decay"] >= 0:
             raise ValueError(f"Adam: invalid weight_decay {group['weight_decay']}")
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient, in place on ``p.data``."""
-        self._record_step()
+    def _update(self) -> None:
         for group in self.param_groups:
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]
@@ -53,11 +50,13 @@ class Adam(Optimizer):
                     state["exp_avg"] = np.zeros_like(p.data)
                     state["exp_avg_sq"] = np.zeros_like(p.data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                t1, t2 = self._scratch(p)
+                t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
                 step = state["step"]
-                if wd != 0:
-                    g = g + wd * p.data
+                if wd != 0:                             # g + λp
+                    np.multiply(p.data, wd, out=t3)
+                    np.add(g, t3, out=t3)
+                    g = t3
                 w = 1 - beta1                           # exp_avg.lerp_(g, w), as torch:
                 np.subtract(g, m, out=t1)
                 if abs(w) < 0.5:                        #   m + w (g − m)
@@ -79,11 +78,3 @@ class Adam(Optimizer):
                 np.multiply(m, -step_size, out=t1)      # p.addcdiv_(m, denom, value=−step_size)
                 t1 /= t2
                 p.data += t1
-
-    def _scratch(self, p: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Two work arrays shaped like ``p`` (not part of the state), reused every step."""
-        pair = self._buffers.get(id(p))
-        if pair is None or pair[0].shape != p.data.shape or pair[0].dtype != p.data.dtype:
-            pair = (np.empty_like(p.data), np.empty_like(p.data))
-            self._buffers[id(p)] = pair
-        return pair

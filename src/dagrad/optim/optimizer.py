@@ -29,6 +29,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
+        self._buffers: dict[int, tuple[np.ndarray, ...]] = {}  # scratch arrays, not state
         seen: set[int] = set()
         for group in groups:
             self.add_param_group(group, seen)
@@ -70,7 +71,22 @@ class Optimizer:
                     p.grad.data[...] = 0
 
     def step(self) -> None:
+        """Update every parameter that has a gradient, in place on ``p.data``."""
+        self._record_step()
+        self._update()
+
+    def _update(self) -> None:
+        """The update itself, in place and without temporaries (``dg.compile`` replays it)."""
         raise NotImplementedError
+
+    def _scratch(self, p: Any, k: int) -> tuple[np.ndarray, ...]:
+        """``k`` work arrays shaped like ``p`` (not part of the state), reused every step."""
+        buffers = self._buffers
+        got = buffers.get(id(p))
+        if got is None or len(got) < k or got[0].shape != p.data.shape \
+                or got[0].dtype != p.data.dtype:
+            got = buffers[id(p)] = tuple(np.empty_like(p.data) for _ in range(k))
+        return got
 
     def _record_step(self) -> None:
         """Tell ``dg.compile`` (when it is tracing) that this step runs here, to replay it."""

@@ -33,18 +33,19 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient, in place on ``p.data``."""
-        self._record_step()
+    def _update(self) -> None:
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             nesterov, wd = group["nesterov"], group["weight_decay"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                d = p.grad.data
-                if wd != 0:
-                    d = d + wd * p.data
+                d, w = p.grad.data, p.data
+                t1, t2 = self._scratch(p, 2)
+                if wd != 0:                                  # d + λp
+                    np.multiply(w, wd, out=t1)
+                    np.add(d, t1, out=t1)
+                    d = t1
                 if mom != 0:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -53,6 +54,17 @@ class SGD(Optimizer):
                         state["momentum_buffer"] = buf
                     else:
                         buf *= mom
-                        buf += (1 - damp) * d if damp != 0 else d
-                    d = d + mom * buf if nesterov else buf
-                p.data += -lr * d
+                        if damp != 0:                        # b ← μb + (1 − τ)d
+                            np.multiply(d, 1 - damp, out=t2)
+                            buf += t2
+                        else:
+                            buf += d
+                    if nesterov:                             # d + μb
+                        np.multiply(buf, mom, out=t2)
+                        np.add(d, t2, out=t2)
+                        d = t2
+                    else:
+                        d = buf
+                tmp = t2 if d is t1 else t1
+                np.multiply(d, -lr, out=tmp)                 # p += (−η)d
+                np.add(w, tmp, out=w)
