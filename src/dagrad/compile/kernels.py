@@ -193,32 +193,30 @@ def _ce_vjp(v: View) -> Kernel | None:
                   reads_aux=True)
 
 
-def _tanh_vjp(v: View) -> Kernel | None:
-    """g · (1 − y²) from the saved output y, in place: y² into y's buffer if y dies here."""
-    if not v.floats() or not v.g_plain() or v.out.scalar:
-        return None
+def _saved_output_vjp(local: Callable[[str, str], list[str]], doc: str) -> Callable:
+    """g · f'(y) from the saved output y: ``local(y, t)`` writes f'(y) into the temp t, in two
+    in-place steps (t may be y's own buffer when y dies here)."""
+    def select(v: View) -> Kernel | None:
+        if not v.floats() or not v.g_plain() or v.out.scalar:
+            return None
 
-    def emit(c: Ctx) -> list[str]:
-        g, y, t = c.ops[0], c.ops[-1], c.temps[0]
-        return [f"_np.multiply({y}, {y}, out={t})", f"_np.subtract(1, {t}, out={t})",
-                f"_np.multiply({g}, {t}, out={c.out})"]
+        def emit(c: Ctx) -> list[str]:
+            g, y, t = c.ops[0], c.ops[-1], c.temps[0]
+            return [*local(y, t), f"_np.multiply({g}, {t}, out={c.out})"]
 
-    return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
-                  result_in_temp=True)
+        return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
+                      result_in_temp=True)
+
+    select.__doc__ = doc
+    return select
 
 
-def _sigmoid_vjp(v: View) -> Kernel | None:
-    """g · (σ (1 − σ)) from the saved output σ."""
-    if not v.floats() or not v.g_plain() or v.out.scalar:
-        return None
-
-    def emit(c: Ctx) -> list[str]:
-        g, y, t = c.ops[0], c.ops[-1], c.temps[0]
-        return [f"_np.subtract(1, {y}, out={t})", f"_np.multiply({y}, {t}, out={t})",
-                f"_np.multiply({g}, {t}, out={c.out})"]
-
-    return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
-                  result_in_temp=True)
+_tanh_vjp = _saved_output_vjp(
+    lambda y, t: [f"_np.multiply({y}, {y}, out={t})", f"_np.subtract(1, {t}, out={t})"],
+    "g · (1 − y²) from the saved output y, in place: y² into y's buffer if y dies here.")
+_sigmoid_vjp = _saved_output_vjp(
+    lambda y, t: [f"_np.subtract(1, {y}, out={t})", f"_np.multiply({y}, {t}, out={t})"],
+    "g · (σ (1 − σ)) from the saved output σ.")
 
 
 def _exp_vjp(v: View) -> Kernel | None:
