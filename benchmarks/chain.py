@@ -28,42 +28,36 @@ def weights(n: int) -> list[float]:
     return [0.5 + 0.001 * (i % 7) for i in range(n)]
 
 
+def _tensor_chain(leaf, sigmoid, n: int):
+    """sigmoid(w * h) n times on 0-d float64 leaves made by ``leaf``, then backward."""
+    ws = [leaf(w) for w in weights(n)]
+    x = leaf(X0)
+
+    def call():
+        x.grad = None
+        for w in ws:
+            w.grad = None
+        h = x
+        for w in ws:
+            h = sigmoid(w * h)
+        h.backward()
+        return h.item(), ws[-1].grad.item(), x.grad.item()
+
+    return call
+
+
 def dagrad_chain(n: int):
     """dg.sigmoid(w * h) n times, then backward to x and every w."""
     import dagrad as dg
 
-    ws = [dg.tensor(w, dtype="float64", requires_grad=True) for w in weights(n)]
-    x = dg.tensor(X0, dtype="float64", requires_grad=True)
-
-    def call():
-        x.grad = None
-        for w in ws:
-            w.grad = None
-        h = x
-        for w in ws:
-            h = dg.sigmoid(w * h)
-        h.backward()
-        return h.item(), ws[-1].grad.item(), x.grad.item()
-
-    return call
+    return _tensor_chain(lambda v: dg.tensor(v, dtype="float64", requires_grad=True),
+                         dg.sigmoid, n)
 
 
 def torch_chain(torch, n: int):
     """torch.sigmoid(w * h) on 0-d float64 tensors."""
-    ws = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights(n)]
-    x = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
-
-    def call():
-        x.grad = None
-        for w in ws:
-            w.grad = None
-        h = x
-        for w in ws:
-            h = torch.sigmoid(w * h)
-        h.backward()
-        return h.item(), ws[-1].grad.item(), x.grad.item()
-
-    return call
+    return _tensor_chain(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True),
+                         torch.sigmoid, n)
 
 
 def micrograd_chain(engine, n: int):

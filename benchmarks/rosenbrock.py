@@ -16,12 +16,9 @@ def f(x1, x2):
     return 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
 
 
-def dagrad_grad():
-    """Two scalar leaves (the sheet's form), f(x1, x2).backward()."""
-    import dagrad as dg
-
-    x1 = dg.tensor(POINT[0], dtype="float64", requires_grad=True)
-    x2 = dg.tensor(POINT[1], dtype="float64", requires_grad=True)
+def _tensor_grad(leaf):
+    """Two scalar leaves (the sheet's form) made by ``leaf``, f(x1, x2).backward()."""
+    x1, x2 = leaf(POINT[0]), leaf(POINT[1])
 
     def call():
         x1.grad = x2.grad = None
@@ -29,19 +26,18 @@ def dagrad_grad():
         return x1.grad.item(), x2.grad.item()
 
     return call
+
+
+def dagrad_grad():
+    """dagrad float64 leaves."""
+    import dagrad as dg
+
+    return _tensor_grad(lambda v: dg.tensor(v, dtype="float64", requires_grad=True))
 
 
 def torch_grad(torch):
-    """Two 0-d float64 leaves, f(x1, x2).backward()."""
-    x1 = torch.tensor(POINT[0], dtype=torch.float64, requires_grad=True)
-    x2 = torch.tensor(POINT[1], dtype=torch.float64, requires_grad=True)
-
-    def call():
-        x1.grad = x2.grad = None
-        f(x1, x2).backward()
-        return x1.grad.item(), x2.grad.item()
-
-    return call
+    """0-d float64 torch leaves."""
+    return _tensor_grad(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
 
 
 def jax_grad(jax):
