@@ -16,12 +16,13 @@ import numpy as np
 
 from .chain_factors import Chain, Check, build_chain, sample_factors, tolerance
 from .chain_model import MLPSpec, backprop, numpy_forward
+from .chain_rendering import ChainRendering
 
 __all__ = ["BatchJacobianChain", "batch_chain"]
 
 
 @dataclass
-class BatchJacobianChain:
+class BatchJacobianChain(ChainRendering):
     """Per-sample gradients from N chains, the batch-mean loss's gradients, and the checks."""
 
     spec: MLPSpec = field(repr=False)
@@ -96,43 +97,14 @@ class BatchJacobianChain:
         return _single(self.spec, self.X[n], int(self.labels[n]), dense, check_steps,
                        self.description)
 
-    # ----- rendering -----------------------------------------------------------------------
-    def to_markdown(self, dag_path: str | None = None) -> str:
-        """The batch report as Markdown."""
-        from .chain_batch_report import markdown
-
-        return markdown(self, dag_path)
-
-    def to_latex(self) -> str:
-        """The batch report as a complete LaTeX document."""
-        from .chain_batch_report import latex
-
-        return latex(self)
-
-    def _repr_html_(self) -> str:
-        from .chain_batch_report import html_report
-
-        return html_report(self)
-
-    def to_html(self) -> str:
-        return self._repr_html_()
+    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from ChainRendering -----
+    _renderer = "chain_batch_report"
 
     def dag_dot(self, level: str = "layer") -> str:
         """The DAG of one sample's loss (the same for every sample)."""
         from .chain_dag import dag_dot
 
         return dag_dot(self.spec, level)
-
-    def render_dag(self, path: str, level: str = "layer") -> str:
-        """Draw the DAG to ``path`` (.svg, .png or .pdf)."""
-        from .chain_dag import render
-
-        return render(self.dag_dot(level), path)
-
-    def __str__(self) -> str:
-        from .chain_batch_report import text_summary
-
-        return text_summary(self)
 
 
 def _sample_adjoints(adj: dict[str, np.ndarray], n: int, has_bias: bool) -> dict[str, np.ndarray]:

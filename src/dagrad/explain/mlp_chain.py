@@ -18,6 +18,7 @@ import numpy as np
 from .chain_bonus import WeightGradient, weight_gradient
 from .chain_factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
 from .chain_model import MLPSpec, backprop, check_inputs, inspect_mlp, numpy_forward
+from .chain_rendering import ChainRendering
 
 __all__ = ["jacobian_chain", "JacobianChainReport"]
 
@@ -26,7 +27,7 @@ LEVELS = ("layer", "fine")
 
 
 @dataclass
-class JacobianChainReport:
+class JacobianChainReport(ChainRendering):
     """The chains for one input: factors, products, backprop, the bonus and every check."""
 
     spec: MLPSpec = field(repr=False)
@@ -98,44 +99,14 @@ class JacobianChainReport:
                              " · ".join(f.parts)))
         return rows
 
-    # ----- rendering (chain_report / chain_dag) ---------------------------------------
-    def to_markdown(self, dag_path: str | None = None) -> str:
-        """The report as Markdown (``dag_path``: an image of the DAG to link)."""
-        from .chain_report import markdown
-
-        return markdown(self, dag_path)
-
-    def to_latex(self) -> str:
-        """The report as a complete LaTeX document (pdflatex)."""
-        from .chain_report import latex
-
-        return latex(self)
-
-    def _repr_html_(self) -> str:
-        from .chain_report import html_report
-
-        return html_report(self)
-
-    def to_html(self) -> str:
-        """The report as an HTML fragment (everything escaped; the DAG inline when drawable)."""
-        return self._repr_html_()
+    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from ChainRendering -----
+    _renderer = "chain_report"
 
     def dag_dot(self, level: str = "layer") -> str:
         """The DAG x → z1 → … → L ← y as Graphviz DOT (level "fine" adds o^(l), W^(l), b^(l))."""
         from .chain_dag import dag_dot
 
         return dag_dot(self.spec, level, self.label)
-
-    def render_dag(self, path: str, level: str = "layer") -> str:
-        """Draw the DAG to ``path`` (.svg, .png or .pdf by suffix); returns the path."""
-        from .chain_dag import render
-
-        return render(self.dag_dot(level), path)
-
-    def __str__(self) -> str:
-        from .chain_report import text_summary
-
-        return text_summary(self)
 
 
 def _check_factors(factors: dict[str, Factor]) -> dict[str, float]:
