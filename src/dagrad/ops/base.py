@@ -144,12 +144,7 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     ew = op.elementwise
     if n == 1:
         a = inputs[0]
-        if ew:
-            av = a._d
-            if type(av) is _ND and not av.ndim:
-                av = av[()]  # as _operand, inline: powi with its attribute is common
-        else:
-            av = a.data
+        av = _operand(a._d) if ew else a.data
         out = op.forward(av, **attrs) if attrs else op.forward(av)
         record = a.requires_grad
     elif n == 2:
@@ -190,7 +185,7 @@ def binary(op: Op, a: Any, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_input(b, like=a)
     av, bv = a._d, b._d
-    if type(av) is _ND and not av.ndim:
+    if type(av) is _ND and not av.ndim:  # _operand, inline: this is every operator's path
         av = av[()]
     if type(bv) is _ND and not bv.ndim:
         bv = bv[()]
@@ -209,7 +204,7 @@ def unary(op: Op, a: Any) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_input(a)
     av = a._d
-    if type(av) is _ND and not av.ndim:
+    if type(av) is _ND and not av.ndim:  # _operand, inline
         av = av[()]
     return record_result(op, (a,), _NO_ATTRS, op.forward(av), a.requires_grad)
 
