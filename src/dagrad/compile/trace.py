@@ -31,7 +31,7 @@ class CompileError(RuntimeError):
 def record_effect(effect: Any) -> bool:
     """Register a side effect at this point of the trace being recorded; False when none is.
 
-    ``effect`` is an optimizer (its ``step()`` is replayed by a fused in-place kernel when one
+    ``effect`` is an optimizer (its ``step()`` is replayed by its in-place ``_update`` when one
     exists for its type, else by calling ``step()``) or a callable (called with no arguments
     at every replay).  The caller still does its work now: the traced call is an eager call.
     """
