@@ -235,6 +235,59 @@ def test_graph_without_dot_says_how_to_install(tmp_path, monkeypatch, capsys):
     assert not out.exists()
 
 
+# ----- an expression that starts with a minus ------------------------------------------------
+@pytest.mark.parametrize("argv,expression,value,gradient", [
+    (["graph", "-x**2", "--at", "x=3"], "-x**2", "f = -9", "∂f/∂x = -6"),
+    (["graph", "-log(p)", "--at", "p=0.5"], "-log(p)", "f = 0.693147", "∂f/∂p = -2"),
+    (["graph", "-x", "--at", "x=3"], "-x", "f = -3", "∂f/∂x = -1"),
+    (["graph", "--at", "x=3", "-x*x"], "-x*x", "f = -9", "∂f/∂x = -6"),  # after the options
+    # -h is a flag, but "-h**2" is no option: the expression in h
+    (["graph", "--at=h=2", "-h**2", "--no-symbolic"], "-h**2", "f = -4", "∂f/∂h = -4"),
+])
+def test_graph_expression_with_a_leading_minus(argv, expression, value, gradient, capsys):
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"f = {expression}   at ")
+    assert f"value:    {value}" in text and gradient in text
+
+
+def test_leading_minus_options_still_parse(tmp_path, capsys):
+    out = tmp_path / "g.dot"
+    # -o attached to its value, --at=..., an abbreviated long option, a negative number value
+    assert main(["graph", "-log(p)", f"-o{out}", "--at=p=0.5", "--no-sym", "--rankdir", "TB"]) \
+        == 0
+    assert "rankdir=TB" in out.read_text(encoding="utf-8")
+    assert "Symbolic gradient" not in capsys.readouterr().out
+    assert main(["graph", "--at", "x=-2", "-x**3", "-o", str(out)]) == 0
+    assert "value:    f = 8" in capsys.readouterr().out
+
+
+def test_leading_minus_in_option_values_and_errors():
+    from dagrad.cli import build_parser
+
+    args = build_parser().parse_args(["vanishing", "--activations", "-x,tanh", "--weights",
+                                      "-0.5,0.25", "--x", "-1e-3"])
+    assert (args.activations, args.weights, args.x) == ("-x,tanh", "-0.5,0.25", -1e-3)
+    args = build_parser().parse_args(["graph", "-(x+1)**2"])
+    assert args.expression == "-(x+1)**2" and args.at == ""
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["graph", "-h"])  # a real flag stays one
+    assert info.value.code == 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["graph", "x", "--att", "x=1"], "unrecognized arguments: --att"),
+    (["graph", "-x", "-y"], "unrecognized arguments: -y"),
+    (["train", "--epochs", "-x"], "argument --epochs: invalid int value: '-x'"),
+    (["graph"], "the following arguments are required: expression"),
+])
+def test_unknown_options_are_still_named(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_graph_help(capsys):
     with pytest.raises(SystemExit) as info:
         main(["graph", "--help"])

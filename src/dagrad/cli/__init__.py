@@ -3,7 +3,8 @@
 A subcommand module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``
 and keeps heavy imports inside ``run`` so ``dagrad --help`` stays fast.  Errors a user can fix
 (bad expressions, missing files, wrong shapes) exit with status 2 and one clear line; set
-``DAGRAD_DEBUG=1`` to see the traceback.
+``DAGRAD_DEBUG=1`` to see the traceback.  Arguments that start with a minus but name no option
+(``dagrad graph "-x**2"``) are values (:mod:`.parser`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .parser import CommandParser
 
 # subcommand name -> module (in the order --help lists them)
 COMMANDS = {
@@ -41,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "gradients as Jacobian chains, and trains real networks.",
         epilog="Run 'dagrad COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"dagrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name, module in COMMANDS.items():
         try:
             mod = importlib.import_module(f".{module}", __name__)
