@@ -312,3 +312,33 @@ def test_cli_rejects_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--hidden", "a,b"])
     assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
+
+
+def test_train_run_without_matplotlib_refuses_before_training(tmp_path, monkeypatch):
+    """With plots, a missing matplotlib is an ImportError before any data, step or file."""
+    import sys
+
+    from dagrad.training.run import train_run
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what 'import matplotlib' cannot find
+    steps = []
+    out = tmp_path / "run"
+    cfg = {"epochs": 1, "limit_train": 128, "limit_test": 64, "hidden": [8]}
+    with pytest.raises(ImportError, match=r"pip install 'dagrad\[plot\]'.*--no-plots"):
+        train_run(cfg, out, progress=False, log=None, on_step=steps.append)
+    assert steps == [] and not out.exists()
+    result = train_run(cfg, out, progress=False, log=None, on_step=steps.append, plots=False)
+    assert result.epoch == 1 and len(steps) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "metrics.json"]
+
+
+def test_cli_no_plots(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--limit-train", "128", "--limit-test", "64",
+                 "--hidden", "8", "-o", str(out), "--no-progress", "--no-plots"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "metrics.json"]
+    ev = tmp_path / "ev"
+    assert main(["evaluate", str(out / "checkpoint.npz"), "--limit", "64", "-o", str(ev),
+                 "--no-plots"]) == 0
+    assert f"wrote {ev / 'evaluation.json'}\n" in capsys.readouterr().out
+    assert sorted(p.name for p in ev.iterdir()) == ["evaluation.json"]

@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", choices=["test", "train"], default="test", help="(test)")
     p.add_argument("--limit", type=int, metavar="N", help="use the first N samples")
     p.add_argument("-o", "--out", help="also write evaluation.json and confusion.png here")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="with -o: write evaluation.json only, no confusion.png (needs no "
+                        "matplotlib)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,14 +55,16 @@ def run(args: argparse.Namespace) -> int:
         shown = "—" if rows[c] == 0 else f"{100 * acc:.2f}%"
         print(f"  {names[c]:<12}{int(rows[c]):>8}{shown:>10}")
     if args.out:
-        from ..training.plots import plot_confusion
-
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         with atomic_write(out / "evaluation.json", "w") as f:
             json.dump({"checkpoint": str(args.checkpoint), "dataset": dataset,
                        "split": args.split, **res.to_dict()}, f, indent=2)
-        plot_confusion(res.confusion, out / "confusion.png", names, title=f"{dataset} "
-                       f"{args.split}")
-        print(f"wrote {out / 'evaluation.json'} and {out / 'confusion.png'}")
+        written = [out / "evaluation.json"]
+        if args.plots:
+            from ..training.plots import plot_confusion
+
+            written.append(Path(plot_confusion(res.confusion, out / "confusion.png", names,
+                                               title=f"{dataset} {args.split}")))
+        print("wrote " + " and ".join(map(str, written)))
     return 0

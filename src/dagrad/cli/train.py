@@ -47,6 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit-test", type=int, metavar="N", help="use the first N test samples")
     p.add_argument("-o", "--out", default="runs/train",
                    help="output folder (checkpoint.npz, metrics.json, curves.png, confusion.png)")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="write no curves.png or confusion.png (needs no matplotlib)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run saved in --out exactly where it stopped")
     p.add_argument("--no-progress", dest="progress", action="store_false",
@@ -62,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k, None) for k in DEFAULTS}
     result = train_run(overrides, args.out, resume=args.resume, progress=args.progress,
-                       compile=args.compile)
+                       compile=args.compile, plots=args.plots)
     return 130 if result.interrupted else 0

@@ -1,7 +1,8 @@
 """PNG plots of a training run: loss and accuracy curves, and the confusion matrix.
 
 matplotlib is imported inside each function (never by ``import dagrad``) and used through its
-object API with the Agg canvas, so no global backend is switched.
+object API with the Agg canvas, so no global backend is switched.  :func:`require_matplotlib`
+lets a caller refuse early (before a training run) rather than fail at the first plot.
 """
 
 from __future__ import annotations
@@ -14,7 +15,23 @@ import numpy as np
 
 from ..atomic import atomic_write
 
-__all__ = ["plot_curves", "plot_confusion"]
+__all__ = ["plot_curves", "plot_confusion", "require_matplotlib"]
+
+INSTALL_HINT = "pip install 'dagrad[plot]'"
+
+
+def require_matplotlib() -> None:
+    """Raise ImportError, naming the install command, when matplotlib cannot be imported."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ImportError(f"the plots need matplotlib, which is not installed: {INSTALL_HINT} "
+                          "(or train without plots: --no-plots, plots=False)",
+                          name="matplotlib")
 
 
 def _figure(size: tuple[float, float]):

@@ -1,7 +1,8 @@
 """A whole training run from a config dict: data, model, optimizer, schedule, fit, and the files.
 
 ``train_run(config, out)`` is what ``dagrad train`` does: it writes ``checkpoint.npz`` (every
-epoch), ``metrics.json``, ``curves.png`` and ``confusion.png`` into ``out``.
+epoch), ``metrics.json``, ``curves.png`` and ``confusion.png`` into ``out`` (the two plots need
+matplotlib, which is checked before any training step; ``plots=False`` leaves them out).
 """
 
 from __future__ import annotations
@@ -195,13 +196,19 @@ def _metrics(cfg: Mapping[str, Any], result: FitResult, final: EvalResult | None
 def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: bool = False,
               progress: bool | None = True, log: Callable[[str], Any] | None = print,
               on_step: Callable[[dict[str, Any]], Any] | None = None,
-              compile: bool = False) -> FitResult:
+              compile: bool = False, plots: bool = True) -> FitResult:
     """Train as configured, writing checkpoint.npz, metrics.json, curves.png, confusion.png.
 
-    ``compile`` runs each training step through ``dg.compile`` (same numbers, faster).
+    ``compile`` runs each training step through ``dg.compile`` (same numbers, faster);
+    ``plots=False`` writes no PNGs.  With plots, matplotlib must be installed: an ImportError
+    says so before anything is loaded or trained.
     """
     from ..data import DataLoader
-    from .plots import plot_confusion, plot_curves
+
+    if plots:
+        from .plots import require_matplotlib
+
+        require_matplotlib()
 
     out = Path(out)
     ckpt_path = out / "checkpoint.npz"
@@ -252,10 +259,14 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
         final = evaluate(model, test)
     seconds = time.perf_counter() - t0
     _write_json(out / "metrics.json", _metrics(cfg, result, final, n_train, n_test, seconds))
-    if result.history:
+    if plots and result.history:
+        from .plots import plot_curves
+
         plot_curves(result.history, out / "curves.png",
                     title=f"MLP on {cfg['dataset']}")
-    if final is not None:
+    if plots and final is not None:
+        from .plots import plot_confusion
+
         plot_confusion(final.confusion, out / "confusion.png", CLASS_NAMES[cfg["dataset"]],
                        title=f"{cfg['dataset']} test")
     result.extra.update(config=cfg, seconds=seconds, out=str(out))
