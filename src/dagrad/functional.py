@@ -147,7 +147,7 @@ def vjp(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:
                                                   + a.shape, a.dtype), None) for a in args)
         cg = nested or (isinstance(v, Tensor) and v.requires_grad)
         with _transform_scope() if cg else _grad_mode(False):
-            return autodiff.grad(out, args, v, create_graph=cg)
+            return autodiff.grad(out, args, v, retain_graph=True, create_graph=cg)
 
     return (out if nested else out.detach()), pullback
 
@@ -211,7 +211,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "reverse
                 cot = _basis(out.shape, out.dtype)
                 if nested:
                     cot = Tensor._from_op(cot, None)
-                gs = autodiff.grad(out, ins, cot, create_graph=nested)
+                gs = autodiff.grad(out, ins, cot, retain_graph=True, create_graph=nested)
                 jac = [g.reshape(out.shape + x.shape) for g, x in zip(gs, ins, strict=True)]
         jac = [j if isinstance(j, Tensor) else Tensor._from_op(np.asarray(j), None) for j in jac]
         return jac[0] if isinstance(argnums, int) else tuple(jac)
@@ -239,8 +239,10 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
 
     out0 = _as_out(f64(*xs), "gradcheck")
     for k, x in enumerate(xs):
-        analytic = np.asarray(jacobian(lambda *v: f(*v), argnums=k)(*xs)).reshape(out0.size,
-                                                                               x.size)
+        # every input reaches f as a Tensor: the one differentiated becomes a leaf, the others
+        # constants (bare ndarrays would lack the Tensor methods f may call, such as .log())
+        args = [x if i == k else Tensor(v) for i, v in enumerate(xs)]
+        analytic = np.asarray(jacobian(f, argnums=k)(*args)).reshape(out0.size, x.size)
         numeric = np.empty_like(analytic)
         flat = x.reshape(-1)
         for j in range(x.size):
