@@ -229,9 +229,10 @@ def test_graph_user_errors_exit_2(argv, message, tmp_path, monkeypatch, capsys):
 def test_graph_without_dot_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     out = tmp_path / "g.svg"
-    assert main(["graph", "x*x", "--at", "x=1", "-o", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "apt-get install graphviz" in err and "conda install graphviz" in err
+    assert main(["graph", "x*x", "--at", "x=1", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "apt-get install graphviz" in captured.err and "conda install graphviz" in captured.err
+    assert captured.out == ""  # refused before any work
     assert not out.exists()
 
 

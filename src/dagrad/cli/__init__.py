@@ -3,8 +3,10 @@
 A subcommand module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``
 and keeps heavy imports inside ``run`` so ``dagrad --help`` stays fast.  Errors a user can fix
 (bad expressions, missing files, wrong shapes) exit with status 2 and one clear line; set
-``DAGRAD_DEBUG=1`` to see the traceback.  Arguments that start with a minus but name no option
-(``dagrad graph "-x**2"``) are values (:mod:`.parser`).
+``DAGRAD_DEBUG=1`` to see the traceback.  Before ``run`` is called, :mod:`.needs` works out from
+the options what the run needs beyond NumPy (SymPy, matplotlib, Graphviz); if any of it is not
+installed the command does nothing and exits with status 2, saying what to install.  Arguments
+that start with a minus but name no option (``dagrad graph "-x**2"``) are values (:mod:`.parser`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .needs import missing_message, needs_of
 from .parser import CommandParser
 
 # subcommand name -> module (in the order --help lists them)
@@ -64,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    missing = missing_message(args.command, needs_of(args.command, args))
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -1,0 +1,183 @@
+"""What each subcommand needs beyond NumPy, worked out from its options before it does any work.
+
+The default install (``pip install dagrad``) is NumPy only, which keeps ``import dagrad`` light.
+Formulas and derivations need SymPy, plots matplotlib, DAG pictures Graphviz's ``dot`` program
+(and the MLP's layer DAG the graphviz package too).  :data:`NEEDS` maps every subcommand to a
+function of its parsed options that lists what this run would use; :func:`missing_message`
+turns what is not installed into one line: what is missing and what for, the pip extra and the
+Debian package that install it, and how to do without where an option allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Requirement", "Need", "NEEDS", "SYMPY", "MATPLOTLIB", "GRAPHVIZ", "DOT",
+           "needs_of", "missing_message"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A Python package (``module``) or a program on PATH, and what installs it."""
+
+    label: str
+    module: str = ""
+    program: str = ""
+    extra: str = ""  # dagrad's pip extra
+    apt: str = ""  # the Debian/Ubuntu package
+
+    def available(self) -> bool:
+        """True when the module can be imported (found, not imported) or the program is on PATH."""
+        if self.program:
+            return shutil.which(self.program) is not None
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except (ImportError, ValueError):  # a finder that refuses it, or a broken module
+            return False
+
+
+SYMPY = Requirement("SymPy", module="sympy", extra="symbolic")
+MATPLOTLIB = Requirement("matplotlib", module="matplotlib", extra="plot")
+GRAPHVIZ = Requirement("the graphviz package", module="graphviz", extra="draw")
+DOT = Requirement("Graphviz's dot program", program="dot", apt="graphviz")
+
+
+@dataclass(frozen=True)
+class Need:
+    """A requirement this run would use, what for, and how to run without it (if it can)."""
+
+    requirement: Requirement
+    purpose: str
+    without: str = ""
+
+
+# ----- the table -------------------------------------------------------------------------------
+_DRAWN = (".svg", ".png", ".pdf")  # .dot/.gv is DOT source, written without Graphviz
+
+
+def _suffix(path: str | None) -> str:
+    return os.path.splitext(path or "")[1].lower()
+
+
+def _picture(args: argparse.Namespace) -> list[Need]:
+    """-o as a drawn picture and --html (laid out by dot), as graph and rosenbrock take them."""
+    needs = []
+    if _suffix(getattr(args, "out", None)) in _DRAWN:
+        needs.append(Need(DOT, f"to draw {args.out}",
+                          "or write DOT source instead (-o with a .dot suffix)"))
+    if getattr(args, "html", None):
+        needs.append(Need(DOT, f"to lay out the DAG of {args.html}"))
+    return needs
+
+
+def _graph(args: argparse.Namespace) -> list[Need]:
+    return [Need(SYMPY, "for the edge formulas and the chain-rule derivation"), *_picture(args)]
+
+
+def _rosenbrock(args: argparse.Namespace) -> list[Need]:
+    return [Need(SYMPY, "for the edge formulas and the symbolic check"), *_picture(args)]
+
+
+_ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+
+def _is_activation_name(item: str) -> bool:
+    key = item.strip().lower().replace("-", "_")
+    return key in _ACTIVATION_NAMES or key.startswith("leaky_relu:")
+
+
+def _vanishing(args: argparse.Namespace) -> list[Need]:
+    needs = []
+    if getattr(args, "out", None) and _suffix(args.out) in (".png", ".svg"):
+        needs.append(Need(MATPLOTLIB, f"to plot {args.out}", "or leave out -o"))
+    # an item with a comma inside parentheses splits into pieces that are no names either
+    items = (getattr(args, "activations", None) or "").split(",")
+    if not getattr(args, "mlp", False) and not all(_is_activation_name(i) for i in items if i):
+        needs.append(Need(SYMPY, "for σ' of an activation typed as an expression",
+                          "or use the named activations (sigmoid, tanh, relu, leaky_relu)"))
+    return needs
+
+
+_TOUR_PARTS: dict[str, list[Need]] = {
+    "a": [Need(MATPLOTLIB, "for the plots of part a"),
+          Need(SYMPY, "for σ' of part a's expression activation")],
+    "b": [Need(SYMPY, "for part b's formulas"), Need(DOT, "to draw part b's DAG")],
+    "c": [Need(GRAPHVIZ, "to draw part c's DAG"), Need(DOT, "to draw part c's DAG")],
+    "train": [Need(MATPLOTLIB, "for the training plots")],
+}
+
+
+def _tour(args: argparse.Namespace) -> list[Need]:
+    only = getattr(args, "only", None)
+    parts = [p.strip() for p in only.split(",") if p.strip()] if only else list(_TOUR_PARTS)
+    hint = "or run only some parts with --only" if not only else ""
+    return [Need(n.requirement, n.purpose, hint) for p in parts for n in _TOUR_PARTS.get(p, [])]
+
+
+def _train(args: argparse.Namespace) -> list[Need]:
+    if not getattr(args, "plots", True):
+        return []
+    return [Need(MATPLOTLIB, "for curves.png and confusion.png",
+                 "or run with --no-plots to train without them")]
+
+
+def _evaluate(args: argparse.Namespace) -> list[Need]:
+    if not getattr(args, "out", None) or not getattr(args, "plots", True):
+        return []
+    return [Need(MATPLOTLIB, "for confusion.png", "or run with --no-plots")]
+
+
+#: subcommand -> what a run with these options needs beyond NumPy.  mlp-jacobians needs
+#: nothing: without Graphviz it writes its reports and says it drew no DAG.
+NEEDS: dict[str, Callable[[argparse.Namespace], list[Need]]] = {
+    "tour": _tour,
+    "rosenbrock": _rosenbrock,
+    "graph": _graph,
+    "vanishing": _vanishing,
+    "mlp-jacobians": lambda args: [],
+    "train": _train,
+    "evaluate": _evaluate,
+}
+
+
+def needs_of(command: str, args: argparse.Namespace) -> list[Need]:
+    """What ``dagrad COMMAND`` with these options would use beyond NumPy."""
+    return NEEDS.get(command, lambda a: [])(args)
+
+
+# ----- the message -----------------------------------------------------------------------------
+def _join(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def missing_message(command: str, needs: Sequence[Need]) -> str | None:
+    """One line naming what is missing and the exact install commands; None if nothing is."""
+    missing: dict[Requirement, list[str]] = {}
+    withouts: list[str] = []
+    for need in needs:
+        if need.requirement in missing or not need.requirement.available():
+            purposes = missing.setdefault(need.requirement, [])
+            if need.purpose not in purposes:
+                purposes.append(need.purpose)
+            if need.without and need.without not in withouts:
+                withouts.append(need.without)
+    if not missing:
+        return None
+    what = _join([f"{req.label} ({'; '.join(why)})" for req, why in missing.items()])
+    extras = [req.extra for req in missing if req.extra]
+    apts = [req.apt for req in missing if req.apt]
+    how = []
+    if extras:
+        how.append(f"pip install 'dagrad[{','.join(extras)}]'")
+    if apts:
+        pkgs = " ".join(apts)
+        how.append(f"apt-get install {pkgs} (Debian/Ubuntu; elsewhere conda install {pkgs} or "
+                   f"brew install {pkgs})")
+    verb = "is" if len(missing) == 1 else "are"
+    line = f"dagrad {command}: {what} {verb} not installed; install with: {' and '.join(how)}"
+    return line + (f" — {'; '.join(withouts)}" if withouts else "")
