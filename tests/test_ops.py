@@ -12,6 +12,13 @@ from dagrad.ops import OPS
 rng = np.random.default_rng(0)
 
 
+def _torch_setitem(a, index, v):
+    """torch's out-of-place a with a[index] = v (clone, then item assignment: differentiable)."""
+    r = a.clone()
+    r[index] = v
+    return r
+
+
 def away(shape, lo=0.3, hi=2.0):
     """Values with |v| in [lo, hi] and random signs (away from kinks and zeros)."""
     return rng.uniform(lo, hi, size=shape) * rng.choice([-1.0, 1.0], size=shape)
@@ -92,6 +99,20 @@ CASES += [
     ("max_axis", lambda a: a.max(axis=0), lambda a: a.amax(dim=0), [anyv((3, 4))]),
     ("max_axis_keep", lambda a: a.max(axis=-1, keepdims=True),
      lambda a: a.amax(dim=-1, keepdim=True), [anyv((2, 3, 4))]),
+    ("min_all", lambda a: a.min(), lambda a: a.amin(), [anyv((3, 4))]),
+    ("min_axis_keep", lambda a: a.min(axis=-1, keepdims=True),
+     lambda a: a.amin(dim=-1, keepdim=True), [anyv((2, 3, 4))]),
+    ("max_dim_values", lambda a: a.max(1).values, lambda a: a.max(1).values, [anyv((3, 4))]),
+    ("min_dim_keep_values", lambda a: a.min(dim=0, keepdim=True)[0],
+     lambda a: a.min(dim=0, keepdim=True)[0], [anyv((3, 4))]),
+    ("amax_dim", lambda a: a.amax(1), lambda a: a.amax(1), [anyv((3, 4))]),
+    ("setitem_slice", lambda a, v: dg.ops.setitem(a, (slice(1, None), slice(None, None, 2)), v),
+     lambda a, v: _torch_setitem(a, (slice(1, None), slice(None, None, 2)), v),
+     [anyv((3, 4)), anyv((2, 2))]),
+    ("setitem_broadcast_row", lambda a, v: dg.ops.setitem(a, 1, v),
+     lambda a, v: _torch_setitem(a, 1, v), [anyv((3, 4)), anyv(())]),
+    ("setitem_fancy", lambda a, v: dg.ops.setitem(a, np.array([0, 2]), v),
+     lambda a, v: _torch_setitem(a, torch.tensor([0, 2]), v), [anyv((3, 2)), anyv((2, 1))]),
     ("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1), [anyv((2, 3, 2))]),
     ("transpose", lambda a: a.T, lambda a: a.T, [anyv((3, 4))]),
     ("transpose_perm", lambda a: a.transpose(2, 0, 1), lambda a: a.permute(2, 0, 1),

@@ -28,6 +28,11 @@ UNARY = {
     "sum_keep": (lambda a: a.sum(axis=-1, keepdims=True), lambda a: a.sum(-1, keepdim=True)),
     "mean_keep": (lambda a: a.mean(axis=0, keepdims=True), lambda a: a.mean(0, keepdim=True)),
     "max_keep": (lambda a: a.max(axis=-1, keepdims=True), lambda a: a.amax(-1, keepdim=True)),
+    "min_keep": (lambda a: a.min(axis=-1, keepdims=True), lambda a: a.amin(-1, keepdim=True)),
+    "max_dim": (lambda a: a.max(dim=-1, keepdim=True).values,
+                lambda a: a.max(dim=-1, keepdim=True).values),
+    # item assignment on a copy, in place (a recorded setitem node): row 0 <- 2 * the last row
+    "setitem": (lambda a: _assign_first(a), lambda a: _assign_first(a)),
     "transpose": (lambda a: a.T if a.ndim == 2 else a, lambda a: a.T if a.ndim == 2 else a),
     "flip": (lambda a: a[::-1], lambda a: a.flip(0)),
     "scale_rpow": (lambda a: 1.5 ** dg.tanh(a), lambda a: 1.5 ** torch.tanh(a)),
@@ -59,6 +64,16 @@ UNARY = {
                    torch.tensor([0.1, -0.2], dtype=a.dtype)).sum(-1, keepdim=True)
                if a.ndim else a),
 }
+def _assign_first(a):
+    """b = a * 1; b[0] = 2 * a[-1] (b[...] for 0-d): the same code for dagrad and torch."""
+    b = a * 1
+    if a.ndim:
+        b[0] = a[-1] * 2
+    else:
+        b[...] = a * 2
+    return b
+
+
 BINARY = {
     "add": (lambda a, b: a + b, lambda a, b: a + b),
     "sub": (lambda a, b: a - b, lambda a, b: a - b),
@@ -102,7 +117,8 @@ def _run(shapes, steps, values, lib):
     for step in steps:
         if step[0] in UNARY:
             a = xs[step[1]]
-            if step[0] in ("softmax", "log_softmax", "sum_keep", "max_keep", "flip") and \
+            if step[0] in ("softmax", "log_softmax", "sum_keep", "max_keep", "min_keep",
+                           "max_dim", "flip") and \
                     a.ndim == 0:
                 a = a * 1.0
                 xs.append(UNARY["tanh"][k](a))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import versions
 from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
@@ -51,6 +52,25 @@ def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
     return r.reshape(cs[:nb] + shape)
 
 
+def as_seen_by(x: Tensor, seq: int) -> Tensor:
+    """The identity ``x`` had when the node numbered ``seq`` used it (before later in-place ops).
+
+    An input newer than its consumer was changed in place afterwards (see :mod:`dagrad.inplace`):
+    each such change left the previous identity as the new node's first input.
+    """
+    while x._seq > seq:
+        x = x._ins[0]
+    return x
+
+
+def inputs_of(t: Tensor) -> tuple[Tensor, ...]:
+    """t's inputs as t saw them (routed past later in-place changes)."""
+    ins = t._ins
+    if STATE.rebased and any(x._seq > t._seq for x in ins):
+        return tuple(as_seen_by(x, t._seq) for x in ins)
+    return ins
+
+
 def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
     """Every tensor that requires grad and is reachable from ``roots``, in creation order."""
     seen: set[Tensor] = set()
@@ -59,6 +79,7 @@ def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
     push = stack.append
     nodes = []
     keep = nodes.append
+    rebased = STATE.rebased
     while stack:
         t = stack.pop()
         if t in seen:
@@ -67,7 +88,7 @@ def _graph_nodes(roots: Sequence[Tensor]) -> list[Tensor]:
         keep(t)
         ins = t._ins
         if ins is not None:
-            for x in ins:
+            for x in (inputs_of(t) if rebased else ins):
                 if x.requires_grad:
                     push(x)
     nodes.sort(key=_by_seq)
@@ -81,9 +102,36 @@ def _depends_on(nodes: list[Tensor], targets: set[int]) -> set[int]:
     """ids of the nodes (in creation order) that depend on some target."""
     dep: set[int] = set()
     for t in nodes:
-        if id(t) in targets or (t._ins is not None and any(id(x) in dep for x in t._ins)):
+        if id(t) in targets or (t._ins is not None and any(id(x) in dep for x in inputs_of(t))):
             dep.add(id(t))
     return dep
+
+
+FREED_ERROR = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed): op '{op}' released the values it saved for backward "
+    "when backward ran through it. Specify retain_graph=True in the first backward() or "
+    "grad() call if you need to backward through the graph a second time.")
+
+
+def _check_saved(node: Tensor, op: Any, inputs: Sequence[Tensor]) -> None:
+    """Raise if a value the node's vjp reads was modified in place after the node was made."""
+    seq = node._seq
+    ks = range(len(inputs)) if op.saved_inputs is None else op.saved_inputs
+    saved = [(k, inputs[k]) for k in ks]
+    if op.saves_out:
+        saved.append((-1, node))
+    for k, x in saved:
+        if versions.modified_after(x._d, seq):
+            what = "its output" if k < 0 else \
+                f"its input {k} ('{op.args[k] if k < len(op.args) else k}')"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what}, of shape {x.shape} and dtype {x.dtype}, which "
+                f"op '{op.name}' saved for backward, is now at version "
+                f"{versions.version(x._d)}: it was changed in place after the op used it. "
+                "Compute the change out of place (y = y * 2, not y *= 2), or call backward "
+                "before changing it.")
 
 
 def _fresh(c: np.ndarray, given: set[int]) -> np.ndarray:
@@ -94,11 +142,15 @@ def _fresh(c: np.ndarray, given: set[int]) -> np.ndarray:
 
 
 def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph: bool = False,
-             targets: Sequence[Tensor] | None = None) -> dict[int, Any]:
+             targets: Sequence[Tensor] | None = None, retain_graph: bool = True,
+             allow_freed: bool = False) -> dict[int, Any]:
     """Push cotangents from ``roots`` to the leaves (or to ``targets``) by the vjp rules.
 
     Without targets, gradients accumulate into each leaf's ``.grad`` (and ``retain_grad`` nodes);
     with targets, nothing is written and the cotangents reaching them are returned by id.
+    Without ``retain_graph`` every node passed that saved values marks them released; a node
+    so marked raises when reached again, unless ``allow_freed`` (dagrad's own drawing and
+    explaining passes: dagrad keeps the values, so they can still be read).
     """
     if TRACE:
         traced = TRACE[-1](roots, cotangents, create_graph, targets)
@@ -129,6 +181,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     pop, get = grads.pop, grads.get
     fast = SCALAR_FAST_PATH and not create_graph
     watch = wanted is not None or len(RETAINED) > 0  # per node: a target or a retained grad?
+    free = not retain_graph
+    check_freed = not allow_freed
+    check_saved = len(versions.WRITES) > 0  # some memory was written in place: check versions
+    rebased = STATE.rebased  # some in-place op was recorded: route old consumers
     mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
     STATE.grad_enabled = create_graph
     nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
@@ -145,9 +201,13 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                         found[id(node)] = g
                         if len(found) == len(wanted):
                             break
-                elif node in RETAINED:
+                elif id(node) in RETAINED:
                     _accumulate(node, g, create_graph, given)
+            if node._freed and check_freed:
+                raise RuntimeError(FREED_ERROR.format(op=node._op.name))
             op, inputs, attrs = node._op, node._ins, node._attrs
+            if check_saved:
+                _check_saved(node, op, inputs)
             data = node._d
             # Scalar fast path, for the 0-d result of an elementwise op (it holds a NumPy scalar,
             # see ops.base.record_result): its rules run on NumPy scalars (inputs' 0-d arrays
@@ -184,6 +244,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 nb = g.ndim - data.ndim
             rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
             for x, rule in zip(inputs, rules):  # noqa: B905 (equal lengths; strict= is slow)
+                if rebased and x._seq > node._seq:  # x was changed in place after node used it
+                    x = as_seen_by(x, node._seq)
                 if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
                 c = rule(*args, **attrs) if attrs else rule(*args)
@@ -194,8 +256,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     if nb or c.shape != shape:
                         c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
-                    i = next(k for k, (y, r) in enumerate(zip(inputs, rules))  # noqa: B905
-                             if y is x and r is rule)  # each input has a rule object of its own
+                    i = next(k for k, r in enumerate(rules) if r is rule)  # a rule per input
                     for hook in BACKWARD_HOOKS:
                         hook(node, i, g, c)
                 prev = get(x)
@@ -212,6 +273,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             push(heap, (-nxt._seq, nxt))
                             nxt = None
                         push(heap, (-x._seq, x))
+            if free and op.saves:
+                node._freed = True
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
             if wanted is None:
@@ -282,18 +345,28 @@ def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
     return g
 
 
-def backward(root: Tensor, grad: Any = None, create_graph: bool = False) -> None:
-    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
+def backward(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad.
+
+    ``retain_graph`` defaults to ``create_graph``, as in PyTorch: without it the graph's saved
+    values count as released and a second backward through them raises.
+    """
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad — nothing that went into it has "
             "requires_grad=True (or it was computed under no_grad())")
-    backprop([root], [_root_cotangent(root, grad, create_graph)], create_graph=create_graph)
+    backprop([root], [_root_cotangent(root, grad, create_graph)], create_graph=create_graph,
+             retain_graph=create_graph if retain_graph is None else bool(retain_graph))
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
-         grad_outputs: Any = None, create_graph: bool = False) -> tuple[Tensor, ...]:
+         grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, *, allow_freed: bool = False) -> tuple[Tensor, ...]:
     """d outputs / d inputs contracted with ``grad_outputs`` (like ``torch.autograd.grad``).
+
+    ``retain_graph`` defaults to ``create_graph`` (PyTorch's rule); ``allow_freed`` lets
+    dagrad's drawing and explaining tools read a graph that a backward already released.
 
     Leaves' ``.grad`` are left untouched.  ``grad_outputs`` may carry leading batch axes; the
     results then carry the same.  Inputs the outputs do not depend on get zeros (as in JAX).
@@ -317,7 +390,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 raise ValueError(f"grad: grad_output of shape {tuple(g.shape)} does not end with "
                                  f"the output's shape {o.shape}")
             cots.append(g)
-    found = backprop(outs, cots, create_graph=create_graph, targets=ins)
+    found = backprop(outs, cots, create_graph=create_graph, targets=ins,
+                     retain_graph=create_graph if retain_graph is None else bool(retain_graph),
+                     allow_freed=allow_freed)
     batch = tuple(cots[0].shape[: cots[0].ndim - outs[0].ndim]) if cots else ()
     result = []
     for x in ins:
@@ -355,13 +430,17 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
             raise ValueError(f"jvp: tangent of shape {tuple(t.shape)} does not match its primal "
                              f"of shape {x.shape}")
         tan[id(x)] = t if id(x) not in tan else tan[id(x)] + t
+    check_saved = len(versions.WRITES) > 0
+    rebased = STATE.rebased
     with _grad_mode(create_graph):
         for node in nodes:
             if node._op is None or id(node) in tan:
                 continue
-            op, ins, attrs = node._op, node._ins, node._attrs
+            op, ins, attrs = node._op, inputs_of(node) if rebased else node._ins, node._attrs
             if not any(id(x) in tan for x in ins):
                 continue
+            if check_saved:
+                _check_saved(node, op, ins)
             vals, out = (ins, node) if create_graph else ([x.data for x in ins], node.data)
             total = None
             for i, x in enumerate(ins):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -25,28 +25,66 @@ __all__ = [
     "eye",
     "no_grad",
     "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "set_default_dtype",
     "get_default_dtype",
     "manual_seed",
 ]
 
 _SEQ = itertools.count()
-#: Non-leaf tensors whose ``.grad`` backward fills too (``retain_grad``); a set, not a flag on
-#: every tensor, so making a tensor costs one attribute less and backward tests one set.
-RETAINED: weakref.WeakSet = weakref.WeakSet()  # creation order: a topological order of every graph
+#: Non-leaf tensors whose ``.grad`` backward fills too (``retain_grad``), by id: a dict, not a
+#: flag on every tensor, so making a tensor costs one attribute less and backward tests one
+#: dict.  (Not a WeakSet: its lookups compare tensors with ``==``, which is elementwise here.)
+RETAINED: dict[int, weakref.ref] = {}
+
+
+class _Modes(threading.local):
+    """Per-thread switches, as PyTorch's: recording (grad mode) and inference mode."""
+
+    grad_enabled = True   # class attributes: each new thread starts from these
+    inference = False
+
+
+MODES = _Modes()
 
 
 class _State:
-    """Process-wide switches: recording on/off and the default float dtype."""
+    """Process-wide settings (the default float dtype, the random generator).
+
+    ``grad_enabled`` reads and writes the calling thread's grad mode.  ``grad_off`` counts the
+    threads whose grad mode is off right now: while it is 0, grad mode is on in every thread
+    and the hot path (:func:`grad_on`) reads one plain attribute instead of the thread-local.
+    """
 
     def __init__(self) -> None:  # instance attributes: the cheapest lookup for hot reads
-        self.grad_enabled: bool = True
+        self.grad_off: int = 0
+        self.rebased: int = 0  # recorded in-place ops so far (backward routes old consumers)
         self.default_dtype: np.dtype = np.dtype(np.float32)
         self.rng: np.random.Generator = np.random.default_rng()
 
+    @property
+    def grad_enabled(self) -> bool:
+        return MODES.grad_enabled
 
+    @grad_enabled.setter
+    def grad_enabled(self, enabled: bool) -> None:
+        enabled = bool(enabled)
+        if MODES.grad_enabled != enabled:
+            with _MODE_LOCK:
+                self.grad_off += -1 if enabled else 1
+            MODES.grad_enabled = enabled
+
+
+_MODE_LOCK = threading.Lock()
 STATE = _State()
+
+
+def grad_on() -> bool:
+    """True when this thread records operations (cheap: one read while no thread is off)."""
+    return not STATE.grad_off or MODES.grad_enabled
 
 
 def set_default_dtype(dtype: Any) -> None:
@@ -63,28 +101,76 @@ def get_default_dtype() -> np.dtype:
 
 
 def is_grad_enabled() -> bool:
-    """True when operations are being recorded for differentiation."""
-    return STATE.grad_enabled
+    """True when operations are being recorded for differentiation (in this thread)."""
+    return MODES.grad_enabled
 
 
-@contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    prev = STATE.grad_enabled
-    STATE.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = prev
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (in this thread)."""
+    return MODES.inference
 
 
-def no_grad():
+class _GradMode:
+    """Set this thread's grad mode; restores the previous one on exit (a context manager).
+
+    Like ``torch.set_grad_enabled`` it acts at once when called, so it also works as a plain
+    function call; ``no_grad``/``enable_grad`` act on entering their ``with`` block.
+    """
+
+    def __init__(self, enabled: bool, now: bool = False, inference: bool | None = None):
+        self.enabled = bool(enabled)
+        self.inference = inference
+        self.prev: tuple[bool, bool] | None = None
+        if now:
+            self._enter()
+
+    def _enter(self) -> None:
+        self.prev = (MODES.grad_enabled, MODES.inference)
+        STATE.grad_enabled = self.enabled
+        if self.inference is not None:
+            MODES.inference = self.inference
+
+    def __enter__(self) -> None:
+        if self.prev is None:
+            self._enter()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.prev is not None:
+            STATE.grad_enabled, MODES.inference = self.prev
+            self.prev = None
+
+    def __call__(self, fn: Any) -> Any:  # as a decorator, like torch.no_grad()
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.enabled, inference=self.inference):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def _grad_mode(enabled: bool) -> _GradMode:
+    return _GradMode(enabled)
+
+
+def no_grad() -> _GradMode:
     """Context manager: operations inside are not recorded (like ``torch.no_grad``)."""
-    return _grad_mode(False)
+    return _GradMode(False)
 
 
-def enable_grad():
+def enable_grad() -> _GradMode:
     """Context manager: operations inside are recorded even within ``no_grad``."""
-    return _grad_mode(True)
+    return _GradMode(True)
+
+
+def set_grad_enabled(mode: bool) -> _GradMode:
+    """Turn recording on or off in this thread now; as a context manager, until the block ends."""
+    return _GradMode(mode, now=True)
+
+
+def inference_mode(mode: bool = True) -> _GradMode:
+    """Context manager: no recording, as ``torch.inference_mode`` (here: ``no_grad`` semantics)."""
+    return _GradMode(not mode, inference=bool(mode))
 
 
 def manual_seed(seed: int) -> None:
@@ -128,8 +214,10 @@ class Tensor:
     # The node that made a result is kept in three slots, ``_op``, ``_ins`` (the input tensors)
     # and ``_attrs``, not in a tuple of its own: one object fewer per op for the allocator and
     # the garbage collector.  ``_node`` gives them as (op, inputs, attrs), or None for leaves.
+    # ``_freed`` marks a node whose backward ran without ``retain_graph``: its saved values
+    # count as released, and a second backward through it raises (as PyTorch's).
     __slots__ = ("_d", "requires_grad", "grad", "name", "_op", "_ins", "_attrs", "_seq",
-                 "__weakref__")
+                 "_freed", "__weakref__")
     # Let NumPy hand mixed expressions (ndarray * Tensor) to us instead of converting.
     __array_priority__ = 1000.0
 
@@ -146,6 +234,7 @@ class Tensor:
         self.name: str | None = name
         self._op = self._ins = self._attrs = None  # set for results of ops
         self._seq: int = next(_SEQ)
+        self._freed = False
 
     @classmethod
     def _from_op(cls, data: np.ndarray | np.generic, node: tuple | None) -> Tensor:
@@ -159,6 +248,7 @@ class Tensor:
         else:
             t._op, t._ins, t._attrs = node
         t._seq = next(_SEQ)
+        t._freed = False
         return t
 
     # ----- basic properties -------------------------------------------------
@@ -194,6 +284,11 @@ class Tensor:
     @property
     def size(self) -> int:
         return self._d.size
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's memory was modified in place (shared with its views)."""
+        return versions.version(self._d)
 
     @property
     def is_leaf(self) -> bool:
@@ -284,17 +379,64 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on this non-leaf tensor after backward (as in PyTorch)."""
-        RETAINED.add(self)
+        """Keep ``.grad`` on this non-leaf tensor after backward (as in PyTorch; leaves keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so it gets no "
+                               "gradient to keep")
+        if self._op is not None:
+            key = id(self)
+            RETAINED[key] = weakref.ref(self, lambda _r: RETAINED.pop(key, None))
 
-    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode."""
-        autodiff.backward(self, grad, create_graph=create_graph)
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, *, gradient: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode.
 
+        Without ``retain_graph`` (default: ``create_graph``) the nodes passed release their saved
+        values, and a second backward through one of them raises, as in PyTorch.
+        """
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: give grad or gradient, not both")
+            grad = gradient
+        autodiff.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ----- in place (recorded like any op when gradients flow; see dagrad.inplace) ---------------
     def zero_(self) -> Tensor:
-        """Fill with zeros in place (data only; not recorded)."""
-        self.data[...] = 0
-        return self
+        """self ← 0, in place."""
+        return inplace.fill(self, 0, "zero_")
+
+    def fill_(self, value: Any) -> Tensor:
+        """self ← value everywhere, in place."""
+        return inplace.fill(self, value, "fill_")
+
+    def copy_(self, src: Any) -> Tensor:
+        """self ← src (broadcast to self's shape, cast to its dtype), in place."""
+        return inplace.fill(self, src, "copy_")
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self ← self + alpha·other, in place."""
+        return inplace.binary(self, _ew.Add, other if alpha == 1 else other * alpha, "add_")
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self ← self − alpha·other, in place."""
+        return inplace.binary(self, _ew.Sub, other if alpha == 1 else other * alpha, "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        """self ← self · other, in place."""
+        return inplace.binary(self, _ew.Mul, other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        """self ← self / other, in place."""
+        return inplace.binary(self, _ew.Div, other, "div_")
+
+    def __iadd__(self, other): return inplace.binary(self, _ew.Add, other, "+=")
+    def __isub__(self, other): return inplace.binary(self, _ew.Sub, other, "-=")
+    def __imul__(self, other): return inplace.binary(self, _ew.Mul, other, "*=")
+    def __itruediv__(self, other): return inplace.binary(self, _ew.Div, other, "/=")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """self[index] ← value, in place (recorded as a ``setitem`` node when gradients flow)."""
+        inplace.setitem(self, index, value)
 
     # ----- operators ------------------------------------------------------------
     def __add__(self, other): return _binary(_ew.Add, self, other)
@@ -361,8 +503,19 @@ class Tensor:
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
         return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-        return ops.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
+        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
+        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim=False) -> Tensor:
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False) -> Tensor:
+        return ops.amin(self, dim, keepdim)
 
     def exp(self) -> Tensor: return ops.exp(self)
     def log(self) -> Tensor: return ops.log(self)
@@ -455,20 +608,39 @@ def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
                   requires_grad=requires_grad)
 
 
+_DRAW_CHUNK = 1 << 20  # float64 draws per block when the result is of another dtype
+
+
+def _draw(rng: np.random.Generator, method: str, shape: tuple[int, ...],
+          dtype: np.dtype) -> np.ndarray:
+    """rng.<method>(shape) in ``dtype``: float64 draws cast block by block into the result.
+
+    The values are those of one float64 draw (the same random stream whatever the dtype), but
+    the peak memory is the result plus one block, not a float64 copy of the whole result.
+    """
+    draw = getattr(rng, method)
+    if dtype == np.float64:
+        return draw(shape)
+    out = np.empty(shape, dtype)
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, _DRAW_CHUNK):
+        stop = min(start + _DRAW_CHUNK, flat.size)
+        flat[start:stop] = draw(stop - start)
+    return out
+
+
 def randn(*shape, dtype: Any = None, requires_grad: bool = False,
           generator: np.random.Generator | None = None) -> Tensor:
     """Standard normal samples N(0, 1)."""
-    rng = generator or STATE.rng
-    arr = rng.standard_normal(_shape(shape)).astype(_float_dtype(dtype))
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor(_draw(generator or STATE.rng, "standard_normal", _shape(shape),
+                        _float_dtype(dtype)), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype: Any = None, requires_grad: bool = False,
          generator: np.random.Generator | None = None) -> Tensor:
     """Uniform samples on [0, 1)."""
-    rng = generator or STATE.rng
-    arr = rng.random(_shape(shape)).astype(_float_dtype(dtype))
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor(_draw(generator or STATE.rng, "random", _shape(shape), _float_dtype(dtype)),
+                  requires_grad=requires_grad)
 
 
 def arange(*args, dtype: Any = None) -> Tensor:
@@ -481,7 +653,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)))
 
 
-from . import autodiff, ops  # noqa: E402  (both need Tensor defined above)
+from . import autodiff, inplace, ops, versions  # noqa: E402  (they need Tensor defined above)
 
 # The arithmetic operators call the elementwise ops' entry directly (one call fewer than
 # ``ops.add``); ``dagrad.ops`` sets these two once its elementwise module exists.

@@ -28,7 +28,7 @@ from .elementwise import (
 )
 from .linalg import linear, matmul
 from .nn import cross_entropy, log_softmax, softmax
-from .reduce import max, mean, sum
+from .reduce import MaxResult, MinResult, amax, amin, max, mean, min, sum
 from .shape import (
     broadcast_to,
     concatenate,
@@ -36,6 +36,7 @@ from .shape import (
     getitem,
     reshape,
     scatter_add,
+    setitem,
     squeeze,
     stack,
     swapaxes,
@@ -46,6 +47,7 @@ _tensor._ew, _tensor._binary = _elementwise, _elementwise.binary  # Tensor's ope
 
 __all__ = [
     "HOOKS", "OPS", "Op", "Template", "apply", "as_input",
+    "MaxResult", "MinResult", "amax", "amin", "min", "setitem",
     "abs", "add", "broadcast_to", "cast", "concatenate", "cross_entropy", "div", "exp",
     "expand_dims", "getitem", "leaky_relu", "linear", "log", "log_softmax", "matmul", "max",
     "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape", "scatter_add",

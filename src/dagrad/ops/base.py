@@ -11,6 +11,11 @@ An :class:`Op` holds everything dagrad knows about a primitive, once:
   SymPy symbols per input, ``lambda a, b, out: b``; for tensor ops a :class:`Template` per input
   with text and LaTeX.  Edge labels, symbolic chain rules and explanations are built from it.
 * ``symbolic`` — the forward map on SymPy symbols (scalar-wise ops), for symbolic derivations.
+* ``saves`` — the names (from ``args``, plus ``"out"``) whose *values* the vjp rules read, as
+  PyTorch's ``ctx.save_for_backward``; shapes and attributes do not count.  Backward checks
+  that none of them was modified in place since the node was made, and an op that saves
+  nothing may be traversed again after its graph was freed.  ``None`` (the default) means
+  every input and the output: the safe assumption.
 
 Rules are written with plain operators and :mod:`dagrad.ops.rulemath` helpers, so the same rule
 runs on ndarrays (fast backward) and on Tensors (``create_graph=True``).  Cotangents and tangents
@@ -27,10 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..tensor import _SEQ as STATE_SEQ
-from ..tensor import STATE, Tensor
+from ..tensor import MODES, STATE, Tensor
 
 __all__ = ["Op", "Template", "apply", "binary", "unary", "record_result", "OPS", "as_input",
-           "HOOKS"]
+           "HOOKS", "INPLACE_HOOKS"]
 
 OPS: dict[str, Op] = {}
 
@@ -55,13 +60,15 @@ class Op:
     """One primitive of the op table (see module docstring)."""
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
-                 "args", "broadcasts", "variadic", "elementwise", "doc")
+                 "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
+                 "saved_inputs", "saves_out")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
                  symbolic: Callable | None = None, symbol: str | None = None,
                  args: Sequence[str] = ("a",), broadcasts: bool = False,
-                 variadic: bool = False, elementwise: bool = False, doc: str = ""):
+                 variadic: bool = False, elementwise: bool = False, doc: str = "",
+                 saves: Sequence[str] | None = None):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -74,6 +81,16 @@ class Op:
         self.variadic = variadic
         self.elementwise = elementwise
         self.doc = doc
+        if saves is None:
+            saves = (*self.args, "out") if not variadic else ("*", "out")
+        unknown = [n for n in saves if n not in (*self.args, "out", "*")]
+        if unknown:
+            raise ValueError(f"op {name}: saves names {unknown}, not among {self.args} or 'out'")
+        self.saves = tuple(saves)
+        #: indices of the inputs whose values backward reads (None: all of them, variadic)
+        self.saved_inputs = None if "*" in saves else tuple(
+            i for i, a in enumerate(self.args) if a in saves)
+        self.saves_out = "out" in saves
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
             raise ValueError(f"op {name}: need one vjp and one jvp rule per input {args}")
         if name in OPS:
@@ -109,6 +126,8 @@ class Op:
 # Hooks for instrumentation (anomaly detection, tracing); each is called as
 # hook(op, inputs, out_tensor, attrs) after a recorded or unrecorded application.
 HOOKS: list[Callable] = []
+# Called as hook(tensor, what) before an in-place op changes a tensor (dg.compile refuses them).
+INPLACE_HOOKS: list[Callable] = []
 
 
 def as_input(x: Any, like: Tensor | None = None) -> Tensor:
@@ -220,7 +239,7 @@ def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
     """Wrap a forward result as a Tensor, with its node (op, inputs, attrs) when recording."""
     result = _new(Tensor)
     result._d = out
-    if record and STATE.grad_enabled:
+    if record and (not STATE.grad_off or MODES.grad_enabled):  # tensor.grad_on(), inline
         result.requires_grad = True
         result._op = op
         result._ins = inputs
@@ -231,6 +250,7 @@ def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
     result.grad = None
     result.name = None
     result._seq = _next_seq()
+    result._freed = False
     if HOOKS:
         for hook in HOOKS:
             hook(op, inputs, result, attrs)

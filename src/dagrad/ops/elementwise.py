@@ -60,6 +60,7 @@ Add = Op(
     jvp=(lambda t, a, b, out: t, lambda t, a, b, out: t),
     formula=(lambda a, b, out: 1, lambda a, b, out: 1),
     symbolic=lambda a, b: a + b,
+    saves=(),
     doc="a + b")
 
 Sub = Op(
@@ -68,6 +69,7 @@ Sub = Op(
     jvp=(lambda t, a, b, out: t, lambda t, a, b, out: -t),
     formula=(lambda a, b, out: 1, lambda a, b, out: -1),
     symbolic=lambda a, b: a - b,
+    saves=(),
     doc="a − b")
 
 Mul = Op(
@@ -76,6 +78,7 @@ Mul = Op(
     jvp=(lambda t, a, b, out: t * b, lambda t, a, b, out: t * a),
     formula=(lambda a, b, out: b, lambda a, b, out: a),
     symbolic=lambda a, b: a * b,
+    saves=("a", "b"),
     doc="a · b")
 
 Div = Op(
@@ -84,12 +87,14 @@ Div = Op(
     jvp=(lambda t, a, b, out: t / b, lambda t, a, b, out: -t * out / b),
     formula=(lambda a, b, out: 1 / b, lambda a, b, out: -a / b**2),
     symbolic=lambda a, b: a / b,
+    saves=("b", "out"),
     doc="a / b")
 
 Neg = Op(
     "neg", operator.neg, symbol="−", elementwise=True,
     vjp=(lambda g, a, out: -g,), jvp=(lambda t, a, out: -t,),
     formula=(lambda a, out: -1,), symbolic=lambda a: -a,
+    saves=(),
     doc="−a")
 
 
@@ -107,6 +112,7 @@ PowI = Op(
     jvp=(lambda t, a, out, n: t * (n * a ** (n - 1)),),
     formula=(lambda a, out, n: n * a ** (n - 1),),
     symbolic=lambda a, n: a**n,
+    saves=("a",),
     doc="a**n for a Python integer n (works for negative a; drawn as a power)")
 
 Pow = Op(
@@ -117,36 +123,42 @@ Pow = Op(
          lambda t, a, b, out: t * (out * rm.log(a))),
     formula=(lambda a, b, out: b * a ** (b - 1), lambda a, b, out: a**b * _sp().log(a)),
     symbolic=lambda a, b: a**b,
+    saves=("a", "b", "out"),
     doc="a**b for a tensor or non-integer exponent")
 
 Exp = Op(
     "exp", _with_math(np.exp, math.exp), elementwise=True,
     vjp=(lambda g, a, out: g * out,), jvp=(lambda t, a, out: t * out,),
     formula=(lambda a, out: _sp().exp(a),), symbolic=lambda a: _sp().exp(a),
+    saves=("out",),
     doc="e**a")
 
 Log = Op(
     "log", _with_math(np.log, math.log), elementwise=True,
     vjp=(lambda g, a, out: g / a,), jvp=(lambda t, a, out: t / a,),
     formula=(lambda a, out: 1 / a,), symbolic=lambda a: _sp().log(a),
+    saves=("a",),
     doc="natural logarithm")
 
 Sqrt = Op(
     "sqrt", _with_math(np.sqrt, math.sqrt), elementwise=True,
     vjp=(lambda g, a, out: g / (2 * out),), jvp=(lambda t, a, out: t / (2 * out),),
     formula=(lambda a, out: 1 / (2 * _sp().sqrt(a)),), symbolic=lambda a: _sp().sqrt(a),
+    saves=("out",),
     doc="square root")
 
 Abs = Op(
     "abs", np.abs, elementwise=True,
     vjp=(lambda g, a, out: g * rm.sign(a),), jvp=(lambda t, a, out: t * rm.sign(a),),
     formula=(lambda a, out: _sp().sign(a),), symbolic=lambda a: _sp().Abs(a),
+    saves=("a",),
     doc="|a|; the derivative at 0 is 0 (as PyTorch)")
 
 Tanh = Op(
     "tanh", _with_math(np.tanh, math.tanh), elementwise=True,
     vjp=(lambda g, a, out: g * (1 - out * out),), jvp=(lambda t, a, out: t * (1 - out * out),),
     formula=(lambda a, out: 1 - _sp().tanh(a) ** 2,), symbolic=lambda a: _sp().tanh(a),
+    saves=("out",),
     doc="hyperbolic tangent; tanh' = 1 − tanh²")
 
 
@@ -178,12 +190,14 @@ Sigmoid = Op(
     "sigmoid", _sigmoid_forward, elementwise=True, symbol="σ",
     vjp=(lambda g, a, out: g * (out * (1 - out)),), jvp=(lambda t, a, out: t * (out * (1 - out)),),
     formula=(lambda a, out: _sym_sigmoid(a) * (1 - _sym_sigmoid(a)),), symbolic=_sym_sigmoid,
+    saves=("out",),
     doc="logistic sigmoid 1/(1+e^−a), computed stably; σ' = σ(1 − σ) ≤ 1/4")
 
 Relu = Op(
     "relu", lambda a: np.maximum(a, 0).astype(a.dtype, copy=False), elementwise=True,
     vjp=(lambda g, a, out: rm.where(a > 0, g, 0),), jvp=(lambda t, a, out: rm.where(a > 0, t, 0),),
     formula=(lambda a, out: _sp().Heaviside(a, 0),), symbolic=lambda a: _sp().Max(a, 0),
+    saves=("a",),
     doc="max(a, 0); relu'(0) = 0 (as PyTorch)")
 
 LeakyRelu = Op(
@@ -192,6 +206,7 @@ LeakyRelu = Op(
     jvp=(lambda t, a, out, slope: rm.where(a > 0, t, t * slope),),
     formula=(lambda a, out, slope: _sp().Piecewise((1, a > 0), (slope, True)),),
     symbolic=lambda a, slope: _sp().Piecewise((a, a > 0), (slope * a, True)),
+    saves=("a",),
     doc="a if a > 0 else slope·a; derivative slope at 0 (as PyTorch)")
 
 
@@ -210,6 +225,7 @@ Maximum = Op(
     formula=(lambda a, b, out: _sp().Heaviside(a - b, _sp().Rational(1, 2)),
              lambda a, b, out: _sp().Heaviside(b - a, _sp().Rational(1, 2))),
     symbolic=lambda a, b: _sp().Max(a, b),
+    saves=("a", "b"),
     doc="elementwise max; ties split the gradient evenly (as torch.maximum)")
 
 Where = Op(
@@ -220,6 +236,7 @@ Where = Op(
          lambda t, c, a, b, out: rm.where(c, 0, t)),
     formula=(None, Template("[{cond}]", r"[{cond}]", "diagonal"),
              Template("[not {cond}]", r"[\lnot {cond}]", "diagonal")),
+    saves=("cond",),
     doc="a where cond else b (cond gets no gradient)")
 
 Cast = Op(
@@ -227,6 +244,7 @@ Cast = Op(
     vjp=(lambda g, a, out, dtype: rm.cast(g, rm.const(a).dtype),),
     jvp=(lambda t, a, out, dtype: rm.cast(t, dtype),),
     formula=(lambda a, out, dtype: 1,), symbolic=lambda a, dtype: a,
+    saves=(),
     doc="dtype conversion; the gradient is converted back")
 
 

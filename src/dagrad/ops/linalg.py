@@ -47,6 +47,7 @@ def _matmul_tangent_b(t, a, b, out):
 
 Matmul = Op(
     "matmul", np.matmul, args=("a", "b"), symbol="@",
+    saves=("a", "b"),
     vjp=(_matmul_grad_a, _matmul_grad_b),
     jvp=(lambda t, a, b, out: t @ b, _matmul_tangent_b),
     formula=(Template("∂({a}·{b})/∂{a} = {b}ᵀ (right factor)", r"{b}^\top"),
@@ -147,6 +148,7 @@ def _linear_grad_w(g, x, w, b, out):
 
 Linear = Op(
     "linear", _linear_forward, args=("x", "W", "b"), symbol="Wx+b",
+    saves=("x", "W"),
     vjp=(lambda g, x, w, b, out: g @ w,
          _linear_grad_w,
          lambda g, x, w, b, out: g),     # the engine sums over the batch

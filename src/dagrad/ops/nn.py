@@ -43,6 +43,7 @@ def _log_softmax_forward(a, axis):
 
 Softmax = Op(
     "softmax", _softmax_forward, symbol="softmax",
+    saves=("out",),
     vjp=(lambda g, a, out, axis: out * (g - rm.sum(g * out, axis, True)),),
     jvp=(lambda t, a, out, axis: out * (t - rm.sum(t * out, axis, True)),),
     formula=(Template("diag(s) − s sᵀ, s = {out}",
@@ -51,6 +52,7 @@ Softmax = Op(
 
 LogSoftmax = Op(
     "log_softmax", _log_softmax_forward, symbol="log softmax",
+    saves=("out",),
     vjp=(lambda g, a, out, axis: g - rm.exp(out) * rm.sum(g, axis, True),),
     jvp=(lambda t, a, out, axis: t - rm.sum(rm.exp(out) * t, axis, True),),
     formula=(Template("I − 1 sᵀ, s = exp({out})", r"I - \mathbf{1}\,s^\top"),),
@@ -126,6 +128,7 @@ def _ce_tangent(t, logits, labels, out):
 
 CrossEntropy = Op(
     "cross_entropy", _ce_forward, args=("logits", "labels"), symbol="CE",
+    saves=("logits", "labels"),
     vjp=(_ce_grad, None), jvp=(_ce_tangent, None),
     formula=(Template("(softmax({logits}) − onehot(y))ᵀ / N",
                       r"\tfrac{1}{N}(\operatorname{softmax}({logits}) - e_y)^\top"), None),

@@ -7,7 +7,7 @@ Axes are stored negative, so the same rule works when cotangents carry leading b
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,6 +57,7 @@ def _max_share(a, out, axis, keepdims):
 
 Sum = Op(
     "sum", lambda a, axis, keepdims: np.sum(a, axis=axis, keepdims=keepdims), symbol="Σ",
+    saves=(),
     vjp=(_sum_grad,),
     jvp=(lambda t, a, out, axis, keepdims: rm.sum(t, axis, keepdims),),
     formula=(Template("1ᵀ (ones)", r"\mathbf{1}^\top"),),
@@ -64,6 +65,7 @@ Sum = Op(
 
 Mean = Op(
     "mean", lambda a, axis, keepdims: np.mean(a, axis=axis, keepdims=keepdims), symbol="mean",
+    saves=(),
     vjp=(_mean_grad,),
     jvp=(lambda t, a, out, axis, keepdims: rm.sum(t, axis, keepdims)
          * (1.0 / _count(rm.const(a).shape, axis)),),
@@ -72,6 +74,7 @@ Mean = Op(
 
 Max = Op(
     "max", lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims), symbol="max",
+    saves=("a", "out"),
     vjp=(lambda g, a, out, axis, keepdims:
          rm.expand_reduced(g, rm.const(a).shape, axis, keepdims) * _max_share(a, out, axis,
                                                                                  keepdims),),
@@ -81,6 +84,32 @@ Max = Op(
     doc="max over axes; ties split the gradient evenly (as torch.amax)")
 
 
+Min = Op(
+    "min", lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims), symbol="min",
+    saves=("a", "out"),
+    vjp=(lambda g, a, out, axis, keepdims:
+         rm.expand_reduced(g, rm.const(a).shape, axis, keepdims) * _max_share(a, out, axis,
+                                                                                 keepdims),),
+    jvp=(lambda t, a, out, axis, keepdims:
+         rm.sum(t * _max_share(a, out, axis, keepdims), axis, keepdims),),
+    formula=(Template("e_argmin(ᵀ) (ties share)", r"e_{\arg\min}^\top"),),
+    doc="min over axes; ties split the gradient evenly (as torch.amin)")
+
+
+class MaxResult(NamedTuple):
+    """``max(x, dim)``'s result, as PyTorch's ``torch.return_types.max``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class MinResult(NamedTuple):
+    """``min(x, dim)``'s result, as PyTorch's ``torch.return_types.min``."""
+
+    values: Tensor
+    indices: Tensor
+
+
 def _reduce(op: Op, a: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -> Tensor:
     a = as_input(a)
     if dim is not None:
@@ -88,8 +117,8 @@ def _reduce(op: Op, a: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -
     if keepdim is not None:
         keepdims = keepdim
     axes = normalize_axis(axis, a.ndim, op.name)
-    if op is Max and a.size == 0:
-        raise ValueError("max: empty tensor has no maximum")
+    if op in (Max, Min) and a.size == 0:
+        raise ValueError(f"{op.name}: empty tensor has no {'maximum' if op is Max else 'minimum'}")
     return apply(op, (a,), {"axis": axes, "keepdims": bool(keepdims)})
 
 
@@ -105,7 +134,69 @@ def mean(a: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
     return _reduce(Mean, a, axis, keepdims, dim, keepdim)
 
 
-def max(a: Any, axis: Any = None, keepdims: bool = False, *, dim: Any = None,  # noqa: A001
-        keepdim: Any = None) -> Tensor:
-    """Maximum over ``axis`` (values only; ties share the gradient)."""
-    return _reduce(Max, a, axis, keepdims, dim, keepdim)
+def _select(a: Tensor, dim: int, keepdim: bool, pick: Any, result: type, name: str) -> Any:
+    """(values, indices) along ``dim`` as PyTorch: the first extreme; its gradient goes there."""
+    if a.ndim == 0:
+        if dim not in (0, -1):
+            raise IndexError(f"{name}: dim {dim} is out of range for a 0-d tensor")
+        return result(a * 1, _tensor_ctor(np.asarray(0, dtype=np.int64)))
+    (ax,) = normalize_axis(dim, a.ndim, name)
+    ax += a.ndim
+    if a.shape[ax] == 0:
+        raise ValueError(f"{name}: the reduced dimension {dim} has size 0")
+    idx = pick(a.data, axis=ax)
+    grids: list[Any] = []
+    out_nd = a.ndim - 1
+    for k, n in enumerate(a.shape):
+        if k == ax:
+            grids.append(idx)
+        else:
+            pos = k if k < ax else k - 1
+            grids.append(np.arange(n).reshape((1,) * pos + (n,) + (1,) * (out_nd - pos - 1)))
+    values = a[tuple(grids)]
+    indices = np.asarray(idx, dtype=np.int64)
+    if keepdim:
+        values = values.reshape(a.shape[:ax] + (1,) + a.shape[ax + 1:])
+        indices = np.expand_dims(indices, ax)
+    return result(values, _tensor_ctor(indices))
+
+
+def _tensor_ctor(arr: np.ndarray) -> Tensor:
+    return Tensor._from_op(arr, None)
+
+
+def _extreme(op: Op, pick: Any, result: type, a: Any, dim: Any, keepdim: Any, axis: Any,
+             keepdims: Any) -> Any:
+    if isinstance(dim, Tensor) or (dim is not None and not isinstance(dim, (int, np.integer))
+                                   and not isinstance(dim, (tuple, list))):
+        from .elementwise import maximum, minimum  # torch.max(a, b): elementwise
+
+        return (maximum if op is Max else minimum)(a, dim)
+    if dim is not None and axis is not None:
+        raise TypeError(f"{op.name}: give dim (PyTorch) or axis (NumPy), not both")
+    if dim is not None and isinstance(dim, (int, np.integer)):
+        return _select(as_input(a), int(dim), bool(keepdim), pick, result, op.name)
+    return _reduce(op, a, axis if axis is not None else dim, bool(keepdims or keepdim),
+                   None, None)
+
+
+def max(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: Any = None) -> Any:
+    """max over ``dim`` the PyTorch way, as (values, indices); over ``axis`` or all: values."""
+    return _extreme(Max, np.argmax, MaxResult, a, dim, keepdim, axis, keepdims)
+
+
+def min(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: Any = None) -> Any:
+    """min over ``dim`` the PyTorch way, as (values, indices); over ``axis`` or all: values."""
+    return _extreme(Min, np.argmin, MinResult, a, dim, keepdim, axis, keepdims)
+
+
+def amax(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """max over ``dim`` (all by default), values only; ties share the gradient (torch.amax)."""
+    return _reduce(Max, a, dim, keepdim, None, None)
+
+
+def amin(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """min over ``dim`` (all by default), values only; ties share the gradient (torch.amin)."""
+    return _reduce(Min, a, dim, keepdim, None, None)

@@ -23,6 +23,7 @@ def _batch(t: Any, ndim: int) -> tuple[int, ...]:
 # ----- reshape, transpose, broadcast ----------------------------------------------------------
 Reshape = Op(
     "reshape", lambda a, shape: a.reshape(shape), symbol="reshape",
+    saves=(),
     vjp=(lambda g, a, out, shape: rm.reshape(g, _batch(g, len(shape)) + rm.const(a).shape),),
     jvp=(lambda t, a, out, shape: rm.reshape(t, _batch(t, rm.const(a).ndim) + tuple(shape)),),
     formula=(Template("I (reshaped)", r"I"),), doc="same values, new shape")
@@ -34,12 +35,14 @@ def _inverse(perm: tuple[int, ...]) -> tuple[int, ...]:
 
 Transpose = Op(
     "transpose", lambda a, axes: np.transpose(a, axes), symbol="ᵀ",
+    saves=(),
     vjp=(lambda g, a, out, axes: rm.transpose(g, _inverse(axes)),),
     jvp=(lambda t, a, out, axes: rm.transpose(t, axes),),
     formula=(_MOVE,), doc="permute axes")
 
 BroadcastTo = Op(
     "broadcast_to", lambda a, shape: np.broadcast_to(a, shape), symbol="broadcast",
+    saves=(),
     broadcasts=True,
     vjp=(lambda g, a, out, shape: g,),  # the engine sums g back to a's shape
     jvp=(lambda t, a, out, shape: rm.broadcast_to(t, _batch(t, len(shape)) + tuple(shape)),),
@@ -115,6 +118,7 @@ def scatter_add_forward(g: np.ndarray, index: tuple, shape: tuple[int, ...],
 
 GetItem = Op(
     "getitem", lambda a, index: a[index], symbol="[ ]",
+    saves=(),
     vjp=(lambda g, a, out, index: rm.scatter_add(g, index, rm.const(a).shape,
                                                  rm.const(out).ndim),),
     jvp=(lambda t, a, out, index: t[(Ellipsis,) + index],),
@@ -123,6 +127,7 @@ GetItem = Op(
 
 ScatterAdd = Op(
     "scatter_add", scatter_add_forward, symbol="scatter",
+    saves=(),
     vjp=(lambda g, a, out, index, shape, result_ndim: g[(Ellipsis,) + index],),
     jvp=(lambda t, a, out, index, shape, result_ndim: rm.scatter_add(t, index, shape,
                                                                      result_ndim),),
@@ -130,10 +135,61 @@ ScatterAdd = Op(
     doc="the adjoint of getitem (used by its derivative)")
 
 
+def _setitem_forward(a, value, index):
+    out = np.array(a, copy=True)
+    out[index] = value
+    return out
+
+
+def _target(a, index) -> tuple[int, ...]:
+    """The shape of a[index] (from a zero-size view: nothing of a's size is allocated)."""
+    return np.broadcast_to(np.empty((), np.bool_), rm.const(a).shape)[index].shape
+
+
+def _unset_mask(a, index):
+    """1 where ``a[index] = value`` keeps a's element, 0 where it overwrites it (a constant)."""
+    av = rm.const(a)
+    keep = np.ones(av.shape, av.dtype)
+    keep[index] = 0
+    return keep
+
+
+SetItem = Op(
+    "setitem", _setitem_forward, args=("a", "value"), symbol="[ ]=",
+    saves=(),
+    vjp=(lambda g, a, value, out, index: g * _unset_mask(a, index),
+         lambda g, a, value, out, index: g[(Ellipsis,) + index]),  # the engine sums to value
+    jvp=(lambda t, a, value, out, index: t * _unset_mask(a, index),
+         lambda t, a, value, out, index: rm.scatter_add(
+             rm.broadcast_to(t, _batch(t, rm.const(value).ndim) + _target(a, index)),
+             index, rm.const(a).shape, len(_target(a, index)))),
+    formula=(Template("1 outside the index, 0 inside", r"\mathbf{1}_{\notin \mathrm{idx}}",
+                      "diagonal"),
+             Template("e_index (placement)", r"P_{\mathrm{idx}}")),
+    doc="a with a[index] = value (item assignment, fill_ and copy_ when recorded)")
+
+
 def getitem(a: Tensor, index: Any) -> Tensor:
     """a[index] with NumPy semantics (ints, slices, None, ..., int and bool arrays)."""
     idx = normalize_index(index, a.shape)
     return apply(GetItem, (a,), {"index": idx})
+
+
+def setitem(a: Any, index: Any, value: Any) -> Tensor:
+    """a with a[index] replaced by value (broadcast to the indexed shape), out of place."""
+    a = as_input(a)
+    idx = normalize_index(index, a.shape)
+    v = as_input(value, like=a)
+    target = _target(a, idx)
+    try:
+        np.broadcast_shapes(v.shape, target)
+    except ValueError:
+        raise ValueError(f"setitem: a value of shape {v.shape} cannot be assigned to "
+                         f"a[index] of shape {target}") from None
+    if np.broadcast_shapes(v.shape, target) != target:
+        raise ValueError(f"setitem: a value of shape {v.shape} cannot be assigned to "
+                         f"a[index] of shape {target}")
+    return apply(SetItem, (a, v), {"index": idx})
 
 
 def scatter_add(g: Tensor, index: tuple, shape: tuple[int, ...], result_ndim: int) -> Tensor:
@@ -154,6 +210,7 @@ def _segment(k: int, axis: int, sizes: tuple[int, ...]) -> tuple:
 
 Stack = Op(
     "stack", lambda *arrays, axis: np.stack(arrays, axis=axis), symbol="stack", variadic=True,
+    saves=(),
     vjp=lambda k, g, *rest, axis: g[_slot(k, axis)],
     jvp=lambda k, t, *rest, axis: rm.scatter_add(
         t, normalize_index(_slot(k, axis), rm.const(rest[-1]).shape),
@@ -162,6 +219,7 @@ Stack = Op(
 
 Concatenate = Op(
     "concatenate", lambda *arrays, axis, sizes: np.concatenate(arrays, axis=axis),
+    saves=(),
     symbol="concat", variadic=True,
     vjp=lambda k, g, *rest, axis, sizes: g[_segment(k, axis, sizes)],
     jvp=lambda k, t, *rest, axis, sizes: rm.scatter_add(
