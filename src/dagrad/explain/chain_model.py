@@ -150,25 +150,36 @@ def _run_model(spec: MLPSpec, x: Tensor, params: list[tuple[Tensor, Tensor | Non
     return nodes
 
 
-def backprop(spec: MLPSpec, x: np.ndarray, y: np.ndarray, mean: bool = False) -> Backprop:
-    """Reverse mode through the model: adjoints of Σ_n L_n (and of mean_n L_n if ``mean``)."""
+def _leaves(spec: MLPSpec, x: np.ndarray) -> tuple[Tensor, list[tuple[Tensor, Tensor | None]]]:
     xt = Tensor(np.array(x), requires_grad=True)
     params = [(Tensor(W, requires_grad=True), None if b is None else Tensor(b, requires_grad=True))
               for W, b in zip(spec.weights, spec.biases, strict=True)]
-    nodes = _run_model(spec, xt, params)
+    return xt, params
+
+
+def _losses(spec: MLPSpec, nodes: dict[str, Tensor], y: np.ndarray) -> Tensor:
+    """L_n = −log z^(n)_{n, y_n} for every sample n."""
     zn = nodes[f"z{spec.depth}"]
-    picked = zn[np.arange(len(y)), y]
-    losses = -ops.log(picked)
+    return -ops.log(zn[np.arange(len(y)), y])
+
+
+def backprop(spec: MLPSpec, x: np.ndarray, y: np.ndarray, mean: bool = False) -> Backprop:
+    """Reverse mode through the model: adjoints of Σ_n L_n (and of mean_n L_n if ``mean``)."""
+    xt, params = _leaves(spec, x)
+    nodes = _run_model(spec, xt, params)
+    losses = _losses(spec, nodes, y)
     names = list(nodes)
     targets = [nodes[k] for k in names] + [params[0][0]]
     if params[0][1] is not None:
         targets.append(params[0][1])
-    gs = autodiff.grad(losses, targets, np.ones(len(y)))
+    gs = autodiff.grad(losses, targets, np.ones(len(y)), retain_graph=True)
     adj = {k: g.data for k, g in zip(names, gs, strict=False)}
     if params[0][1] is not None:
         adj["b1"] = gs[-1].data
     out = Backprop(losses.data.copy(), adj, gs[len(names)].data)
-    if mean:
+    if mean:  # a graph of its own: a backward pass releases what its graph saved
+        xt, params = _leaves(spec, x)
+        losses = _losses(spec, _run_model(spec, xt, params), y)
         wrt = [xt, params[0][0]] + ([params[0][1]] if params[0][1] is not None else [])
         mg = autodiff.grad(losses.mean(), wrt)
         out.mean_grads = dict(zip(["x", "W1", "b1"], (g.data for g in mg), strict=False))
