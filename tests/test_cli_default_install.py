@@ -33,10 +33,13 @@ REFUSED = {refused!r}
 
 
 class RefuseOptional:
-    """Refuse the optional packages, as if only NumPy were installed."""
+    """Refuse the optional packages, as if only NumPy were installed; remember who asked."""
+
+    refused = []
 
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] in REFUSED:
+            self.refused.append(name)
             raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
         return None
 
@@ -82,19 +85,21 @@ def test_the_finder_really_refuses(tmp_path):
                                           "refused graphviz", "dot None"]
 
 
-def test_import_dagrad_imports_no_optional_package(tmp_path):
+@pytest.mark.parametrize("refused", [OPTIONAL, ()], ids=["refused", "installed"])
+def test_import_dagrad_imports_no_optional_package(refused, tmp_path):
+    """Neither tries to (refused) nor does (installed): import dagrad, the CLI and its parser."""
     code = textwrap.dedent(f"""
         import sys
         import dagrad, dagrad.cli
         from dagrad.cli import build_parser
         build_parser()  # what 'dagrad --help' does
-        print(sorted(m for m in sys.modules if m.partition(".")[0] in {set(OPTIONAL)!r}))
+        tried = [f.refused for f in sys.meta_path if type(f).__name__ == "RefuseOptional"]
+        print(sorted(m for m in sys.modules if m.partition(".")[0] in {set(OPTIONAL)!r}), tried)
     """)
-    # the optional packages are *allowed* here, so an import of one would show up
-    res = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path, ()),
+    res = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path, refused),
                          capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "[]"
+    assert res.stdout.strip() == "[] [[]]"
 
 
 def test_every_command_declares_its_needs():
