@@ -117,6 +117,7 @@ CASES = {
     "graph x**2 --at x=3": [SYMPY],
     "vanishing --depth 6": None,
     "vanishing --depth 6 --activations leaky_relu:0.1,tanh --derivation": None,
+    "vanishing --depth 6 --activations Sigmoid,tanh(x),leaky-relu": None,
     "vanishing --depth 6 -o v.png": [PLOT, "or leave out -o"],
     "vanishing --depth 6 --activations x/(1+abs(x))": [SYMPY],
     "vanishing --mlp --depth 2 --width 8 --batch 8 --steps 1": None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,9 +87,13 @@ def _rosenbrock(args: argparse.Namespace) -> list[Need]:
 _ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
 
 
+_NAMED_CALL = re.compile(r"(sigmoid|tanh|relu)\(\s*x\s*\)\Z")  # "tanh(x)" is tanh
+
+
 def _is_activation_name(item: str) -> bool:
     key = item.strip().lower().replace("-", "_")
-    return key in _ACTIVATION_NAMES or key.startswith("leaky_relu:")
+    return (key in _ACTIVATION_NAMES or key.startswith("leaky_relu:")
+            or bool(_NAMED_CALL.match(item.strip())))
 
 
 def _vanishing(args: argparse.Namespace) -> list[Need]:
