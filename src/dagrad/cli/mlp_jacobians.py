@@ -119,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     dense = (f"; dense tensor {report.weight.seconds_dense:.2f} s"
              if report.weight.seconds_dense is not None else "; dense tensor skipped (--no-dense)")
+    from dagrad.explain.chain_report import check_counts
+
     print(f"report built in {elapsed:.2f} s{dense}")
     print(f"wrote {', '.join(written)} to {out}/")
+    print(("" if report.ok else "FAILED: ") + check_counts(report))
     return 0 if report.ok else 1

@@ -3,7 +3,9 @@
 Sample n's outputs depend on sample n's input only, so every step's Jacobian over the batch is
 block-diagonal and the chain splits into N independent per-sample chains; the batch-mean loss
 L̄ = (1/N) Σ_n L_n then has ∇_{x_n} L̄ = (1/N) ∇_{x_n} L_n, ∇_b1 L̄ = (1/N) Σ_n δ1_n and
-∇_W1 L̄ = (1/N) Σ_n δ1_n ⊗ x_n = (1/N) Δᵀ X.  No dense Jacobian over the batch is ever built.
+∇_W1 L̄ = (1/N) Σ_n δ1_nᵀ · x_nᵀ = (1/N) Δᵀ X, with δ1_n the 1×n1 gradient row of sample n,
+Δ (N×n1) their stack and X (N×in) the inputs as rows.  No dense Jacobian over the batch is ever
+built.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class BatchJacobianChain(ChainRendering):
         return self.delta
 
     def grad_W1(self, n: int) -> np.ndarray:
-        """∇_W1 L_n = δ1_n ⊗ x_n for sample n (n1 × in)."""
+        """∇_W1 L_n = δ1_nᵀ · x_nᵀ for sample n (n1×1 · 1×in = n1 × in)."""
         return np.outer(self.delta[n], self.X[n])
 
     @property
@@ -81,12 +83,23 @@ class BatchJacobianChain(ChainRendering):
 
     @property
     def mean_grad_W1(self) -> np.ndarray:
-        """∇_W1 L̄ = (1/N) Σ_n δ1_n ⊗ x_n = (1/N) Δᵀ X."""
+        """∇_W1 L̄ = (1/N) Σ_n δ1_nᵀ · x_nᵀ = (1/N) Δᵀ X (n1×N · N×in)."""
         return self.delta.T @ self.X / self.n
 
     @property
     def ok(self) -> bool:
+        """True when every check passes (the consistency checks included)."""
         return all(c.ok for c in self.checks)
+
+    @property
+    def independent_checks(self) -> list[Check]:
+        """The checks that compare two different computations — the only ones counted."""
+        return [c for c in self.checks if c.independent]
+
+    @property
+    def consistency_checks(self) -> list[Check]:
+        """Bookkeeping that holds by construction (the sizes chain): not counted."""
+        return [c for c in self.checks if not c.independent]
 
     def sample(self, n: int, dense: bool = False, check_steps: bool = True) -> Any:
         """The full single-input report (every factor, both levels, the bonus) for sample n."""
@@ -158,24 +171,30 @@ def _diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)))
 
 
+CLOSED, BACKPROP = "closed forms", "dagrad reverse mode"
+
+
 def _checks(r: BatchJacobianChain, bp_losses: np.ndarray) -> list[Check]:
+    """The independent checks (each naming its oracle), then the consistency check."""
     mb = r.mean_backprop
-    cs = [Check("L_n (NumPy forward) vs dagrad forward, max |Δ|", _diff(r.losses, bp_losses),
-                tolerance(r.losses)),
-          Check(f"every per-sample chain multiplies: {r.example.size_expression()}",
-                r.example.sizes_chain),
+    cs = [Check("L_n: NumPy forward vs dagrad's forward through the model, max |Δ|",
+                _diff(r.losses, bp_losses), tolerance(r.losses), "NumPy forward",
+                "dagrad forward"),
           Check("per-sample ∇_{x_n} L_n: chain vs per-sample backprop, max |Δ|",
-                _diff(r.grad_x, r.backprop_grad_x), tolerance(r.backprop_grad_x)),
+                _diff(r.grad_x, r.backprop_grad_x), tolerance(r.backprop_grad_x), CLOSED,
+                BACKPROP),
           Check("per-sample δ1_n = ∇_b1 L_n: chain vs per-sample backprop, max |Δ|",
-                _diff(r.delta, r.backprop_delta), tolerance(r.backprop_delta)),
+                _diff(r.delta, r.backprop_delta), tolerance(r.backprop_delta), CLOSED, BACKPROP),
           Check("every intermediate adjoint of every sample vs backprop, max |Δ|",
                 float(r.adjoint_diffs.max()),
-                tolerance(1.0 / r.probabilities[np.arange(r.n), r.labels])),
+                tolerance(1.0 / r.probabilities[np.arange(r.n), r.labels]), CLOSED, BACKPROP),
           Check("∇_X L̄ = (1/N)·per-sample chains vs backprop of the mean loss, max |Δ|",
-                _diff(r.mean_grad_x, mb["x"]), tolerance(mb["x"])),
-          Check("∇_W1 L̄ = (1/N) Σ δ1_n ⊗ x_n vs backprop of the mean loss, max |Δ|",
-                _diff(r.mean_grad_W1, mb["W1"]), tolerance(mb["W1"]))]
+                _diff(r.mean_grad_x, mb["x"]), tolerance(mb["x"]), CLOSED, BACKPROP),
+          Check("∇_W1 L̄ = (1/N) Δᵀ X vs backprop of the mean loss, max |Δ|",
+                _diff(r.mean_grad_W1, mb["W1"]), tolerance(mb["W1"]), CLOSED, BACKPROP)]
     if "b1" in mb:
         cs.append(Check("∇_b1 L̄ = (1/N) Σ δ1_n vs backprop of the mean loss, max |Δ|",
-                        _diff(r.mean_grad_b1, mb["b1"]), tolerance(mb["b1"])))
+                        _diff(r.mean_grad_b1, mb["b1"]), tolerance(mb["b1"]), CLOSED, BACKPROP))
+    cs.append(Check(f"every per-sample chain multiplies: {r.example.size_expression()}",
+                    r.example.sizes_chain))
     return cs

@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chain_report import VJP_NOTE, ascii_latex, factor_table, network_line
+from .chain_report import (
+    CHECK_HEAD,
+    CONSISTENCY_HEAD,
+    CONSISTENCY_NOTE,
+    VJP_NOTE,
+    ascii_latex,
+    check_counts,
+    check_rows,
+    consistency_rows,
+    factor_table,
+    network_line,
+    sources_note,
+)
 from .report import fmt, html_table, latex_document, markdown_table, text_table
 
 if TYPE_CHECKING:
@@ -28,9 +40,11 @@ def _explain(r: BatchJacobianChain) -> list[str]:
         f"over the whole batch would be block-diagonal: the chain splits into {N} independent "
         f"per-sample chains of vector–Jacobian products, and no dense Jacobian over the batch "
         f"is ever built.",
-        "Batch-mean loss L̄ = (1/N) Σ_n L_n: ∇_(x_n) L̄ = (1/N)·∇_(x_n) L_n; ∇_b1 L̄ = (1/N) "
-        "Σ_n δ1_n; ∇_W1 L̄ = (1/N) Σ_n δ1_n ⊗ x_n = (1/N)·Δᵀ X, with δ1_n = ∇_o1 L_n "
-        "(= ∇_b1 L_n) from sample n's chain.",
+        f"Batch-mean loss L̄ = (1/N) Σ_n L_n: ∇_(x_n) L̄ = (1/N)·∇_(x_n) L_n; ∇_b1 L̄ = (1/N) "
+        f"Σ_n δ1_n; ∇_W1 L̄ ({r.spec.sizes[1]}×{r.spec.sizes[0]}) = (1/N) Σ_n δ1_nᵀ "
+        f"({r.spec.sizes[1]}×1) · x_nᵀ (1×{r.spec.sizes[0]}) = (1/N)·Δᵀ ({r.spec.sizes[1]}×{N}) "
+        f"· X ({N}×{r.spec.sizes[0]}), with δ1_n = ∇_o1 L_n (= ∇_b1 L_n, a 1×{r.spec.sizes[1]} "
+        f"row) from sample n's chain, Δ the {N} rows δ1_n stacked and X the {N} inputs as rows.",
     ]
 
 
@@ -69,11 +83,6 @@ def _mean_rows(r: BatchJacobianChain) -> list[list[str]]:
 _MEAN_HEAD = ["gradient of the mean loss", "shape", "‖·‖", "max |Δ| vs backprop"]
 
 
-def _check_rows(r: BatchJacobianChain) -> list[list[str]]:
-    return [[c.name, str(c.value) if isinstance(c.value, bool) else fmt(c.value, 3),
-             "—" if c.tol is None else fmt(c.tol, 2), "✓" if c.ok else "✗"] for c in r.checks]
-
-
 def _more(r: BatchJacobianChain) -> list[str]:
     return [f"(the first {MAX_ROWS} of {r.n} samples)"] if r.n > MAX_ROWS else []
 
@@ -99,10 +108,10 @@ def markdown(r: BatchJacobianChain, dag_path: str | None = None) -> str:
     out += _more(r) + ([""] if _more(r) else [])
     out += ["## Gradients of the batch-mean loss", "", markdown_table(_MEAN_HEAD, _mean_rows(r)),
             ""]
-    ok = sum(c.ok for c in r.checks)
-    out += ["## Checks", "", markdown_table(["check", "value", "tolerance", "ok"],
-                                             _check_rows(r)), "",
-            f"{ok} of {len(r.checks)} checks pass.", ""]
+    out += ["## Checks", "", markdown_table(CHECK_HEAD, check_rows(r)), "",
+            f"{check_counts(r)}.", "", sources_note(), ""]
+    out += ["### Consistency (not counted as checks)", "", CONSISTENCY_NOTE, "",
+            markdown_table(CONSISTENCY_HEAD, consistency_rows(r)), ""]
     return "\n".join(out)
 
 
@@ -124,7 +133,7 @@ def latex(r: BatchJacobianChain) -> str:
         [r"\end{itemize}"]
     b.append(r"\[ \nabla_{x_n} L_n = J_L(z^{(" + str(n) + r")})[n] \cdot \ldots \cdot "
              r"J_{o^{(1)}}(x)[n], \qquad \bar L = \frac1N \sum_n L_n, \qquad "
-             r"\nabla_{W^{(1)}} \bar L = \frac1N \sum_n \delta^{(1)}_n \otimes x_n "
+             r"\nabla_{W^{(1)}} \bar L = \frac1N \sum_n \delta^{(1)\top}_n x_n^\top "
              r"= \frac1N \Delta^\top X \]")
     b += [ascii_latex(p) for p in _explain(r)]
     b.append(r"\section*{Per-sample gradients}")
@@ -133,7 +142,12 @@ def latex(r: BatchJacobianChain) -> str:
     b.append(r"\section*{Gradients of the batch-mean loss}")
     b.append(_tex_table(_MEAN_HEAD, _mean_rows(r), "lrrr"))
     b.append(r"\section*{Checks}")
-    b.append(_tex_table(["check", "value", "tol.", "ok"], _check_rows(r), "p{11cm}rrl"))
+    b.append(ascii_latex(check_counts(r)) + ".")
+    b.append(_tex_table(CHECK_HEAD, check_rows(r), "p{6cm}p{2.2cm}p{2.2cm}rrl"))
+    b.append(ascii_latex(sources_note()))
+    b.append(r"\subsection*{Consistency (not counted as checks)}")
+    b.append(ascii_latex(CONSISTENCY_NOTE))
+    b.append(_tex_table(CONSISTENCY_HEAD, consistency_rows(r), "p{11cm}rl"))
     return latex_document(TITLE, "\n\n".join(b))
 
 
@@ -148,9 +162,11 @@ def html_report(r: BatchJacobianChain) -> str:
     h.append("<h4>Per-sample gradients</h4>" + html_table(_SAMPLE_HEAD, _sample_rows(r)))
     h += [f"<p>{e(s)}</p>" for s in _more(r)]
     h.append("<h4>Gradients of the batch-mean loss</h4>" + html_table(_MEAN_HEAD, _mean_rows(r)))
-    ok = sum(c.ok for c in r.checks)
-    h.append(f"<h4>Checks: {ok} of {len(r.checks)} pass</h4>")
-    h.append(html_table(["check", "value", "tolerance", "ok"], _check_rows(r)) + "</div>")
+    h.append(f"<h4>{e(check_counts(r))}</h4>")
+    h.append(html_table(CHECK_HEAD, check_rows(r)))
+    h.append(f"<p>{e(sources_note())}</p>")
+    h.append(f"<h4>Consistency (not counted as checks)</h4><p>{e(CONSISTENCY_NOTE)}</p>")
+    h.append(html_table(CONSISTENCY_HEAD, consistency_rows(r)) + "</div>")
     return "\n".join(h)
 
 
@@ -161,7 +177,8 @@ def text_summary(r: BatchJacobianChain) -> str:
             f"  sizes: {r.example.size_expression()}", ""]
     out += [text_table(_SAMPLE_HEAD, _sample_rows(r))] + _more(r) + [""]
     out += [text_table(_MEAN_HEAD, _mean_rows(r)), ""]
-    ok = sum(c.ok for c in r.checks)
-    out.append(f"checks: {ok} of {len(r.checks)} pass")
-    out += [f"  {row[3]} {row[0]}: {row[1]}" for row in _check_rows(r)]
+    out.append(check_counts(r))
+    out += [f"  {c[-1]} {c[0]}: {c[3]}   [{c[1]} vs {c[2]}]" for c in check_rows(r)]
+    out.append("consistency (not counted as checks):")
+    out += [f"  {c[-1]} {c[0]}: {c[1]}" for c in consistency_rows(r)]
     return "\n".join(out)

@@ -1,33 +1,113 @@
-"""The bonus: ∇_W1 L through the Jacobian J_o1(W1), as a dense 3-tensor and as a Kronecker form.
+"""The bonus: ∇_W1 L through the Jacobian J_o1(W1), as products written in the sheet's convention.
 
-J_o1(W1)[i, j, k] = ∂o1_i/∂W1_jk = δ_ij·x_k has shape n × n × m (256 × 256 × 784: 51,380,224
-entries, 392 MiB in float64); flattened over (j, k) it is the sheet's Jacobi-Matrix
-I_n ⊗ xᵀ (n × n·m).  With δ1 = ∇_o1 L: ∇_W1 L = δ1ᵀ·J_o1(W1) = δ1ᵀ(I ⊗ xᵀ) = δ1 ⊗ x.
+The gradient of the scalar L is a row vector: δ1 = ∇_o1 L is 1×n.  J_o1(W1)[i, j, k] =
+∂o1_i/∂W1_jk = δ_ij·x_k is an n × n × m tensor (256 × 256 × 784: 51,380,224 entries, 392 MiB in
+float64); flattened over (j, k) in row-major order (vec(W1) lists W1's rows one after another)
+it is the n × n·m matrix I_n ⊗ xᵀ.  Then, every product computable with the sizes shown:
+
+    vec(∇_W1 L) (1×n·m) = δ1 (1×n) · J_o1(W1) (n×n·m)        the chain rule
+                        = δ1 (1×n) ⊗ xᵀ (1×m)                 mixed product: δ1·(I ⊗ xᵀ)
+    ∇_W1 L (n×m)        = δ1ᵀ (n×1) · xᵀ (1×m)                vec(∇_W1 L) cut into n rows
+    J_L(W1) (1×n×m)     = δ1 (1×n) · J_o1(W1) (n×n×m)         summed over i
+
+Each is a :class:`~dagrad.explain.chain_products.Product`, evaluated with exactly those sizes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import jacobians as jac
+from .chain_products import Operand, Product
 
-__all__ = ["WeightGradient", "weight_gradient"]
+__all__ = ["WeightGradient", "weight_gradient", "weight_products", "LABELS"]
+
+# what each form of ∇_W1 L is, in a few words (the check names use these)
+LABELS = {
+    "J": "J_o1(W1) = I ⊗ xᵀ (Kronecker product)",
+    "vec": "δ1 · J_o1(W1) (dense Jacobian, flattened)",
+    "kron": "δ1 ⊗ xᵀ (Kronecker form, implicit)",
+    "outer": "δ1ᵀ · xᵀ (outer product)",
+    "tensor": "δ1 · J_o1(W1) (dense 3-tensor, summed over i)",
+}
+GRADIENT_FORMS = ("vec", "kron", "outer", "tensor")
+
+
+class _Cached:
+    """A builder that keeps its value until :meth:`drop` (the dense tensor is built once)."""
+
+    def __init__(self, build: Callable[[], np.ndarray]):
+        self.build = build
+        self.value: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self.value is None:
+            self.value = self.build()
+        return self.value
+
+    def drop(self) -> None:
+        self.value = None
+
+
+def weight_products(delta: np.ndarray, x: np.ndarray, reference: np.ndarray | None,
+                    tensor: Callable[[], np.ndarray]) -> dict[str, Product]:
+    """The displayed products of the bonus (keys of :data:`LABELS`), reference = backprop."""
+    n, m = delta.size, x.size
+    N = n * m
+    row = delta.reshape(1, n)
+    xt = x.reshape(1, m)
+    d_row = Operand("δ1", r"\delta^{(1)}", (1, n), row)
+    x_t = Operand("xᵀ", r"x^\top", (1, m), xt)
+    ref = None if reference is None else np.asarray(reference, np.float64)
+    sub = lambda shape: None if ref is None else ref.reshape(shape)
+    jw = r"J_{o^{(1)}}(W^{(1)})"
+    vec, vec_tex = "vec(∇_W1 L)", r"\operatorname{vec}(\nabla_{W^{(1)}} L)"
+    return {
+        "J": Product("J_o1(W1)", jw, (n, N),
+                     [Operand(f"I_{n}", rf"I_{{{n}}}", (n, n), lambda: np.eye(n)), x_t], op="⊗",
+                     note=f"∂o1_i/∂W1_jk = δ_ij·x_k with the columns ordered as vec(W1) (row j "
+                          f"of W1 is columns j·{m:,} … j·{m:,} + {m - 1:,}): row i holds xᵀ in "
+                          f"block i and zeros elsewhere", dense=True),
+        "vec": Product(vec, vec_tex, (1, N),
+                       [d_row, Operand("J_o1(W1)", jw, (n, N), tensor)],
+                       reference=sub((1, N)), oracle="dagrad reverse mode",
+                       note="the chain rule, with the gradient of L with respect to vec(W1) "
+                            "as a row", dense=True),
+        "kron": Product(vec, vec_tex, (1, N), [d_row, x_t], op="⊗", reference=sub((1, N)),
+                        oracle="dagrad reverse mode",
+                        note=f"the mixed-product rule (A ⊗ B)·(C ⊗ D) = (A·C) ⊗ (B·D) with δ1 = "
+                             f"δ1 ⊗ 1 (1×1): δ1 (1×{n}) · I_{n} ({n}×{n}) = δ1 and 1 (1×1) · xᵀ "
+                             f"(1×{m}) = xᵀ, so the same row without forming the {n}×{N:,} "
+                             "matrix"),
+        "outer": Product("∇_W1 L", r"\nabla_{W^{(1)}} L", (n, m),
+                         [Operand("δ1ᵀ", r"\delta^{(1)\top}", (n, 1), row.T), x_t],
+                         reference=sub((n, m)), oracle="dagrad reverse mode",
+                         note=f"vec(∇_W1 L) cut into {n} rows of {m} (the shape of W1): "
+                              "(∇_W1 L)_jk = δ1_j·x_k"),
+        "tensor": Product("J_L(W1)", r"J_L(W^{(1)})", (1, n, m),
+                          [d_row, Operand("J_o1(W1)", jw, (n, n, m), tensor)],
+                          reference=sub((1, n, m)), oracle="dagrad reverse mode",
+                          note=f"the 3-tensor contracted over i: Σ_i δ1_i·δ_ij·x_k = δ1_j·x_k; "
+                               f"∇_W1 L ({n}×{m}) is J_L(W1) without its leading 1",
+                          dense=True),
+    }
 
 
 @dataclass
 class WeightGradient:
-    """∇_W1 L by the implicit Kronecker form, by contracting the dense tensor, and by backprop."""
+    """∇_W1 L by every displayed product (Kronecker, outer, dense), beside backprop's."""
 
     x: np.ndarray = field(repr=False)
-    delta: np.ndarray = field(repr=False)      # δ1 = ∇_o1 L from the chain (1 × n row)
-    kron: np.ndarray = field(repr=False)       # δ1 ⊗ x
-    backprop: np.ndarray = field(repr=False)   # dagrad reverse mode's ∇_W1 L
+    delta: np.ndarray = field(repr=False)      # the entries of δ1 = ∇_o1 L (a 1 × n row)
+    backprop: np.ndarray = field(repr=False)   # dagrad reverse mode's ∇_W1 L (n × m)
+    products: dict[str, Product] = field(repr=False)
+    results: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # evaluated
     dense: bool = False
-    tensor_grad: np.ndarray | None = field(default=None, repr=False)  # δ1ᵀ·T contracted
-    flat_vs_kron: float | None = None   # max |T.reshape(n, n·m) − I ⊗ xᵀ|
+    flat_vs_kron: float | None = None   # max |T.reshape(n, n·m) − I ⊗ xᵀ| (consistency)
     tensor_norm: float | None = None    # ‖T‖_F
     tensor_nnz: int | None = None
     tensor_entries: list[tuple[tuple[int, int, int], float]] = field(default_factory=list)
@@ -54,15 +134,33 @@ class WeightGradient:
     def nbytes(self) -> int:
         return jac.weight_tensor_nbytes(self.n_out, self.n_in)
 
+    def as_matrix(self, key: str) -> np.ndarray | None:
+        """The evaluated form ``key`` arranged like W1 (n × m), or None if not evaluated."""
+        r = self.results.get(key)
+        return None if r is None else r.reshape(self.n_out, self.n_in)
+
+    def diff(self, key: str) -> float | None:
+        """max |form ``key`` − backprop| (None if that form was not evaluated)."""
+        r = self.as_matrix(key)
+        return None if r is None else float(np.max(np.abs(r - self.backprop)))
+
+    @property
+    def kron(self) -> np.ndarray:
+        """∇_W1 L from δ1 ⊗ xᵀ (1 × n·m), arranged like W1 (n × m)."""
+        return self.as_matrix("kron")
+
+    @property
+    def tensor_grad(self) -> np.ndarray | None:
+        """∇_W1 L from δ1 · J_o1(W1) over the dense 3-tensor (n × m), if built."""
+        return self.as_matrix("tensor")
+
     @property
     def diff_kron(self) -> float:
-        return float(np.max(np.abs(self.kron - self.backprop)))
+        return self.diff("kron")
 
     @property
     def diff_tensor(self) -> float | None:
-        if self.tensor_grad is None:
-            return None
-        return float(np.max(np.abs(self.tensor_grad - self.backprop)))
+        return self.diff("tensor")
 
     def tensor(self) -> np.ndarray:
         """Build the dense J_o1(W1) again (n × n × m float64; checked against the dense limit)."""
@@ -82,23 +180,28 @@ def _flat_vs_kron(T: np.ndarray, x: np.ndarray, block: int = 32) -> float:
 
 def weight_gradient(delta: np.ndarray, x: np.ndarray, backprop: np.ndarray,
                     dense: bool) -> WeightGradient:
-    """∇_W1 L = δ1 ⊗ x (implicit), and with ``dense`` also δ1ᵀ·T over the explicit tensor T."""
+    """Evaluate δ1 ⊗ xᵀ and δ1ᵀ · xᵀ, and with ``dense`` δ1 · J_o1(W1) over the built tensor."""
     delta = np.asarray(delta, np.float64).reshape(-1)
     x = np.asarray(x, np.float64).reshape(-1)
+    T = _Cached(lambda: jac.weight_tensor(x, len(delta)))
+    products = weight_products(delta, x, backprop, T)
     t0 = time.perf_counter()
-    kron = jac.weight_gradient_kron(delta, x)
-    res = WeightGradient(x, delta, kron, np.asarray(backprop, np.float64), dense,
-                         seconds_kron=time.perf_counter() - t0)
+    res = WeightGradient(x, delta, np.asarray(backprop, np.float64), products, dense=dense)
+    for key in ("kron", "outer"):
+        res.results[key] = products[key].evaluate()
+    res.seconds_kron = time.perf_counter() - t0
     if dense:
         t0 = time.perf_counter()
-        T = jac.weight_tensor(x, len(delta))
-        res.tensor_grad = jac.contract_weight_tensor(delta, T)
-        res.flat_vs_kron = _flat_vs_kron(T, x)
-        res.tensor_norm = float(np.linalg.norm(T.reshape(-1)))
-        res.tensor_nnz = int(np.count_nonzero(T))
+        for key in ("vec", "tensor"):
+            res.results[key] = products[key].evaluate()
+        t = T()
+        res.flat_vs_kron = _flat_vs_kron(t, x)
+        res.tensor_norm = float(np.linalg.norm(t.reshape(-1)))
+        res.tensor_nnz = int(np.count_nonzero(t))
         k = int(np.argmax(np.abs(x)))
-        res.tensor_entries = [((i, j, k), float(T[i, j, k])) for i, j in ((0, 0), (0, 1), (1, 1))
-                              if i < T.shape[0] and j < T.shape[1]]
-        del T
+        res.tensor_entries = [((i, j, k), float(t[i, j, k])) for i, j in ((0, 0), (0, 1), (1, 1))
+                              if i < t.shape[0] and j < t.shape[1]]
+        del t
+        T.drop()
         res.seconds_dense = time.perf_counter() - t0
     return res

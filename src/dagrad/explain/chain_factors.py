@@ -17,9 +17,10 @@ from .. import ops
 from ..tensor import Tensor
 from . import jacobians as jac
 from .chain_model import MLPSpec
+from .chain_products import Operand, Product
 
-__all__ = ["Factor", "Chain", "Check", "node_latex", "sample_factors", "chain_names", "multiply",
-           "build_chain", "tolerance"]
+__all__ = ["Factor", "Chain", "Check", "SOURCES", "split_checks", "node_latex", "sample_factors",
+           "chain_names", "multiply", "build_chain", "tolerance"]
 
 
 def node_latex(name: str) -> str:
@@ -167,19 +168,61 @@ def sample_factors(spec: MLPSpec, v: dict[str, np.ndarray], y: int,
     return f
 
 
+# The computations a check may compare.  An independent check names two different ones: what it
+# checks (``subject``) and the oracle it compares with; a consistency check names none.
+SOURCES: dict[str, str] = {
+    "closed forms": "the Jacobians written from their definitions (explain.jacobians, NumPy), "
+                    "multiplied as displayed",
+    "NumPy forward": "the MLP's forward pass in plain NumPy (chain_model.numpy_forward)",
+    "dagrad forward": "the model's own modules run by dagrad (the op table's forward functions)",
+    "dagrad reverse mode": "dagrad's backprop through the model (the op table's vjp rules)",
+    "dg.jacobian": "dagrad's Jacobian of each step by itself (the op table's rules)",
+    "finite differences": "central differences of the NumPy forward in float64",
+}
+
+
 @dataclass
 class Check:
-    """One numerical check of the report: |value| ≤ tol (or a yes/no fact when tol is None)."""
+    """One check: |value| ≤ tol (or a yes/no fact when tol is None).
+
+    With an ``oracle`` it is an *independent* check: ``subject`` and ``oracle`` name two
+    different computations (keys of :data:`SOURCES`).  Without one it is a *consistency* check
+    (shape bookkeeping, a symmetry, two builds of one definition): it is reported but never
+    counted as a check, since its two sides come from the same code.
+    """
 
     name: str
     value: float | bool
     tol: float | None = None
+    subject: str | None = None
+    oracle: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.oracle is None:
+            return
+        for role, src in (("subject", self.subject), ("oracle", self.oracle)):
+            if src not in SOURCES:
+                raise ValueError(f"check {self.name!r}: {role} {src!r} is not one of "
+                                 f"{', '.join(SOURCES)}")
+        if self.subject == self.oracle:
+            raise ValueError(f"check {self.name!r}: compares {self.subject!r} with itself, "
+                             "which is not an independent check")
+
+    @property
+    def independent(self) -> bool:
+        """True when the two sides come from different computations (an oracle is named)."""
+        return self.oracle is not None
 
     @property
     def ok(self) -> bool:
         if self.tol is None:
             return bool(self.value)
         return bool(np.isfinite(self.value) and self.value <= self.tol)
+
+
+def split_checks(checks: list[Check]) -> tuple[list[Check], list[Check]]:
+    """(independent checks, consistency checks), each in the given order."""
+    return [c for c in checks if c.independent], [c for c in checks if not c.independent]
 
 
 def tolerance(reference: np.ndarray) -> float:
@@ -255,6 +298,12 @@ class Chain:
         """"1×10 · 10×256 · … → 1×784"."""
         r = self.result_shape
         return " · ".join(self.sizes) + f" → {r[0]}×{r[1]}"
+
+    def display(self) -> Product:
+        """The chain as displayed: ∇_target L (1×n) = J_L(zn) (1×C) · … with every size."""
+        return Product(self.lhs, rf"\nabla_{{{node_latex(self.target)}}} L", self.result_shape,
+                       [Operand(f.name, f.latex_name, f.shape, f.matrix) for f in self.factors],
+                       reference=self.reference, oracle="dagrad reverse mode")
 
 
 def multiply(factors: list[Factor]) -> list[np.ndarray]:

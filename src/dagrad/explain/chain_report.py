@@ -12,26 +12,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import jacobians as jac
-from .chain_factors import Chain, node_latex
+from .chain_factors import SOURCES, Chain, Check, node_latex, split_checks
+from .chain_products import Product, size_latex
 from .report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
 
 if TYPE_CHECKING:
     from .mlp_chain import JacobianChainReport
 
 __all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
-           "network_line", "factor_table", "VJP_NOTE"]
+           "network_line", "factor_table", "VJP_NOTE", "CONSISTENCY_NOTE", "check_counts",
+           "check_rows", "consistency_rows", "oracle_breakdown", "sources_note"]
 
 VJP_NOTE = ("The product is evaluated left to right: v ← J_L(z{n}), then v ← v·J for each next "
             "factor. Every step is a vector–Jacobian product (a 1×m row vector times an m×k "
             "matrix), never a matrix–matrix product, and the row vector after each step is the "
             "adjoint ∇L of that factor's input — what reverse mode (backprop) computes.")
 
+CONSISTENCY_NOTE = ("Consistency facts hold by construction and are not counted as checks: sizes "
+                    "that chain (a product whose sizes do not chain raises before it is "
+                    "printed), the softmax Jacobian's symmetry and zero row sums, and two builds "
+                    "of one definition. They are listed so that nothing is hidden.")
+
 _UNICODE_TEX = {"×": r"$\times$", "−": "-", "∇": r"$\nabla$", "ᵀ": r"$^\top$", "≤": r"$\le$",
                 "δ": r"$\delta$", "φ": r"$\varphi$", "σ": r"$\sigma$", "⊗": r"$\otimes$",
                 "→": r"$\to$", "←": r"$\leftarrow$", "·": r"$\cdot$", "²": r"$^2$", "∈": r"$\in$",
                 "…": r"\dots{}", "–": "--", "—": "---", "|": r"$|$", "Δ": r"$\Delta$",
                 "✓": "ok", "✗": "FAILED", "‖": r"$\|$", "’": "'", "ℝ": r"$\mathbb{R}$",
-                "√": r"$\surd$"}
+                "√": r"$\surd$", "Σ": r"$\Sigma$", "∂": r"$\partial$"}
 
 
 def ascii_latex(text: str) -> str:
@@ -173,49 +180,105 @@ def _chain_heading(ch: Chain) -> str:
     return f"{ch.lhs} — {what}"
 
 
-def _bonus_rows(r: JacobianChainReport) -> list[list[str]]:
-    w = r.weight
-    rows = [["δ1 ⊗ x (Kronecker form, implicit outer product)", _sz(w.kron.shape),
-             fmt(w.diff_kron, 3), f"{w.seconds_kron * 1e3:.1f} ms"]]
-    if w.dense:
-        rows.append(["δ1ᵀ · J_o1(W1) (dense tensor, contracted over i)",
-                     _sz(w.tensor_grad.shape), fmt(w.diff_tensor, 3),
-                     f"{w.seconds_dense:.2f} s"])
-    return rows
-
-
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
 
 
-def _bonus_text(r: JacobianChainReport) -> list[str]:
+def _bonus_intro(r: JacobianChainReport) -> list[str]:
     w = r.weight
     n, m = w.n_out, w.n_in
-    lines = [
-        f"J_o1(W1) is a 3-tensor of shape {n} × {n} × {m} with entries ∂o1_i/∂W1_jk = "
+    return [
+        f"One convention from start to end, the sheet's: the gradient of the scalar L is a row "
+        f"vector, so δ1 = ∇_o1 L is 1×{n} (as ∇_x L is 1×{m}), and J_a(b) has one row per "
+        f"component of a. W1 is {n}×{m}; vec(W1) lists its rows one after another "
+        f"({n * m:,} entries), and every product below is evaluated with exactly the sizes "
+        f"shown.",
+        f"J_o1(W1) is a 3-tensor of size {n} × {n} × {m} with entries ∂o1_i/∂W1_jk = "
         f"δ_ij·x_k ({n * n * m:,} entries, {_mib(w.nbytes)} in float64). Flattened over "
         f"(j, k) it is the Jacobi-Matrix of size {n} × {n * m:,}: J_o1(W1) = I_{n} ⊗ xᵀ.",
-        f"With δ1 = ∇_o1 L = J_L(z{r.depth})·…·J_z1(o1) (1 × {n}, the chain of ∇_b1 L without "
-        f"its last factor I): ∇_W1 L = δ1ᵀ · J_o1(W1) = δ1ᵀ(I ⊗ xᵀ) = δ1ᵀ ⊗ xᵀ, i.e. "
-        f"(∇_W1 L)_jk = Σ_i δ1_i δ_ij x_k = δ1_j x_k: the outer product δ1 ⊗ x ({n} × {m}).",
     ]
+
+
+def _bonus_status(r: JacobianChainReport, key: str) -> str:
+    w = r.weight
+    if key in w.results:
+        return f"max |Δ| vs backprop = {fmt(w.diff(key), 3)}"
+    if key == "J" and w.flat_vs_kron is not None:
+        return (f"equals the built 3-tensor flattened (max |Δ| = {fmt(w.flat_vs_kron, 3)}; two "
+                "builds of one definition, a consistency fact)")
+    return f"not evaluated (dense=False: it forms the {_mib(w.nbytes)} Jacobian)"
+
+
+def _bonus_items(r: JacobianChainReport) -> list[tuple[Product, str]]:
+    """(displayed product, what became of it) for δ1 and every form of the bonus."""
+    items = [(r.delta, f"max |Δ| vs backprop's ∇_o1 L = "
+                       f"{fmt(float(np.max(np.abs(r.delta.evaluate() - r.delta.reference))), 3)}")]
+    return items + [(p, _bonus_status(r, k)) for k, p in r.weight.products.items()]
+
+
+def _bonus_tail(r: JacobianChainReport) -> str:
+    w = r.weight
+    n = w.n_out
     if w.dense:
         ents = ", ".join(f"T[{i},{j},{k}] = {fmt(v, 4)}" for (i, j, k), v in w.tensor_entries)
-        lines.append(
-            f"Built densely ({_mib(w.nbytes)}): ‖J_o1(W1)‖_F = {fmt(w.tensor_norm, 6)} "
-            f"(= √{n}·‖x‖), {w.tensor_nnz:,} non-zeros (= {n} × the {np.count_nonzero(w.x)} "
-            f"non-zero pixels); {ents}. Its flattening equals I ⊗ xᵀ (max |Δ| = "
-            f"{fmt(w.flat_vs_kron, 3)}).")
-    else:
-        lines.append(f"The dense tensor was not built (dense=False): the Kronecker form is "
-                     f"applied implicitly as the outer product, never forming the "
-                     f"{_mib(w.nbytes)}.")
-    return lines
+        return (f"Built densely ({_mib(w.nbytes)}) and dropped after use: ‖J_o1(W1)‖_F = "
+                f"{fmt(w.tensor_norm, 6)} (= √{n}·‖x‖), {w.tensor_nnz:,} non-zeros (= {n} × the "
+                f"{np.count_nonzero(w.x)} non-zero pixels); {ents}.")
+    return (f"The dense tensor was not built (dense=False): vec(∇_W1 L) is computed as δ1 ⊗ xᵀ "
+            f"and ∇_W1 L as δ1ᵀ · xᵀ, never forming the {_mib(w.nbytes)}.")
 
 
-def _check_rows(r: JacobianChainReport) -> list[list[str]]:
-    return [[c.name, fmt(c.value, 3) if not isinstance(c.value, bool) else str(c.value),
-             "—" if c.tol is None else fmt(c.tol, 2), _mark(c.ok)] for c in r.checks]
+def _bonus_text(r: JacobianChainReport) -> list[str]:
+    """The bonus as plain sentences: the convention, J_o1(W1), every product, the tensor facts."""
+    out = _bonus_intro(r)
+    out += [f"{p.text()} — {p.note}; {status}." if p.note else f"{p.text()} — {status}."
+            for p, status in _bonus_items(r)]
+    return out + [_bonus_tail(r)]
+
+
+# ----- checks --------------------------------------------------------------------------------
+def check_counts(r: Any) -> str:
+    """"checks: 27 of 27 pass (…); consistency: 7 of 7 hold (not counted)"."""
+    ind, con = split_checks(r.checks)
+    line = (f"checks: {sum(c.ok for c in ind)} of {len(ind)} pass (each compares two "
+            "independent computations)")
+    if con:
+        line += (f"; consistency: {sum(c.ok for c in con)} of {len(con)} hold (by "
+                 "construction, not counted as checks)")
+    return line
+
+
+def oracle_breakdown(r: Any) -> str:
+    """"13 closed forms vs dagrad reverse mode, 12 closed forms vs dg.jacobian, …"."""
+    counts: dict[tuple[str, str], int] = {}
+    for c in split_checks(r.checks)[0]:
+        counts[(c.subject, c.oracle)] = counts.get((c.subject, c.oracle), 0) + 1
+    return ", ".join(f"{k} {s} vs {o}" for (s, o), k in counts.items())
+
+
+def _value(c: Check) -> str:
+    return str(c.value) if isinstance(c.value, bool) else fmt(c.value, 3)
+
+
+def check_rows(r: Any) -> list[list[str]]:
+    """(check, checked, oracle, value, tolerance, ok) of every independent check."""
+    return [[c.name, c.subject or "", c.oracle or "", _value(c),
+             "—" if c.tol is None else fmt(c.tol, 2), _mark(c.ok)]
+            for c in split_checks(r.checks)[0]]
+
+
+def consistency_rows(r: Any) -> list[list[str]]:
+    """(fact, value, ok) of every consistency check."""
+    return [[c.name, _value(c), _mark(c.ok)] for c in split_checks(r.checks)[1]]
+
+
+CHECK_HEAD = ["check", "computed by", "oracle", "value", "tolerance", "ok"]
+CONSISTENCY_HEAD = ["fact (not counted)", "value", "ok"]
+
+
+def sources_note() -> str:
+    """What each named computation is."""
+    return "Computations named: " + "; ".join(f"{k}: {v}" for k, v in SOURCES.items()) + "."
 
 
 def _chains(r: JacobianChainReport) -> list[Chain]:
@@ -248,7 +311,7 @@ def markdown(r: JacobianChainReport, dag_path: str | None = None) -> str:
     for step, _, text, tex in _derivations(r):
         out += [f"**{step}.** {text}", "", f"$$ {tex} $$", ""]
     for ch in _chains(r):
-        out += [f"## {_chain_heading(ch)}", "", f"**{ch.expression()}**", "",
+        out += [f"## {_chain_heading(ch)}", "", f"**{ch.display().text()}**", "",
                 f"Sizes: {ch.size_expression()} — they chain: {_mark(ch.sizes_chain)}", ""]
         out += [markdown_table(["#", "Jacobian", "formula", "size", "‖·‖_F",
                                 "first non-zero entries"], _factor_rows(ch)), ""]
@@ -263,13 +326,14 @@ def markdown(r: JacobianChainReport, dag_path: str | None = None) -> str:
                 f"{fmt(_norm(ch.product), 6)}; max |chain − backprop| = "
                 f"{fmt(ch.max_abs_diff, 3)}.", ""]
     out += ["## Bonus: ∇_W1 L with tensors and Kronecker products", ""]
-    out += [line for s in _bonus_text(r) for line in (s, "")]
-    out += [markdown_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
-                           _bonus_rows(r)), ""]
-    out += ["## Checks", "", markdown_table(["check", "value", "tolerance", "ok"],
-                                             _check_rows(r)), ""]
-    ok = sum(c.ok for c in r.checks)
-    out += [f"{ok} of {len(r.checks)} checks pass.", ""]
+    out += [line for s in _bonus_intro(r) for line in (s, "")]
+    for p, status in _bonus_items(r):
+        out += [f"- **{p.text()}**  ", f"  {p.note + '; ' if p.note else ''}{status}."]
+    out += ["", _bonus_tail(r), ""]
+    out += ["## Checks", "", markdown_table(CHECK_HEAD, check_rows(r)), "",
+            f"{check_counts(r)}.", "", sources_note(), ""]
+    out += ["### Consistency (not counted as checks)", "", CONSISTENCY_NOTE, "",
+            markdown_table(CONSISTENCY_HEAD, consistency_rows(r)), ""]
     out += ["## Timings", "", markdown_table(["stage", "seconds"],
                                               [[k, f"{v:.4f}"] for k, v in r.seconds.items()]),
             ""]
@@ -299,12 +363,9 @@ def _tex_chain_heading(ch: Chain) -> str:
 
 
 def _tex_chain_expr(ch: Chain) -> str:
-    target = node_latex(ch.target)
-    lhs = rf"\nabla_{{{target}}} L"
-    prod = r" \cdot ".join(f.latex_name for f in ch.factors)
     sizes = r" \cdot ".join(rf"({_tex_sz(f.shape)})" for f in ch.factors)
     res = _tex_sz(ch.result_shape)
-    return (r"\[" + f"{lhs} = {prod}" + r"\]" + "\n" + r"\[" + f"{sizes} \\;\\to\\; ({res})"
+    return (r"\[" + ch.display().tex() + r"\]" + "\n" + r"\[" + f"{sizes} \\;\\to\\; ({res})"
             + r"\]")
 
 
@@ -369,31 +430,34 @@ def latex(r: JacobianChainReport) -> str:
     w = r.weight
     b.append(r"\section*{Bonus: $\nabla_{W^{(1)}} L$ with tensors and Kronecker products}")
     nn, m = w.n_out, w.n_in
+    b.append(ascii_latex(_bonus_intro(r)[0]))
     b.append(rf"\[ J_{{o^{{(1)}}}}(W^{{(1)}}) \in \mathbb{{R}}^{{{nn} \times {nn} \times {m}}},"
              r"\qquad \bigl[J_{o^{(1)}}(W^{(1)})\bigr]_{ijk} = "
              r"\frac{\partial o^{(1)}_i}{\partial W^{(1)}_{jk}} = \delta_{ij}\, x_k \]")
-    b.append(rf"{nn * nn * m:,} entries".replace(",", "{,}") + rf", {_mib(w.nbytes)} in "
-             rf"float64. Flattened over $(j,k)$ it is the Jacobi-Matrix of size "
-             rf"${nn} \times {nn * m}$:")
+    b.append(f"${size_latex((nn * nn * m,))}$ entries, {_mib(w.nbytes)} in float64. Flattened "
+             f"over $(j,k)$ it is the Jacobi-Matrix of size ${size_latex((nn, nn * m))}$:")
     b.append(r"\[ I_{" + str(nn) + r"} \otimes x^\top = \begin{pmatrix} x^\top & 0 & \cdots & 0"
              r"\\ 0 & x^\top & \cdots & 0 \\ \vdots & & \ddots & \vdots \\ 0 & 0 & \cdots & "
              r"x^\top \end{pmatrix}. \]")
-    b.append(r"With $\delta^{(1)} = \nabla_{o^{(1)}} L = J_L(" + node_latex(f"z{n}") + r")"
-             r"\cdots J_{z^{(1)}}(o^{(1)})$ (the chain of $\nabla_{b^{(1)}} L$ without its last "
-             r"factor $I$):")
-    b.append(r"\begin{align*} \nabla_{W^{(1)}} L &= \delta^{(1)\top} J_{o^{(1)}}(W^{(1)}) "
-             r"= \delta^{(1)\top} (I \otimes x^\top) = \delta^{(1)\top} \otimes x^\top, \\"
-             r" \bigl(\nabla_{W^{(1)}} L\bigr)_{jk} &= \sum_i \delta^{(1)}_i \delta_{ij} x_k "
-             r"= \delta^{(1)}_j x_k, \quad\text{i.e.}\quad \nabla_{W^{(1)}} L = "
-             r"\delta^{(1)} \otimes x = \delta^{(1)} x^\top \end{align*}")
-    b.append(ascii_latex(_bonus_text(r)[-1]))
-    b.append(_tex_table(["computed as", "shape", r"max $|\Delta|$ vs backprop", "time"],
-                        [[ascii_latex(c) for c in row] for row in _bonus_rows(r)], "llrr"))
+    b.append(r"Every product with the size of each factor under it (all computable as shown):")
+    for p, status in _bonus_items(r):
+        b.append(r"\[ " + p.tex() + r" \]")
+        b.append(r"\noindent{\small " + ascii_latex((p.note + "; " if p.note else "") + status)
+                 + ".}")
+    b.append(ascii_latex(_bonus_tail(r)))
     b.append(r"\section*{Checks}")
-    b.append(_tex_table(["check", "value", "tol.", "ok"],
-                        [[r"\parbox[t]{10cm}{\raggedright " + ascii_latex(c) + "}"] +
-                         [ascii_latex(x) for x in rest] for c, *rest in _check_rows(r)],
-                        "lrrl"))
+    b.append(ascii_latex(check_counts(r)) + ".")
+    b.append(_tex_table([ascii_latex(h) for h in CHECK_HEAD],
+                        [[r"\parbox[t]{7cm}{\raggedright " + ascii_latex(c) + "}"] +
+                         [ascii_latex(x) for x in rest] for c, *rest in check_rows(r)],
+                        "llllrl"))
+    b.append(ascii_latex(sources_note()))
+    b.append(r"\subsection*{Consistency (not counted as checks)}")
+    b.append(ascii_latex(CONSISTENCY_NOTE))
+    b.append(_tex_table([ascii_latex(h) for h in CONSISTENCY_HEAD],
+                        [[r"\parbox[t]{11cm}{\raggedright " + ascii_latex(c) + "}"] +
+                         [ascii_latex(x) for x in rest] for c, *rest in consistency_rows(r)],
+                        "lrl"))
     return latex_document(_title(r), "\n\n".join(b))
 
 
@@ -422,20 +486,23 @@ def html_report(r: JacobianChainReport) -> str:
     for step, _, text, _ in _derivations(r):
         h.append(f"<p><b>{e(step)}.</b> {e(text)}</p>")
     for ch in _chains(r):
-        h.append(f"<h4>{e(_chain_heading(ch))}</h4><p><b>{e(ch.expression())}</b><br>"
+        h.append(f"<h4>{e(_chain_heading(ch))}</h4><p><b>{e(ch.display().text())}</b><br>"
                  f"sizes: {e(ch.size_expression())} {_mark(ch.sizes_chain)}</p>")
         h.append(html_table(["#", "Jacobian", "formula", "size", "‖·‖_F",
                              "first non-zero entries"], _factor_rows(ch)))
         h.append(f"<p>{e(VJP_NOTE.format(n=n))}</p>")
         h.append(html_table(["step", "product", "= adjoint", "size", "‖·‖",
                              "max |Δ| vs backprop"], _adjoint_rows(ch)))
-    h.append("<h4>Bonus: ∇_W1 L with tensors</h4>")
-    h += [f"<p>{e(s)}</p>" for s in _bonus_text(r)]
-    h.append(html_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
-                        _bonus_rows(r)))
-    ok = sum(c.ok for c in r.checks)
-    h.append(f"<h4>Checks: {ok} of {len(r.checks)} pass</h4>")
-    h.append(html_table(["check", "value", "tolerance", "ok"], _check_rows(r)))
+    h.append("<h4>Bonus: ∇_W1 L with tensors and Kronecker products</h4>")
+    h += [f"<p>{e(s)}</p>" for s in _bonus_intro(r)]
+    h.append("<ul>" + "".join(f"<li><b>{e(p.text())}</b><br>{e(p.note + '; ' if p.note else '')}"
+                              f"{e(status)}.</li>" for p, status in _bonus_items(r)) + "</ul>")
+    h.append(f"<p>{e(_bonus_tail(r))}</p>")
+    h.append(f"<h4>{e(check_counts(r))}</h4>")
+    h.append(html_table(CHECK_HEAD, check_rows(r)))
+    h.append(f"<p>{e(sources_note())}</p>")
+    h.append(f"<h4>Consistency (not counted as checks)</h4><p>{e(CONSISTENCY_NOTE)}</p>")
+    h.append(html_table(CONSISTENCY_HEAD, consistency_rows(r)))
     h.append("</div>")
     return "\n".join(h)
 
@@ -453,20 +520,21 @@ def text_summary(r: JacobianChainReport, checks: bool = True) -> str:
     out += _state(r)
     out += [f"network: {network_line(r)}", f"sample: {_sample(r)}", ""]
     for ch in _chains(r):
-        out += [f"{ch.expression()}   [{ch.level} level]",
+        out += [f"{ch.display().text()}   [{ch.level} level]",
                 _indent(factor_table(ch)),
                 f"  sizes: {ch.size_expression()} {_mark(ch.sizes_chain)};  max |chain − "
                 f"backprop| = {fmt(ch.max_abs_diff, 3)}", ""]
     w = r.weight
-    out += [f"bonus: J_o1(W1) is {_sz(w.tensor_shape)} (δ_ij·x_k, {_mib(w.nbytes)} dense), "
-            f"flattened {w.flat_shape[0]} × {w.flat_shape[1]:,} = I ⊗ xᵀ; ∇_W1 L = δ1 ⊗ x"]
-    out += [_indent(text_table(["∇_W1 L computed as", "shape", "max |Δ| vs backprop", "time"],
-                               _bonus_rows(r))), ""]
+    out += [f"bonus: ∇_W1 L (gradients are rows; vec(W1) lists W1's rows) — J_o1(W1) is "
+            f"{_sz(w.tensor_shape)} (∂o1_i/∂W1_jk = δ_ij·x_k, {_mib(w.nbytes)} dense), "
+            f"flattened {w.flat_shape[0]} × {w.flat_shape[1]:,} = I ⊗ xᵀ"]
+    out += [f"  {p.text()}\n      {status}" for p, status in _bonus_items(r)]
+    out.append("")
     if checks:
-        ok = sum(c.ok for c in r.checks)
-        out.append(f"checks: {ok} of {len(r.checks)} pass")
-        out += [f"  {_mark(c.ok)} {c.name}: {row[1]}" for c, row in
-                zip(r.checks, _check_rows(r), strict=True)]
+        out.append(check_counts(r))
+        out += [f"  {c[-1]} {c[0]}: {c[3]}   [{c[1]} vs {c[2]}]" for c in check_rows(r)]
+        out.append("consistency (not counted as checks):")
+        out += [f"  {c[-1]} {c[0]}: {c[1]}" for c in consistency_rows(r)]
     return "\n".join(out)
 
 

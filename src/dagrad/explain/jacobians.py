@@ -17,7 +17,6 @@ __all__ = [
     "ACTIVATION_FORMS", "ActivationForm", "activation", "activation_derivative",
     "activation_jacobian", "softmax", "softmax_jacobian", "nll_jacobian", "linear_input_jacobian",
     "linear_bias_jacobian", "weight_tensor", "weight_tensor_nbytes", "kron_rows",
-    "weight_gradient_kron", "contract_weight_tensor",
 ]
 
 
@@ -176,22 +175,6 @@ def weight_tensor(x: np.ndarray, n_out: int) -> np.ndarray:
 
 
 def kron_rows(x: np.ndarray, n_out: int, rows: slice) -> np.ndarray:
-    """Rows ``rows`` of the flattened Jacobian I_{n_out} ⊗ xᵀ (n_out × n_out·n_in), by np.kron."""
+    """Rows ``rows`` of J_o(W) flattened over (j, k) row-major: I_{n_out} ⊗ xᵀ (n_out × n_out·m)."""
     eye = np.eye(n_out)[rows]
     return np.kron(eye, np.asarray(x, np.float64)[None, :])
-
-
-def contract_weight_tensor(delta: np.ndarray, T: np.ndarray, block: int = 32) -> np.ndarray:
-    """∇_W L[j, k] = Σ_i δ_i·T[i, j, k]: the row vector δᵀ times the tensor, in row blocks."""
-    n_out = T.shape[0]
-    flat = T.reshape(n_out, -1)  # the sheet's Jacobi-Matrix, n_out × n_out·n_in (a view)
-    out = np.zeros(flat.shape[1])
-    for start in range(0, n_out, block):
-        out += delta[start:start + block] @ flat[start:start + block]
-    return out.reshape(T.shape[1:])
-
-
-def weight_gradient_kron(delta: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """∇_W L = δᵀ(I ⊗ xᵀ) = δᵀ ⊗ xᵀ, reshaped: the outer product δ ⊗ x (n_out × n_in)."""
-    return np.kron(np.asarray(delta, np.float64), np.asarray(x, np.float64)).reshape(
-        len(delta), len(x))

@@ -2,8 +2,12 @@
 
 ``jacobian_chain(model, x, y)`` evaluates every Jacobian of z^(l) = φ(W^(l) z^(l−1) + b^(l)),
 z^(n) = softmax(o^(n)), L = −log z^(n)_y from its closed form in float64 (plain NumPy, not the
-autodiff), multiplies them left to right (vector–Jacobian products), and checks the products,
-every intermediate adjoint and the bonus ∇_W1 L = δ1 ⊗ x against dagrad's reverse mode.
+autodiff), multiplies them left to right (vector–Jacobian products on the 1×n gradient row),
+and checks the products, every intermediate adjoint and the bonus ∇_W1 L (n×m) = δ1ᵀ · xᵀ,
+vec(∇_W1 L) (1×n·m) = δ1 (1×n) · J_o1(W1) (n×n·m) = δ1 ⊗ xᵀ against independent oracles:
+dagrad's reverse mode, ``dg.jacobian`` of each step, and float64 finite differences of the
+NumPy forward.  Checks whose two sides come from one computation (sizes, symmetry, two builds
+of one definition) are kept apart as consistency checks and never counted as checks.
 A batch x of shape (N, in) gives a :class:`~dagrad.explain.chain_batch.BatchJacobianChain`.
 """
 
@@ -15,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .chain_bonus import WeightGradient, weight_gradient
+from .chain_bonus import GRADIENT_FORMS, LABELS, WeightGradient, weight_gradient
 from .chain_factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
+from .chain_fd import FiniteDifference, directional_derivative
 from .chain_model import MLPSpec, backprop, check_inputs, inspect_mlp, numpy_forward
+from .chain_products import Operand, Product
 from .chain_rendering import ChainRendering
 
 __all__ = ["jacobian_chain", "JacobianChainReport"]
@@ -41,6 +47,7 @@ class JacobianChainReport(ChainRendering):
     weight: WeightGradient = field(repr=False)
     checks: list[Check] = field(default_factory=list)
     step_diffs: dict[str, float] = field(default_factory=dict)
+    finite_differences: dict[str, FiniteDifference] = field(default_factory=dict, repr=False)
     description: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -64,8 +71,33 @@ class JacobianChainReport(ChainRendering):
 
     @property
     def ok(self) -> bool:
-        """True when every check passes."""
+        """True when every check passes (the consistency checks included)."""
         return all(c.ok for c in self.checks)
+
+    @property
+    def independent_checks(self) -> list[Check]:
+        """The checks that compare two different computations — the only ones counted."""
+        return [c for c in self.checks if c.independent]
+
+    @property
+    def consistency_checks(self) -> list[Check]:
+        """Bookkeeping that holds by construction (sizes, symmetry, two builds): not counted."""
+        return [c for c in self.checks if not c.independent]
+
+    @property
+    def delta(self) -> Product:
+        """δ1 = ∇_o1 L (1×n1) as the displayed product of the fine chain up to J_z1(o1)."""
+        ch = self.chain("x", "fine")
+        fs = ch.factors[:-1]
+        return Product("δ1 = ∇_o1 L", r"\delta^{(1)} = \nabla_{o^{(1)}} L",
+                       (1, fs[-1].shape[1]),
+                       [Operand(f.name, f.latex_name, f.shape, f.matrix) for f in fs],
+                       reference=ch.backprop[-2], oracle="dagrad reverse mode")
+
+    def products(self) -> list[Product]:
+        """Every product the report displays, in order: the chains, δ1 and the bonus's forms."""
+        out = [ch.display() for ch in self.chains.values()]
+        return out + [self.delta] + list(self.weight.products.values())
 
     def chain(self, target: str = "x", level: str = "layer") -> Chain:
         """The chain for ∇_target L (target "x" or "b1") at level "layer" or "fine"."""
@@ -87,8 +119,8 @@ class JacobianChainReport(ChainRendering):
 
     @property
     def grad_W1(self) -> np.ndarray:
-        """∇_W1 L = δ1 ⊗ x, shape (n1, in)."""
-        return self.weight.kron
+        """∇_W1 L = δ1ᵀ · xᵀ (n1 × in), the shape of W1."""
+        return self.weight.as_matrix("outer")
 
     def table(self) -> list[tuple[str, str, str, str, str]]:
         """(chain, Jacobian, formula, size, parts) for every factor of every chain."""
@@ -142,9 +174,14 @@ def _single(spec: MLPSpec, x: np.ndarray, y: int, dense: bool, check_steps: bool
     t["bonus (Kronecker, implicit)"] = weight.seconds_kron
     if weight.seconds_dense is not None:
         t["bonus (dense tensor)"] = weight.seconds_dense
+    t0 = time.perf_counter()
+    fd = {tg: directional_derivative(spec, x, int(y), tg)
+          for tg in ("x", "b1", "W1") if tg != "b1" or spec.has_bias}
+    t["finite differences"] = time.perf_counter() - t0
     loss = float(v["L"])
     report = JacobianChainReport(spec, x, int(y), v, loss, float(bp.losses[0]), factors, chains,
-                                 weight, description=description, seconds=t)
+                                 weight, finite_differences=fd, description=description,
+                                 seconds=t)
     if check_steps:
         t0 = time.perf_counter()
         report.step_diffs = _check_factors(factors)
@@ -153,34 +190,57 @@ def _single(spec: MLPSpec, x: np.ndarray, y: int, dense: bool, check_steps: bool
     return report
 
 
+CLOSED, BACKPROP = "closed forms", "dagrad reverse mode"
+
+
+def _fd_gap(r: JacobianChainReport, target: str, fd: FiniteDifference) -> float:
+    """max over every form of ∇_target L in the report of |∇_target L · v − finite difference|."""
+    if target == "W1":
+        forms = [r.weight.as_matrix(k) for k in GRADIENT_FORMS if k in r.weight.results]
+    else:
+        forms = [ch.product for (t, _), ch in r.chains.items() if t == target]
+    return max(abs(float(np.sum(g.reshape(fd.direction.shape) * fd.direction)) - fd.estimate)
+               for g in forms)
+
+
 def _checks(r: JacobianChainReport) -> list[Check]:
-    """Every check the report states (sizes, products vs backprop, bonus, softmax facts)."""
+    """The independent checks (each naming its oracle), then the consistency checks."""
     n = r.depth
-    cs = [Check("L (NumPy forward) vs L (dagrad forward)", abs(r.loss - r.loss_backprop),
-                tolerance(np.array([r.loss])))]
+    cs = [Check("L: NumPy forward vs dagrad's forward through the model, |Δ|",
+                abs(r.loss - r.loss_backprop), tolerance(np.array([r.loss])),
+                subject="NumPy forward", oracle="dagrad forward")]
+    for (t, lv), ch in r.chains.items():
+        cs.append(Check(f"∇_{t} L ({lv}): chain product vs backprop, max |Δ|",
+                        ch.max_abs_diff, tolerance(ch.reference), CLOSED, BACKPROP))
+        worst = max(ch.adjoint_diffs)
+        cs.append(Check(f"∇_{t} L ({lv}): every intermediate adjoint vs backprop, max |Δ|",
+                        worst, tolerance(np.concatenate([b.ravel() for b in ch.backprop])),
+                        CLOSED, BACKPROP))
+    for name, d in r.step_diffs.items():
+        cs.append(Check(f"{name}: closed form vs dg.jacobian of its step, max |Δ|", d,
+                        tolerance(r.factors[name].matrix), CLOSED, "dg.jacobian"))
+    for t, fd in r.finite_differences.items():
+        where = "every form" if t == "W1" else "both chains"
+        cs.append(Check(f"∇_{t} L · v ({where}) vs central finite differences of L along a "
+                        f"random unit v, |Δ|", _fd_gap(r, t, fd), fd.tolerance(), CLOSED,
+                        "finite differences"))
+    w = r.weight
+    for key in GRADIENT_FORMS:
+        if key in w.results:
+            cs.append(Check(f"∇_W1 L = {LABELS[key]} vs backprop, max |Δ|", w.diff(key),
+                            tolerance(w.backprop), CLOSED, BACKPROP))
+    # consistency: true by construction, reported but never counted as checks
     for (t, lv), ch in r.chains.items():
         cs.append(Check(f"sizes chain for ∇_{t} L ({lv}): {ch.size_expression()}",
                         ch.sizes_chain))
-        cs.append(Check(f"∇_{t} L ({lv}): chain product vs backprop, max |Δ|",
-                        ch.max_abs_diff, tolerance(ch.reference)))
-        worst = max(ch.adjoint_diffs)
-        cs.append(Check(f"∇_{t} L ({lv}): every intermediate adjoint vs backprop, max |Δ|",
-                        worst, tolerance(np.concatenate([b.ravel() for b in ch.backprop]))))
     sm = r.factors[f"J_z{n}(o{n})"].matrix
     cs.append(Check(f"J_z{n}(o{n}) symmetric: max |J − Jᵀ|", float(np.max(np.abs(sm - sm.T))),
                     1e-14))
     cs.append(Check(f"J_z{n}(o{n}) rows sum to 0: max |row sum|",
                     float(np.max(np.abs(sm.sum(axis=1)))), 1e-14))
-    for name, d in r.step_diffs.items():
-        cs.append(Check(f"{name} closed form vs dg.jacobian of its step, max |Δ|", d,
-                        tolerance(r.factors[name].matrix)))
-    w = r.weight
-    cs.append(Check("∇_W1 L = δ1 ⊗ x (Kronecker, implicit) vs backprop, max |Δ|",
-                    w.diff_kron, tolerance(w.backprop)))
-    if w.dense:
-        cs.append(Check("∇_W1 L = δ1ᵀ·J_o1(W1) (dense tensor contracted) vs backprop, "
-                        "max |Δ|", w.diff_tensor, tolerance(w.backprop)))
-        cs.append(Check("J_o1(W1) flattened equals I ⊗ xᵀ, max |Δ|", w.flat_vs_kron, 0.0))
+    if w.flat_vs_kron is not None:
+        cs.append(Check("J_o1(W1): the 3-tensor flattened equals I ⊗ xᵀ built by np.kron, "
+                        "max |Δ|", w.flat_vs_kron, 0.0))
     return cs
 
 

@@ -36,10 +36,13 @@ def run(out: Path) -> Section:
     for target in ("x", "b1"):
         ch = rep.chain(target, "layer")
         summary.append(f"∇_{target} L = {' · '.join(ch.names)}: {ch.size_expression()}")
-    passed = sum(bool(c.ok) for c in rep.checks)
-    summary.append(f"checks: {passed} of {len(rep.checks)} pass (chain products vs backprop, "
-                   "every explicit Jacobian vs its closed form, the dense 256×256×784 tensor "
-                   "and the Kronecker form of ∇W1 L)")
+    from ..explain.chain_report import check_counts, oracle_breakdown
+
+    summary.append(f"{check_counts(rep)}; the checks, by what they compare: "
+                   f"{oracle_breakdown(rep)}")
+    summary.append(f"bonus: {rep.weight.products['vec'].text()} = "
+                   f"{' ⊗ '.join(f.text() for f in rep.weight.products['kron'].factors)}, "
+                   f"J_o1(W1) = I_256 ⊗ xᵀ")
     page = ('<p><img src="c/dag.svg" alt="x → z1 → z2 → z3 → L with y"></p>'
             "<details open><summary>every Jacobian with its formula and size, the products and "
             "the checks</summary>" + rep.to_html() + "</details>")
