@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="dagrad — backpropagation you can see and trust. Autodiff on NumPy that "
                     "draws its DAG, labels every edge with its local derivative, explains "
                     "gradients as Jacobian chains, and trains real networks.",
-        epilog="Run 'dagrad COMMAND --help' for a command's options.")
+        epilog="Run 'dagrad COMMAND --help' for a command's options. A command that needs "
+               "SymPy, matplotlib or Graphviz says so before it starts; pip install "
+               "'dagrad[all]' and apt-get install graphviz give every command all it needs.")
     parser.add_argument("--version", action="version", version=f"dagrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name, module in COMMANDS.items():
