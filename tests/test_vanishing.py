@@ -198,12 +198,18 @@ def test_user_expression_softsign_matches_its_closed_form():
     rng = np.random.default_rng(5)
     w = rng.uniform(-1, 1, 25)
     r = vanishing(25, SOFTSIGN, weights=w, x=1.3)[SOFTSIGN]
-    assert r.activation.kind == "expression" and r.log10_bound is None
+    assert r.activation.kind == "expression"
     u = r.u
     np.testing.assert_allclose(r.derivative, 1 / (1 + np.abs(u)) ** 2, rtol=1e-14)
     _, g = direct_closed_form(SOFTSIGN, w, 1.3)
     np.testing.assert_allclose(r.autodiff, g, rtol=1e-10)
-    assert "n/a" in r.rows()[0]
+    # sup|σ'| = 1 (at 0), exactly by SymPy: the bound is |h_(i-1)| ∏_(k>i) |w_k|, as for tanh
+    sym = r.activation.sym
+    assert sym.sup == 1.0 and sym.sup_exact
+    h, _ = direct_closed_form(SOFTSIGN, w, 1.3)
+    tail = np.array([np.prod(np.abs(w[i + 1:])) for i in range(25)])
+    np.testing.assert_allclose(r.bound, np.abs(h[:-1]) * tail, rtol=1e-12)
+    assert r.bound_holds and r.ok
 
 
 def test_sigmoid_n2000_reports_underflow_cleanly():

@@ -4,10 +4,12 @@ flow in a deep MLP on real digits (Glorot & Bengio 2010)."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 NAME = "vanishing"
 HELP = ("exercise (a): ∂h_n/∂w_i of the chain h_i = σ(w_i h_(i-1)) by autodiff vs closed form "
-        "vs bound; --mlp: per-layer gradient norms of a deep MLP on real digits")
+        "vs bound (exit status 1 when a check fails); --mlp: per-layer gradient norms of a deep "
+        "MLP on real digits")
 
 _MLP_ONLY = ("init", "steps", "width", "batch", "lr")
 
@@ -105,7 +107,7 @@ def _check_suffix(args: argparse.Namespace) -> None:
 
 
 def run_chain(args: argparse.Namespace) -> int:
-    """The sheet's chain: tables, answer, optional derivation and plot."""
+    """The sheet's chain: tables, answer, optional derivation and plot; 1 when a check fails."""
     from ..cli import UsageError
     from ..explain.scalar_chain import vanishing
     from ..explain.vanishing_text import answer_text
@@ -124,6 +126,10 @@ def run_chain(args: argparse.Namespace) -> int:
     print(rep.table(max_rows=args.rows or None), end="\n\n")
     print(answer_text(rep))
     _outputs(rep, args)
+    if not rep.ok:
+        for line in rep.failures():
+            print(f"dagrad vanishing: CHECK FAILED: {line}", file=sys.stderr)
+        return 1
     return 0
 
 

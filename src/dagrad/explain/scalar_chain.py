@@ -7,12 +7,19 @@ For each activation and each layer i, :func:`vanishing` computes ∂h_n/∂w_i t
 * **closed form** — h_{i−1}·σ'(w_i h_{i−1})·∏_{k>i} w_k σ'(w_k h_{k−1}), evaluated independently
   in NumPy with hand-written σ' and accumulated in log space (sign and log|·| separately), so it
   never spuriously overflows and still knows the magnitude when float64 underflows to 0;
-* **bound** — the sheet's bound from max σ' (sigmoid: |h_{i−1}|·4^{−(n−i+1)}; tanh, ReLU:
-  |h_{i−1}|·∏_{k>i}|w_k|); "n/a" for a user expression.
+* **bound** — the sheet's bound from M = sup|σ'| (sigmoid: |h_{i−1}|·4^{−(n−i+1)}; otherwise
+  |h_{i−1}|·M^{n−i+1}·∏_{k>i}|w_k|); "n/a" where σ' is unbounded.
 
 An activation is a name ("sigmoid", "tanh", "relu", "leaky_relu", "leaky_relu:0.1") or any
-elementwise expression in ``x`` for the safe parser (``"x / (1 + abs(x))"``); an expression's σ'
-comes from dagrad's autodiff of the parsed function.
+elementwise expression in ``x`` for the safe parser (``"x / (1 + abs(x))"``).  An expression's σ'
+and sup|σ'| come from SymPy (:mod:`.activation_sympy`), never from dagrad's op table, so the
+check does not compare dagrad with itself; spellings that SymPy proves equal to the sigmoid or
+tanh (``1/(1+exp(-x))``) use the named closed form and bound.
+
+Every layer's autodiff value is checked against the closed form: "underflow" means the closed
+form lies below float64's smallest normal number (np.finfo(float64).tiny, decided in log space)
+and autodiff gave 0; any other disagreement is a failed check ("mismatch"), reported in the
+summary and by :attr:`VanishingReport.ok` (``dagrad vanishing`` then exits 1).
 """
 
 from __future__ import annotations
@@ -27,12 +34,19 @@ import numpy as np
 
 from ..graph.expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
 from . import report as rp
+from .activation_sympy import SymbolicActivation
 
 __all__ = ["vanishing", "VanishingReport", "ChainResult", "Activation", "activation", "NAMED"]
 
 NAMED = ("sigmoid", "tanh", "relu", "leaky_relu")
 LN10 = math.log(10.0)
 MAX_TABLE_ROWS = 40
+TINY = float(np.finfo(np.float64).tiny)  # smallest normal float64
+LOG10_TINY = math.log10(TINY)  # ≈ −307.65
+LOG10_MAX = math.log10(float(np.finfo(np.float64).max))  # ≈ 308.25
+SMALLEST_SUBNORMAL = 2.0**-1074
+RTOL = 1e-8  # autodiff vs closed form, relative, in the normal range
+FAILED = ("mismatch",)  # flags that are failed checks
 
 
 # --------------------------------------------------------------------------- activations
@@ -49,17 +63,24 @@ def _softplus(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation σ of the chain: a named one (σ' written by hand) or an expression in x."""
+    """An activation σ of the chain: a named one (σ' written by hand) or an expression in x.
+
+    ``expr`` is the parsed expression when one was typed (autodiff records it as typed, even
+    when SymPy recognised it as sigmoid or tanh); ``sym`` holds its SymPy σ' and sup|σ'|.
+    """
 
     label: str
     kind: str  # "sigmoid" | "tanh" | "relu" | "leaky_relu" | "expression"
     slope: float = 0.01  # leaky_relu's negative slope α
     expr: Expression | None = field(default=None, compare=False)
+    sym: SymbolicActivation | None = field(default=None, compare=False)
 
     def tensor(self, u: Any) -> Any:
-        """σ(u) on a dagrad Tensor (recorded in the graph)."""
+        """σ(u) on a dagrad Tensor (recorded in the graph): the typed expression or the op."""
         from .. import ops
 
+        if self.expr is not None:
+            return self.expr.evaluate({"x": u})
         if self.kind == "sigmoid":
             return ops.sigmoid(u)
         if self.kind == "tanh":
@@ -68,7 +89,7 @@ class Activation:
             return ops.relu(u)
         if self.kind == "leaky_relu":
             return ops.leaky_relu(u, self.slope)
-        return self.expr.evaluate({"x": u})
+        raise ValueError(f"activation {self.label!r}: kind {self.kind!r} needs an expression")
 
     def numpy(self, u: np.ndarray) -> np.ndarray:
         """σ(u) in plain NumPy (the closed form's forward pass)."""
@@ -105,7 +126,7 @@ class Activation:
         return (math.log(abs(h)) if h != 0 else -math.inf), float(np.sign(h))
 
     def log_derivative(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(log|σ'(u)|, sign σ'(u)): by hand for the named ones, by dagrad.grad for expressions.
+        """(log|σ'(u)|, sign σ'(u)): by hand for the named ones, by SymPy for expressions.
 
         sigmoid: log σ' = −softplus(u) − softplus(−u);  tanh: log(1 − tanh²u) = log 4 − 2|u| −
         2 log(1 + e^{−2|u|});  relu: σ' = [u > 0] (0 at 0, as PyTorch);  leaky: 1 or α.
@@ -122,38 +143,38 @@ class Activation:
             elif self.kind == "leaky_relu":
                 d = np.where(u > 0, 1.0, self.slope)
             else:
-                d = self.autodiff_derivative(u)
+                d = self.sym.derivative_fn(u)
             return np.log(np.abs(d)), np.sign(d)
-
-    def autodiff_derivative(self, u: np.ndarray) -> np.ndarray:
-        """σ'(u) elementwise by dagrad's reverse mode: ∇_u Σ_j σ(u_j) (σ is elementwise)."""
-        from ..functional import grad
-        from ..tensor import enable_grad
-
-        with enable_grad(), np.errstate(all="ignore"):
-            g = grad(lambda t: _as_tensor_like(self.tensor(t), t).sum())(
-                np.asarray(u, dtype=np.float64))
-        return np.asarray(g.data, dtype=np.float64)
 
     @property
     def log_max_derivative(self) -> float | None:
-        """log sup_u |σ'(u)|: log 1/4 (sigmoid), 0 (tanh, relu), log max(1, |α|); None for
-        an expression (no bound)."""
+        """log sup_u |σ'(u)|: log 1/4 (sigmoid), 0 (tanh, relu), log max(1, |α|); for an
+        expression SymPy's (or the grid's) sup; None where σ' is unbounded (no bound)."""
         if self.kind == "sigmoid":
             return math.log(0.25)
         if self.kind in ("tanh", "relu"):
             return 0.0
         if self.kind == "leaky_relu":
             return math.log(max(1.0, abs(self.slope)))
-        return None
+        m = self.sym.sup
+        if not math.isfinite(m):
+            return None
+        return math.log(m) if m > 0 else -math.inf
 
     @property
     def formula(self) -> str:
-        """σ' as text."""
-        return {"sigmoid": "σ' = σ(1 − σ) ≤ 1/4", "tanh": "tanh' = 1 − tanh² ≤ 1",
-                "relu": "relu' = [u > 0] ∈ {0, 1}",
-                "leaky_relu": f"σ' ∈ {{{self.slope:g}, 1}}"}.get(
-                    self.kind, "σ' by autodiff of the parsed expression")
+        """σ' as text (with how it was obtained, for an expression)."""
+        named = {"sigmoid": "σ' = σ(1 − σ) ≤ 1/4", "tanh": "tanh' = 1 − tanh² ≤ 1",
+                 "relu": "relu' = [u > 0] ∈ {0, 1}",
+                 "leaky_relu": f"σ' ∈ {{{self.slope:g}, 1}}"}
+        if self.kind in named:
+            text = named[self.kind]
+            if self.sym is not None:
+                text += f"; SymPy shows {self.label} = {self.kind}(x)"
+            return text
+        d = str(self.sym.derivative)
+        d = d if len(d) <= 90 else d[:87] + "..."
+        return f"σ' = {d} by SymPy; {self.sym.sup_sentence()}"
 
 
 def _as_tensor_like(y: Any, t: Any) -> Any:
@@ -199,7 +220,10 @@ def activation(spec: str | Activation) -> Activation:
     if (isinstance(tree, Call) and tree.name in ("sigmoid", "tanh", "relu")
             and tree.args == (Variable("x"),)):
         return Activation(text, tree.name)  # "tanh(x)" is tanh
-    return Activation(text, "expression", expr=expr)
+    from .activation_sympy import analyse
+
+    sym = analyse(expr)
+    return Activation(text, sym.named or "expression", expr=expr, sym=sym)
 
 
 # --------------------------------------------------------------------------- one chain
@@ -223,6 +247,7 @@ class ChainResult:
     log10_bound: np.ndarray | None  # log10 of the bound (None for an expression)
     log10_coarse_bound: np.ndarray | None  # sigmoid: log10 (1/4)^(n−i+1)
     flags: list[str]  # ok | underflow | subnormal | dead | zero | overflow | nan | mismatch
+    #                   (mismatch: a failed check, see _flag)
     dead_layer: int | None  # first layer k with σ'(u_k) = 0 exactly (ReLU: u_k ≤ 0)
     output: float  # h_n from the recorded graph
 
@@ -272,12 +297,25 @@ class ChainResult:
 
     @property
     def max_rel_error(self) -> float:
-        """max |autodiff − closed| / |closed| over layers whose value is a normal float64."""
+        """max |autodiff − closed| / |closed| over the layers flagged ok or mismatch."""
         m = np.array([f in ("ok", "mismatch") for f in self.flags])
         if not m.any():
             return 0.0
         a, c = self.autodiff[m], self.closed[m]
-        return float(np.max(np.abs(a - c) / np.abs(c)))
+        with np.errstate(all="ignore"):
+            r = np.abs(a - c) / np.abs(c)
+        r = np.where(a == c, 0.0, np.where(np.isnan(r), np.inf, r))
+        return float(np.max(r))
+
+    @property
+    def failed_layers(self) -> np.ndarray:
+        """Layers i (1-based) where autodiff and the closed form disagree: failed checks."""
+        return np.flatnonzero(np.isin(np.array(self.flags), FAILED)) + 1
+
+    @property
+    def ok(self) -> bool:
+        """True when every layer's check passes and the bound (where there is one) holds."""
+        return self.failed_layers.size == 0 and self.bound_holds is not False
 
     @property
     def underflow_layers(self) -> np.ndarray:
@@ -308,7 +346,7 @@ class ChainResult:
         lines = []
         comparable = sum(f in ("ok", "mismatch") for f in self.flags)
         zeros = sum(f in ("dead", "zero") for f in self.flags)
-        bad = self.flags.count("mismatch")
+        bad = self.failed_layers
         text = "autodiff vs closed form:"
         if comparable:
             text += (f" max relative difference {rp.fmt(self.max_rel_error, 2)} over "
@@ -317,7 +355,10 @@ class ChainResult:
             text += f"{';' if comparable else ''} both exactly 0 at {zeros} layers"
         if not comparable and not zeros:
             text += " no layer within float64's normal range to compare"
-        lines.append(text + (f" — {bad} MISMATCH" if bad else ""))
+        if bad.size:
+            text += (f" — CHECK FAILED (MISMATCH) at {bad.size} layer{'s' if bad.size > 1 else ''}"
+                     f" (i = {_ranges(bad)}): autodiff ≠ closed form")
+        lines.append(text)
         if self.log10_bound is not None:
             ratio = self.log10_ratio
             k = int(np.argmax(ratio))
@@ -325,7 +366,13 @@ class ChainResult:
                           "BOUND VIOLATED") + "; largest |∂h_n/∂w_i| / bound = "
                          f"{rp.fmt_log10(1.0, ratio[k], 4)} at i = {k + 1}")
         else:
-            lines.append("bound: n/a (a user expression; σ' from autodiff)")
+            lines.append(f"bound: n/a ({self.activation.sym.sup_sentence()}: σ' is unbounded)"
+                         if self.activation.sym is not None and
+                         math.isinf(self.activation.sym.sup) else
+                         "bound: n/a (sup|σ'| is not defined: σ' is NaN everywhere)")
+        if self.log10_bound is not None and self.activation.sym is not None and \
+                self.activation.kind == "expression":
+            lines.append(f"bound from {self.activation.sym.sup_sentence()}")
         if self.dead_layer is not None:
             k = self.dead_layer
             what = ("h_n and every ∂h_n/∂w_i are exactly 0 (dead chain)"
@@ -337,8 +384,9 @@ class ChainResult:
         if uf.size:
             lo = float(np.min(self.log10_abs[uf - 1]))
             lines.append(f"float64 underflow: {uf.size} layers (i = {_ranges(uf)}) are exactly 0 "
-                         f"in float64; the log-space closed form gives magnitudes down to "
-                         f"10^{lo:.1f}")
+                         f"in float64 and the log-space closed form lies below float64's "
+                         f"smallest normal number 10^{LOG10_TINY:.2f} there (down to "
+                         f"10^{lo:.1f})")
         sub = self.flags.count("subnormal")
         if sub:
             lines.append(f"{sub} layers are subnormal in float64 (fewer significant digits)")
@@ -424,29 +472,45 @@ def _chain(act: Activation, w: np.ndarray, x: float) -> ChainResult:
     zero_d = np.flatnonzero(derivative == 0)
     dead = int(zero_d[0]) + 1 if zero_d.size else None
     log10_abs = log_abs / LN10
-    flags = [_flag(a, c, lg, dead) for a, c, lg in zip(ad, closed, log10_abs, strict=True)]
+    flags = [_flag(a, c, lg, s, dead, n)
+             for a, c, lg, s in zip(ad, closed, log10_abs, sign, strict=True)]
     return ChainResult(act, w.copy(), h, log_h / LN10, sign_h, u, derivative, ad, closed, sign,
                        log10_abs,
                        None if log_bound is None else log_bound / LN10, coarse, flags, dead,
                        out)
 
 
-def _flag(ad: float, closed: float, log10: float, dead: int | None) -> str:
+def _agrees(ad: float, closed: float, n: int) -> bool:
+    """Same value up to RTOL, or up to a few units of the last subnormal place per layer
+    (below float64's normal range a product of n factors keeps only absolute precision)."""
+    if ad != 0 and closed != 0 and math.copysign(1.0, ad) != math.copysign(1.0, closed):
+        return False
+    return abs(ad - closed) <= max(RTOL * abs(closed), 4 * (n + 1) * SMALLEST_SUBNORMAL)
+
+
+def _flag(ad: float, closed: float, log10: float, sign: float, dead: int | None, n: int) -> str:
+    """One layer's verdict: autodiff ``ad`` against the closed form (``log10`` |·| from log space).
+
+    underflow: the closed form is below float64's smallest normal number and autodiff gave 0;
+    subnormal: both there and agreeing to the subnormal precision; overflow: the closed form is
+    beyond float64's largest and autodiff gave ±inf of its sign; dead/zero: both exactly 0;
+    nan: both NaN; ok: they agree; anything else — "mismatch" — is a failed check.
+    """
     if math.isnan(ad) or math.isnan(log10):
-        return "nan"
+        return "nan" if math.isnan(ad) and math.isnan(log10) else "mismatch"
     if log10 == -math.inf:
         if ad != 0:
             return "mismatch"
         return "dead" if dead is not None else "zero"
-    if math.isinf(ad) or log10 > 308:
-        return "overflow"
-    if ad == 0:
-        return "underflow"
-    if abs(ad) < np.finfo(np.float64).tiny or abs(closed) < np.finfo(np.float64).tiny:
-        return "subnormal"
-    if not math.isclose(ad, closed, rel_tol=1e-8):
+    if log10 > LOG10_MAX:
+        return "overflow" if math.isinf(ad) and math.copysign(1.0, ad) == sign else "mismatch"
+    if math.isinf(ad):
         return "mismatch"
-    return "ok"
+    if log10 < LOG10_TINY:
+        if ad == 0:
+            return "underflow"
+        return "subnormal" if _agrees(ad, closed, n) else "mismatch"
+    return "ok" if _agrees(ad, closed, n) else "mismatch"
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -526,6 +590,23 @@ class VanishingReport:
     @property
     def activations(self) -> list[str]:
         return list(self.results)
+
+    @property
+    def ok(self) -> bool:
+        """True when every activation passes: autodiff = closed form at every layer, bound holds."""
+        return all(r.ok for r in self.results.values())
+
+    def failures(self) -> list[str]:
+        """One line per failed check (empty when :attr:`ok`)."""
+        out = []
+        for label, r in self.results.items():
+            bad = r.failed_layers
+            if bad.size:
+                out.append(f"σ = {label}: autodiff ≠ closed form at {bad.size} of {r.n} layers "
+                           f"(i = {_ranges(bad)})")
+            if r.bound_holds is False:
+                out.append(f"σ = {label}: the closed form exceeds the bound")
+        return out
 
     def layers_shown(self, max_rows: int | None = MAX_TABLE_ROWS) -> list[int]:
         """All layers, or an even selection of about ``max_rows`` including 1 and n."""

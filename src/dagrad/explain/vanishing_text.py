@@ -195,5 +195,9 @@ def answer_text(rep: Any) -> str:
         elif k == "tanh":
             lines.append(f"  {label}: σ' ≤ 1, only ∏|w_k| shrinks it; {meas}")
         else:
-            lines.append(f"  {label}: σ' from autodiff, no bound; {meas}")
+            sym = r.activation.sym
+            how = sym.sup_sentence() if sym is not None else "sup|σ'| unknown"
+            bound = ("|h_(i-1)|·sup|σ'|^(n-i+1)·∏_(k>i)|w_k|" if r.log10_bound is not None
+                     else "no bound (σ' is unbounded)")
+            lines.append(f"  {label}: σ' by SymPy, {how}: {bound}; {meas}")
     return "\n".join(lines)
