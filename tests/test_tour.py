@@ -23,7 +23,14 @@ def test_tour_runs_end_to_end_and_every_check_passes(report, capsys):
     index = (out / "index.html").read_text()
     for part in ("(a) Vanishing", "(b) The Rosenbrock", "(c) The MLP", "Training"):
         assert part in index
-    assert index.count("all checks pass") == 4
+    assert "a check failed" not in index and "CHECK FAILED" not in index
+    assert index.count("expected results hold") == 4
+    # the page claims exactly the checks its parts list, each with its oracle
+    assert "5 of 5 independent checks pass" in index and "2 of 2 independent checks pass" in index
+    assert "(a) 5: 4 against a closed form, 1 against a closed form with SymPy&#x27;s σ&#x27;" \
+        in index
+    assert "checked against an independent closed form" not in index
+    assert index.count("<h3>Independent checks</h3>") + 1 == index.count("independent checks pass")
     # every file the page links to exists
     for ref in re.findall(r'(?:src|href)="([^"#]+)"', index):
         assert (out / html.unescape(ref)).exists(), ref

@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     print("dagrad tour — the exercise sheet on backpropagation, worked end to end")
     sections, index = run_tour(Path(args.out), only)
     failed = [s.title for s in sections if not s.ok]
+    checks = [c for s in sections for c in s.checks]
+    passed = sum(c.passed for c in checks)
     print(f"{len(sections)} part{'s' if len(sections) != 1 else ''} in "
-          f"{time.perf_counter() - t0:.1f} s; "
-          + ("every check passes" if not failed else f"CHECKS FAILED in: {'; '.join(failed)}"))
+          f"{time.perf_counter() - t0:.1f} s; {passed} of {len(checks)} independent checks pass"
+          + ("" if not failed else f"; FAILED in: {'; '.join(failed)}"))
     print(f"report: {os.path.abspath(index)}")
     return 1 if failed else 0

@@ -3,11 +3,12 @@
 Each part is a function ``run(out: Path) -> Section`` in its own module — (a) vanishing
 gradients, (b) the Rosenbrock DAG, (c) the MLP's Jacobian chain, and a short training run — and
 :func:`write_report` puts the sections together into ``index.html`` beside their figures and
-Markdown/LaTeX sources.
+Markdown/LaTeX sources.  A part lists its independent checks in ``Section.checks``
+(:class:`Check`: what, computed by, oracle, passed); the page shows exactly those.
 """
 
 from __future__ import annotations
 
-from .report import PARTS, Section, run_tour, write_report
+from .report import PARTS, Check, Section, run_tour, write_report
 
-__all__ = ["PARTS", "Section", "run_tour", "write_report"]
+__all__ = ["PARTS", "Check", "Section", "run_tour", "write_report"]

@@ -1,10 +1,18 @@
-"""Run the tour's parts and assemble ``index.html`` and ``report.md`` from their sections."""
+"""Run the tour's parts and assemble ``index.html`` and ``report.md`` from their sections.
+
+Each part reports its *independent checks* (:class:`Check`: a result computed by dagrad, the
+oracle it is compared with, pass or fail) in ``Section.checks``; the page lists exactly those,
+per part, with their oracles, and its opening sentence is generated from them — nothing here
+names a check a part did not report.  ``Section.ok`` covers the rest of what a part expects
+(a bound holding, an accuracy reached); a failed check makes it False too.
+"""
 
 from __future__ import annotations
 
 import html
 import importlib
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +28,33 @@ PARTS: dict[str, tuple[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class Check:
+    """One independent check: ``subject`` against ``oracle``, two computations of one quantity
+    that share no derivative code (dagrad's autodiff vs a closed form, SymPy, finite
+    differences; or a hand-written Jacobian product vs dagrad's backprop)."""
+
+    name: str
+    subject: str
+    oracle: str  # the oracle, described
+    passed: bool
+    detail: str = ""
+    kind: str = ""  # the oracle's kind in a word or two: "closed form", "SymPy", "backprop", …
+
+    def __post_init__(self) -> None:
+        if not self.subject or not self.oracle or self.subject == self.oracle:
+            raise ValueError(f"check {self.name!r}: needs a subject and a different oracle, "
+                             f"got {self.subject!r} and {self.oracle!r}")
+
+    @property
+    def oracle_kind(self) -> str:
+        return self.kind or self.oracle
+
+    @property
+    def mark(self) -> str:
+        return "✓" if self.passed else "✗ FAILED"
+
+
 @dataclass
 class Section:
     """One part of the report: what the terminal prints and what the page shows."""
@@ -32,6 +67,62 @@ class Section:
     files: list[str] = field(default_factory=list)
     ok: bool = True
     seconds: float = 0.0
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def checks_passed(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+    def status(self) -> str:
+        """'2 of 2 independent checks pass', or what failed; the part's other expectations."""
+        n, k = len(self.checks), self.checks_passed
+        text = (f"{k} of {n} independent check{'s' if n != 1 else ''} pass" if n else
+                "no independent checks listed")
+        if k < n:
+            return text + " — CHECK FAILED, see below"
+        return text + ("; expected results hold" if self.ok else
+                       "; an expected result did not hold — see below")
+
+
+def headline(sections: Sequence[Section]) -> str:
+    """What the page claims about its checks, generated from the checks the parts reported."""
+    checks = [c for s in sections for c in s.checks]
+    if not checks:
+        return "No part of this report lists an independent check."
+    parts = []
+    for s in sections:
+        if s.checks:
+            kinds = Counter(c.oracle_kind for c in s.checks)
+            parts.append(f"{s.title.split(' ', 1)[0]} {len(s.checks)}: "
+                         + ", ".join(f"{k} against {o}" for o, k in kinds.items()))
+    text = (f"{sum(c.passed for c in checks)} of {len(checks)} independent checks pass "
+            f"({'; '.join(parts)}); each compares two computations of one quantity that share "
+            "no derivative code, both named with the check.")
+    none = [s.title for s in sections if not s.checks]
+    if none:
+        text += f" Listed without independent checks: {'; '.join(none)}."
+    return text
+
+
+def _checks_html(s: Section) -> str:
+    if not s.checks:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(c.name)}</td><td>{html.escape(c.subject)}</td>"
+                   f"<td>{html.escape(c.oracle)}</td><td>{html.escape(c.detail)}</td>"
+                   f'<td class="{"ok" if c.passed else "bad"}">{html.escape(c.mark)}</td></tr>'
+                   for c in s.checks)
+    return ("<h3>Independent checks</h3><table><thead><tr><th>check</th><th>computed by"
+            "</th><th>oracle</th><th>details</th><th></th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _checks_markdown(s: Section) -> str:
+    if not s.checks:
+        return ""
+    lines = ["**Independent checks** (what is checked: computed by … vs oracle):", ""]
+    lines += [f"- {c.mark} {c.name}: {c.subject} vs {c.oracle}"
+              + (f" ({c.detail})" if c.detail else "") for c in s.checks]
+    return "\n".join(lines) + "\n\n"
 
 
 _CSS = """
@@ -51,20 +142,18 @@ def _page(sections: Sequence[Section], seconds: float) -> str:
     nav = "".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
     body = []
     for s in sections:
-        status = '<span class="ok">all checks pass</span>' if s.ok else \
-            '<span class="bad">a check failed — see below</span>'
+        status = f'<span class="{"ok" if s.ok else "bad"}">{html.escape(s.status())}</span>'
         files = "".join(f'<a href="{html.escape(f)}">{html.escape(f)}</a>' for f in s.files)
         body.append(f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>'
                     f"<p>{status} · {s.seconds:.1f} s</p>"
                     f'<p class="files">files: {files}</p>'
                     "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in s.summary)
-                    + f"</ul>{s.html}</section>")
+                    + f"</ul>{_checks_html(s)}{s.html}</section>")
     return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width,initial-scale=1'>"
             f"<title>dagrad tour</title><style>{_CSS}</style></head><body>"
             "<h1>dagrad — the exercise sheet, worked</h1>"
-            "<p>Backpropagation you can see and trust: every number below was computed by "
-            "dagrad and checked against an independent closed form. "
+            f"<p>Backpropagation you can see and trust. {html.escape(headline(sections))} "
             f"Made by <code>dagrad tour</code> in {seconds:.1f} s.</p>"
             f"<nav>{nav}</nav>{''.join(body)}</body></html>\n")
 
@@ -75,8 +164,9 @@ def write_report(out: Path, sections: Sequence[Section], seconds: float) -> Path
     index = out / "index.html"
     with atomic_write(index, "w") as f:
         f.write(_page(sections, seconds))
-    md = "# dagrad — the exercise sheet, worked\n\n" + "\n\n".join(
-        f"## {s.title}\n\n" + s.markdown.strip() for s in sections) + "\n"
+    md = f"# dagrad — the exercise sheet, worked\n\n{headline(sections)}\n\n" + "\n\n".join(
+        f"## {s.title}\n\n{s.status()}\n\n{_checks_markdown(s)}" + s.markdown.strip()
+        for s in sections) + "\n"
     with atomic_write(out / "report.md", "w") as f:
         f.write(md)
     return index
@@ -99,8 +189,15 @@ def run_tour(out: Path, only: Sequence[str] | None = None,
         part = importlib.import_module(module, __package__)
         section = part.run(out)
         section.seconds = time.perf_counter() - start
+        if section.checks_passed < len(section.checks):
+            section.ok = False
         for line in section.summary:
             log("  " + line)
+        for c in section.checks:
+            if not c.passed:
+                log(f"  CHECK FAILED: {c.name}: {c.subject} vs {c.oracle}"
+                    + (f" ({c.detail})" if c.detail else ""))
+        log(f"  {section.status()}")
         sections.append(section)
     index = write_report(out, sections, time.perf_counter() - t0)
     return sections, index
