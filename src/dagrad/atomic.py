@@ -1,4 +1,4 @@
-"""Crash-safe file writes and safe ``.npz`` loading.
+"""Crash-safe file writes, and ``load_npz`` (bounded, pickle-free; see ``dagrad.npz``).
 
 ``atomic_write`` writes to a temporary file in the target's directory, flushes and fsyncs
 it, renames it over the target with ``os.replace`` and fsyncs the directory, so a reader
@@ -112,42 +112,16 @@ def save_npz(path: PathLike, /, *, compress: bool = False, **arrays: Any) -> Non
         writer(f, **checked)
 
 
-def load_npz(path: PathLike) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` file (no pickles); any problem is a ValueError.
+def load_npz(path: PathLike, max_bytes: int | None = None) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` file (no pickles, ``max_bytes`` in all); else ValueError.
 
-    Missing files, directories, bad or truncated zips, CRC errors, damaged headers and
-    object (pickled) arrays all raise ``ValueError("<path>: <problem>")``.
+    Missing files, directories, bad or truncated zips, CRC errors, damaged headers, members
+    that are not ``.npy`` arrays, object (pickled) arrays and arrays whose declared sizes
+    exceed ``max_bytes`` (default ``dagrad.npz.MAX_BYTES``, 1 GiB; checked before anything
+    is allocated) all raise ``ValueError("<path>: <problem>")``.
     """
-    name = os.fspath(path)
-    if not os.path.exists(name):
-        raise ValueError(f"{name}: no such file")
-    if not os.path.isfile(name):
-        raise ValueError(f"{name}: not a regular file")
-    try:
-        with open(name, "rb") as f:  # our own handle, closed whatever np.load does
-            head = f.read(4)
-            if head[:2] != b"PK":
-                empty = " (empty file)" if not head else ""
-                raise ValueError(f"{name}: not an .npz (zip) archive{empty}")
-            f.seek(0)
-            with np.load(f, allow_pickle=False) as archive:
-                return {key: archive[key] for key in archive.files}
-    except Exception as exc:  # any failure to decode the archive is reported the same way
-        raise _load_error(name, exc) from exc
+    from .npz import MAX_BYTES, NpzReader  # imported here to keep `import dagrad` light
 
-
-def _load_error(name: str, exc: Exception) -> ValueError:
-    """Turn whatever np.load raised into a ValueError naming the file and the problem."""
-    import zipfile  # already loaded by np.load; imported here to keep import light
-    import zlib
-
-    problem = str(exc) or type(exc).__name__
-    if problem.startswith(f"{name}: "):
-        return ValueError(problem)
-    if isinstance(exc, zipfile.BadZipFile | zlib.error | EOFError):
-        return ValueError(f"{name}: corrupt or truncated archive ({problem})")
-    if "pickle" in problem.lower() or "object arrays" in problem.lower():
-        return ValueError(f"{name}: contains object arrays, refused with allow_pickle=False")
-    if isinstance(exc, OSError):
-        return ValueError(f"{name}: cannot read ({problem})")
-    return ValueError(f"{name}: damaged archive ({type(exc).__name__}: {problem})")
+    with NpzReader(path, MAX_BYTES if max_bytes is None else max_bytes) as archive:
+        archive.check_budget(archive.keys)
+        return {key: archive.read(key) for key in archive.keys}

@@ -9,13 +9,14 @@ import os
 
 import numpy as np
 
-from .idx import read_idx, write_idx
+from .idx import read_idx, read_idx_header, write_idx
 from .loader import DataLoader
 from .mnist import DatasetUnavailable, load_fashion_mnist, load_mnist
 from .sample import load_sample
 
 __all__ = [
     "read_idx",
+    "read_idx_header",
     "write_idx",
     "load_sample",
     "load_mnist",
@@ -39,6 +40,9 @@ def load_dataset(
     """Load ``split`` of "sample", "mnist" or "fashion-mnist" (root/download: IDX datasets)."""
     key = name.strip().lower().replace("_", "-")
     if key == "sample":
+        if root is not None:
+            raise ValueError(f"root={os.fspath(root)!r} applies to the IDX datasets (mnist, "
+                             "fashion-mnist); the sample is embedded in dagrad")
         return load_sample(split)
     if key == "mnist":
         return load_mnist(split, root=root, download=download)

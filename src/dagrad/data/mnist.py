@@ -1,12 +1,15 @@
 """MNIST and Fashion-MNIST from the standard IDX files: local folders, cache, or mirrors.
 
-Search order for a split's two files (``<prefix>-images-idx3-ubyte[.gz]`` and
-``<prefix>-labels-idx1-ubyte[.gz]``, prefix ``train`` or ``t10k``): ``root`` (and
-``root/<dataset>``) if given; the cache folder ``$DAGRAD_DATA/<dataset>``, else
+A split's two files are ``<prefix>-images-idx3-ubyte[.gz]`` and
+``<prefix>-labels-idx1-ubyte[.gz]`` (prefix ``train`` or ``t10k``). An explicit ``root`` must
+hold them (directly or in ``root/<dataset>``): a root that is not a folder or lacks them is a
+FileNotFoundError naming the path and the files, never a fall-through to other places.
+Without ``root`` the search is: the cache folder ``$DAGRAD_DATA/<dataset>``, else
 ``$XDG_CACHE_HOME/dagrad/<dataset>``, else ``~/.cache/dagrad/<dataset>``; for Fashion-MNIST
-also Debian's ``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``).
-Missing files are downloaded into the cache, each checked against its published size
-and SHA-256 before it is renamed into place.
+also Debian's ``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``);
+then missing files are downloaded into the cache, each checked against its published size
+and SHA-256 before it is renamed into place. Both files' headers (dtype, shape, matching
+counts, total size within the limit) are checked before either file's data is read.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
-from .idx import read_idx
+from ..sizes import MAX_LOAD_BYTES, format_bytes
+from .idx import read_idx, read_idx_header
 
 __all__ = [
     "DatasetUnavailable",
@@ -135,14 +139,35 @@ def _split_files(split: str) -> tuple[str, str]:
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 
 
-def _search_dirs(dataset: str, root: str | os.PathLike | None) -> list[Path]:
-    """Folders to look in, in order."""
-    dirs = []
-    if root is not None:
-        dirs += [Path(root).expanduser(), Path(root).expanduser() / dataset]
-    dirs.append(cache_dir(dataset))
-    dirs += [Path(d) for d in SYSTEM_DIRS.get(dataset, ())]
-    return dirs
+def _search_dirs(dataset: str) -> list[Path]:
+    """Folders the implicit search looks in, in order: the cache, then the system folders."""
+    return [cache_dir(dataset), *(Path(d) for d in SYSTEM_DIRS.get(dataset, ()))]
+
+
+def _from_root(dataset: str, split: str, root: str | os.PathLike) -> tuple[Path, Path]:
+    """The split's two files in an explicit ``root`` (or ``root/<dataset>``); else an error.
+
+    A root that is not a folder, or holds neither pair, raises FileNotFoundError naming the
+    path and the files expected: an explicit root never falls through to other places.
+    """
+    folder = Path(root).expanduser()
+    bases = _split_files(split)
+    expected = f"{bases[0]}[.gz] and {bases[1]}[.gz]"
+    if not folder.is_dir():
+        what = "does not exist" if not folder.exists() else "is not a folder"
+        raise FileNotFoundError(
+            f"{folder}: {what}; root= must be a folder holding {_TITLES[dataset]}'s {expected} "
+            f"(or a {dataset}/ subfolder holding them)")
+    partial = []
+    for directory in (folder, folder / dataset):
+        pair = [_find(directory, base) for base in bases]
+        if all(pair):
+            return Path(pair[0]), Path(pair[1])
+        partial += [str(p) for p in pair if p]
+    found = f"; found only {', '.join(partial)}" if partial else ""
+    raise FileNotFoundError(
+        f"{folder}: no {_TITLES[dataset]} {split} split: expected {expected} in {folder} or "
+        f"{folder / dataset}{found}")
 
 
 def _find(directory: Path, base: str) -> Path | None:
@@ -261,21 +286,64 @@ def _unavailable(dataset: str, split: str, dirs: list[Path], errors: list[str]) 
     return "\n".join(lines)
 
 
-def _check(images: np.ndarray, labels: np.ndarray, paths: tuple[Path, Path]) -> None:
-    """Validate shapes, dtypes and matching counts of a loaded split."""
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+def _check_headers(paths: tuple[Path, Path], max_bytes: int) -> None:
+    """Validate the two files' declared dtypes, shapes and counts before reading their data."""
+    images, labels = read_idx_header(paths[0]), read_idx_header(paths[1])
+    if images.dtype != np.uint8 or len(images.shape) != 3 or images.shape[1:] != (28, 28):
         raise ValueError(
             f"{paths[0]}: expected uint8 images of shape (N, 28, 28), "
             f"got {images.dtype} {images.shape}"
         )
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(f"{paths[1]}: expected uint8 labels of shape (N,), got {labels.shape}")
-    if len(images) != len(labels):
+    if labels.dtype != np.uint8 or len(labels.shape) != 1:
         raise ValueError(
-            f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels"
+            f"{paths[1]}: expected uint8 labels of shape (N,), got {labels.dtype} {labels.shape}"
         )
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{paths[0]} has {images.shape[0]} images but {paths[1]} has {labels.shape[0]} "
+            "labels (as their headers declare; nothing else was read)"
+        )
+    if images.nbytes + labels.nbytes > max_bytes:
+        raise ValueError(
+            f"{paths[0]}: its header declares {images.shape[0]:,} images "
+            f"({format_bytes(images.nbytes + labels.nbytes)} with the labels), above the limit "
+            f"of {format_bytes(max_bytes)} (max_bytes); refused before reading the data"
+        )
+
+
+def _check_labels(labels: np.ndarray, path: Path) -> None:
+    """Every label is a class 0-9."""
     if labels.size and labels.max() > 9:
-        raise ValueError(f"{paths[1]}: label {int(labels.max())} out of range 0-9")
+        raise ValueError(f"{path}: label {int(labels.max())} out of range 0-9")
+
+
+def _locate(
+    dataset: str,
+    split: str,
+    download: bool,
+    mirrors: list[str] | tuple[str, ...] | None,
+) -> tuple[Path, Path]:
+    """The implicit search: the cache, the system folders, then (if allowed) the mirrors."""
+    bases = _split_files(split)
+    dirs = _search_dirs(dataset)
+    for directory in dirs:
+        pair = tuple(_find(directory, base) for base in bases)
+        if all(pair):
+            return Path(pair[0]), Path(pair[1])
+    cached = tuple(_find(cache_dir(dataset), base) for base in bases)
+    if not download:
+        raise DatasetUnavailable(_unavailable(dataset, split, dirs, []))
+    errors: list[str] = []
+    urls = _mirrors(dataset, mirrors)
+    if not urls:
+        errors.append("no download mirrors configured")
+    fetched = []
+    for path, base in zip(cached, bases, strict=True):
+        path = path or _download(dataset, f"{base}.gz", urls, errors)
+        if path is None:
+            raise DatasetUnavailable(_unavailable(dataset, split, dirs, errors))
+        fetched.append(Path(path))
+    return fetched[0], fetched[1]
 
 
 def _load(
@@ -284,34 +352,16 @@ def _load(
     root: str | os.PathLike | None,
     download: bool,
     mirrors: list[str] | tuple[str, ...] | None,
+    max_bytes: int = MAX_LOAD_BYTES,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Find (or fetch) a split's two files, read and validate them."""
-    bases = _split_files(split)
-    dirs = _search_dirs(dataset, root)
-    found: tuple[Path | None, ...] = (None, None)
-    for directory in dirs:
-        pair = tuple(_find(directory, base) for base in bases)
-        if all(pair):
-            found = pair
-            break
-    if not all(found):
-        cached = tuple(_find(cache_dir(dataset), base) for base in bases)
-        if not download:
-            raise DatasetUnavailable(_unavailable(dataset, split, dirs, []))
-        errors: list[str] = []
-        urls = _mirrors(dataset, mirrors)
-        if not urls:
-            errors.append("no download mirrors configured")
-        fetched = []
-        for path, base in zip(cached, bases, strict=True):
-            path = path or _download(dataset, f"{base}.gz", urls, errors)
-            if path is None:
-                raise DatasetUnavailable(_unavailable(dataset, split, dirs, errors))
-            fetched.append(path)
-        found = tuple(fetched)
-    paths = (Path(found[0]), Path(found[1]))
-    images, labels = read_idx(paths[0]), read_idx(paths[1])
-    _check(images, labels, paths)
+    """Find (or fetch) a split's two files; check their headers, then read them."""
+    if root is not None:
+        paths = _from_root(dataset, split, root)
+    else:
+        paths = _locate(dataset, split, download, mirrors)
+    _check_headers(paths, max_bytes)
+    images, labels = read_idx(paths[0], max_bytes), read_idx(paths[1], max_bytes)
+    _check_labels(labels, paths[1])
     return images, labels.astype(np.int64)
 
 
@@ -321,7 +371,11 @@ def load_mnist(
     download: bool = True,
     mirrors: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return MNIST's ``split`` ("train"/"test") as (images uint8 (N,28,28), labels int64)."""
+    """Return MNIST's ``split`` ("train"/"test") as (images uint8 (N,28,28), labels int64).
+
+    ``root``: a folder that must hold the split's IDX files (else FileNotFoundError); without
+    it the cache, then the mirrors (if ``download``).
+    """
     return _load("mnist", split, root, download, mirrors)
 
 
@@ -331,5 +385,9 @@ def load_fashion_mnist(
     download: bool = True,
     mirrors: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return Fashion-MNIST's ``split`` as (images uint8 (N,28,28), labels int64 (N,))."""
+    """Return Fashion-MNIST's ``split`` as (images uint8 (N,28,28), labels int64 (N,)).
+
+    ``root``: a folder that must hold the split's IDX files (else FileNotFoundError); without
+    it the cache, Debian's folder, then the mirrors (if ``download``).
+    """
     return _load("fashion-mnist", split, root, download, mirrors)

@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import load_npz, save_npz
+from ..atomic import save_npz
+from ..npz import MAX_BYTES, NpzReader
+from ..sizes import format_bytes
 from ..tensor import STATE
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "rng_to_array", "rng_from_array",
-           "FORMAT"]
+           "config_parameter_shapes", "FORMAT", "FIXED_KEYS"]
 
 FORMAT = "dagrad-checkpoint-1"
 _MASK = (1 << 64) - 1
@@ -85,60 +87,156 @@ def save_checkpoint(path: str | os.PathLike, model_state: dict[str, np.ndarray],
     return os.fspath(path)
 
 
-def _scalar_int(arrays: dict[str, np.ndarray], key: str, name: str) -> int:
-    v = arrays[key]
-    if v.shape != () or v.dtype.kind not in "iu" or int(v) < 0:
-        raise ValueError(f"{name}: '{key}' must be a non-negative integer, got {v.dtype} "
-                         f"{v.shape}")
-    return int(v)
+#: Members a checkpoint holds besides the ``model.``/``optim.``/``sched.`` arrays.
+FIXED_KEYS = ("format", "epoch", "batch", "partial", "rng", "config", "history")
+_PREFIXES = ("model.", "optim.", "sched.")
+#: ``dagrad train`` config keys that describe the MLP's architecture, and their defaults.
+_ARCH_DEFAULTS: dict[str, Any] = {"input_dim": 784, "hidden": [256, 256], "num_classes": 10,
+                                  "dtype": "float32"}
 
 
-def _json(arrays: dict[str, np.ndarray], key: str, name: str, kind: type) -> Any:
-    v = arrays[key]
-    if v.shape != () or v.dtype.kind != "U":
-        raise ValueError(f"{name}: '{key}' must be a JSON string")
+def _config_sizes(config: dict[str, Any], where: str) -> tuple[list[int], str]:
+    """([input_dim, *hidden, num_classes], dtype name) of a config, defaults filled in."""
+    cfg = {**_ARCH_DEFAULTS, **{k: config[k] for k in _ARCH_DEFAULTS if k in config}}
+    hidden = cfg["hidden"]
+    if not isinstance(hidden, list):
+        raise ValueError(f"{where}: 'hidden' must be a list of layer sizes, got {hidden!r}")
+    sizes = [cfg["input_dim"], *hidden, cfg["num_classes"]]
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
+        raise ValueError(f"{where}: layer sizes must be positive integers, got input_dim "
+                         f"{cfg['input_dim']!r}, hidden {hidden!r}, num_classes "
+                         f"{cfg['num_classes']!r}")
     try:
-        value = json.loads(str(v))
+        dtype = np.dtype(cfg["dtype"])
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind != "f":
+        raise ValueError(f"{where}: 'dtype' must name a float dtype, got {cfg['dtype']!r}")
+    return sizes, str(dtype)
+
+
+def config_parameter_shapes(config: dict[str, Any], where: str = "config"
+                            ) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Parameter name -> (shape, dtype) of the MLP [input_dim, *hidden, num_classes] a config names.
+
+    The ``dagrad train`` layout: Linear layers at Sequential indices 0, 2, 4, … (an activation
+    between them), weight (out, in) and bias (out,). Computed from the numbers alone: nothing
+    is allocated, however large they are.
+    """
+    sizes, dtype = _config_sizes(config, where)
+    shapes = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        shapes[f"{2 * i}.weight"] = ((n_out, n_in), dtype)
+        shapes[f"{2 * i}.bias"] = ((n_out,), dtype)
+    return shapes
+
+
+def _check_member_kinds(name: str, z: NpzReader) -> None:
+    """Refuse unknown members, and declared dtypes/shapes that are not what save wrote."""
+    for key in z.keys:
+        if key not in FIXED_KEYS and not key.startswith(_PREFIXES):
+            raise ValueError(
+                f"{name}: unexpected member {key + '.npy'!r} ({format_bytes(z.stored_size(key))} "
+                f"declared), not part of a {FORMAT} file (format, epoch, batch, partial, rng, "
+                "config, history, model.*, optim.*, sched.*); refused without reading it")
+    rules: dict[str, tuple[str, tuple[int, ...] | None, str]] = {
+        "format": ("U", (), "a string"), "config": ("U", (), "a JSON string"),
+        "history": ("U", (), "a JSON string"), "epoch": ("iu", (), "a non-negative integer"),
+        "batch": ("iu", (), "a non-negative integer"), "partial": ("f", (3,), "3 floats"),
+        "rng": ("u", (6,), "6 uint64"),
+    }
+    for key in z.keys:
+        h = z.header(key)
+        model = key.startswith("model.")
+        kinds, shape, want = rules.get(key, ("f", None, "floats") if model else
+                                       ("biuf", None, "numbers"))
+        if h.dtype.kind not in kinds or h.dtype.fields is not None or (
+                shape is not None and h.shape != shape) or (key == "rng" and h.dtype.itemsize != 8):
+            raise ValueError(f"{name}: member {key + '.npy'!r} must hold {want}, its header "
+                             f"declares {h.dtype} {h.shape}")
+
+
+def _check_architecture(name: str, z: NpzReader, config: dict[str, Any]) -> None:
+    """A ``dagrad train`` config's MLP must have exactly the stored parameters' shapes."""
+    if not any(k in config for k in ("input_dim", "hidden", "num_classes")):
+        return  # not a `dagrad train` run: the model is the caller's to rebuild
+    expected = config_parameter_shapes(config, f"{name}: member 'config.npy'")
+    stored = {k[6:]: z.header(k) for k in z.keys if k.startswith("model.")}
+    problems = []
+    for key in sorted(set(expected) | set(stored), key=lambda k: (len(k), k)):
+        if key not in stored:
+            problems.append(f"model.{key} missing")
+        elif key not in expected:
+            problems.append(f"model.{key} not in the config's MLP")
+        elif (stored[key].shape, str(stored[key].dtype)) != expected[key]:
+            problems.append(f"model.{key} is {stored[key].dtype} {stored[key].shape}, the "
+                            f"config says {expected[key][1]} {expected[key][0]}")
+    if problems:
+        sizes, _ = _config_sizes(config, name)
+        shown = "; ".join(problems[:4]) + (f"; … ({len(problems)} in all)"
+                                           if len(problems) > 4 else "")
+        raise ValueError(f"{name}: its config describes an MLP {sizes} that does not match the "
+                         f"stored parameters: {shown}")
+
+
+def _read_json(name: str, z: NpzReader, key: str, kind: type) -> Any:
+    value = str(z.read(key))
+    try:
+        out = json.loads(value)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{name}: '{key}' is not valid JSON ({e})") from None
-    if not isinstance(value, kind):
-        raise ValueError(f"{name}: '{key}' must be a JSON {kind.__name__}")
-    return value
+        raise ValueError(f"{name}: member '{key}.npy' is not valid JSON ({e})") from None
+    if not isinstance(out, kind):
+        raise ValueError(f"{name}: member '{key}.npy' must be a JSON {kind.__name__}")
+    return out
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Read and validate a checkpoint (``allow_pickle=False``); any problem is a ValueError."""
+def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> Checkpoint:
+    """Read and validate a checkpoint (no pickle, at most ``max_bytes``); else a ValueError.
+
+    Headers are read before any data: unknown members (refused, never inflated), object or
+    unexpected dtypes, a total declared size above ``max_bytes`` and a ``dagrad train``
+    config whose MLP does not match the stored parameters are all refused before a single
+    array is allocated. Every message starts with the file's name and names the member.
+    """
     name = os.fspath(path)
-    arrays = load_npz(name)
-    fmt = arrays.get("format")
-    if fmt is None or fmt.dtype.kind != "U" or str(fmt) != FORMAT:
-        raise ValueError(f"{name}: not a dagrad training checkpoint (format "
-                         f"{None if fmt is None else str(fmt)!r}, expected {FORMAT!r})")
-    required = ("epoch", "batch", "partial", "rng", "config", "history")
-    missing = [k for k in required if k not in arrays]
-    if missing:
-        raise ValueError(f"{name}: checkpoint lacks {', '.join(missing)}")
+    with NpzReader(name, max_bytes) as z:
+        keys = set(z.keys)
+        found = None
+        if "format" in keys:
+            h = z.header("format")
+            small_string = h.dtype.kind == "U" and h.shape == () and h.nbytes <= 1024
+            found = str(z.read("format")) if small_string else f"<{h.describe()}>"
+        if found != FORMAT:
+            raise ValueError(f"{name}: not a dagrad training checkpoint (format {found!r}, "
+                             f"expected {FORMAT!r})")
+        missing = [k for k in FIXED_KEYS if k not in keys]
+        if missing:
+            raise ValueError(f"{name}: checkpoint lacks {', '.join(missing)}")
+        if not any(k.startswith("model.") for k in keys):
+            raise ValueError(f"{name}: checkpoint holds no model parameters")
+        _check_member_kinds(name, z)
+        z.check_budget([k for k in z.keys if k != "format"])
+        config = _read_json(name, z, "config", dict)
+        _check_architecture(name, z, config)
+        history = _read_json(name, z, "history", list)
+        arrays = {k: z.read(k) for k in z.keys if k not in ("format", "config", "history")}
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
-    if not model:
-        raise ValueError(f"{name}: checkpoint holds no model parameters")
     for k, v in model.items():
-        if v.dtype.kind != "f" or not np.all(np.isfinite(v)):
+        if not np.all(np.isfinite(v)):
             raise ValueError(f"{name}: parameter {k} must be finite floats ({v.dtype})")
-    partial = arrays["partial"]
-    if partial.shape != (3,) or partial.dtype.kind != "f":
-        raise ValueError(f"{name}: 'partial' must hold 3 floats")
-    rng = arrays["rng"]
-    if rng.shape != (6,) or rng.dtype != np.uint64:
-        raise ValueError(f"{name}: 'rng' must hold 6 uint64")
+    epoch, batch, partial = int(arrays["epoch"]), int(arrays["batch"]), arrays["partial"]
+    for key, value in (("epoch", epoch), ("batch", batch)):
+        if value < 0:
+            raise ValueError(f"{name}: '{key}' must be a non-negative integer, got {value}")
     return Checkpoint(
         model=model,
         optimizer={k[6:]: v for k, v in arrays.items() if k.startswith("optim.")},
         scheduler={k[6:]: v for k, v in arrays.items() if k.startswith("sched.")},
-        epoch=_scalar_int(arrays, "epoch", name),
-        batch=_scalar_int(arrays, "batch", name),
+        epoch=epoch,
+        batch=batch,
         partial=(float(partial[0]), int(partial[1]), int(partial[2])),
-        rng=rng,
-        config=_json(arrays, "config", name, dict),
-        history=_json(arrays, "history", name, list),
+        rng=arrays["rng"],
+        config=config,
+        history=history,
         path=name,
     )
