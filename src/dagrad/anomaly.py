@@ -11,6 +11,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 import weakref
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 
 from . import autodiff
 from .ops import base
-from .tensor import Tensor
+from .tensor import MODES, Tensor
 
 __all__ = ["detect_anomaly", "AnomalyError"]
 
@@ -63,6 +64,8 @@ def _describe(t: Tensor) -> str:
 
 
 def _forward_hook(op, inputs, out: Tensor, attrs) -> None:
+    if not MODES.anomaly:
+        return  # another thread is in anomaly mode, not this one
     site = _user_site()
     _SITES[id(out)] = (weakref.ref(out), site)
     kind = _bad(out)
@@ -83,6 +86,8 @@ def _forward_hook(op, inputs, out: Tensor, attrs) -> None:
 
 
 def _backward_hook(node: Tensor, i: int, g: Any, c: Any) -> None:
+    if not MODES.anomaly:
+        return
     kind = _bad(c)
     if kind is None or _bad(g):
         return
@@ -92,16 +97,30 @@ def _backward_hook(node: Tensor, i: int, g: Any, c: Any) -> None:
         f"  the op was created at {_site_of(node)}")
 
 
+_INSTALLED = [0]  # threads inside detect_anomaly(): the hooks stay installed while any is
+_LOCK = threading.Lock()
+
+
 @contextmanager
 def detect_anomaly():
-    """Context manager: raise AnomalyError at the first NaN/inf in forward or backward."""
-    base.HOOKS.append(_forward_hook)
-    autodiff.BACKWARD_HOOKS.append(_backward_hook)
+    """Context manager: raise AnomalyError at the first NaN/inf in forward or backward.
+
+    Per thread, as PyTorch's: ops that other threads run meanwhile are not checked.
+    """
+    with _LOCK:
+        if not _INSTALLED[0]:
+            base.HOOKS.append(_forward_hook)
+            autodiff.BACKWARD_HOOKS.append(_backward_hook)
+        _INSTALLED[0] += 1
+    MODES.anomaly += 1
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             yield
     finally:
-        base.HOOKS.remove(_forward_hook)
-        autodiff.BACKWARD_HOOKS.remove(_backward_hook)
-        if not base.HOOKS:
-            _SITES.clear()
+        MODES.anomaly -= 1
+        with _LOCK:
+            _INSTALLED[0] -= 1
+            if not _INSTALLED[0]:
+                base.HOOKS.remove(_forward_hook)
+                autodiff.BACKWARD_HOOKS.remove(_backward_hook)
+                _SITES.clear()

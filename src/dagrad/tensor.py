@@ -42,10 +42,11 @@ RETAINED: dict[int, weakref.ref] = {}
 
 
 class _Modes(threading.local):
-    """Per-thread switches, as PyTorch's: recording (grad mode) and inference mode."""
+    """Per-thread switches, as PyTorch's: grad mode, inference mode, anomaly mode."""
 
     grad_enabled = True   # class attributes: each new thread starts from these
     inference = False
+    anomaly = 0           # depth of detect_anomaly() blocks
 
 
 MODES = _Modes()

@@ -154,12 +154,14 @@ class CompiledFunction:
             sweeps = TracedSweeps(rec)
             ACTIVE.append(rec)
             base.HOOKS.append(rec.on_op)
+            base.INPLACE_HOOKS.append(rec.on_inplace)
             autodiff.TRACE.append(sweeps)
             try:
                 with guards.installed(rec):
                     result = self.fn(*args, **kwargs)
             finally:
                 autodiff.TRACE.remove(sweeps)
+                base.INPLACE_HOOKS.remove(rec.on_inplace)
                 base.HOOKS.remove(rec.on_op)
                 ACTIVE.remove(rec)
             rec.check_mutations()

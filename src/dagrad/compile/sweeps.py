@@ -135,7 +135,7 @@ class TracedSweeps:
                     found[id(node)] = self._found(g, gv, wanted[id(node)])
                     if len(found) == len(wanted):
                         break
-            elif rec_node is None or node in RETAINED:
+            elif rec_node is None or id(node) in RETAINED:
                 rec.grad_effect(node, g, gv, given)
             if rec_node is None:
                 continue

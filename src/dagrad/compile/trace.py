@@ -227,6 +227,15 @@ class Recorder:
         return found
 
     # ----- hooks ----------------------------------------------------------------------------
+    def on_inplace(self, t: Tensor, what: str) -> None:
+        """ops.base.INPLACE_HOOKS: a tensor changed in place by fn (not replayable: refused)."""
+        if threading.get_ident() != self.thread:
+            return
+        raise CompileError(
+            f"dg.compile: {what} changes a tensor in place inside the compiled function, which "
+            "the replay cannot repeat; compute out of place (y = y + x), step a dagrad "
+            "optimizer (replayed), or register the update with record_effect")
+
     def on_op(self, op: Any, inputs: Any, out: Tensor, attrs: dict[str, Any]) -> None:
         """ops.base.HOOKS: one forward op application."""
         if threading.get_ident() != self.thread:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -65,6 +66,7 @@ ORIENT_MAX_WORK = 1 << 27
 #: (rows, in, out, dtype) → True when (W xᵀ)ᵀ was verified bit-identical to x Wᵀ and timed
 #: clearly faster, False otherwise.  Filled on first use of each shape.
 _ORIENT: dict[tuple, bool] = {}
+_ORIENT_LOCK = threading.Lock()
 
 
 def _rowmajor(x, w, b):
@@ -132,7 +134,10 @@ def _linear_forward(x, w, b):
                 key = (m, k, n, dt)
                 use = _ORIENT.get(key)
                 if use is None:
-                    use = _orient(key, x.shape, w.shape, dt)
+                    with _ORIENT_LOCK:  # one thread times a shape; the others wait for it
+                        use = _ORIENT.get(key)
+                        if use is None:
+                            use = _orient(key, x.shape, w.shape, dt)
                 if use:
                     return _featuremajor(x, w, b)
     out = x @ w.T

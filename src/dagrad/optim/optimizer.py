@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import versions
+from ..tensor import _SEQ, Tensor
+
+_next_seq = _SEQ.__next__
 
 __all__ = ["Optimizer"]
 
@@ -74,6 +77,11 @@ class Optimizer:
         """Update every parameter that has a gradient, in place on ``p.data``."""
         self._record_step()
         self._update()
+        stamp = _next_seq()  # as PyTorch's in-place updates: each parameter's version goes up
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    versions.bump(p.data, stamp)
 
     def _update(self) -> None:
         """The update itself, in place and without temporaries (``dg.compile`` replays it)."""
