@@ -4,6 +4,15 @@ Keys: ``format``; ``model.<name>`` (parameters); ``optim.<key>`` and ``sched.<ke
 state dicts); ``epoch`` (epochs completed) and ``batch`` (batches done in the next epoch, > 0 only
 after an interruption) with ``partial`` = (loss sum, correct, samples) of that epoch so far;
 ``rng`` (dagrad's PCG64 generator state as six uint64); ``config`` and ``history`` (JSON strings).
+
+Loading reads every member's ``.npy`` header before any data (``dagrad.npz``) and raises
+``ValueError("<path>: ...")`` naming the member for: a member that is not one of these keys
+(refused, never inflated: a checkpoint is dagrad's own format, so an extra member means the
+file is not what ``save_checkpoint`` wrote), a non-``.npy`` member, an object or unexpected
+dtype or shape, a header whose size disagrees with its zip entry, declared sizes above
+``max_bytes`` in all (default 1 GiB), and a ``dagrad train`` config (one naming
+``input_dim``, ``hidden`` or ``num_classes``) whose MLP differs from the stored parameters —
+so rebuilding the model from the config never allocates more than the file declares.
 """
 
 from __future__ import annotations
@@ -156,6 +165,12 @@ def _check_member_kinds(name: str, z: NpzReader) -> None:
                              f"declares {h.dtype} {h.shape}")
 
 
+def _layer_order(key: str) -> tuple[int, int, str]:
+    """Sort "0.weight", "0.bias", "2.weight", … by layer, weight first; other names last."""
+    index, _, rest = key.partition(".")
+    return (int(index) if index.isdigit() else 1 << 30, rest != "weight", key)
+
+
 def _check_architecture(name: str, z: NpzReader, config: dict[str, Any]) -> None:
     """A ``dagrad train`` config's MLP must have exactly the stored parameters' shapes."""
     if not any(k in config for k in ("input_dim", "hidden", "num_classes")):
@@ -163,7 +178,7 @@ def _check_architecture(name: str, z: NpzReader, config: dict[str, Any]) -> None
     expected = config_parameter_shapes(config, f"{name}: member 'config.npy'")
     stored = {k[6:]: z.header(k) for k in z.keys if k.startswith("model.")}
     problems = []
-    for key in sorted(set(expected) | set(stored), key=lambda k: (len(k), k)):
+    for key in sorted(set(expected) | set(stored), key=_layer_order):
         if key not in stored:
             problems.append(f"model.{key} missing")
         elif key not in expected:
