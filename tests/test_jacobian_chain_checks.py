@@ -96,6 +96,10 @@ def test_the_tour_counts_only_independent_checks(tmp_path):
     bonus = next(s for s in section.summary if s.startswith("bonus:"))
     assert "δ1 (1×256) · J_o1(W1) (256×200,704)" in bonus
     assert "checks: 28 of 28 pass" in section.markdown and section.ok
+    # the page lists exactly the counted checks, each with its oracle
+    assert len(section.checks) == 28 and all(c.passed for c in section.checks)
+    assert sum(c.oracle_kind == "finite differences" for c in section.checks) == 3
+    assert not any("sizes chain" in c.name or "symmetric" in c.name for c in section.checks)
 
 
 def test_batch_counts_only_independent_checks(digits):

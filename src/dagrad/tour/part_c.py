@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..atomic import atomic_write
-from .report import PARTS, Section
+from .report import PARTS, Check, Section
 
 SIZES = [784, 256, 256, 10]
 
 
 def run(out: Path) -> Section:
-    """Jacobian chains with sizes and checks for digit 0 of the test split, dense bonus included."""
+    """Jacobian chains with sizes for digit 0 of the test split, dense bonus included; the
+    section lists the report's independent checks (the consistency facts are not counted)."""
     import numpy as np
 
     import dagrad as dg
@@ -34,18 +35,22 @@ def run(out: Path) -> Section:
             fh.write(text)
     summary = []
     for target in ("x", "b1"):
-        ch = rep.chain(target, "layer")
-        summary.append(f"∇_{target} L = {' · '.join(ch.names)}: {ch.size_expression()}")
+        summary.append(rep.chain(target, "layer").display().text())
+    from ..explain.chain_factors import SOURCES
     from ..explain.chain_report import check_counts, oracle_breakdown
+    from ..explain.report import fmt
 
     summary.append(f"{check_counts(rep)}; the checks, by what they compare: "
                    f"{oracle_breakdown(rep)}")
     summary.append(f"bonus: {rep.weight.products['vec'].text()} = "
                    f"{' ⊗ '.join(f.text() for f in rep.weight.products['kron'].factors)}, "
                    f"J_o1(W1) = I_256 ⊗ xᵀ")
+    checks = [Check(c.name, SOURCES[c.subject], SOURCES[c.oracle], c.ok,
+                    f"{fmt(c.value, 3)} ≤ {fmt(c.tol, 2)}" if c.tol is not None else "",
+                    kind=c.oracle) for c in rep.independent_checks]
     page = ('<p><img src="c/dag.svg" alt="x → z1 → z2 → z3 → L with y"></p>'
             "<details open><summary>every Jacobian with its formula and size, the products and "
             "the checks</summary>" + rep.to_html() + "</details>")
     return Section("c", PARTS["c"][1], summary, page, rep.to_markdown(dag_path="c/dag.svg"),
                    ["c/dag.svg", "c/dag-fine.svg", "c/report.md", "c/report.tex",
-                    "c/report.html"], rep.ok)
+                    "c/report.html"], rep.ok, checks=checks)
