@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import autodiff
-from .limits import check_dense
+from .limits import check_dense, chunk_rows
 from .tensor import STATE, Tensor, _grad_mode
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "gradcheck",
@@ -180,8 +180,79 @@ def _basis(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return np.eye(n, dtype=dtype).reshape((n,) + tuple(shape))
 
 
+def _basis_rows(start: int, count: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Basis vectors e_start … e_(start+count-1) of a space of ``shape``, stacked."""
+    n = math.prod(shape)
+    rows = np.zeros((count, n), dtype)
+    rows[np.arange(count), start + np.arange(count)] = 1
+    return rows.reshape((count,) + tuple(shape))
+
+
+def _graph_elements(out: Tensor) -> int:
+    """How many numbers the differentiable part of out's graph holds (one per cotangent entry)."""
+    return sum(t.data.size for t in autodiff._graph_nodes([out]))
+
+
+def _chunk(count: int, per_vector: int, itemsize: int, result_bytes: int, out: Tensor) -> int:
+    """Basis vectors per pass, so that the result plus one pass's working memory fit the limit.
+
+    Per basis vector a pass holds its own rows (``per_vector`` numbers) and, at most, one
+    cotangent or tangent per graph node plus as much again in the rules' temporaries.
+    """
+    if count <= 1:
+        return count
+    row = itemsize * (per_vector + 2 * _graph_elements(out))
+    return chunk_rows(count, row, result_bytes, "jacobian")
+
+
+def _dense_reverse(out: Tensor, ins: list[Tensor], result_bytes: int) -> list[np.ndarray]:
+    """J_k = ∂out/∂ins[k], written chunk by chunk of output rows (one backward per chunk)."""
+    m = out.data.size
+    per_row = m + sum(x.data.size for x in ins)  # the cotangent row and the gradient rows
+    step = _chunk(m, per_row, out.dtype.itemsize, result_bytes, out)
+    jac: list[Any] = [None] * len(ins)
+    for start in range(0, m, step):
+        k = min(step, m - start)
+        gs = autodiff.grad(out, ins, _basis_rows(start, k, out.shape, out.dtype),
+                           retain_graph=True)
+        for j, (g, x) in enumerate(zip(gs, ins, strict=True)):
+            g = np.asarray(g.data).reshape(k, x.data.size)
+            if k == m:  # one pass: the gradients are the Jacobian
+                jac[j] = g
+                continue
+            if jac[j] is None:
+                jac[j] = np.empty((m, x.data.size), g.dtype)
+            jac[j][start:start + k] = g
+        del gs
+    return [j.reshape(out.shape + x.shape) for j, x in zip(jac, ins, strict=True)]
+
+
+def _dense_forward(out: Tensor, x: Tensor, result_bytes: int) -> np.ndarray:
+    """∂out/∂x written chunk by chunk of input columns (one tangent sweep per chunk)."""
+    n, m = x.data.size, out.data.size
+    step = _chunk(n, n + m, max(x.dtype.itemsize, out.dtype.itemsize), result_bytes, out)
+    jac = None
+    for start in range(0, n, step):
+        k = min(step, n - start)
+        (t,) = autodiff.forward_tangents([out], [x], [_basis_rows(start, k, x.shape, x.dtype)])
+        t = np.asarray(t).reshape(k, m)
+        if k == n:  # one pass: the tangents are the Jacobian, transposed
+            return t.T.reshape(out.shape + x.shape)
+        if jac is None:
+            jac = np.empty((m, n), t.dtype)
+        jac[:, start:start + k] = t.T
+        del t
+    return jac.reshape(out.shape + x.shape)
+
+
 def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "reverse") -> Callable:
-    """f ↦ J_f with shape out.shape + in.shape, from one batched reverse or forward pass."""
+    """f ↦ J_f with shape out.shape + in.shape, from batched reverse or forward passes.
+
+    All basis vectors go through one pass when they fit; a large Jacobian is written into its
+    preallocated result in chunks of basis vectors, so that the result plus one chunk's working
+    memory stays within the dense limit (:func:`dagrad.set_dense_limit`).  Inside another
+    transform (recorded derivatives) it is one pass.
+    """
     if mode not in ("reverse", "forward", "rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', got {mode!r}")
     forward = mode in ("forward", "fwd")
@@ -195,24 +266,25 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "reverse
         ins = [args[k] for k in nums]
         for x in ins:
             check_dense(out.shape + x.shape, out.dtype, "jacobian")
+        sizes = [out.data.size * x.data.size * out.dtype.itemsize for x in ins]
         scope = _transform_scope() if nested else _grad_mode(False)
         with scope:
             if not out.requires_grad:
                 jac = [np.zeros(out.shape + x.shape, out.dtype) for x in ins]
-            elif forward:
+            elif nested and forward:
                 jac = []
                 for x in ins:
                     (t,) = autodiff.forward_tangents([out], [x], [_basis(x.shape, x.dtype)],
-                                                     create_graph=nested)
-                    t = t.reshape((x.size, out.size))
-                    t = t.T if isinstance(t, Tensor) else t.T
-                    jac.append(t.reshape(out.shape + x.shape))
-            else:
-                cot = _basis(out.shape, out.dtype)
-                if nested:
-                    cot = Tensor._from_op(cot, None)
-                gs = autodiff.grad(out, ins, cot, retain_graph=True, create_graph=nested)
+                                                     create_graph=True)
+                    jac.append(t.reshape((x.size, out.size)).T.reshape(out.shape + x.shape))
+            elif nested:
+                cot = Tensor._from_op(_basis(out.shape, out.dtype), None)
+                gs = autodiff.grad(out, ins, cot, retain_graph=True, create_graph=True)
                 jac = [g.reshape(out.shape + x.shape) for g, x in zip(gs, ins, strict=True)]
+            elif forward:
+                jac = [_dense_forward(out, x, sum(sizes)) for x in ins]
+            else:
+                jac = _dense_reverse(out, ins, sum(sizes))
         jac = [j if isinstance(j, Tensor) else Tensor._from_op(np.asarray(j), None) for j in jac]
         return jac[0] if isinstance(argnums, int) else tuple(jac)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import sum_to
-from ..limits import check_dense
+from ..limits import check_dense, chunk_rows
 from ..ops.base import Op
 from ..tensor import Tensor
 
@@ -49,8 +49,21 @@ def local_derivative(op: Op, inputs: Sequence[Tensor], out: Tensor, attrs: Mappi
             c = np.asarray(rule(np.ones(y.shape, y.dtype), *vals, y, **attrs))
             c = np.array(np.broadcast_to(c, y.shape))
             return float(c.reshape(())) if kind == SCALAR else c
-        m = y.size
-        check_dense((m, x.size), y.dtype, f"Jacobian of {op.name} w.r.t. input {slot}")
-        basis = np.eye(m, dtype=y.dtype).reshape((m,) + y.shape)
-        c = np.asarray(sum_to(np.asarray(rule(basis, *vals, y, **attrs)), x.shape, 1))
-    return c.reshape(y.shape + x.shape)
+        m, what = y.size, f"Jacobian of {op.name} w.r.t. input {slot}"
+        check_dense((m, x.size), y.dtype, what)
+        # rows of basis cotangents in chunks, written into one result (the limit bounds the peak)
+        step = chunk_rows(m, 2 * y.dtype.itemsize * (m + x.size), m * x.size * y.dtype.itemsize,
+                          what)
+        jac = None
+        for start in range(0, m, step):
+            k = min(step, m - start)
+            basis = np.zeros((k, m), y.dtype)
+            basis[np.arange(k), start + np.arange(k)] = 1
+            c = np.asarray(sum_to(np.asarray(rule(basis.reshape((k,) + y.shape), *vals, y,
+                                                  **attrs)), x.shape, 1)).reshape(k, x.size)
+            if k == m:
+                return c.reshape(y.shape + x.shape)
+            if jac is None:
+                jac = np.empty((m, x.size), c.dtype)
+            jac[start:start + k] = c
+    return jac.reshape(y.shape + x.shape)
