@@ -12,7 +12,7 @@ import pytest
 from dagrad.cli import main
 from dagrad.explain.activation_sympy import analyse
 from dagrad.explain.scalar_chain import _flag, activation, vanishing
-from dagrad.graph.expression import parse
+from dagrad.graph.expression import ExpressionError, parse
 from dagrad.ops import OPS
 
 SOFTSIGN = "x / (1 + abs(x))"
@@ -162,3 +162,19 @@ def test_expression_bound_from_sympy_and_the_report_says_how():
     assert any("numerical estimate" in s for s in swish.summary())
     assert cube.log10_bound is None and any("unbounded" in s for s in cube.summary())
     assert cube.ok  # no bound, but autodiff still agrees with SymPy's closed form
+
+
+def test_large_expressions_are_bounded_before_sympy_starts():
+    """A power beyond ±6, many kinks or a long σ' skip SymPy's solver (the grid estimates and
+    says why); a σ beyond 100 operations is refused with a clear error."""
+    s = analyse(parse("sigmoid(x)**8"))
+    assert not s.sup_exact and "power" in s.why_estimate and "power" in s.sup_sentence()
+    u = np.linspace(-30, 30, 600_001)
+    sig = 1 / (1 + np.exp(-u))
+    assert s.sup == pytest.approx(np.max(8 * sig**8 * (1 - sig)), rel=1e-9)
+    s = analyse(parse("abs(x-1)+abs(x-2)+abs(x-3)+abs(x-4)+abs(x-5)"))
+    assert not s.sup_exact and "kinks" in s.why_estimate and s.sup == pytest.approx(5.0)
+    big = "*".join(f"tanh(x+{i})" for i in range(1, 41))
+    with pytest.raises(ExpressionError, match="at most 100"):
+        activation(big)
+    assert main(["vanishing", "--activations", big]) == 2

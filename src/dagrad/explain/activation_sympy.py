@@ -22,6 +22,7 @@ i.e. relu′(0) = 0 as in PyTorch and dagrad.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
@@ -29,18 +30,24 @@ from typing import Any
 
 import numpy as np
 
-from ..graph.expression import Expression, numpy_functions, to_sympy
+from ..graph.expression import Expression, ExpressionError, numpy_functions, to_sympy
 
 __all__ = ["SymbolicActivation", "analyse", "GRID_TEXT"]
 
 # the numerical estimate's grid: dense on [−GRID_HALF, GRID_HALF], logarithmic tails beyond
 GRID_HALF = 60.0
-GRID_POINTS = 240_001
+GRID_POINTS = 120_001
 TAIL_MAX = 1e8
 GRID_TEXT = (f"a numerical estimate: the maximum of |σ'| on {GRID_POINTS:,} points in "
              f"[−{GRID_HALF:g}, {GRID_HALF:g}] and tails out to ±{TAIL_MAX:.0e}, refined by a "
              "golden-section search")
-MAX_SYMBOLIC_OPS = 120  # larger σ' are not handed to SymPy's solver (time)
+# SymPy has no timeout: σ' beyond these sizes is not handed to its solver (a power of 64 or eight
+# kinks took 5–190 s), and the exact analysis stops between steps once SYMBOLIC_SECONDS passed
+MAX_SIGMA_OPS = 100  # a larger σ is refused: differentiating and printing it takes seconds
+MAX_SYMBOLIC_OPS = 60
+MAX_KINKS = 4  # abs, sign, Heaviside, max, min in σ' (each may double the pieces)
+MAX_POWER = 6  # |integer exponent| of a non-constant power in σ'
+SYMBOLIC_SECONDS = 3.0
 MAX_PIECES = 16
 MAX_RECOGNISE_OPS = 80
 _PROBES = np.array([-7.3, -2.1, -0.4, 0.0, 0.35, 1.7, 6.2])
@@ -57,12 +64,14 @@ class SymbolicActivation:
     sup_exact: bool  # True: SymPy's; False: the grid's numerical estimate
     sup_text: str  # "1", "1/4", "≈ 1.0998" or "∞"
     named: str | None  # "sigmoid" or "tanh" when SymPy shows σ equal to it
+    why_estimate: str = ""  # why SymPy gave no exact sup (for an estimate)
 
     def sup_sentence(self) -> str:
         """One sentence: the value and how it was found."""
         if self.sup_exact:
             return f"sup|σ'| = {self.sup_text} (exact, by SymPy)"
-        return f"sup|σ'| {self.sup_text} ({GRID_TEXT})"
+        why = f"; {self.why_estimate}" if self.why_estimate else ""
+        return f"sup|σ'| {self.sup_text} ({GRID_TEXT}{why})"
 
 
 def _heaviside(a: Any, h0: Any = 0.0) -> Any:
@@ -76,7 +85,7 @@ _NUMPY_OVERRIDES = {"Heaviside": _heaviside,
 
 def _lambdify(sp: Any, x: Any, e: Any) -> Callable[[np.ndarray], np.ndarray]:
     """A float64 NumPy function of u for the SymPy expression e (constants broadcast to u)."""
-    raw = sp.lambdify(x, e, modules=[_NUMPY_OVERRIDES, "numpy"])
+    raw = sp.lambdify(x, e, modules=[_NUMPY_OVERRIDES, "numpy"], cse=True)
 
     def fn(u: np.ndarray) -> np.ndarray:
         u = np.asarray(u, dtype=np.float64)
@@ -117,12 +126,14 @@ def _intervals(sp: Any, s: Any) -> list[Any]:
     raise ValueError(f"not a union of intervals: {s}")
 
 
-def _candidates(sp: Any, x: Any, e: Any, dom: Any) -> list[Any]:
+def _candidates(sp: Any, x: Any, e: Any, dom: Any, stop: float) -> list[Any]:
     """Values of e at its critical points in dom and its one-sided limits at dom's ends."""
     from sympy.calculus.util import continuous_domain
 
     vals: list[Any] = []
     for part in _intervals(sp, dom):
+        if time.monotonic() > stop:
+            raise TimeoutError
         if isinstance(part, sp.FiniteSet):
             vals += [e.subs(x, p) for p in part]
             continue
@@ -146,25 +157,43 @@ def _candidates(sp: Any, x: Any, e: Any, dom: Any) -> list[Any]:
     return vals
 
 
-def _exact_sup(sp: Any, x: Any, d: Any) -> Any | None:
-    """sup|σ'| as a SymPy number (sympy.oo when unbounded), or None when SymPy cannot tell."""
+def _refusal(sp: Any, d: Any) -> str | None:
+    """Why σ' is not handed to SymPy's solver (too large to finish in seconds), or None."""
     if sp.count_ops(d) > MAX_SYMBOLIC_OPS:
-        return None
+        return f"SymPy not tried: σ' has more than {MAX_SYMBOLIC_OPS} operations"
+    kinks = sum(1 for a in sp.preorder_traversal(d)
+                if isinstance(a, sp.Abs | sp.sign | sp.Heaviside | sp.Max | sp.Min))
+    if kinks > MAX_KINKS:
+        return f"SymPy not tried: σ' has {kinks} kinks (abs, sign, max, …), over {MAX_KINKS}"
+    for a in sp.preorder_traversal(d):
+        if a.is_Pow and a.exp.is_Integer and abs(int(a.exp)) > MAX_POWER and a.base.free_symbols:
+            return f"SymPy not tried: σ' has a power {a.exp}, beyond ±{MAX_POWER}"
+    return None
+
+
+def _exact_sup(sp: Any, x: Any, d: Any) -> tuple[Any | None, str]:
+    """(sup|σ'| as a SymPy number, sympy.oo when unbounded; or None and the reason)."""
+    why = _refusal(sp, d)
+    if why:
+        return None, why
+    stop = time.monotonic() + SYMBOLIC_SECONDS
     try:
-        vals = [v for e, dom in _pieces(sp, x, d) for v in _candidates(sp, x, e, dom)]
+        vals = [v for e, dom in _pieces(sp, x, d) for v in _candidates(sp, x, e, dom, stop)]
         best, best_f = sp.Integer(0), 0.0
         for v in vals:
             a = sp.Abs(v)
             if a.has(sp.oo, -sp.oo, sp.zoo):
-                return sp.oo
+                return sp.oo, ""
             f = complex(sp.N(a, 30))
             if f.imag != 0 or not math.isfinite(f.real):
-                return None
+                return None, f"SymPy gave |σ'| = {a} at a candidate point"
             if f.real > best_f:
-                best, best_f = sp.nsimplify(a) if a.is_Rational else a, f.real
-        return best
+                best, best_f = a, f.real
+        return best, ""
+    except TimeoutError:
+        return None, f"SymPy stopped after {SYMBOLIC_SECONDS:g} s"
     except Exception:  # noqa: BLE001 — any failure of SymPy's solver means "not exact"
-        return None
+        return None, "SymPy could not solve σ'' = 0 on every piece"
 
 
 def _golden_max(fn: Callable[[np.ndarray], np.ndarray], lo: float, hi: float) -> float:
@@ -232,19 +261,27 @@ def analyse(expr: Expression) -> SymbolicActivation:
 
     x = sp.Symbol("x", real=True)
     s = to_sympy(expr, {"x": x})
+    ops = sp.count_ops(s)
+    if ops > MAX_SIGMA_OPS:
+        text = str(expr) if len(str(expr)) <= 60 else str(expr)[:57] + "..."
+        raise ExpressionError(
+            f"activation {text!r} has {ops} operations; SymPy differentiates activations "
+            f"of at most {MAX_SIGMA_OPS} (σ' must come from SymPy, not from dagrad, for the "
+            "check to be independent) — type a shorter expression")
     d = sp.diff(s, x)
     d = d.replace(lambda e: isinstance(e, sp.Heaviside),
                   lambda e: sp.Heaviside(e.args[0], 0))  # relu′(0) = 0, as PyTorch
     fn = _lambdify(sp, x, d)
     grid = _grid_sup(fn)
-    exact = _exact_sup(sp, x, d)
+    exact, why = _exact_sup(sp, x, d)
     if exact is not None and exact is sp.oo:
         sup, is_exact, text = math.inf, True, "∞"
     elif exact is not None and (math.isnan(grid) or grid <= float(exact) * (1 + 1e-9) + 1e-300):
         sup, is_exact = float(exact), True
         text = str(exact) if exact.is_Rational else f"{exact} ≈ {float(exact):.6g}"
-    elif math.isinf(grid):
-        sup, is_exact, text = math.inf, False, "= ∞ (grows without bound)"
     else:
-        sup, is_exact, text = grid, False, f"≈ {grid:.10g}"
-    return SymbolicActivation(s, d, fn, sup, is_exact, text, _recognise(sp, x, s, expr))
+        if exact is not None:
+            why = f"SymPy's value {exact} is below the grid's maximum"
+        sup, is_exact = grid, False
+        text = "= ∞ (grows without bound)" if math.isinf(grid) else f"≈ {grid:.10g}"
+    return SymbolicActivation(s, d, fn, sup, is_exact, text, _recognise(sp, x, s, expr), why)
