@@ -44,7 +44,8 @@ def new_figure(size: tuple[float, float]) -> Any:
 
 
 def plot_chain(rep: VanishingReport, path: str | os.PathLike) -> str:
-    """log10 |∂h_n/∂w_i| vs i: autodiff (solid), bounds (dashed), underflow (hollow), zeros (×)."""
+    """log10 |∂h_n/∂w_i| vs i: autodiff (solid), bounds (dashed), underflow (hollow), zeros (×),
+    failed checks (red squares at the closed form)."""
     from matplotlib.lines import Line2D
 
     fig = new_figure((10, 5.6))
@@ -77,6 +78,10 @@ def plot_chain(rep: VanishingReport, path: str | os.PathLike) -> str:
             ax.plot(i[uf], y[uf], ":", color=color, lw=2.2)
         elif uf.any():
             ax.plot(i[uf], y[uf], "o", mfc="white", mec=color, ms=ms + 2, lw=0)
+        bad = flags == "mismatch"
+        if bad.any():  # a failed check: show the closed form, which autodiff missed
+            ax.plot(i[bad], r.log10_abs[bad], "s", mfc="none", mec="red", ms=ms + 5, mew=1.5,
+                    lw=0, label=f"{label}: closed form where autodiff differs (CHECK FAILED)")
         z = ~np.isfinite(r.log10_abs)
         if z.any():
             ax.plot(i[z], np.full(z.sum(), floor + 0.5 * pad), "x", color=color, ms=6,
