@@ -38,9 +38,8 @@ __all__ = ["SymbolicActivation", "analyse", "GRID_TEXT"]
 GRID_HALF = 60.0
 GRID_POINTS = 120_001
 TAIL_MAX = 1e8
-GRID_TEXT = (f"a numerical estimate: the maximum of |σ'| on {GRID_POINTS:,} points in "
-             f"[−{GRID_HALF:g}, {GRID_HALF:g}] and tails out to ±{TAIL_MAX:.0e}, refined by a "
-             "golden-section search")
+GRID_TEXT = (f"a numerical estimate: the largest |σ'| on {GRID_POINTS:,} points in "
+             f"[−{GRID_HALF:g}, {GRID_HALF:g}] and tails to ±{TAIL_MAX:.0e}, refined")
 # SymPy has no timeout: σ' beyond these sizes is not handed to its solver (a power of 64 or eight
 # kinks took 5–190 s), and the exact analysis stops between steps once SYMBOLIC_SECONDS passed
 MAX_SIGMA_OPS = 100  # a larger σ is refused: differentiating and printing it takes seconds
