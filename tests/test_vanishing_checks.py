@@ -178,3 +178,10 @@ def test_large_expressions_are_bounded_before_sympy_starts():
     with pytest.raises(ExpressionError, match="at most 100"):
         activation(big)
     assert main(["vanishing", "--activations", big]) == 2
+
+
+def test_latex_report_stays_ascii_with_estimates_and_failed_checks(broken_sigmoid):
+    """pdflatex's inputenc needs the summaries' ≈, ∞, ≠ spelled in ASCII."""
+    tex = vanishing(8, ["sigmoid", "x * sigmoid(x)", "x**3"], seed=0).to_latex()
+    assert tex.isascii()
+    assert "CHECK FAILED" in tex and "numerical estimate" in tex

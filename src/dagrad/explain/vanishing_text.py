@@ -19,7 +19,7 @@ __all__ = ["derivation_text", "derivation_markdown", "markdown_to_latex", "answe
 
 _ASCII = {"σ": "sigma", "∂": "d", "·": "*", "−": "-", "≤": "<=", "Π": "prod", "∏": "prod",
           "—": "--", "∈": "in", "²": "^2", "′": "'", "→": "->", "×": "x", "‖": "|", "∇": "grad ",
-          "±": "+-", "√": "sqrt"}
+          "±": "+-", "√": "sqrt", "≈": "~", "∞": "inf", "≠": "!=", "…": "..."}
 
 
 def ascii_text(text: str) -> str:
