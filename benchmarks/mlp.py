@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -127,33 +128,82 @@ def jax_step(jax, params, x, y, lr=model.LR, reread=False):
     return step
 
 
-def gemm_roofline(batch: int, dtype=np.float32) -> Callable[[], None]:
-    """Only the step's nine GEMMs (forward, weight and input gradients) with np.matmul."""
+def _variants(p: int, q: int, r: int, dtype, rng) -> list[tuple[str, Callable[[], Any]]]:
+    """X (p×q) · Y (q×r) into a fresh p×r buffer, X and Y each stored as is or transposed."""
+    out = []
+    for xt in (False, True):
+        for yt in (False, True):
+            x = rng.standard_normal((q, p) if xt else (p, q)).astype(dtype)
+            y = rng.standard_normal((r, q) if yt else (q, r)).astype(dtype)
+            x, y = (x.T if xt else x), (y.T if yt else y)
+            buf = np.empty((p, r), dtype)
+            out.append((("T" if xt else "N") + ("T" if yt else "N"),
+                        partial(np.matmul, x, y, out=buf)))
+    return out
+
+
+def _fastest(variants: list[tuple[str, Callable[[], Any]]], tries: int) -> tuple[str, Callable]:
+    """The variant with the smallest best-of-``tries`` time (one untimed call first)."""
+    best = None
+    for label, f in variants:
+        f()
+        t = min(timed(f) for _ in range(tries))
+        if best is None or t < best[0]:
+            best = (t, label, f)
+    return best[1], best[2]
+
+
+def timed(f: Callable[[], Any]) -> float:
+    """Seconds for one call."""
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def gemm_roofline(batch: int, dtype=np.float32, tries: int = 5,
+                  sizes=model.SIZES) -> tuple[Callable[[], None], list[dict[str, Any]]]:
+    """(call, cases): exactly the training step's GEMMs (``model.gemm_cases``) with np.matmul.
+
+    Each GEMM C = A·B runs in the fastest of its eight BLAS forms — C = A·B or Cᵀ = Bᵀ·Aᵀ,
+    each operand stored as is or transposed — picked once by timing them all, so the sum is a
+    bound for any step that computes these GEMMs with NumPy's BLAS.
+    """
     rng = np.random.default_rng(1)
-    sizes = model.SIZES
-    ws = [rng.standard_normal((o, i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:],
-                                                                     strict=True)]
-    acts = [rng.standard_normal((batch, n)).astype(dtype) for n in sizes]
-    gws = [np.empty_like(w) for w in ws]
-    gin = [np.empty((batch, n), dtype) for n in sizes]
+    cases, calls = model.gemm_cases(batch, sizes), []
+    for c in cases:
+        m, k, n = c["m"], c["k"], c["n"]
+        forms = [(f"C = A·B ({lab})", f) for lab, f in _variants(m, k, n, dtype, rng)]
+        forms += [(f"Cᵀ = Bᵀ·Aᵀ ({lab})", f) for lab, f in _variants(n, k, m, dtype, rng)]
+        c["form"], call = _fastest(forms, tries)
+        calls.append(call)
 
     def run():
-        for i, w in enumerate(ws):                      # forward: a_{i+1} = a_i Wᵀ
-            np.matmul(acts[i], w.T, out=acts[i + 1])
-        for i in range(len(ws) - 1, -1, -1):            # backward: gW = gᵀ a, g_in = g W
-            np.matmul(acts[i + 1].T, acts[i], out=gws[i])
-            np.matmul(acts[i + 1], ws[i], out=gin[i])
+        for call in calls:
+            call()
 
-    return run
+    return run, cases
+
+
+def gemm_counts(gemms: list[dict[str, Any]]) -> dict[str, int]:
+    """How many GEMMs of each kind (forward, weight gradient, input gradient) and in total."""
+    counts = {kind: sum(g["gemm"].startswith(kind) for g in gemms)
+              for kind in ("forward", "weight gradient", "input gradient")}
+    counts["total"] = len(gemms)
+    return counts
 
 
 def run(ctx) -> dict[str, Any]:
     """Samples/s of each backend at each batch size, the roofline, paired ratios, checks."""
-    out: dict[str, Any] = {"unit": "samples/s", "batches": {}, "checks": {}}
+    dtype = np.float32
+    out: dict[str, Any] = {
+        "title": f"MLP {'-'.join(map(str, model.SIZES))} training step "
+                 f"({np.dtype(dtype).name}, SGD)",
+        "sizes": list(model.SIZES), "dtype": np.dtype(dtype).name, "unit": "samples/s",
+        "batches": {}, "checks": {}}
     torch, jax = ctx.peer("torch"), ctx.peer("jax")
     for b in BATCHES[ctx.mode]:
-        params = model.init_params(np.float32)
-        x, y = model.batch(b, np.float32)
+        params = model.init_params(dtype)
+        x, y = model.batch(b, dtype)
         cases = {"dagrad": dagrad_step(params, x, y),
                  "dagrad compiled": compiled.mlp_step(params, x, y),
                  "numpy": numpy_step(params, x, y)}
@@ -166,20 +216,25 @@ def run(ctx) -> dict[str, Any]:
         first = {k: model.as_float(f()) for k, f in cases.items()}  # same weights, same batch
         ref = first["numpy"]
         agree = {k: bool(np.isclose(v, ref, rtol=1e-4, atol=1e-5)) for k, v in first.items()}
-        cases["gemm roofline"] = gemm_roofline(b)
+        cases["gemm roofline"], gemms = gemm_roofline(b, dtype, tries=1 if ctx.mode == "smoke"
+                                                      else 5)
         times = interleave(cases, ctx.plan)
         row = {}
         for k, ts in times.items():
             s = summary(ts)
             s["samples_per_s"] = b / s["median_s"]
             row[k] = s
-        ratios = {k: paired_ratio(times[k], times["dagrad"]) for k in times if k != "dagrad"}
+        backends = [k for k in times if k != "gemm roofline"]
+        ratios = {k: paired_ratio(times[k], times["dagrad"]) for k in backends if k != "dagrad"}
         compiled_ratios = {k: paired_ratio(times[k], times["dagrad compiled"])
-                           for k in times if k != "dagrad compiled"}
+                           for k in backends if k != "dagrad compiled"}
+        fraction = {k: paired_ratio(times["gemm roofline"], times[k]) for k in backends}
         flops = model.flops_per_step(b)
         row["gemm roofline"]["gflops"] = flops / row["gemm roofline"]["median_s"] / 1e9
         out["batches"][str(b)] = {"backends": row, "ratios": ratios, "first_loss": first,
                                   "compiled_ratios": compiled_ratios,
+                                  "roofline_fraction": fraction, "gemms": gemms,
+                                  "gemm_counts": gemm_counts(gemms),
                                   "flops_per_step": flops}
         out["checks"][f"B={b} first-step loss agrees"] = all(agree.values())
         out["checks"][f"B={b} figures sane"] = all(sane(r["median_s"]) for r in row.values())

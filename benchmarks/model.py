@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +25,28 @@ def init_params(dtype=np.float32, seed: int = 0, sizes=SIZES) -> list[np.ndarray
     return params
 
 
+def gemm_cases(batch: int, sizes=SIZES) -> list[dict[str, Any]]:
+    """The GEMMs C (m×n) = A (m×k) · B (k×n) of one SGD training step of the MLP, in order.
+
+    Forward: a_l = a_{l−1} W_lᵀ (B×in · in×out) for every layer; backward: ∇W_l = g_lᵀ a_{l−1}
+    (out×B · B×in) for every layer and g_{l−1} = g_l W_l (B×out · out×in) for every layer but
+    the first, whose input (the data) needs no gradient.
+    """
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    cases = [{"gemm": f"forward, layer {i}", "m": batch, "k": n_in, "n": n_out}
+             for i, (n_in, n_out) in enumerate(layers, 1)]
+    for i in range(len(layers), 0, -1):
+        n_in, n_out = layers[i - 1]
+        cases.append({"gemm": f"weight gradient, layer {i}", "m": n_out, "k": batch, "n": n_in})
+        if i > 1:
+            cases.append({"gemm": f"input gradient, layer {i}", "m": batch, "k": n_out,
+                          "n": n_in})
+    return cases
+
+
 def flops_per_step(batch: int, sizes=SIZES) -> int:
-    """GEMM FLOPs of one training step: forward 2·B·Σ in·out, backward twice that."""
-    forward = 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    return 3 * forward
+    """GEMM FLOPs of one training step: Σ 2·m·k·n over ``gemm_cases``."""
+    return sum(2 * c["m"] * c["k"] * c["n"] for c in gemm_cases(batch, sizes))
 
 
 def _sample_path() -> Path | None:
