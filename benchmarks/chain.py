@@ -7,10 +7,7 @@ to all of them.  micrograd has no sigmoid: it gets one in its own style (a Value
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import subprocess
 import sys
 import time
 from typing import Any
@@ -21,6 +18,7 @@ NAME = "chain"
 STEPS = {"full": 10_000, "quick": 10_000, "smoke": 50}
 LONG = {"full": 100_000, "quick": 100_000, "smoke": 200}
 X0 = 0.3
+TITLE = "Sigmoid chain h_i = σ(w_i h_{i−1}), forward + backward, float64"
 
 
 def weights(n: int) -> list[float]:
@@ -108,7 +106,6 @@ def run(ctx) -> dict[str, Any]:
         cases["micrograd"] = micrograd_chain(mg, n)
     values = {k: c() for k, c in cases.items()}
     times = interleave(cases, ctx.plan)
-    clean = clean_process(ctx) if "micrograd" in cases else None
     long_n = LONG[ctx.mode]
     long_call = dagrad_chain(long_n)
     t0 = time.perf_counter()
@@ -116,6 +113,7 @@ def run(ctx) -> dict[str, Any]:
     long_s = time.perf_counter() - t0
     ref = values["dagrad"]
     return {
+        "title": TITLE,
         "unit": "ms per forward+backward",
         "steps": n,
         "backends": {k: summary(ts) for k, ts in times.items()},
@@ -123,42 +121,9 @@ def run(ctx) -> dict[str, Any]:
         "values": {k: list(v) for k, v in values.items()},
         "long": {"steps": long_n, "seconds": long_s, "h_n": long_vals[0],
                  "dh_dw_n": long_vals[1]},
-        "clean_process": clean,
         "checks": {
             "h_n, dh/dw_n, dh/dx agree": all(_agree(v, ref) for v in values.values()),
             f"dagrad {long_n:,} steps ran": math.isfinite(long_vals[0]) and long_vals[1] > 0,
             "figures sane": all(sane(min(ts)) for ts in times.values()),
         },
     }
-
-
-def clean_process(ctx) -> dict[str, Any] | None:
-    """dagrad against micrograd again in a fresh process that has not loaded PyTorch or JAX."""
-    # micrograd's Values form reference cycles, so its time includes the garbage collector,
-    # whose full passes walk every object in the process: the peers' modules make them dearer.
-    cmd = [sys.executable, "-m", "benchmarks.chain", "--mode", ctx.mode]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=ctx.child_env, timeout=900)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def main() -> None:
-    """Child entry point: dagrad and micrograd only, interleaved; one JSON line."""
-    ap = argparse.ArgumentParser(description=clean_process.__doc__)
-    ap.add_argument("--mode", default="full", choices=tuple(STEPS))
-    args = ap.parse_args()
-    from micrograd import engine
-
-    from .timing import PLANS
-
-    n = STEPS[args.mode]
-    cases = {"dagrad": dagrad_chain(n), "micrograd": micrograd_chain(engine, n)}
-    times = interleave(cases, PLANS[args.mode])
-    print(json.dumps({"steps": n, "ms": {k: 1e3 * summary(ts)["median_s"]
-                                         for k, ts in times.items()},
-                      "ratio": paired_ratio(times["dagrad"], times["micrograd"])}))
-
-
-if __name__ == "__main__":
-    main()
