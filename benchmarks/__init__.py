@@ -1,8 +1,10 @@
 """Side-by-side benchmarks: dagrad against PyTorch eager, JAX jit, hand NumPy and micrograd.
 
-Run ``python -m benchmarks [--quick] [--smoke] [--only NAME] [--json PATH]``; peers come from
-the ``bench`` extra (``pip install -e .[bench]``) and any that fail to import are skipped.
+``python -m benchmarks`` runs every workload and writes docs/benchmarks.json, docs/benchmarks.md
+and the README's speed block (``--quick``: fewer rounds; ``--smoke``: tiny sizes, no docs;
+``--only NAME``; ``--cpus LIST``; ``--baseline-src DIR``).  Peers come from the ``bench`` extra
+(``pip install -e .[bench]``); any that fails to import is skipped.
 """
 
-WORKLOADS = ("mlp", "rosenbrock", "chain", "jacobian", "persample", "memory", "import",
-             "profile")
+WORKLOADS = ("mlp", "rosenbrock", "chain", "jacobian", "persample", "fresh", "memory",
+             "import", "profile")

@@ -17,9 +17,12 @@ from typing import Any
 from . import WORKLOADS, env, timing
 
 ROOT = Path(__file__).resolve().parents[1]
+JSON = ROOT / "docs" / "benchmarks.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
 MODULES = {"mlp": "mlp", "rosenbrock": "rosenbrock", "chain": "chain", "jacobian": "jacobian",
-           "persample": "persample", "memory": "memory", "import": "importtime",
-           "profile": "profile"}
+           "persample": "persample", "fresh": "versus_micrograd", "memory": "memory",
+           "import": "importtime", "profile": "profile"}
 PEERS = ("torch", "jax", "micrograd")
 
 
@@ -31,6 +34,7 @@ class Context:
     plan: Any
     peers: dict[str, Any]
     child_env: dict[str, str]
+    baseline_src: str | None = None
 
     def peer(self, name: str) -> Any:
         """The imported peer module, or None when it is skipped."""
@@ -40,7 +44,7 @@ class Context:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="fewer rounds (about a minute)")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds and shorter blocks")
     ap.add_argument("--smoke", action="store_true",
                     help="every workload once at tiny sizes; check the numbers; no docs")
     ap.add_argument("--only", action="append", metavar="NAME",
@@ -51,15 +55,22 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                     help=f"comma-separated peers to import (default {','.join(PEERS)}; "
                          "'none' for dagrad and NumPy only)")
     ap.add_argument("--docs", metavar="PATH",
-                    help="markdown report (default docs/benchmarks.md after a full or quick "
-                         "run of every workload)")
+                    help="markdown report (default docs/benchmarks.md, with docs/benchmarks.json "
+                         "and the README's speed block, after a full or quick run of every "
+                         "workload)")
     ap.add_argument("--no-docs", action="store_true", help="do not write the markdown report")
     ap.add_argument("--from-json", metavar="PATH",
-                    help="run nothing: rewrite the markdown report from a saved --json result")
-    ap.add_argument("--profile-before", metavar="PATH", default=str(ROOT / "docs" /
-                                                                     "profile-before-after.json"),
-                    help="a `python -m benchmarks.profile --before-src DIR --json PATH` "
-                         "result, shown as before/after beside this run's profile")
+                    help="run nothing: rewrite the markdown report and the README's speed "
+                         "block from a saved --json result (e.g. docs/benchmarks.json)")
+    ap.add_argument("--readme", metavar="PATH",
+                    help="README whose generated speed block is rewritten (default README.md "
+                         "whenever docs/benchmarks.md is written)")
+    ap.add_argument("--cpus", metavar="LIST",
+                    help="comma-separated CPUs to pin every backend to (default: all this "
+                         "process may use); each library gets one thread per CPU")
+    ap.add_argument("--baseline-src", metavar="DIR",
+                    help="a src/ directory holding an older dagrad: the fresh-process "
+                         "comparison with micrograd and the profile run it beside this one")
     ap.add_argument("--keep-blas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (default: unset them in "
                          "the benchmark's own processes)")
@@ -71,6 +82,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if bad:
         ap.error(f"unknown workload(s) {', '.join(bad)}; choose from {', '.join(WORKLOADS)}")
     args.names = names or list(WORKLOADS)
+    try:
+        args.cpu_list = [int(c) for c in args.cpus.split(",")] if args.cpus else None
+    except ValueError:
+        ap.error(f"--cpus {args.cpus!r}: expected comma-separated CPU numbers, e.g. 0,1")
+    if args.baseline_src and not (Path(args.baseline_src) / "dagrad" / "__init__.py").is_file():
+        ap.error(f"--baseline-src {args.baseline_src}: no dagrad package there (expected "
+                 f"{args.baseline_src}/dagrad/__init__.py)")
     args.mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     args.peer_names = [p.strip() for p in args.peers.split(",") if p.strip() not in ("", "none")]
     if any(p not in PEERS for p in args.peer_names):
@@ -92,7 +110,7 @@ def _reexec_without_blas_env(args: argparse.Namespace) -> int | None:
 def _checks(res: dict[str, Any]) -> list[str]:
     bad = []
     for name, r in res.items():
-        if name == "meta":
+        if name in ("meta", "targets"):
             continue
         if "error" in r:
             bad.append(f"{name}: {r['error']}")
@@ -115,6 +133,10 @@ def _console(name: str, r: dict[str, Any]) -> None:
         cells = ", ".join(f"{k} {1e3 * v['median_s']:.4g} ms" for k, v in r["backends"].items())
         ratios = ", ".join(f"{k} {v:.2f}×" for k, v in r["ratios"].items())
         print(f"  {cells}\n  dagrad/peer time {ratios}")
+    elif name == "fresh" and "trees" in r:
+        for src, t in r["trees"].items():
+            print(f"  {src}: " + ", ".join(f"{w} dagrad/micrograd {x['ratio']:.3f}×"
+                                          for w, x in t["workloads"].items()))
     elif name == "memory":
         print("  " + ", ".join(f"{k} {v.get('maxrss_mib', 0):.0f} MiB" if "maxrss_mib" in v
                                else f"{k} {v.get('skipped') or v.get('error')}"
@@ -123,45 +145,66 @@ def _console(name: str, r: dict[str, Any]) -> None:
         print("  " + ", ".join(f"import {k} {v['median_s']:.3f} s" for k, v in
                                r["backends"].items()))
     elif name == "profile":
-        for b, row in r["batches"].items():
-            cats = row["py_spy"].get("categories")
-            share = ", ".join(f"{k.split(' (')[0]} {100 * v:.0f}%" for k, v in cats.items()) \
-                if cats else row["py_spy"].get("skipped")
-            print(f"  B={b}: {row['step_us']:,.0f} µs/step — {share}")
+        runs = {k: r[k] for k in ("before", "after")} if "before" in r else {"this run": r}
+        for lab, run in runs.items():
+            for b, row in run["batches"].items():
+                cats = row["py_spy"].get("categories")
+                share = ", ".join(f"{k.split(' (')[0]} {100 * v:.0f}%" for k, v in
+                                  cats.items()) if cats else row["py_spy"].get("skipped")
+                print(f"  {lab}, B={b}: {row['step_us']:,.0f} µs/step — {share}")
 
 
-def write_docs(res: dict[str, Any], docs: str, profile_before: str | None) -> None:
-    """Render the markdown report (with benchmarks/notes.md and the before/after profile)."""
+def write_outputs(res: dict[str, Any], json_path: str | None, docs: str | None,
+                  readme: str | None) -> None:
+    """Write the JSON, the markdown report and the README's speed block (each atomically)."""
+    from .files import write_text
+    from .readme import update_readme
     from .report import render
 
-    before = None
-    if profile_before and Path(profile_before).is_file():
-        before = json.loads(Path(profile_before).read_text())
-    notes_file = Path(__file__).with_name("notes.md")
-    if notes_file.is_file():
-        res["meta"]["analysis"] = notes_file.read_text()
-    Path(docs).parent.mkdir(parents=True, exist_ok=True)
-    Path(docs).write_text(render(res, before))
-    print(f"wrote {docs}")
+    if json_path:
+        write_text(json_path, json.dumps(res, indent=1, default=str) + "\n")
+        print(f"wrote {json_path}")
+    if docs:
+        notes = NOTES.read_text() if NOTES.is_file() else None
+        write_text(docs, render(res, notes))
+        print(f"wrote {docs}")
+    if readme:
+        update_readme(readme, res)
+        print(f"rewrote the speed block of {readme}")
+
+
+NOTES = Path(__file__).with_name("notes.md")
+
+
+def _parallelism(cpus: list[int], applied: dict[str, Any]) -> dict[str, Any]:
+    """What the run set, what each library says it uses, and whether they agree."""
+    seen = env.observe()
+    return {"cpus": cpus, "threads": len(cpus), "set": {k: os.environ[k] for k in env.THREAD_VARS},
+            "applied": applied, "observed": seen, "checks": env.fairness(seen),
+            "xla_pool_name": env.XLA_POOL_THREAD}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; 0 when every check passes."""
     args = parse(argv)
+    full_set = args.names == list(WORKLOADS) and args.mode != "smoke" and not args.no_docs
+    docs = None if args.no_docs else args.docs or (str(DOCS) if full_set or args.from_json
+                                                   else None)
+    readme = args.readme or (str(README) if docs == str(DOCS) else None)
     if args.from_json:
         res = json.loads(Path(args.from_json).read_text())
-        write_docs(res, args.docs or str(ROOT / "docs" / "benchmarks.md"), args.profile_before)
+        write_outputs(res, None, docs, readme)
         return 0
     code = _reexec_without_blas_env(args)
     if code is not None:
         return code
-    env.prepare_environ()
-    import numpy  # noqa: F401  (load NumPy's BLAS now, so threadpoolctl can pin it)
+    pinned = env.setup(args.cpu_list)  # before NumPy loads: its BLAS reads the variables
+    import numpy  # noqa: F401  (load NumPy's BLAS now, so threadpoolctl sees it)
 
-    from .timing import PLANS
+    from .timing import DISTURBED_FACTOR, PLANS
 
     plan = PLANS[args.mode]
-    threads = env.pin_threads()
+    env.limit_loaded()
     peers, notes = {}, []
     for name in PEERS:
         if name not in args.peer_names:
@@ -173,15 +216,14 @@ def main(argv: list[str] | None = None) -> int:
             print(why)
         else:
             peers[name] = mod
-    threads = env.pin_threads()  # again: PyTorch brought its own OpenMP pool
-    ctx = Context(args.mode, plan, peers, env.child_environ(unset_blas=False))
+    applied = env.limit_loaded()  # again: PyTorch brought its own OpenMP pool
+    ctx = Context(args.mode, plan, peers, env.child_environ(unset_blas=False), args.baseline_src)
     meta = {"mode": args.mode, "command": "python -m benchmarks " + " ".join(
-        sys.argv[1:] if argv is None else argv), "plan": dataclasses.asdict(plan),
-        "threads": threads, "notes": notes, "machine": env.machine()}
-    blas = ", ".join(f"{b.get('internal_api')} {b.get('architecture')} x{b.get('num_threads')}"
-                     for b in meta["machine"]["blas"])
-    print(f"dagrad benchmarks ({args.mode}) on {meta['machine']['cpu']}, "
-          f"{meta['machine']['cores']} cores; threads {threads}; BLAS {blas}", flush=True)
+        sys.argv[1:] if argv is None else argv),
+        "plan": {**dataclasses.asdict(plan), "disturbed_factor": DISTURBED_FACTOR},
+        "notes": notes, "machine": env.machine()}
+    print(f"dagrad benchmarks ({args.mode}) on {meta['machine']['cpu']}: pinned to CPUs "
+          f"{pinned['cpus']}, {pinned['threads']} threads per library", flush=True)
     res: dict[str, Any] = {"meta": meta}
     for name in args.names:
         t0 = time.perf_counter()
@@ -195,19 +237,22 @@ def main(argv: list[str] | None = None) -> int:
             res[name] = {"error": f"{type(e).__name__}: {e}",
                          "traceback": traceback.format_exc()}
         res[name]["wall_s"] = time.perf_counter() - t0
-        _console(name, res[name])
+        try:
+            _console(name, res[name])
+        except (KeyError, TypeError, ValueError) as e:  # the summary line must not lose the run
+            print(f"  (no summary: {type(e).__name__}: {e})")
         if res[name].get("disturbed_rounds_dropped"):
             print(f"  ({res[name]['disturbed_rounds_dropped']} disturbed rounds dropped)")
     meta["machine"]["blas"] = env.blas_info()
+    meta["parallelism"] = _parallelism(pinned["cpus"], applied)
+    from .targets import evaluate
+
+    res["targets"] = evaluate(res)
     bad = _checks(res)
+    bad += [f"threads: {k}" for k, ok in meta["parallelism"]["checks"].items() if not ok]
     meta["failed_checks"] = bad
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=1, default=str) + "\n")
-    docs = args.docs or (None if args.no_docs or args.mode == "smoke" or args.names !=
-                         list(WORKLOADS) else str(ROOT / "docs" / "benchmarks.md"))
-    if docs and not args.no_docs:
-        write_docs(res, docs, args.profile_before)
+    json_path = args.json or (str(JSON) if full_set else None)
+    write_outputs(res, json_path, docs, readme)
     if bad:
         print("FAILED checks:\n  " + "\n  ".join(bad))
         return 1

@@ -26,7 +26,7 @@ def _train(backend: str, steps: int, batch: int) -> dict[str, Any]:
     """Train ``steps`` steps in this process and report the peak RSS."""
     from . import env
 
-    env.prepare_environ()
+    env.setup()
     import numpy as np
 
     from . import mlp, model
@@ -46,7 +46,7 @@ def _train(backend: str, steps: int, batch: int) -> dict[str, Any]:
             return {"backend": backend, "skipped": why}
         step = (mlp.torch_step(peer, params, x, y) if backend == "torch"
                 else mlp.jax_step(peer, params, x, y, reread=True))
-    env.pin_threads()
+    env.limit_loaded()
     losses = []
     for i in range(steps):
         lo = (i * batch) % (len(images) - batch + 1)

@@ -139,7 +139,7 @@ def _target(batch: int, seconds: float, result: str, cprofile_steps: int) -> Non
     from . import env
 
     step = _step(batch)
-    env.pin_threads()
+    env.limit_loaded()
     for _ in range(20):
         step()
     t0 = time.perf_counter()
@@ -226,11 +226,30 @@ def measure(variants: dict[str, dict[str, str]], batches, seconds: float,
 PLAN = {"full": (2.0, 4), "quick": (1.0, 2), "smoke": (0.3, 1)}  # seconds per child, rounds
 
 
+def baseline_environ(src: str, now: dict[str, str]) -> dict[str, str]:
+    """``now`` with the dagrad under ``src`` (a src/ directory) first on PYTHONPATH."""
+    old = dict(now)
+    old["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.abspath(src),
+                                                      str(Path(__file__).parents[1])]))
+    return old
+
+
 def run(ctx) -> dict[str, Any]:
-    """The profile of the current dagrad, as a workload of the suite."""
+    """The profile of the current dagrad (beside the baseline tree's, when the run has one)."""
     seconds, rounds = PLAN[ctx.mode]
-    res = measure({"now": ctx.child_env}, BATCHES[ctx.mode], seconds, rounds)["now"]
-    res["checks"] = {"figures sane": all(r["step_us"] > 0 for r in res["batches"].values())}
+    variants = {"now": ctx.child_env}
+    if ctx.baseline_src:
+        variants = {"before": baseline_environ(ctx.baseline_src, ctx.child_env),
+                    "after": ctx.child_env}
+    res = measure(variants, BATCHES[ctx.mode], seconds, rounds)
+    if not ctx.baseline_src:
+        res = res["now"]
+    else:
+        res["before_src"] = os.path.abspath(ctx.baseline_src)
+    res["rate_hz"] = RATE
+    runs = [res[k] for k in ("before", "after")] if ctx.baseline_src else [res]
+    res["checks"] = {"figures sane": all(r["step_us"] > 0 for run in runs
+                                         for r in run["batches"].values())}
     return res
 
 
@@ -251,22 +270,22 @@ def main() -> None:
     args = ap.parse_args()
     from . import env
 
-    env.prepare_environ()
+    env.setup()
     if args.target:
         _target(args.batch, args.seconds, args.result, args.cprofile)
         return
     now = env.child_environ(unset_blas=False)
     variants = {"now": now}
     if args.before_src:
-        old = dict(now)
-        old["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.abspath(args.before_src),
-                                                          str(Path(__file__).parents[1])]))
-        variants = {"before": old, "after": now}
+        variants = {"before": baseline_environ(args.before_src, now), "after": now}
     res = measure(variants, args.batches, args.seconds, args.rounds)
     res["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    res["rate_hz"] = RATE
     text = json.dumps(res, indent=1)
     if args.json:
-        Path(args.json).write_text(text + "\n")
+        from .files import write_text
+
+        write_text(args.json, text + "\n")
     print(text)
 
 

@@ -1,4 +1,4 @@
-"""The benchmark suite's smoke mode: every workload runs, its numbers are sane and agree."""
+"""The benchmark suite: smoke runs, fair thread set-up, and a roofline of the step's own GEMMs."""
 
 from __future__ import annotations
 
@@ -7,20 +7,37 @@ import math
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the benchmarks package lives beside src/, not inside it
+
+from benchmarks import mlp, model  # noqa: E402
+
+SIZES = (784, 256, 256, 10)
+
+
+def _environ(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)  # passed through unchanged (OpenBLAS variables included)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop("XLA_FLAGS", None)
+    env.update(extra)
+    return env
+
+
+def _one_cpu() -> int:
+    return sorted(os.sched_getaffinity(0))[-1]
 
 
 def _smoke(tmp_path: Path, *extra: str) -> dict:
     """Run ``python -m benchmarks --smoke`` in a subprocess; return its JSON results."""
     out = tmp_path / "smoke.json"
-    env = dict(os.environ)  # passed through unchanged (OpenBLAS variables included)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out),
-                           *extra], cwd=ROOT, env=env, capture_output=True, text=True,
+                           *extra], cwd=ROOT, env=_environ(), capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
@@ -38,7 +55,7 @@ def _times(node) -> list[float]:
 
 def _assert_sane(res: dict) -> None:
     for name, r in res.items():
-        if name == "meta":
+        if name in ("meta", "targets"):
             continue
         assert "error" not in r, (name, r.get("traceback"))
         assert all(r["checks"].values()), (name, r["checks"])
@@ -48,25 +65,153 @@ def _assert_sane(res: dict) -> None:
             assert math.isfinite(ratio) and ratio > 0
 
 
-def test_smoke_scalar_workloads_without_heavy_peers(tmp_path):
-    res = _smoke(tmp_path, "--only", "rosenbrock,chain,import", "--peers", "micrograd")
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_smoke_scalar_workloads_pinned_to_one_cpu(tmp_path):
+    cpu = _one_cpu()
+    res = _smoke(tmp_path, "--only", "rosenbrock,chain,import", "--peers", "micrograd",
+                 "--cpus", str(cpu))
     _assert_sane(res)
-    assert set(res) == {"meta", "rosenbrock", "chain", "import"}
+    assert set(res) == {"meta", "rosenbrock", "chain", "import", "targets"}
     assert res["rosenbrock"]["gradients"]["dagrad"] == pytest.approx((151.0, -50.0))
     assert res["chain"]["long"]["dh_dw_n"] > 0
     assert res["meta"]["mode"] == "smoke"
+    par = res["meta"]["parallelism"]
+    assert par["observed"]["affinity"] == [cpu]
+    assert par["threads"] == 1
+    assert [lib["num_threads"] for lib in par["observed"]["threadpoolctl"]] == \
+        [1] * len(par["observed"]["threadpoolctl"])
+    assert par["observed"]["environment"]["XLA_FLAGS"] is None
+    assert all(par["checks"].values()), par["checks"]
+
+
+PROBE = """
+import json, os
+from benchmarks import env
+env.setup({cpus})
+import numpy
+env.limit_loaded()
+out = {{"xla_flags_after_setup": os.environ.get("XLA_FLAGS")}}
+torch, why = env.import_peer("torch")
+jax, why2 = env.import_peer("jax")
+env.limit_loaded()
+if jax is not None:
+    jax.block_until_ready(jax.jit(lambda a: a @ a)(jax.numpy.ones((64, 64))))
+out["xla_flags_after_peers"] = os.environ.get("XLA_FLAGS")
+out["seen"] = env.observe()
+out["checks"] = env.fairness(out["seen"])
+print(json.dumps(out))
+"""
+
+
+def _probe(cpus) -> dict:
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(cpus=cpus)], cwd=ROOT,
+                          env=_environ(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_env_setup_sets_no_xla_flags():
+    out = _probe(None)
+    assert out["xla_flags_after_setup"] is None
+    assert out["xla_flags_after_peers"] is None
+    assert out["checks"]["no XLA_FLAGS in the environment"]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_pinning_gives_every_library_one_thread_per_cpu():
+    cpu = _one_cpu()
+    out = _probe([cpu])
+    seen = out["seen"]
+    assert seen["affinity"] == [cpu]
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        assert seen["environment"][var] == "1"
+    blas = [lib for lib in seen["threadpoolctl"] if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+    if "torch" in seen:
+        assert seen["torch"]["get_num_threads"] == 1
+    if "jax" in seen:  # XLA:CPU sizes its pool from the affinity set alone
+        assert seen["jax"]["xla_pool_threads"] == 1
+    assert all(out["checks"].values()), out["checks"]
+
+
+def _hand_derived_gemms(b: int) -> Counter:
+    """(m, k, n) of every GEMM of one SGD step of the 784-256-256-10 MLP, written out by hand."""
+    return Counter([
+        (b, 784, 256), (b, 256, 256), (b, 256, 10),      # forward: x W1ᵀ, h1 W2ᵀ, h2 W3ᵀ
+        (10, b, 256), (256, b, 256), (256, b, 784),      # weight gradients: gᵀ h
+        (b, 10, 256), (b, 256, 256),                     # input gradients of layers 3 and 2
+    ])
+
+
+@pytest.mark.parametrize("b", [8, 32, 512])
+def test_roofline_cases_are_the_training_step_gemms(b):
+    cases = model.gemm_cases(b, SIZES)
+    assert Counter((c["m"], c["k"], c["n"]) for c in cases) == _hand_derived_gemms(b)
+    flops = sum(2 * m * k * n for (m, k, n) in _hand_derived_gemms(b).elements())
+    assert model.flops_per_step(b, SIZES) == flops
+
+
+def test_roofline_gemms_agree_with_pytorchs_training_step():
+    """The GEMMs PyTorch runs for the same step (its profiler's shapes) are the roofline's."""
+    torch = pytest.importorskip("torch")
+    from torch.profiler import ProfilerActivity, profile
+
+    b = 16
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.Tanh(),
+                              torch.nn.Linear(256, 256), torch.nn.Tanh(),
+                              torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    x, y = torch.randn(b, 784), torch.randint(0, 10, (b,))
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    seen = Counter()
+    for e in prof.events():
+        if e.name == "aten::mm":
+            (m, k), (_, n) = e.input_shapes[:2]
+            seen[(m, k, n)] += 1
+        elif e.name == "aten::addmm":
+            (m, k), (_, n) = e.input_shapes[1:3]
+            seen[(m, k, n)] += 1
+    assert seen == Counter((c["m"], c["k"], c["n"]) for c in model.gemm_cases(b, SIZES))
+
+
+def test_roofline_call_runs_exactly_those_gemms(monkeypatch):
+    calls = []
+    real = np.matmul
+
+    def recording(a, b, out=None):
+        calls.append((a.shape, b.shape))
+        return real(a, b, out=out)
+
+    monkeypatch.setattr(np, "matmul", recording)
+    run, cases = mlp.gemm_roofline(8, tries=1, sizes=SIZES)
+    calls.clear()
+    run()
+    got = Counter()
+    for (m, k), (_, n) in calls:  # C = A·B, or Cᵀ = Bᵀ·Aᵀ (then m and n swap)
+        got[(m, k, n)] += 1
+    want = Counter()
+    for c in cases:
+        want[(c["m"], c["k"], c["n"]) if c["form"].startswith("C =") else
+             (c["n"], c["k"], c["m"])] += 1
+    assert len(calls) == sum(_hand_derived_gemms(8).values()) == 8
+    assert got == want
 
 
 @pytest.mark.slow
 def test_smoke_every_workload(tmp_path):
-    docs = ROOT / "docs" / "benchmarks.md"
-    before = docs.stat().st_mtime if docs.exists() else None
+    watched = [ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "benchmarks.json",
+               ROOT / "README.md"]
+    before = [p.stat().st_mtime if p.exists() else None for p in watched]
     res = _smoke(tmp_path)
     _assert_sane(res)
-    assert {"mlp", "rosenbrock", "chain", "jacobian", "persample", "memory", "import",
+    assert {"mlp", "rosenbrock", "chain", "jacobian", "persample", "fresh", "memory", "import",
             "profile"} <= set(res)
-    mlp = next(iter(res["mlp"]["batches"].values()))
-    assert {"dagrad", "numpy", "gemm roofline"} <= set(mlp["backends"])
+    mlp_row = next(iter(res["mlp"]["batches"].values()))
+    assert {"dagrad", "numpy", "gemm roofline"} <= set(mlp_row["backends"])
+    assert mlp_row["gemm_counts"]["total"] == len(mlp_row["gemms"])
     assert res["memory"]["backends"]["dagrad"]["maxrss_mib"] > 0
-    after = docs.stat().st_mtime if docs.exists() else None
-    assert before == after  # smoke mode leaves docs/benchmarks.md alone
+    after = [p.stat().st_mtime if p.exists() else None for p in watched]
+    assert before == after  # smoke mode leaves the docs and the README alone
