@@ -99,6 +99,7 @@ def run(ctx) -> dict[str, Any]:
     agree = {k: bool(np.allclose(c(), ref, rtol=1e-8, atol=1e-12)) for k, c in cases.items()}
     times = interleave(cases, ctx.plan)
     return {
+        "title": f"Jacobian of softmax(MLP(x)) w.r.t. x, {ref.shape[0]}×{ref.shape[1]}, float64",
         "unit": "ms per 10×784 Jacobian",
         "shape": list(ref.shape),
         "backends": {k: summary(ts) for k, ts in times.items()},

@@ -77,6 +77,7 @@ def run(ctx) -> dict[str, Any]:
     agree = {k: bool(np.allclose(c(), ref, rtol=1e-8, atol=1e-12)) for k, c in cases.items()}
     times = interleave(cases, ctx.plan)
     return {
+        "title": f"Per-sample ∇x L, float64, batch {n}",
         "unit": f"ms per batch of {n}",
         "batch": n,
         "backends": {k: summary(ts) for k, ts in times.items()},

@@ -1,91 +1,95 @@
-"""docs/benchmarks.md from a run's results: tables, ratios, targets, machine, profile."""
+"""docs/benchmarks.md from a run's results: tables, ratios, targets, threads, machine, profile.
+
+Every figure on the page comes from the run's data (the JSON ``python -m benchmarks`` writes);
+the text around the figures has none of its own (``tests/test_benchmark_claims.py`` checks).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .profile import CATEGORIES, PHASES
+from .targets import LABELS, evaluate
 
 PEER_ORDER = ("dagrad", "dagrad compiled", "numpy", "torch", "jax", "micrograd", "closed form",
               "gemm roofline")
-LABELS = {"dagrad": "dagrad (eager)", "dagrad compiled": "dagrad (dg.compile)",
-          "numpy": "hand-written NumPy", "torch": "PyTorch eager",
-          "jax": "JAX jit", "micrograd": "micrograd", "closed form": "closed form (Python)",
-          "gemm roofline": "GEMM roofline (np.matmul)", "python+numpy": "Python + NumPy, data only"}
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     if x is None:
         return "—"
-    if x >= 100:
+    if abs(x) >= 100:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 
 
 def _order(names) -> list[str]:
-    return sorted(names, key=lambda n: PEER_ORDER.index(n) if n in PEER_ORDER else 99)
+    return sorted(names, key=lambda n: PEER_ORDER.index(n) if n in PEER_ORDER else len(PEER_ORDER))
 
 
-def targets(res: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for every eager target the suite can judge."""
-    rows: list[tuple[str, str, bool | None]] = []
-    mlp = res.get("mlp", {}).get("batches", {})
-    for b, r in mlp.items():
-        for peer, goal in (("torch", 1.0), ("numpy", 0.9)):
-            if peer in r["ratios"]:
-                v = r["ratios"][peer]
-                rows.append((f"MLP B={b}: dagrad/{LABELS[peer]} samples/s ≥ {goal}",
-                             f"{v:.3f}×", v >= goal))
-    for b, r in mlp.items():
-        cr = r.get("compiled_ratios", {})
-        if "jax" in cr:
-            rows.append((f"MLP B={b}: dg.compile/JAX jit samples/s ≥ 1.0", f"{cr['jax']:.2f}×",
-                         cr["jax"] >= 1.0))
-        if "gemm roofline" in cr:
-            rows.append((f"MLP B={b}: dg.compile fraction of the GEMM roofline (JAX: 0.73 at "
-                         "B=512)", f"{cr['gemm roofline']:.2f}", None))
-    cros = res.get("rosenbrock", {}).get("compiled_ratios", {})
-    if "jax" in cros:
-        rows.append(("Rosenbrock ∇f: dg.compile time ≤ JAX jit's", f"{cros['jax']:.2f}×",
-                     cros["jax"] <= 1.0))
-    ros = res.get("rosenbrock", {}).get("ratios", {})
-    if "micrograd" in ros:
-        rows.append(("Rosenbrock ∇f: dagrad time ≤ micrograd's", f"{ros['micrograd']:.3f}×",
-                     ros["micrograd"] <= 1.0))
-    ch = res.get("chain", {})
-    if "micrograd" in ch.get("ratios", {}):
-        v = ch["ratios"]["micrograd"]
-        rows.append((f"sigmoid chain n={ch['steps']:,}: dagrad time ≤ 0.5 × micrograd's",
-                     f"{v:.3f}×", v <= 0.5))
-        cl = ch.get("clean_process") or {}
-        if "ratio" in cl:
-            rows.append(("… stricter than the target's protocol: the same in a fresh process "
-                         "without PyTorch/JAX (see the chain section)", f"{cl['ratio']:.3f}×",
-                         cl["ratio"] <= 0.5))
-    if "long" in ch:
-        lg = ch["long"]
-        rows.append((f"sigmoid chain n={lg['steps']:,} runs", f"{lg['seconds']:.2f} s",
-                     bool(ch["checks"].get(f"dagrad {lg['steps']:,} steps ran"))))
-    for key, what in (("jacobian", "10×784 Jacobian"), ("persample", "per-sample ∇x L")):
-        r = res.get(key, {}).get("ratios", {})
-        if "jax" in r:
-            rows.append((f"{what}: dagrad time ≤ JAX jit's", f"{r['jax']:.3f}×",
-                         r["jax"] <= 1.0))
-    mem = res.get("memory", {}).get("backends", {}).get("dagrad", {})
-    if "maxrss_mib" in mem:
-        rows.append(("peak RSS training dagrad ≤ 100 MiB", f"{mem['maxrss_mib']:.0f} MiB",
-                     mem["maxrss_mib"] <= 100))
-    imp = res.get("import", {}).get("backends", {}).get("dagrad")
-    if imp:
-        rows.append(("import dagrad ≤ 0.2 s", f"{imp['median_s']:.3f} s", imp["median_s"] <= 0.2))
-    return rows
+def _unit(v: str, unit: str) -> str:
+    return f"{v}{unit}" if unit == "×" else f"{v} {unit}"
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[str]:
+    mark = {None: "—", True: "yes", False: "NO"}
+    out = ["## Targets", "", "| target | goal | measured | met |", "|---|---:|---:|:---:|"]
+    for t in rows:
+        goal = "—" if t["goal"] is None else f"{t['rel']} " + _unit(f"{t['goal']:g}", t["unit"])
+        measured = _unit(f"{t['measured']:.3g}", t["unit"])
+        out.append(f"| {t['what']} | {goal} | {measured} | {mark[t['met']]} |")
+    return out + [""]
+
+
+def _parallelism(meta: dict[str, Any]) -> list[str]:
+    p = meta.get("parallelism")
+    if not p:
+        return []
+    seen, n = p["observed"], p["threads"]
+    cpus = ", ".join(str(c) for c in seen["affinity"])
+    lines = ["## CPUs and threads (as each library reports them)", "",
+             f"Every backend runs in processes pinned with `os.sched_setaffinity` to CPUs "
+             f"{cpus} and is given {n} threads by its own documented mechanism. What the "
+             "libraries say they use, read at the end of the run:", ""]
+    env = {k: v for k, v in seen["environment"].items() if v}
+    lines.append("- environment: " + ", ".join(f"`{k}={v}`" for k, v in env.items()))
+    for lib in seen["threadpoolctl"]:
+        lines.append(f"- threadpoolctl: {lib['internal_api']} ({lib['user_api']}) — "
+                     f"`num_threads` {lib['num_threads']} — "
+                     f"`{(lib.get('filepath') or '').rsplit('/', 1)[-1]}`")
+    if seen.get("numpy_blas"):
+        nb = seen["numpy_blas"]
+        lines.append(f"- `numpy.show_config()`: BLAS {nb.get('name')} {nb.get('version')}"
+                     + (f" — `{nb['openblas configuration']}`"
+                        if nb.get("openblas configuration") else ""))
+    if "torch" in seen:
+        t = seen["torch"]
+        lines.append(f"- PyTorch: `torch.get_num_threads()` {t['get_num_threads']}, "
+                     f"`torch.get_num_interop_threads()` {t['get_num_interop_threads']}; "
+                     "`torch.__config__.parallel_info()`: "
+                     + "; ".join(f"`{x}`" for x in t["parallel_info"]))
+    if "jax" in seen:
+        j = seen["jax"]
+        pool = j["xla_pool_threads"]
+        lines.append(f"- JAX: `jax.devices()` {', '.join(j['devices'])} "
+                     f"(backend `{j['default_backend']}`); XLA:CPU's intra-op pool "
+                     + (f"has {pool} threads (OS threads named `{p['xla_pool_name']}`)"
+                        if pool is not None else "was not seen (JAX ran nothing)")
+                     + ". XLA has no documented thread-count flag: its pool follows the CPUs "
+                     "the process may use, so the suite sets no `XLA_FLAGS`.")
+    census = ", ".join(f"{k} × {v}" for k, v in seen["os_threads"].items())
+    lines.append(f"- threads of the benchmark process by OS name: {census}")
+    bad = [k for k, ok in p["checks"].items() if not ok]
+    lines.append("- checks: " + ("every pool has one thread per CPU, no XLA flags" if not bad
+                                 else "FAILED: " + "; ".join(bad)))
+    return lines + [""]
 
 
 def _machine(meta: dict[str, Any]) -> list[str]:
     m = meta["machine"]
     lines = ["## Machine and settings", "",
              f"- date: {m['date']}; mode: `{meta['mode']}`; command: `{meta['command']}`",
-             f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable); "
+             f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} used); "
              f"{m['platform']}, Python {m['versions']['python']}"]
     for lib in m["blas"]:
         parts = [f"{lib.get('internal_api')} {lib.get('version') or ''}".strip()]
@@ -102,12 +106,7 @@ def _machine(meta: dict[str, Any]) -> list[str]:
         lines.append(f"- left in the environment: `{m['blas_env_present']}`")
     else:
         lines.append("- OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: not set")
-    t = meta["threads"]
-    lines += [f"- threads: NumPy's BLAS limited to {t['threads']} with threadpoolctl; "
-              f"PyTorch `torch.set_num_threads({t['threads']})` (reads back "
-              f"{t.get('torch', '—')}); JAX `XLA_FLAGS=\"{m['xla_flags']}\"` set before "
-              "importing jax (XLA:CPU then runs its intra-op pool on the 2 cores)",
-              "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)]
+    lines.append("- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v))
     if meta.get("notes"):
         lines += [f"- note: {n}" for n in meta["notes"]]
     return lines + [""]
@@ -124,10 +123,61 @@ def _simple_table(r: dict[str, Any], unit_scale: float, unit: str, ratio_head: s
     return lines + [""]
 
 
+def _by_batch(r: dict[str, Any], names: list[str], key: str, cell) -> list[str]:
+    bs = list(r["batches"])
+    lines = ["| backend | " + " | ".join(f"B = {b}" for b in bs) + " |",
+             "|---|" + "---:|" * len(bs)]
+    for n in names:
+        cells = [cell(r["batches"][b][key][n]) if n in r["batches"][b].get(key, {}) else "—"
+                 for b in bs]
+        if any(c != "—" for c in cells):
+            lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _roofline(r: dict[str, Any]) -> list[str]:
+    bs = list(r["batches"])
+    first = r["batches"][bs[0]]
+    if "gemms" not in first:
+        return []
+    counts = first["gemm_counts"]
+    lines = [f"The GEMM roofline is a bound: it times exactly the {counts['total']} GEMMs that "
+             f"one SGD training step of this MLP needs — {counts['forward']} forward, "
+             f"{counts['weight gradient']} weight gradients and {counts['input gradient']} "
+             "input gradients (the first layer's input is the data, which needs no gradient) "
+             "— with np.matmul in NumPy's BLAS, nothing else. Each GEMM C = A·B runs in the "
+             "fastest of its BLAS forms (C = A·B or Cᵀ = Bᵀ·Aᵀ, each operand as stored or "
+             "transposed: N/T), picked once by timing them all. Its time bounds every backend "
+             "whose GEMMs are NumPy's BLAS (dagrad, dg.compile, hand-written NumPy); PyTorch "
+             "and JAX call other GEMM kernels, so their fraction compares against a different "
+             "library. The GEMMs, m×k · k×n, and the form used:", "",
+             "| GEMM | " + " | ".join(f"B = {b}" for b in bs) + " |",
+             "|---|" + "---|" * len(bs)]
+    for i, g in enumerate(first["gemms"]):
+        cells = []
+        for b in bs:
+            c = r["batches"][b]["gemms"][i]
+            cells.append(f"{c['m']}×{c['k']} · {c['k']}×{c['n']}, {c['form']}")
+        lines.append(f"| {g['gemm']} | " + " | ".join(cells) + " |")
+    lines += ["", "| per step | " + " | ".join(f"B = {b}" for b in bs) + " |",
+              "|---|" + "---:|" * len(bs),
+              "| GEMM FLOPs | " + " | ".join(f"{r['batches'][b]['flops_per_step']:,}"
+                                          for b in bs) + " |",
+              "| roofline GFLOP/s | " + " | ".join(
+                  _fmt(r["batches"][b]["backends"]["gemm roofline"]["gflops"]) for b in bs)
+              + " |", "",
+              "Fraction of the roofline reached (roofline time / backend time, paired by round, "
+              "median; above one means faster than the bound — noise, or GEMMs that are not "
+              "NumPy's BLAS):", ""]
+    names = _order({n for b in bs for n in r["batches"][b].get("roofline_fraction", {})})
+    lines += _by_batch(r, names, "roofline_fraction", lambda v: f"{v:.2f}")
+    return lines
+
+
 def _mlp(r: dict[str, Any]) -> list[str]:
     bs = list(r["batches"])
     names = _order({n for b in bs for n in r["batches"][b]["backends"]})
-    lines = ["## MLP 784-256-256-10 training step (float32, SGD)", "",
+    lines = [f"## {r['title']}", "",
              "Forward, backward and the SGD update on one MNIST batch; samples/s (median).", "",
              "| backend | " + " | ".join(f"B = {b}" for b in bs) + " |",
              "|---|" + "---:|" * len(bs)]
@@ -137,73 +187,84 @@ def _mlp(r: dict[str, Any]) -> list[str]:
             s = r["batches"][b]["backends"].get(n)
             cells.append(_fmt(s["samples_per_s"]) if s else "—")
         lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
-    lines += ["", "dagrad / peer, samples/s (paired by round, median; > 1: dagrad faster):", "",
-              "| peer | " + " | ".join(f"B = {b}" for b in bs) + " |", "|---|" + "---:|" * len(bs)]
-    for n in names:
-        if n == "dagrad":
-            continue
-        cells = [f"{r['batches'][b]['ratios'][n]:.2f}×" if n in r["batches"][b]["ratios"] else "—"
-                 for b in bs]
-        lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
+    lines += ["", "dagrad / peer, samples/s (paired by round, median; above one: dagrad "
+              "faster):", ""]
+    lines += _by_batch(r, names, "ratios", lambda v: f"{v:.2f}×")
     if any("compiled_ratios" in r["batches"][b] for b in bs):
-        lines += ["", "dg.compile / peer, samples/s (paired by round, median; > 1: compiled "
-                  "faster; against the roofline: the fraction of it reached):", "",
-                  "| peer | " + " | ".join(f"B = {b}" for b in bs) + " |",
-                  "|---|" + "---:|" * len(bs)]
-        for n in names:
-            if n == "dagrad compiled":
-                continue
-            cells = [f"{r['batches'][b]['compiled_ratios'][n]:.2f}×"
-                     if n in r["batches"][b].get("compiled_ratios", {}) else "—" for b in bs]
-            lines.append(f"| {LABELS.get(n, n)} | " + " | ".join(cells) + " |")
-    gf = [f"B={b}: {r['batches'][b]['backends']['gemm roofline']['gflops']:.0f} GFLOP/s"
-          for b in bs if "gemm roofline" in r["batches"][b]["backends"]]
-    lines += ["", "The roofline times only the step's nine GEMMs (forward, weight and input "
-              "gradients: 3 × 2·B·(784·256 + 256·256 + 256·10) FLOPs) with np.matmul at the "
-              "same shapes — " + "; ".join(gf) + ".", ""]
-    return lines
+        lines += ["dg.compile / peer, samples/s (paired by round, median; above one: compiled "
+                  "faster):", ""]
+        lines += _by_batch(r, names, "compiled_ratios", lambda v: f"{v:.2f}×")
+    return lines + _roofline(r)
 
 
-def _profile(now: dict[str, Any] | None, compare: dict[str, Any] | None) -> list[str]:
+def _fresh(r: dict[str, Any]) -> list[str]:
+    if "trees" not in r:
+        return []
+    lines = ["## dagrad against micrograd in fresh processes", "",
+             f"Each process imports only dagrad and micrograd; the garbage collector stays on "
+             f"at its default thresholds. A timed block is several consecutive calls — each "
+             f"builds the graph, backpropagates and drops it — and then `gc.collect()`, so "
+             f"the block pays for reclaiming every graph it made (micrograd's Values form "
+             f"reference cycles; dagrad's graph is freed by reference counting); the time of a "
+             f"collection on the clean heap, the same for both, is subtracted. The two take "
+             f"turns, {r['rounds']} rounds per process; a process's ratio is the median over "
+             f"its rounds of dagrad's time / micrograd's, and a tree's the median over its "
+             f"{r['processes']} processes, the trees taking turns "
+             f"(`python -m benchmarks.versus_micrograd`).", "",
+             "| dagrad tree | workload | dagrad ms | micrograd ms | dagrad / micrograd, time "
+             "| per process |", "|---|---|---:|---:|---:|---|"]
+    for src, t in r["trees"].items():
+        who = "before" if src == r.get("before") else "this checkout" if src == r.get(
+            "after") else "tree"
+        for w, x in t["workloads"].items():
+            each = ", ".join(f"{v:.2f}" for v in x["process_ratios"])
+            lines.append(f"| {who} (`{src}`, {t['digest']}) | {w} | {_fmt(x['ms']['dagrad'])} | "
+                         f"{_fmt(x['ms']['micrograd'])} | {x['ratio']:.2f}× | {each} |")
+    return lines + [""]
+
+
+def _profile_runs(prof: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    if "before" in prof:
+        return [("before", prof["before"]), ("after", prof["after"])]
+    return [("this run", prof)]
+
+
+def _profile(prof: dict[str, Any]) -> list[str]:
     lines = ["## Where the time goes (dagrad training step)", ""]
-    if not now and not compare:
-        return lines + ["(profile not run)", ""]
+    runs = _profile_runs(prof)
+    rate = prof.get("rate_hz")
     lines += ["py-spy `--native` samples the main thread of a child process running the step "
-              "in a loop (100 Hz, pooled over rounds); each sample is filed by its frames: BLAS "
-              "anywhere on the stack is *GEMM* (OpenBLAS zeroing C included), else the "
-              "innermost frame decides. *Python & dispatch* is the interpreter running dagrad's "
-              "own code plus NumPy's per-call dispatch; *allocation & copies* is libc "
+              f"in a loop ({_fmt(rate)} Hz, pooled over rounds); each sample is filed by its "
+              "frames: BLAS anywhere on the stack is *GEMM* (OpenBLAS zeroing C included), else "
+              "the innermost frame decides. *Python & dispatch* is the interpreter running "
+              "dagrad's own code plus NumPy's per-call dispatch; *allocation & copies* is libc "
               "(malloc/free/memcpy/memset) and NumPy's allocator. µs per step = the share × "
               "the step's time without a profiler (median over rounds of plain child runs).", ""]
-    runs = []
-    if compare and "before" in compare:
-        runs += [("before", compare["before"]), ("after", compare["after"])]
-    if now:
-        runs.append(("this run", now))
-    batches = (now or compare["after"])["batches"]
-    for b in batches:
-        cols = [(lab, rr["batches"].get(b)) for lab, rr in runs if b in rr["batches"]]
-        head = " | ".join(f"{lab}: µs/step (share)" for lab, _ in cols)
-        lines += [f"### B = {b}", "", f"| category | {head} |",
-                  "|---|" + "---:|" * len(cols)]
-        for cat in CATEGORIES:
-            cells = []
-            for _, c in cols:
-                spy = c["py_spy"]
-                if "categories" not in spy:
-                    cells.append("—")
-                    continue
-                share = spy["categories"][cat]
-                cells.append(f"{share * c['step_us']:,.0f} ({100 * share:.0f}%)")
-            lines.append(f"| {cat} | " + " | ".join(cells) + " |")
-        lines.append("| **whole step** | " + " | ".join(f"**{c['step_us']:,.0f}**"
-                                                       for _, c in cols) + " |")
+    if "before" in prof:
+        lines += [f"before: dagrad from `{prof.get('before_src', '?')}`; after: this checkout; "
+                  "profiled side by side, taking turns.", ""]
+    for b in runs[-1][1]["batches"]:
+        cols = [(lab, rr["batches"][b]) for lab, rr in runs if b in rr["batches"]]
+        lines += [f"### B = {b}", ""]
+        if any("categories" in c["py_spy"] for _, c in cols):
+            head = " | ".join(f"{lab}: µs/step (share)" for lab, _ in cols)
+            lines += [f"| category | {head} |", "|---|" + "---:|" * len(cols)]
+            for cat in CATEGORIES:
+                cells = []
+                for _, c in cols:
+                    share = c["py_spy"].get("categories", {}).get(cat)
+                    cells.append("—" if share is None else
+                                 f"{share * c['step_us']:,.0f} ({100 * share:.0f}%)")
+                lines.append(f"| {cat} | " + " | ".join(cells) + " |")
+        else:
+            lines += [f"({cols[-1][1]['py_spy'].get('skipped', 'no py-spy samples')})", "",
+                      "| | " + " | ".join(lab for lab, _ in cols) + " |",
+                      "|---|" + "---:|" * len(cols)]
+        lines.append("| **whole step, µs** | " + " | ".join(f"**{c['step_us']:,.0f}**"
+                                                           for _, c in cols) + " |")
         lines.append("")
-        if compare and "paired" in compare and b in compare["paired"]:
-            lines += [f"before/after: both profiled side by side, taking turns, on "
-                      f"{compare.get('date', '?')} (`python -m benchmarks.profile --before-src "
-                      f"DIR`, DIR = the core before this work); after/before step time, paired "
-                      f"by round: {compare['paired'][b]:.2f}×.", ""]
+        if "paired" in prof and b in prof["paired"]:
+            lines += [f"after/before step time, paired by round: {prof['paired'][b]:.2f}×.", ""]
         lab, last = cols[-1]
         if "phases" in last["py_spy"]:
             lines += [f"By phase ({lab}), µs per step:", "",
@@ -216,7 +277,7 @@ def _profile(now: dict[str, Any] | None, compare: dict[str, Any] | None) -> list
             lines.append("")
         for lab, c in cols:
             top = c["cprofile"]["top"][:8]
-            if not top or lab == "after" and now:
+            if not top:
                 continue
             lines += [f"cProfile ({lab}), own time per step (cProfile's own overhead inflates "
                       "small functions; GEMMs are inside the functions that call `@`):", "",
@@ -232,63 +293,52 @@ METHOD = """\
 
 `python -m benchmarks` (`--quick`: fewer rounds; `--smoke`: every workload once at tiny sizes,
 checking that the numbers are finite, positive and agree across backends; `--only NAME`;
-`--json PATH`).  Peers come from the `bench` extra (`pip install -e .[bench]`); a peer that
-fails to import is skipped with a note.  All backends run in one process and take turns:
-each round times one block per backend (blocks of ≥ {block} s, a GC and a {pause} s pause
-before each so one backend's garbage and spinning thread pools do not land in the next's
-block, one untimed call to wake the pools), the order rotating from round to round; after a
-warm-up (JIT compilation included), {rounds} rounds.  A round in which all backends slowed
-down together (the median over backends of its time / their fastest round above 1.3: another
-process took this shared machine) is dropped and replaced, up to twice the rounds
-({dropped}).  Figures are medians over rounds; ratios are taken within each round, then the
-median (drift of the shared machine cancels).  Peak
-memory comes from one fresh subprocess per backend (`ru_maxrss`), `import dagrad` from fresh
-interpreters.  All backends start from the same weights and batch; the first step's loss,
-the gradients and the Jacobians are checked against each other before timing.
+`--json PATH`; `--cpus LIST`; `--baseline-src DIR` adds an older dagrad to the fresh-process
+and profile comparisons).  Peers come from the `bench` extra (`pip install -e .[bench]`); a
+peer that fails to import is skipped with a note.  All backends run in one process and take
+turns: each round times one block per backend (blocks of at least {block} s, a GC and a
+{pause} s pause before each so one backend's garbage and spinning thread pools do not land
+in the next's block, one untimed call to wake the pools), the order rotating from round to
+round; after a warm-up (JIT compilation included), {rounds} rounds.  A round in which all
+backends slowed down together (the median over backends of its time / their fastest round
+above {factor}: another process took this shared machine) is dropped and replaced, up to
+twice the rounds ({dropped}).  Figures are medians over rounds; ratios are taken within each
+round, then the median (drift of the shared machine cancels).  Peak memory comes from one
+fresh subprocess per backend (`ru_maxrss`), `import dagrad` from fresh interpreters.  All
+backends start from the same weights and batch; the first step's loss, the gradients and the
+Jacobians are checked against each other before timing.
 """
 
 
-def render(res: dict[str, Any], before_profile: dict[str, Any] | None = None) -> str:
-    """The whole markdown page."""
+def render(res: dict[str, Any], notes: str | None = None) -> str:
+    """The whole markdown page (``notes``: benchmarks/notes.md, appended as they are)."""
     meta = res["meta"]
     plan = meta["plan"]
     out = ["# Benchmarks", "",
-           "Generated by `python -m benchmarks` — do not edit by hand; rerun to refresh.", ""]
-    tg = targets(res)
-    if tg:
-        out += ["## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
-        mark = {None: "—", True: "yes", False: "NO"}
-        out += [f"| {t} | {m} | {mark[ok]} |" for t, m, ok in tg]
-        out.append("")
-    if "mlp" in res:
+           "Generated by `python -m benchmarks` from `docs/benchmarks.json` — do not edit by "
+           "hand; rerun to refresh.", ""]
+    rows = res.get("targets")
+    if rows is None:
+        rows = evaluate(res)
+    if rows:
+        out += _targets(rows)
+    out += _parallelism(meta)
+    if "mlp" in res and "batches" in res["mlp"]:
         out += _mlp(res["mlp"])
-    tables = (("rosenbrock", "Rosenbrock ∇f at (1.5, 2.0), float64", 1e6, "µs"),
-              ("chain", "Sigmoid chain h_i = σ(w_i h_{i−1}), forward + backward, float64",
-               1e3, "ms"),
-              ("jacobian", "Jacobian of softmax(MLP(x)) w.r.t. x, 10×784, float64", 1e3, "ms"),
-              ("persample", "Per-sample ∇x L, float64", 1e3, "ms"))
-    for key, title, scale, unit in tables:
+    for key, scale, unit in (("rosenbrock", 1e6, "µs"), ("chain", 1e3, "ms"),
+                             ("jacobian", 1e3, "ms"), ("persample", 1e3, "ms")):
         if key not in res or "backends" not in res[key]:
             continue
         r = res[key]
-        extra = f", n = {r['steps']:,}" if key == "chain" else (
-            f", batch {r['batch']}" if key == "persample" else "")
-        out += [f"## {title}{extra}", ""]
-        out += _simple_table(r, scale, unit, "dagrad / peer, time (< 1: dagrad faster)")
+        extra = f", n = {r['steps']:,}" if key == "chain" else ""
+        out += [f"## {r['title']}{extra}", ""]
+        out += _simple_table(r, scale, unit, "dagrad / peer, time (below one: dagrad faster)")
         if key == "chain" and "long" in r:
             out += [f"dagrad at n = {r['long']['steps']:,}: {r['long']['seconds']:.2f} s "
                     "(one run; iterative topological order, no recursion).", ""]
-        cl = (r.get("clean_process") or {}) if key == "chain" else {}
-        if "ratio" in cl:
-            out += ["The same two again in a fresh process that has not imported PyTorch or JAX: "
-                    f"dagrad {cl['ms']['dagrad']:.1f} ms, micrograd {cl['ms']['micrograd']:.1f} ms,"
-                    f" dagrad / micrograd {cl['ratio']:.2f}×. micrograd's Values form reference "
-                    "cycles (each `_backward` closure holds its output), so much of its time is "
-                    "the garbage collector, whose full passes walk every object in the process — "
-                    "in the suite's process the peers' modules too, which is where most of its "
-                    "time above goes. dagrad's graph has no cycles (freed by reference counting, "
-                    "inside the timed call).", ""]
-    if "memory" in res:
+    if "fresh" in res:
+        out += _fresh(res["fresh"])
+    if "memory" in res and "backends" in res["memory"]:
         r = res["memory"]
         out += [f"## Peak RSS while training (batch {r['batch']}, {r['steps']} steps)", "",
                 "| process | peak RSS (MiB) |", "|---|---:|"]
@@ -300,23 +350,22 @@ def render(res: dict[str, Any], before_profile: dict[str, Any] | None = None) ->
                 "skipped", row.get("error", "—"))
             out.append(f"| {LABELS.get(name, name)} | {val} |")
         out.append("")
-    if "import" in res:
+    if "import" in res and "backends" in res["import"]:
         r = res["import"]["backends"]
         out += ["## Import time (fresh interpreter, median)", "", "| module | seconds |",
                 "|---|---:|"]
         out += [f"| `import {k}` | {v['median_s']:.3f} |" for k, v in r.items()]
         out.append("")
-    if "profile" in res or before_profile:
-        now = res.get("profile")
-        out += _profile(now if now and "batches" in now else None, before_profile)
+    if "profile" in res and "batches" in _profile_runs(res["profile"])[-1][1]:
+        out += _profile(res["profile"])
     out += _machine(meta)
     dropped = {k: r["disturbed_rounds_dropped"] for k, r in res.items()
-               if k != "meta" and r.get("disturbed_rounds_dropped")}
+               if isinstance(r, dict) and r.get("disturbed_rounds_dropped")}
     dropped_text = ("rounds dropped in this run: " + ", ".join(f"{k} {v}" for k, v in
                                                                 dropped.items())
                     if dropped else "none dropped in this run")
     out += [METHOD.format(block=plan["block_s"], pause=plan["pause_s"], rounds=plan["rounds"],
-                          dropped=dropped_text)]
-    if meta.get("analysis"):
-        out += ["## Notes", "", meta["analysis"].strip(), ""]
+                          factor=plan["disturbed_factor"], dropped=dropped_text)]
+    if notes:
+        out += ["## Notes", "", notes.strip(), ""]
     return "\n".join(out)

@@ -90,6 +90,8 @@ def run(ctx) -> dict[str, Any]:
     grads = {k: tuple(float(v) for v in c()) for k, c in cases.items()}
     times = interleave(cases, ctx.plan)
     return {
+        "title": f"Rosenbrock ∇f at {POINT}, float64",
+        "point": list(POINT),
         "unit": "µs per ∇f",
         "backends": {k: summary(ts) for k, ts in times.items()},
         "ratios": {k: paired_ratio(times["dagrad"], times[k]) for k in times if k != "dagrad"},

@@ -1,0 +1,215 @@
+"""Published benchmark figures come from the run's data: README, docs/benchmarks.md, JSON agree.
+
+* docs/benchmarks.md and the README's speed block are what the generators make of
+  docs/benchmarks.json (so neither was edited by hand nor left behind by a newer run);
+* the README's figures and claims are checked against the JSON directly (not through the
+  generator): each ratio it quotes is the JSON's, "ahead of JAX jit" only where every batch
+  size shows dg.compile ahead;
+* no figure in the generated text is typed by hand: rendering the same data with every number
+  changed changes every number on the page (a literal would stay put).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the benchmarks package lives beside src/, not inside it
+
+from benchmarks import readme, report  # noqa: E402
+
+JSON = ROOT / "docs" / "benchmarks.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+README = ROOT / "README.md"
+NOTES = ROOT / "benchmarks" / "notes.md"
+#: A figure: digits standing alone (not part of a name such as float64 or libgomp.so.1).
+FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?!\w)")
+
+
+@pytest.fixture(scope="module")
+def res() -> dict:
+    return json.loads(JSON.read_text())
+
+
+def _block() -> str:
+    text = README.read_text()
+    start = text.find("<!-- speed:")
+    end = text.find("<!-- /speed -->")
+    assert 0 <= start < end, "README.md has no generated speed block (<!-- speed: … -->)"
+    return text[start:end]
+
+
+# --- the published files are the generators' output for the JSON ---------------------------
+
+
+def test_docs_benchmarks_md_is_rendered_from_the_json(res):
+    assert DOCS.read_text() == report.render(res, NOTES.read_text()), (
+        "docs/benchmarks.md differs from what docs/benchmarks.json renders to: rerun "
+        "`python -m benchmarks --from-json docs/benchmarks.json`")
+
+
+def test_readme_speed_block_is_generated_from_the_json(res):
+    assert readme.read_block(README) == readme.speed_block(res)
+
+
+# --- the README's figures and claims, checked against the JSON itself ------------------------
+
+
+def _two(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _span(values) -> set[str]:
+    """How a range of values may be written: 'lo–hi', or one figure when they round alike."""
+    lo, hi = _two(min(values)), _two(max(values))
+    return {lo} if lo == hi else {f"{lo}–{hi}"}
+
+
+def test_readme_mlp_ratios_are_the_jsons(res):
+    block = _block()
+    rows = list(res["mlp"]["batches"].values())
+    torch = re.search(r"eager dagrad at ([\d.–]+)× PyTorch eager's samples/s", block)
+    assert torch and torch.group(1) in _span([r["ratios"]["torch"] for r in rows])
+    numpy = re.search(r"and ([\d.–]+)× a hand-written NumPy", block)
+    assert numpy and numpy.group(1) in _span([r["ratios"]["numpy"] for r in rows])
+    jax = re.search(r"dg\.compile\(step\)`[^;]*? at ([\d.–]+)× JAX jit's", block)
+    assert jax and jax.group(1) in _span([r["compiled_ratios"]["jax"] for r in rows])
+    roof = re.search(r"reaches ([\d.–]+) of the GEMM roofline", block)
+    assert roof and roof.group(1) in _span([r["roofline_fraction"]["dagrad compiled"]
+                                            for r in rows])
+
+
+def test_readme_scalar_ratios_are_the_jsons(res):
+    block = _block()
+    ros, ch = res["rosenbrock"]["ratios"], res["chain"]["ratios"]
+    assert f"Rosenbrock ∇f**: eager dagrad in {_two(ros['micrograd'])}× micrograd's" in block
+    assert f"{_two(ros['jax'])}× JAX jit's" in block
+    assert f"dg.compile in {_two(res['rosenbrock']['compiled_ratios']['jax'])}× JAX" in block
+    assert f"n = {res['chain']['steps']:,}**" in block
+    assert f"eager dagrad in {_two(ch['micrograd'])}× micrograd's time" in block
+    assert f"{_two(ch['torch'])}× PyTorch eager's" in block
+    fresh = res["fresh"]["trees"][res["fresh"]["after"]]["workloads"]
+    for w in ("rosenbrock", "chain"):
+        assert f"({_two(fresh[w]['ratio'])}× in fresh processes" in block
+    for key in ("jacobian", "persample"):
+        assert f"eager dagrad in {_two(res[key]['ratios']['jax'])}× JAX jit's time" in block
+
+
+def _json_figures(node, out: set[str]) -> set[str]:
+    """Every figure written anywhere in the JSON (values, keys, strings), in common formats."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _json_figures(k, out)
+            _json_figures(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _json_figures(v, out)
+    elif isinstance(node, str):
+        out.update(FIGURE.findall(node))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        out.update({f"{node:.2f}", f"{node:,}", str(node)})
+    return out
+
+
+def test_every_readme_figure_is_in_the_json(res):
+    figures = _json_figures(res, set())
+    block = _block()
+    for text in FIGURE.findall(block):
+        assert text in figures, f"README speed block quotes {text}, which the JSON does not hold"
+
+
+def test_ahead_of_jax_jit_only_where_the_run_shows_it(res):
+    block = _block()
+    compiled = [r["compiled_ratios"]["jax"] for r in res["mlp"]["batches"].values()]
+    assert ("ahead of JAX jit" in block) == all(v > 1 for v in compiled)
+    assert ("behind JAX jit" in block) == all(v < 1 for v in compiled)
+    assert "faster than" not in block and "slower than" not in block
+
+
+@pytest.mark.parametrize("values, claim", [
+    ((1.1, 1.2, 1.05), "ahead of JAX jit"), ((0.9, 1.1, 1.2), None),
+    ((0.97, 0.99, 0.5), "behind JAX jit")])
+def test_the_generator_claims_only_what_the_ratios_show(res, values, claim):
+    data = copy.deepcopy(res)
+    for r, v in zip(data["mlp"]["batches"].values(), values, strict=False):
+        r["compiled_ratios"]["jax"] = v
+    for r in list(data["mlp"]["batches"].values())[len(values):]:
+        r["compiled_ratios"]["jax"] = values[-1]
+    block = readme.speed_block(data)
+    for phrase in ("ahead of JAX jit", "behind JAX jit"):
+        assert (phrase in block) == (phrase == claim)
+
+
+# --- no figure in generated text is typed by hand ---------------------------------------------
+
+_SHIFT = str.maketrans("0123456789", "1234567890")
+
+
+def _mutate(node):
+    """The same structure with every number changed (strings: every digit shifted)."""
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node * 1.37) + 1
+    if isinstance(node, float):
+        return node * 1.37 + 0.51
+    if isinstance(node, str):
+        return node.translate(_SHIFT)
+    if isinstance(node, list):
+        return [_mutate(v) for v in node]
+    if isinstance(node, dict):
+        return {_mutate(k): _mutate(v) for k, v in node.items()}
+    return node
+
+
+def _with_baseline(res: dict) -> dict:
+    """The run with a baseline tree (fresh processes and profile), made up if it had none."""
+    data = copy.deepcopy(res)
+    fresh = data.get("fresh")
+    if fresh and "trees" in fresh and not fresh.get("before"):
+        fresh["before"] = "/baseline/src"
+        fresh["trees"] = {"/baseline/src": copy.deepcopy(fresh["trees"][fresh["after"]]),
+                          **fresh["trees"]}
+    prof = data.get("profile")
+    if prof and "batches" in prof:
+        data["profile"] = {"before": copy.deepcopy(prof), "after": prof,
+                           "paired": {b: 0.97 for b in prof["batches"]},
+                           "before_src": "/baseline/src", "rate_hz": prof.get("rate_hz"),
+                           "checks": prof.get("checks", {})}
+    return data
+
+
+def _fixed_figures(a: str, b: str) -> list[str]:
+    """Figures that read the same in both renderings, with their lines (a's)."""
+    la, lb = a.splitlines(), b.splitlines()
+    assert len(la) == len(lb), "changing the numbers changed the page's structure"
+    fixed = []
+    for x, y in zip(la, lb, strict=True):
+        fx, fy = FIGURE.findall(x), FIGURE.findall(y)
+        if len(fx) == len(fy):  # the same figures in the same places: compare place by place
+            same = [t for t, u in zip(fx, fy, strict=True) if t == u]
+        else:
+            blocks = difflib.SequenceMatcher(None, fx, fy, autojunk=False).get_matching_blocks()
+            same = [t for m in blocks for t in fx[m.a:m.a + m.size]]
+        fixed += [f"{t!r} in: {x[:160]}" for t in same]
+    return fixed
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+def test_report_figures_all_come_from_the_data(res, baseline):
+    data = _with_baseline(res) if baseline else res
+    notes = NOTES.read_text()  # hand-written prose: part of the page, not of the data
+    fixed = _fixed_figures(report.render(data, notes), report.render(_mutate(data), notes))
+    assert not fixed, "figures typed by hand in docs/benchmarks.md:\n" + "\n".join(fixed)
+
+
+def test_readme_block_figures_all_come_from_the_data(res):
+    fixed = _fixed_figures(readme.speed_block(res), readme.speed_block(_mutate(res)))
+    assert not fixed, "figures typed by hand in the README's speed block:\n" + "\n".join(fixed)
