@@ -203,9 +203,9 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             break
                 elif id(node) in RETAINED:
                     _accumulate(node, g, create_graph, given)
-            if node._freed and check_freed:
-                raise RuntimeError(FREED_ERROR.format(op=node._op.name))
             op, inputs, attrs = node._op, node._ins, node._attrs
+            if node._freed and check_freed and op.saves:  # a node that saved nothing may repeat
+                raise RuntimeError(FREED_ERROR.format(op=op.name))
             if check_saved:
                 _check_saved(node, op, inputs)
             data = node._d
@@ -273,7 +273,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             push(heap, (-nxt._seq, nxt))
                             nxt = None
                         push(heap, (-x._seq, x))
-            if free and op.saves:
+            if free:
                 node._freed = True
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
