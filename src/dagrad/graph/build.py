@@ -16,13 +16,17 @@ import numpy as np
 from .. import autodiff
 from ..tensor import STATE, Tensor, enable_grad
 from . import local
+from .limit import GRAPH, GraphTooLargeError
 from .model import CONST, LEAF, OP, Graph, Node
 
 __all__ = ["trace", "graph"]
 
 
-def trace(f: Callable[..., Any], *inputs: Any) -> Graph:
-    """The DAG of f(*inputs), run on fresh differentiable leaves made from ``inputs``."""
+def trace(f: Callable[..., Any], *inputs: Any, max_nodes: int | None = None) -> Graph:
+    """The DAG of f(*inputs), run on fresh differentiable leaves made from ``inputs``.
+
+    Graphs above ``max_nodes`` (default 100,000, ``DAGRAD_MAX_GRAPH_NODES``) are refused.
+    """
     names = _parameter_names(f, len(inputs))
     leaves = [_as_leaf(x, name) for x, name in zip(inputs, names, strict=True)]
     with enable_grad():
@@ -30,14 +34,18 @@ def trace(f: Callable[..., Any], *inputs: Any) -> Graph:
     if not isinstance(out, Tensor):
         raise TypeError(f"trace: the function must return a dagrad Tensor, got "
                         f"{type(out).__name__}")
-    return _build(out, leaves, None)
+    return _build(out, leaves, None, max_nodes)
 
 
-def graph(out: Tensor, grad_output: Any = None) -> Graph:
-    """The DAG that produced ``out``; adjoints ∂out/∂node for a scalar out (or grad_output)."""
+def graph(out: Tensor, grad_output: Any = None, max_nodes: int | None = None) -> Graph:
+    """The DAG that produced ``out``; adjoints ∂out/∂node for a scalar out (or grad_output).
+
+    Graphs above ``max_nodes`` (default 100,000, ``DAGRAD_MAX_GRAPH_NODES``) are refused as
+    soon as the walk from ``out`` passes the limit, before anything is built.
+    """
     if not isinstance(out, Tensor):
         raise TypeError(f"graph: expected a dagrad Tensor, got {type(out).__name__}")
-    return _build(out, [], grad_output)
+    return _build(out, [], grad_output, max_nodes)
 
 
 def _parameter_names(f: Callable[..., Any], n: int) -> list[str]:
@@ -64,8 +72,11 @@ def _as_leaf(x: Any, name: str) -> Tensor:
     return Tensor(arr, requires_grad=True, name=name)
 
 
-def _collect(out: Tensor, extra: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor that went into ``out`` (plus ``extra`` leaves), in evaluation order."""
+def _collect(out: Tensor, extra: Sequence[Tensor], limit: int) -> list[Tensor]:
+    """Every tensor that went into ``out`` (plus ``extra`` leaves), in evaluation order.
+
+    The walk stops as soon as it has seen ``limit`` + 1 tensors (GraphTooLargeError).
+    """
     seen: dict[int, Tensor] = {}
     stack = [out, *extra]
     while stack:
@@ -73,8 +84,11 @@ def _collect(out: Tensor, extra: Sequence[Tensor]) -> list[Tensor]:
         if id(t) in seen:
             continue
         seen[id(t)] = t
-        if t._node is not None:
-            stack.extend(x for x in t._node[1] if id(x) not in seen)
+        if len(seen) > limit:
+            raise GraphTooLargeError(len(seen), limit, "build")
+        node = t._node
+        if node is not None:
+            stack.extend(x for x in node[1] if id(x) not in seen)
     return sorted(seen.values(), key=lambda t: t._seq)
 
 
@@ -119,15 +133,17 @@ def _adjoints(out: Tensor, tensors: list[Tensor], grad_output: Any) -> dict[int,
     targets = [t for t in tensors if t.requires_grad]
     if not out.requires_grad or (grad_output is None and out.data.size != 1):
         return {}
-    grads = autodiff.grad(out, targets, grad_outputs=grad_output)
+    grads = autodiff.grad(out, targets, grad_outputs=grad_output, retain_graph=True,
+                          allow_freed=True)
     return {id(t): g.data for t, g in zip(targets, grads, strict=True)}
 
 
-def _build(out: Tensor, extra: Sequence[Tensor], grad_output: Any) -> Graph:
+def _build(out: Tensor, extra: Sequence[Tensor], grad_output: Any,
+           max_nodes: int | None) -> Graph:
     if not out.requires_grad:
         raise ValueError("graph: nothing was recorded — the output does not depend on any "
                          "tensor with requires_grad=True (or it was computed under no_grad())")
-    tensors = _collect(out, extra)
+    tensors = _collect(out, extra, int(GRAPH.value(max_nodes)))
     names = _names(tensors, out)
     adjoints = _adjoints(out, tensors, grad_output)
     nodes: list[Node] = []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import symbolic as sy
+from .limit import check_size
 from .model import CONST
 
 if TYPE_CHECKING:
@@ -62,8 +63,12 @@ def _grad_edges(graph: Graph, node: Node) -> list[Edge]:
 
 
 # ----- plain text -----------------------------------------------------------------------------
-def to_text(graph: Graph, unicode: bool = True) -> str:
-    """Forward pass, edge derivatives and the reverse pass v̄_k = Σ v̄_c·∂c/∂v_k as text."""
+def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) -> str:
+    """Forward pass, edge derivatives and the reverse pass v̄_k = Σ v̄_c·∂c/∂v_k as text.
+
+    One line per node and per edge: graphs above the drawing limit are refused at once.
+    """
+    check_size(len(graph.nodes), max_nodes, action="write")
     out = graph.output.name
     arrow = "→" if unicode else "->"
     dot = "·" if unicode else "*"
@@ -171,8 +176,9 @@ def _lnode(graph: Graph, node: Node) -> str:
     return sy.latex_expr(graph, expr)
 
 
-def to_latex(graph: Graph) -> str:
+def to_latex(graph: Graph, max_nodes: int | None = None) -> str:
     """The derivation as LaTeX: align* blocks for the forward pass, edges and reverse pass."""
+    check_size(len(graph.nodes), max_nodes, action="write")
     out = graph.output.name
     parts = ["% forward pass (evaluation order)", r"\begin{align*}"]
     rows = []

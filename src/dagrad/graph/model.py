@@ -184,6 +184,22 @@ class Graph:
         """∂output/∂leaf for every leaf: the adjoints backprop computed."""
         return {n.name: n.grad for n in self.leaves}
 
+    @property
+    def depth(self) -> int:
+        """The most ops on a path from an input to the output (how deeply formulas nest)."""
+        return self.depth_of(self.output.name)
+
+    def depth_of(self, name: str) -> int:
+        """The most ops on a path from an input to the node ``name``."""
+        depths = self.__dict__.get("_depths")
+        if depths is None:
+            depths = {}
+            for n in self.nodes:
+                depths[n.name] = 1 + max((depths[i] for i in n.inputs), default=-1) \
+                    if n.kind == OP else 0
+            self.__dict__["_depths"] = depths
+        return depths[self[name].name]
+
     # ----- the chain rule as a sum over paths -------------------------------------------------
     def paths(self, wrt: str, limit: int = 100_000) -> list[list[Edge]]:
         """Every path of differentiable edges from ``wrt`` to the output (at most ``limit``)."""
@@ -216,31 +232,44 @@ class Graph:
         return total
 
     # ----- symbolic, text, pictures (helpers imported on use) ---------------------------------
-    def gradient_formula(self, wrt: str, simplify: bool = True) -> Any:
-        """∂f/∂wrt = Σ_paths ∏ ∂target/∂source as a SymPy expression in the leaves (simplified)."""
-        from . import symbolic
+    def gradient_formula(self, wrt: str, simplify: bool = True,
+                         max_depth: int | None = None) -> Any:
+        """∂f/∂wrt = Σ_paths ∏ ∂target/∂source as a SymPy expression in the leaves (simplified).
 
-        return symbolic.gradient_formula(self, wrt, simplify=simplify)
+        Graphs deeper than ``max_depth`` (default 50 ops, ``DAGRAD_MAX_SYMBOLIC_DEPTH``) or too
+        large to write out are refused with a SymbolicLimitError; simplifying is bounded in time
+        and memory, and when it is skipped or stopped the unsimplified chain-rule form comes
+        back with a SymbolicLimitWarning (the reason: :meth:`simplification_note`).
+        """
+        from . import bounded
 
-    def forward_formula(self, name: str | None = None) -> Any:
+        return bounded.gradient_formula(self, wrt, simplify=simplify, max_depth=max_depth)
+
+    def simplification_note(self, wrt: str) -> str | None:
+        """Why the last :meth:`gradient_formula` for ``wrt`` is not simplified (None if it is)."""
+        from . import bounded
+
+        return bounded.note(self, wrt)
+
+    def forward_formula(self, name: str | None = None, max_depth: int | None = None) -> Any:
         """The node ``name`` (default: the output) as a SymPy expression in the leaves."""
-        from . import symbolic
+        from . import bounded
 
-        return symbolic.forward_exprs(self)[self[name or self.output.name].name]
+        return bounded.forward_formula(self, name, max_depth=max_depth)
 
-    def derivation(self, unicode: bool = True) -> str:
+    def derivation(self, unicode: bool = True, max_nodes: int | None = None) -> str:
         """The forward pass, edge derivatives and v̄_k = Σ_children v̄_c·∂c/∂v_k as plain text."""
         from . import derivation
 
-        return derivation.to_text(self, unicode=unicode)
+        return derivation.to_text(self, unicode=unicode, max_nodes=max_nodes)
 
     to_text = derivation
 
-    def to_latex(self) -> str:
+    def to_latex(self, max_nodes: int | None = None) -> str:
         """The same derivation as LaTeX (align* environments)."""
         from . import derivation
 
-        return derivation.to_latex(self)
+        return derivation.to_latex(self, max_nodes=max_nodes)
 
     def to_dot(self, values: bool = True, constants: str = "nodes", rankdir: str = "LR",
                max_nodes: int | None = None) -> str:

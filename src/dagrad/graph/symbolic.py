@@ -4,7 +4,9 @@ Every node is a real SymPy symbol named after it (scalar constants are their exa
 An edge's formula is the op's ``formula`` for that input, called with the input and output
 symbols; the symbolic chain rule sums, over the paths from a node to the output, the product of
 those formulas, then substitutes each intermediate symbol by its forward expression
-(``op.symbolic``) and simplifies.  SymPy is imported here, on use.
+(``op.symbolic``) and simplifies.  SymPy is imported here, on use.  The public entry points
+for whole formulas (:func:`gradient_formula`, :func:`forward_formula`) go through
+:mod:`dagrad.graph.bounded`, which checks the limits first and bounds SymPy's time and memory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..ops.base import Template
-from . import local
+from . import limit, local
 from .model import CONST, LEAF
 
 if TYPE_CHECKING:
@@ -23,11 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "sympy_module", "symbols", "node_symbol", "edge_expr", "edge_text", "forward_exprs",
-    "local_expr", "node_text", "gradient_formula", "pretty_text", "latex_expr", "latex_name",
-    "fmt_number", "simplest",
+    "local_expr", "node_text", "gradient_formula", "forward_formula", "raw_gradient",
+    "pretty_text", "latex_expr", "latex_name", "fmt_number", "simplest",
 ]
-
-SIMPLIFY_LIMIT = 200  # skip sympy.simplify above this many operations (it can take minutes)
 _SIMPLE_NAME = re.compile(r"[A-Za-z]+[0-9]*(_[A-Za-z0-9]+)?\Z")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -145,25 +145,46 @@ def _require_scalar(graph: Graph) -> None:
                          f"shape {big.shape} (use the numeric adjoints, or trace with scalars)")
 
 
+def _recursion_error(graph: Graph) -> limit.SymbolicLimitError:
+    return limit.SymbolicLimitError(
+        f"symbolic derivation: SymPy ran out of Python's recursion depth on a graph "
+        f"{graph.depth_of(graph.output.name)} ops deep (the limit in force is "
+        f"{int(limit.DEPTH.value())} ops, {limit.DEPTH.env}); use the numbers instead: "
+        f"g[name].grad, g.derivation()")
+
+
 def forward_exprs(graph: Graph) -> dict[str, Any]:
-    """Node name -> its value as a SymPy expression in the leaves, by the ops' ``symbolic``."""
+    """Node name -> its value as a SymPy expression in the leaves, by the ops' ``symbolic``.
+
+    In this process and unbounded: :func:`forward_formula` checks the limits and bounds it.
+    """
     _require_scalar(graph)
     cached = graph.__dict__.get("_forward")
     if cached is not None:
         return cached
     sym = symbols(graph)
     exprs: dict[str, Any] = {}
-    for n in graph.nodes:
-        op = n.op_entry
-        if op is None:
-            exprs[n.name] = sym[n.name]
-            continue
-        if op.symbolic is None:
-            raise ValueError(f"symbolic derivation: op {op.name!r} (node {n.name!r}) has no "
-                             "symbolic form in the op table")
-        exprs[n.name] = op.symbolic(*(exprs[i] for i in n.inputs), **n.attrs)
+    try:
+        for n in graph.nodes:
+            op = n.op_entry
+            if op is None:
+                exprs[n.name] = sym[n.name]
+                continue
+            if op.symbolic is None:
+                raise ValueError(f"symbolic derivation: op {op.name!r} (node {n.name!r}) has "
+                                 "no symbolic form in the op table")
+            exprs[n.name] = op.symbolic(*(exprs[i] for i in n.inputs), **n.attrs)
+    except RecursionError:
+        raise _recursion_error(graph) from None
     graph.__dict__["_forward"] = exprs
     return exprs
+
+
+def forward_formula(graph: Graph, name: str | None = None, max_depth: int | None = None) -> Any:
+    """The node ``name`` (default: the output) in the leaves, within the symbolic limits."""
+    from . import bounded
+
+    return bounded.forward_formula(graph, name, max_depth=max_depth)
 
 
 def local_expr(graph: Graph, node: Node) -> Any:
@@ -189,9 +210,12 @@ def node_text(graph: Graph, node: Node, fold: bool = True) -> str:
 
 # ----- the chain rule -------------------------------------------------------------------------
 def simplest(expr: Any) -> Any:
-    """The fewest-operations form among expr, factor_terms, simplify and factor (ties: expr)."""
+    """The fewest-operations form among expr, factor_terms, simplify and factor (ties: expr).
+
+    Unbounded in time: :func:`gradient_formula` calls it in a bounded child process.
+    """
     sp = sympy_module()
-    if sp.count_ops(expr) > SIMPLIFY_LIMIT:
+    if sp.count_ops(expr) > limit.SIMPLIFY_OPS:
         return expr
     candidates = [expr, sp.factor_terms(expr), sp.simplify(expr), sp.factor(expr)]
     return min(candidates, key=sp.count_ops)
@@ -221,11 +245,12 @@ def adjoint_exprs(graph: Graph) -> dict[str, Any]:
     return adj
 
 
-def gradient_formula(graph: Graph, wrt: str, simplify: bool = True) -> Any:
+def raw_gradient(graph: Graph, wrt: str) -> Any:
     """∂f/∂wrt = Σ_paths ∏ edge formulas, intermediates replaced by their forward expressions.
 
     The path sum is accumulated node by node (v̄ = Σ_c v̄_c ∂c/∂v), which is the same sum
-    factored by distributivity and never enumerates exponentially many paths.
+    factored by distributivity and never enumerates exponentially many paths.  In this process
+    and unbounded: :func:`gradient_formula` checks the limits and bounds it.
     """
     node = graph[wrt]
     if node.kind == CONST:
@@ -233,8 +258,23 @@ def gradient_formula(graph: Graph, wrt: str, simplify: bool = True) -> Any:
     fwd = forward_exprs(graph)
     sym = symbols(graph)
     subs = {sym[n.name]: fwd[n.name] for n in graph.nodes if n.kind not in (CONST, LEAF)}
-    raw = adjoint_exprs(graph)[node.name].xreplace(subs)
-    return simplest(raw) if simplify else raw
+    try:
+        return adjoint_exprs(graph)[node.name].xreplace(subs)
+    except RecursionError:
+        raise _recursion_error(graph) from None
+
+
+def gradient_formula(graph: Graph, wrt: str, simplify: bool = True,
+                     max_depth: int | None = None) -> Any:
+    """∂f/∂wrt in the leaves: the chain rule, simplified when that fits the symbolic limits.
+
+    Depth and size are checked before SymPy starts; building and simplifying run with a time
+    and memory limit (:mod:`dagrad.graph.bounded`).  When simplifying is skipped or stopped,
+    the unsimplified chain-rule form is returned and a SymbolicLimitWarning says why.
+    """
+    from . import bounded
+
+    return bounded.gradient_formula(graph, wrt, simplify=simplify, max_depth=max_depth)
 
 
 def path_products(graph: Graph, wrt: str, limit: int = 1000) -> list[Any]:
