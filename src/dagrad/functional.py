@@ -3,7 +3,9 @@
 Each takes a plain function of Tensors (or arrays) and returns a function.  They compose:
 inside a transform every derivative is recorded (``create_graph``), so ``grad(grad(f))`` and
 ``jacobian(grad(f))`` work.  ``jacobian`` pushes all basis vectors through *one* batched pass
-(reverse: one backward with a stacked cotangent; forward: one tangent sweep).
+(reverse: one backward with a stacked cotangent; forward: one tangent sweep) — or, for a large
+Jacobian, a few passes over chunks of them written into one preallocated result, so that the
+dense limit bounds the peak memory and not only the result.
 ``hessian`` is forward-over-reverse: ``jacobian(grad(f), mode="forward")``.
 """
 
