@@ -98,6 +98,8 @@ def __getattr__(name: str):
         return getattr(mod, name)
     if name in ("compile",):
         return importlib.import_module(".compile", __name__).compile
+    if name in ("SymbolicLimitError", "SymbolicLimitWarning", "GraphTooLargeError"):
+        return getattr(importlib.import_module(".graph.limit", __name__), name)
     if name in ("detect_anomaly",):
         return importlib.import_module(".anomaly", __name__).detect_anomaly
     raise AttributeError(f"module 'dagrad' has no attribute {name!r}")
