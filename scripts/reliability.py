@@ -304,7 +304,7 @@ def dagrad_command() -> str:
 def hostile_expression_rows(quote: Quoter) -> list[Row]:
     """The test suite's hostile list in process; a sample of it through the command line."""
     import test_expression as te
-    from dagrad.graph.expression import ExpressionError, parse
+    from dagrad.expression import ExpressionError, parse
 
     srcs = [m[0] if isinstance(m, tuple) else m for m in te.MALICIOUS]
     slowest, refused, other = 0.0, 0, []

@@ -1,4 +1,4 @@
-"""Tests for the safe expression parser (dagrad.graph.expression)."""
+"""Tests for the safe expression parser (dagrad.expression)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import fuzz_examples
-from dagrad.graph.expression import (
+from dagrad.expression import (
     FUNCTIONS,
     MAX_LENGTH,
     BinaryOp,

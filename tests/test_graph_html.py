@@ -13,10 +13,10 @@ import pytest
 
 import dagrad as dg
 from dagrad.cli import main
-from dagrad.graph.html import json_for_html, page
-from dagrad.graph.limit import GraphTooLargeError
-from dagrad.graph.steps import stepper_data
-from dagrad.graph.svg_inline import inline_svg
+from dagrad.dag.html import json_for_html, page
+from dagrad.dag.limit import GraphTooLargeError
+from dagrad.dag.steps import stepper_data
+from dagrad.dag.svg_inline import inline_svg
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot is not installed")
@@ -234,7 +234,7 @@ def test_cli_graph_html_hostile_expression_is_refused_by_the_parser(tmp_path, ca
 def test_stepper_script_never_parses_data_as_markup():
     from importlib import resources
 
-    js = resources.files("dagrad.graph").joinpath("stepper.js").read_text(encoding="utf-8")
+    js = resources.files("dagrad.dag").joinpath("stepper.js").read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                  "new Function", "setTimeout(\"", "fetch(", "XMLHttpRequest", "import("):
         assert sink not in js, sink

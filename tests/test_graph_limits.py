@@ -9,7 +9,7 @@ import time
 import pytest
 
 import dagrad as dg
-from dagrad.graph.limit import (
+from dagrad.dag.limit import (
     DEFAULT_MAX_NODES,
     ENV_VAR,
     GraphTooLargeError,

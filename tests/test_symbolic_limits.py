@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import dagrad as dg
-from dagrad.graph import isolate
-from dagrad.graph import symbolic as sy
-from dagrad.graph.limit import (
+from dagrad.dag import isolate
+from dagrad.dag import symbolic as sy
+from dagrad.dag.limit import (
     DEPTH,
     GRAPH,
     SECONDS,
@@ -137,7 +137,7 @@ def test_simplification_that_never_ends_is_stopped():
     run = _run("""
         import warnings
         import dagrad as dg
-        from dagrad.graph import symbolic
+        from dagrad.dag import symbolic
 
         def stuck(expr):
             while True:
@@ -166,7 +166,7 @@ def test_simplification_that_never_ends_is_stopped():
 def test_simplification_over_the_memory_limit_is_stopped():
     run = _run("""
         import dagrad as dg
-        from dagrad.graph import symbolic
+        from dagrad.dag import symbolic
 
         def greedy(expr):
             block = bytearray(512 * 2**20)  # 512 MiB, above the 64 MiB allowed
@@ -237,7 +237,7 @@ def test_formula_too_large_to_write_out_is_refused():
         import warnings
         import numpy as np
         import dagrad as dg
-        from dagrad.graph.limit import SymbolicLimitError
+        from dagrad.dag.limit import SymbolicLimitError
 
         def fan(n):
             y = x = dg.tensor(0.5, requires_grad=True, dtype="float64", name="x")
@@ -269,7 +269,7 @@ def test_building_that_runs_over_the_time_limit_is_stopped():
     run = _run("""
         import time
         import dagrad as dg
-        from dagrad.graph import symbolic
+        from dagrad.dag import symbolic
 
         real = symbolic.forward_exprs
 

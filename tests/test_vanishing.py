@@ -16,7 +16,7 @@ import dagrad as dg
 from dagrad.cli import main
 from dagrad.explain.flow import _build, gradient_flow
 from dagrad.explain.scalar_chain import activation, vanishing
-from dagrad.graph.expression import ExpressionError
+from dagrad.expression import ExpressionError
 
 torch = pytest.importorskip("torch")
 

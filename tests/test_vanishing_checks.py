@@ -12,7 +12,7 @@ import pytest
 from dagrad.cli import main
 from dagrad.explain.activation_sympy import analyse
 from dagrad.explain.scalar_chain import _flag, activation, vanishing
-from dagrad.graph.expression import ExpressionError, parse
+from dagrad.expression import ExpressionError, parse
 from dagrad.ops import OPS
 
 SOFTSIGN = "x / (1 + abs(x))"

@@ -94,12 +94,12 @@ def __getattr__(name: str):
     if name in ("nn", "optim", "data", "explain", "training"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("trace", "graph", "Graph"):
-        mod = importlib.import_module(".graph", __name__)
+        mod = importlib.import_module(".dag", __name__)
         return getattr(mod, name)
     if name in ("compile",):
-        return importlib.import_module(".compile", __name__).compile
+        return importlib.import_module(".compiler", __name__).compile
     if name in ("SymbolicLimitError", "SymbolicLimitWarning", "GraphTooLargeError"):
-        return getattr(importlib.import_module(".graph.limit", __name__), name)
+        return getattr(importlib.import_module(".dag.limit", __name__), name)
     if name in ("detect_anomaly",):
         return importlib.import_module(".anomaly", __name__).detect_anomaly
     raise AttributeError(f"module 'dagrad' has no attribute {name!r}")

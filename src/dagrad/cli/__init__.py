@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - one clear line instead of a traceback
         if os.environ.get("DAGRAD_DEBUG"):
             raise
-        from ..graph.expression import ExpressionError
+        from ..expression import ExpressionError
 
         user = isinstance(e, (UsageError, ExpressionError, ValueError, FileNotFoundError,
                               TypeError, KeyError))

@@ -1,6 +1,6 @@
 """dagrad graph: the DAG of any expression, every edge labelled with ∂target/∂source.
 
-The expression goes through the safe parser (:mod:`dagrad.graph.expression`, never ``eval``);
+The expression goes through the safe parser (:mod:`dagrad.expression`, never ``eval``);
 the point comes from ``--at``.  Everything the user typed is checked — expression, variables,
 output suffix and folder — before anything is computed or written, so a refused command leaves
 no file behind and exits with status 2 and one line saying why.
@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from ..graph.model import Graph
+    from ..dag.model import Graph
 
 NAME = "graph"
 HELP = ("draw the DAG of an expression with ∂target/∂source on every edge; print the value, "
@@ -61,7 +61,7 @@ def check_output(path: str | None) -> None:
     """Refuse an output path with an unknown suffix, a missing folder, or no Graphviz to draw."""
     if not path:
         return
-    from ..graph.render import INSTALL_HINT, output_format
+    from ..dag.render import INSTALL_HINT, output_format
     from . import UsageError
 
     try:
@@ -96,7 +96,7 @@ def check_html(path: str | None) -> None:
     import shutil
 
     if shutil.which("dot") is None:
-        from ..graph.render import INSTALL_HINT
+        from ..dag.render import INSTALL_HINT
 
         raise RuntimeError(INSTALL_HINT)
 
@@ -114,7 +114,7 @@ def report(g: Graph, *, unicode: bool, latex: bool = False, symbolic: bool = Tru
     """Value, gradient, the derivation and the simplified symbolic gradient, as lines."""
     import numpy as np
 
-    from ..graph.symbolic import fmt_number
+    from ..dag.symbolic import fmt_number
 
     out = g.output.name
     d = (lambda a, b: f"∂{a}/∂{b}") if unicode else (lambda a, b: f"d{a}/d{b}")
@@ -125,7 +125,7 @@ def report(g: Graph, *, unicode: bool, latex: bool = False, symbolic: bool = Tru
     if symbolic:
         import warnings
 
-        from ..graph.limit import SymbolicLimitError, SymbolicLimitWarning
+        from ..dag.limit import SymbolicLimitError, SymbolicLimitWarning
 
         body, notes, ok = [], [], True
         for x in g.leaves:
@@ -177,7 +177,7 @@ def build(source: str, at_text: str) -> Graph:
 
     import dagrad as dg
 
-    from ..graph.expression import parse, parse_assignments
+    from ..expression import parse, parse_assignments
     from . import UsageError
 
     expr = parse(source)

@@ -44,7 +44,7 @@ def closed_form_symbolic() -> tuple:
 
 
 def _point(text: str) -> dict[str, float]:
-    from dagrad.graph.expression import parse_assignments
+    from dagrad.expression import parse_assignments
 
     from . import UsageError
 

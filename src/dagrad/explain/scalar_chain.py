@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph.expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
+from ..expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
 from . import report as rp
 from .activation_sympy import SymbolicActivation
 

@@ -98,7 +98,7 @@ class Optimizer:
 
     def _record_step(self) -> None:
         """Tell ``dg.compile`` (when it is tracing) that this step runs here, to replay it."""
-        trace = sys.modules.get("dagrad.compile.trace")
+        trace = sys.modules.get("dagrad.compiler.trace")
         if trace is not None and trace.ACTIVE:
             trace.record_effect(self)
 

@@ -286,7 +286,7 @@ def _train_step(model: Any, optimizer: Any, loss_fn: LossFn, compiled: bool) -> 
 
     if not compiled:
         return train_step
-    from ..compile import compile as dg_compile
+    from ..compiler import compile as dg_compile
 
     return dg_compile(train_step)
 

@@ -3,7 +3,7 @@
 Three parts: the forward pass (each node's formula and value in evaluation order), the local
 derivative on every edge, and the reverse pass — one line per node in reverse evaluation order,
 v̄_k = Σ_children v̄_c · ∂c/∂v_k, first with names, then with the edge formulas, then with
-numbers — ending with the gradient.  Formulas come from :mod:`dagrad.graph.symbolic`.
+numbers — ending with the gradient.  Formulas come from :mod:`dagrad.dag.symbolic`.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def json_for_html(data: Any) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("dagrad.graph").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("dagrad.dag").joinpath(name).read_text(encoding="utf-8")
 
 
 def _default_title(graph: Graph) -> str:

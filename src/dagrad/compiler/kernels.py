@@ -6,7 +6,7 @@ in place where the planner allows, and fused where two steps share work (tanh' f
 output; softmax + cross-entropy forward and backward in one buffer).  A kernel is chosen only
 when its conditions hold (float dtypes, no batch axes on the cotangent, ...); otherwise the step
 runs the table's own function.  0-d values replay as NumPy scalars through the templates at the
-end, which copy the table's rules operator for operator.  tests/test_compile.py checks every
+end, which copy the table's rules operator for operator.  tests/test_compiler.py checks every
 kernel against the table's rules on random inputs.
 """
 

@@ -6,7 +6,7 @@ symbols; the symbolic chain rule sums, over the paths from a node to the output,
 those formulas, then substitutes each intermediate symbol by its forward expression
 (``op.symbolic``) and simplifies.  SymPy is imported here, on use.  The public entry points
 for whole formulas (:func:`gradient_formula`, :func:`forward_formula`) go through
-:mod:`dagrad.graph.bounded`, which checks the limits first and bounds SymPy's time and memory.
+:mod:`dagrad.dag.bounded`, which checks the limits first and bounds SymPy's time and memory.
 """
 
 from __future__ import annotations
@@ -269,7 +269,7 @@ def gradient_formula(graph: Graph, wrt: str, simplify: bool = True,
     """∂f/∂wrt in the leaves: the chain rule, simplified when that fits the symbolic limits.
 
     Depth and size are checked before SymPy starts; building and simplifying run with a time
-    and memory limit (:mod:`dagrad.graph.bounded`).  When simplifying is skipped or stopped,
+    and memory limit (:mod:`dagrad.dag.bounded`).  When simplifying is skipped or stopped,
     the unsimplified chain-rule form is returned and a SymbolicLimitWarning says why.
     """
     from . import bounded

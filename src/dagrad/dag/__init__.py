@@ -5,19 +5,12 @@ value, grad = ∂f/∂node), ``edges`` (source, target, formula, latex, value), 
 rule (:meth:`Graph.gradient_formula`), the step-by-step derivation (:meth:`Graph.derivation`,
 :meth:`Graph.to_latex`) and Graphviz pictures (:meth:`Graph.to_dot`, :meth:`Graph.render`).
 Everything is derived from the op table; SymPy and Graphviz are imported only when used.
-Sizes are bounded (:mod:`dagrad.graph.limit`): building, drawing and writing out refuse graphs
+Sizes are bounded (:mod:`dagrad.dag.limit`): building, drawing and writing out refuse graphs
 above a node limit at once; symbolic formulas are refused above a depth and size, and SymPy's
 work runs with a time and memory limit, falling back to the unsimplified chain rule.
-
-This module is callable, so ``dg.graph(out)`` works whether ``dg.graph`` resolves to the
-function or to this subpackage.
 """
 
 from __future__ import annotations
-
-import sys
-import types
-from typing import Any
 
 from .build import graph, trace
 from .limit import GraphTooLargeError, SymbolicLimitError, SymbolicLimitWarning
@@ -26,12 +19,3 @@ from .model import CONST, LEAF, OP, Edge, Graph, Node
 __all__ = ["trace", "graph", "Graph", "Node", "Edge", "LEAF", "CONST", "OP",
            "GraphTooLargeError", "SymbolicLimitError", "SymbolicLimitWarning"]
 
-
-class _CallableModule(types.ModuleType):
-    """``dagrad.graph(out)`` is :func:`graph` (the subpackage shadows the function's name)."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Graph:
-        return graph(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,6 +1,6 @@
 """The DAG a computation recorded: nodes with values and adjoints, edges with local derivatives.
 
-A :class:`Graph` is built by :func:`dagrad.graph.trace` or :func:`dagrad.graph.graph`.  Nodes come
+A :class:`Graph` is built by :func:`dagrad.dag.trace` or :func:`dagrad.dag.graph`.  Nodes come
 in evaluation order; names are unique.  Every edge ``source → target`` carries the local
 derivative ∂target/∂source: as a SymPy-printed ``formula`` / ``latex`` (computed on first use, so
 SymPy is imported only then) and as a numeric ``value`` (from the op's vjp rule, also on first

@@ -208,7 +208,7 @@ def compile(fn: Callable | None = None, *, max_signatures: int = 32,  # noqa: A0
 
     ``max_signatures``: plans kept (oldest dropped first); ``tune``: time layout choices on
     the traced shapes (False: always row-major, fully deterministic plans).  See
-    :mod:`dagrad.compile` for what is recorded, what is refused and why.
+    :mod:`dagrad.compiler` for what is recorded, what is refused and why.
     """
     if fn is None:
         return functools.partial(compile, max_signatures=max_signatures, tune=tune)

@@ -8,7 +8,7 @@ nodes with dashed, unlabelled edges (no gradient flows into a constant), or — 
 All user text is HTML-escaped; node ids are generated (``n0``, ``n1``, …).  With ``ids=True``
 (for the HTML stepper) nodes, edges and their value/adjoint rows carry SVG ids ``dg-n0``,
 ``dg-n0-value``, ``dg-n0-adjoint``, ``dg-e0``, ``dg-e0-value``.  Graphs above the drawing limit
-(:mod:`dagrad.graph.limit`) are refused before any label is made.
+(:mod:`dagrad.dag.limit`) are refused before any label is made.
 """
 
 from __future__ import annotations

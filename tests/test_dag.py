@@ -1,4 +1,4 @@
-"""Tests for the DAG you can see (dagrad.graph): model, path sums, symbolic chain rule, pictures."""
+"""Tests for the DAG you can see (dagrad.dag): model, path sums, symbolic chain rule, pictures."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import sympy
 import torch
 
 import dagrad as dg
-from dagrad.graph import CONST, LEAF, OP, Graph, graph, symbolic, trace
-from dagrad.graph.expression import numpy_functions, parse, to_sympy
+from dagrad.dag import CONST, LEAF, OP, Graph, graph, symbolic, trace
+from dagrad.expression import numpy_functions, parse, to_sympy
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
@@ -525,7 +525,7 @@ def test_repr_svg(rg):
 # ----- import weight --------------------------------------------------------------------------
 def test_import_stays_light_and_values_need_no_sympy():
     code = ("import sys, dagrad as dg\n"
-            "assert 'dagrad.graph' not in sys.modules\n"
+            "assert 'dagrad.dag' not in sys.modules\n"
             "g = dg.trace(lambda x1, x2: 100*(x2 - x1**2)**2 + (1 - x1)**2, 1.5, 2.0)\n"
             "assert [e.value for e in g.edges][0] == 3.0 and g.path_sum('x1') == 151.0\n"
             "assert 'sympy' not in sys.modules and 'graphviz' not in sys.modules\n"

@@ -29,22 +29,8 @@ copies without a graph; leaf gradients are written into buffers the next call re
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
 from .function import CompiledFunction, compile
 from .trace import CompileError, record_effect
 
 __all__ = ["compile", "CompiledFunction", "CompileError", "record_effect"]
 
-
-class _CallableModule(types.ModuleType):
-    """Once imported, ``dagrad.compile`` is this module (Python binds submodules on their
-    package), so the module itself is callable: ``dg.compile(fn)`` is ``compile(fn)``."""
-
-    def __call__(self, fn: Any = None, **kwargs: Any) -> Any:
-        return compile(fn, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import dagrad as dg
-from dagrad.compile import CompileError, record_effect
+from dagrad.compiler import CompileError, record_effect
 
 RTOL = {"float32": 1e-5, "float64": 1e-12}
 
@@ -225,7 +225,7 @@ def test_python_decisions_on_values_are_refused_with_the_call_site():
             return loss
         return -loss
 
-    site = r"Tensor\.item\(\) at .*test_compile\.py:\d+.*dg\.where"
+    site = r"Tensor\.item\(\) at .*test_compiler\.py:\d+.*dg\.where"
     with pytest.raises(CompileError, match=site):
         step(dg.tensor([1.0, 2.0]))
 
@@ -409,7 +409,7 @@ def test_no_memory_growth_over_1000_replayed_steps():
 
 
 def test_import_dagrad_stays_light():
-    code = "import sys, dagrad; print('dagrad.compile' in sys.modules)"
+    code = "import sys, dagrad; print('dagrad.compiler' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -454,7 +454,7 @@ def test_parameters_changing_dtype_retrace():
 def test_feature_major_layout_matches_eager(monkeypatch, kind, kw, dtype):
     """Layout tuning may store linear results feature-major (W xᵀ): the same values within
     rounding — BLAS may order a short dot product differently for transposed operands."""
-    from dagrad.compile import plan
+    from dagrad.compiler import plan
 
     monkeypatch.setattr(plan, "_layout", lambda alloc, it, arrays: "F")
     ne, nc = _net(dtype), _net(dtype)

@@ -1,10 +1,10 @@
 """Symbolic formulas of a Graph within limits: checked first, built in a bounded child, noted.
 
 Before SymPy starts, the graph's depth and the size of f written out in its inputs are checked
-against their limits (:mod:`dagrad.graph.limit`), so a graph too deep for SymPy's recursion or
+against their limits (:mod:`dagrad.dag.limit`), so a graph too deep for SymPy's recursion or
 too large to write out gets a clear :class:`SymbolicLimitError` at once.  The formula is then
 built and simplified in a child process with a time and a memory limit
-(:mod:`dagrad.graph.isolate`): the unsimplified chain-rule form comes back first, the simplified
+(:mod:`dagrad.dag.isolate`): the unsimplified chain-rule form comes back first, the simplified
 one if it is ready in time.  When simplifying is skipped or stopped the unsimplified form is
 returned, a :class:`SymbolicLimitWarning` says why, and :func:`note` keeps the reason.
 """
