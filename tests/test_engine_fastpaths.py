@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dagrad as dg
-from dagrad import autodiff
+from dagrad import autodiff, fastpaths
 from dagrad.ops import nn as nnops
 from dagrad.ops.base import as_input
 from dagrad.ops.elementwise import _powi_forward, _sigmoid_forward
@@ -19,11 +19,11 @@ def plain_path(monkeypatch):
     """Turn the scalar fast path of backprop off for one call."""
 
     def run(fn):
-        monkeypatch.setattr(autodiff, "SCALAR_FAST_PATH", False)
+        monkeypatch.setattr(fastpaths, "SCALAR_FAST_PATH", False)
         try:
             return fn()
         finally:
-            monkeypatch.setattr(autodiff, "SCALAR_FAST_PATH", True)
+            monkeypatch.setattr(fastpaths, "SCALAR_FAST_PATH", True)
 
     return run
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import dagrad as dg
-from dagrad import autodiff, nn, ops, optim
+from dagrad import autodiff, fastpaths, nn, ops, optim, tuning
 from dagrad.ops import linalg
 from dagrad.ops import nn as nnops
 from dagrad.tensor import STATE
@@ -29,10 +29,10 @@ def _bits(a) -> bytes:
 def swap_where_identical(monkeypatch):
     """Orientation choices made afresh, for every size, and the swap taken wherever it gives
     the same bits (whatever the timing would say)."""
-    monkeypatch.setattr(linalg, "_ORIENT", {})
-    monkeypatch.setattr(linalg, "ORIENT_MIN_WORK", 0)
-    monkeypatch.setattr(linalg, "_timings", lambda fns, args: [1.0, 0.0])
-    return linalg._ORIENT
+    monkeypatch.setattr(tuning, "ORIENTATIONS", {})
+    monkeypatch.setattr(tuning, "ORIENT_MIN_WORK", 0)
+    monkeypatch.setattr(tuning, "best_seconds", lambda fns, args: [1.0, 0.0])
+    return tuning.ORIENTATIONS
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def plain(monkeypatch):
 
     def run(fn):
         with monkeypatch.context() as m:
-            m.setattr(linalg, "ORIENT_FAST_PATH", False)
-            m.setattr(nnops, "CE_SAVE", False)
+            m.setattr(fastpaths, "ORIENT_FAST_PATH", False)
+            m.setattr(fastpaths, "CE_SAVE", False)
             m.setattr(nnops, "_row_max", lambda a: np.maximum.reduce(a, axis=-1, keepdims=True))
             return fn()
 
@@ -79,20 +79,22 @@ def test_linear_swapped_gemm_gives_the_plain_bits(dtype, swap_where_identical, p
 
 
 def test_swapped_gemm_is_refused_when_it_rounds_differently(swap_where_identical, monkeypatch):
-    real = linalg._featuremajor
-    monkeypatch.setattr(linalg, "_featuremajor", lambda x, w, b: np.nextafter(real(x, w, b), 9))
+    real = tuning.featuremajor_linear
+    monkeypatch.setattr(tuning, "featuremajor_linear",
+                        lambda x, w, b: np.nextafter(real(x, w, b), 9))
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 6), (5, 6), (5,)))
     got = linalg._linear_forward(x, w, b)
     assert swap_where_identical == {(4, 6, 5, np.dtype(np.float32)): False}
-    assert _bits(got) == _bits(linalg._rowmajor(x, w, b))
+    assert _bits(got) == _bits(tuning.rowmajor_linear(x, w, b))
 
 
 def test_orientation_is_timed_once_per_shape_and_keeps_the_random_streams(monkeypatch):
-    monkeypatch.setattr(linalg, "_ORIENT", {})
+    monkeypatch.setattr(tuning, "ORIENTATIONS", {})
     calls = []
-    real = linalg._timings
-    monkeypatch.setattr(linalg, "_timings", lambda fns, args: calls.append(1) or real(fns, args))
+    real = tuning.best_seconds
+    monkeypatch.setattr(tuning, "best_seconds",
+                        lambda fns, args: calls.append(1) or real(fns, args))
     dg.manual_seed(5)
     np.random.seed(5)
     rng = np.random.default_rng(1)
@@ -104,7 +106,7 @@ def test_orientation_is_timed_once_per_shape_and_keeps_the_random_streams(monkey
         assert _bits(linalg._linear_forward(x, w, b)) == _bits(want)
     # timed only where this CPU's BLAS gives the swapped form the same bits (not everywhere)
     assert len(calls) == int(_swap_is_identical(32, 784, 256))
-    assert list(linalg._ORIENT) == [(32, 784, 256, np.dtype(np.float32))]
+    assert list(tuning.ORIENTATIONS) == [(32, 784, 256, np.dtype(np.float32))]
     assert STATE.rng.random() == np.random.default_rng(5).random()
     np.random.seed(5)
     expect = np.random.random()
@@ -115,8 +117,8 @@ def test_orientation_is_timed_once_per_shape_and_keeps_the_random_streams(monkey
 @pytest.mark.parametrize("case", ["fortran x", "strided x", "transposed W", "mixed dtype",
                                   "3-D x", "small"])
 def test_linear_keeps_the_plain_gemm_outside_the_checked_cases(case, monkeypatch):
-    monkeypatch.setattr(linalg, "_ORIENT", {})
-    monkeypatch.setattr(linalg, "_timings", lambda fns, args: [1.0, 0.0])
+    monkeypatch.setattr(tuning, "ORIENTATIONS", {})
+    monkeypatch.setattr(tuning, "best_seconds", lambda fns, args: [1.0, 0.0])
     rng = np.random.default_rng(2)
     x = rng.standard_normal((64, 300)).astype(np.float32)
     w = rng.standard_normal((128, 300)).astype(np.float32)
@@ -138,7 +140,7 @@ def test_linear_keeps_the_plain_gemm_outside_the_checked_cases(case, monkeypatch
     want = x @ w.T
     want += b
     assert _bits(got) == _bits(want)
-    assert linalg._ORIENT == {}
+    assert tuning.ORIENTATIONS == {}
 
 
 def _ce_data(n, c, seed=0):

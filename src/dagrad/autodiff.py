@@ -16,15 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import versions
+from . import fastpaths, versions
 from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
 
 # Called as hook(node, input_index, incoming_cotangent, result) after each vjp rule (anomaly mode).
 BACKWARD_HOOKS: list[Callable] = []
-# Run the rules of 0-d elementwise nodes on NumPy scalars (same values; off: the general path).
-SCALAR_FAST_PATH = True
 # dg.compile's recorder while it traces: hook(roots, cotangents, create_graph, targets) runs
 # and records the pass, returning its result, or returns None to let backprop run as usual;
 # hook.forward(outputs, inputs, tangents, create_graph) does the same for forward mode.
@@ -179,7 +177,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     found: dict[int, Any] = {}
     given: set[int] = set()
     pop, get = grads.pop, grads.get
-    fast = SCALAR_FAST_PATH and not create_graph
+    fast = fastpaths.SCALAR_FAST_PATH and not create_graph
     watch = wanted is not None or len(RETAINED) > 0  # per node: a target or a retained grad?
     free = not retain_graph
     check_freed = not allow_freed

@@ -10,12 +10,12 @@ of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of t
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .. import tuning
 from . import kernels
 from .ir import CONST, STEP, Out, Step, Trace, Value
 from .kernels import Kernel, View
@@ -236,20 +236,6 @@ def order_of(arr: np.ndarray) -> str:
     return "F" if arr.flags.f_contiguous and not arr.flags.c_contiguous else "C"
 
 
-def _timed(fn: Any) -> float:
-    """Seconds per call of fn: the best of three short blocks (after one warm-up call)."""
-    t0 = time.perf_counter()
-    fn()
-    reps = max(1, int(0.002 / max(time.perf_counter() - t0, 1e-7)))
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
-
-
 def _layout(alloc: _Allocator, it: Item, arrays: dict[int, Any]) -> str:
     """The result layout for a tunable kernel: F when timing it is clearly (>15%) faster."""
     sample = []
@@ -260,11 +246,10 @@ def _layout(alloc: _Allocator, it: Item, arrays: dict[int, Any]) -> str:
             a = np.asfortranarray(a)
         sample.append(a)
     try:
-        c, f = it.kernel.tune("C", sample), it.kernel.tune("F", sample)
-        tc, tf = _timed(c), _timed(f)
+        tc, tf = tuning.best_seconds((it.kernel.tune("C", sample), it.kernel.tune("F", sample)))
     except Exception:              # pragma: no cover - a sample that does not run: keep C
         return "C"
-    return "F" if tf < 0.85 * tc else "C"
+    return "F" if tuning.clearly_faster(tf, tc) else "C"
 
 
 def build(trace: Trace, tune: bool = True) -> Plan:

@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import numpy as np
 
+from .. import fastpaths, tuning
 from ..tensor import Tensor
 from . import rulemath as rm
 from .base import Op, Template, apply, as_input
@@ -56,90 +55,9 @@ Matmul = Op(
     doc="matrix product with NumPy's rules for 1-D and batched operands")
 
 
-#: Let ``linear`` compute a batched forward as (W xᵀ)ᵀ where that is faster (see ``_orient``).
-ORIENT_FAST_PATH = True
-#: GEMM sizes (rows · in · out multiply-adds) whose orientation is timed: smaller ones keep
-#: x Wᵀ (timing them would cost more than it could save), larger ones too (the swap helps
-#: products with few rows; timing a huge one would take seconds).
-ORIENT_MIN_WORK = 1 << 20
-ORIENT_MAX_WORK = 1 << 27
-#: (rows, in, out, dtype) → True when (W xᵀ)ᵀ was verified bit-identical to x Wᵀ and timed
-#: clearly faster, False otherwise.  Filled on first use of each shape.
-_ORIENT: dict[tuple, bool] = {}
-_ORIENT_LOCK = threading.Lock()
-
-
-def _rowmajor(x, w, b):
-    out = x @ w.T
-    out += b
-    return out
-
-
-def _featuremajor(x, w, b):
-    # BLAS computes the same product with its operands' roles swapped; the bias add writes the
-    # row-major result (one pass, as += b does).
-    out = np.empty((x.shape[0], w.shape[0]), x.dtype)
-    np.add((w @ x.T).T, b, out=out)
-    return out
-
-
-def _timings(fns, args, rounds: int = 3) -> list[float]:
-    """Best seconds per call of each fn over ``rounds`` interleaved blocks of ~2 ms."""
-    reps = []
-    for fn in fns:
-        fn(*args)                                   # warm up
-        t0 = time.perf_counter()
-        fn(*args)
-        reps.append(max(1, min(100, int(0.002 / max(time.perf_counter() - t0, 1e-7)))))
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(reps[i]):
-                fn(*args)
-            best[i] = min(best[i], (time.perf_counter() - t0) / reps[i])
-    return best
-
-
-def _orient(key: tuple, shape_x: tuple, shape_w: tuple, dtype: np.dtype) -> bool:
-    """Whether to compute x Wᵀ + b as (W xᵀ)ᵀ + b for this shape; remembered in ``_ORIENT``.
-
-    OpenBLAS packs a transposed right operand slowly when x has few rows, so at small batch
-    the swapped product can be much faster (x @ W1ᵀ at 32×784×256 single-threaded: 220 µs
-    against 150).  It is used only where it gives the very same bits: both forms are run on
-    random operands of this shape (BLAS's order of operations depends on the shapes, not on
-    the values) and must agree exactly; then both are timed, including the write of the
-    row-major result, and the swapped form is kept when it is more than 15% faster.
-    """
-    rng = np.random.default_rng(0)  # a private generator: the user's random streams stay put
-    x = rng.standard_normal(shape_x).astype(dtype)
-    w = rng.standard_normal(shape_w).astype(dtype)
-    b = rng.standard_normal(shape_w[:1]).astype(dtype)
-    use = False
-    if _rowmajor(x, w, b).tobytes() == _featuremajor(x, w, b).tobytes():
-        t_row, t_feat = _timings((_rowmajor, _featuremajor), (x, w, b))
-        use = t_feat < 0.85 * t_row
-    _ORIENT[key] = use
-    return use
-
-
 def _linear_forward(x, w, b):
-    if x.ndim == 2 and ORIENT_FAST_PATH:
-        m, k = x.shape
-        n = w.shape[0]
-        if ORIENT_MIN_WORK <= m * k * n <= ORIENT_MAX_WORK:
-            dt = x.dtype
-            if dt.kind == "f" and dt == w.dtype == b.dtype and x.flags.c_contiguous \
-                    and w.flags.c_contiguous and w.ndim == 2 and b.ndim == 1:
-                key = (m, k, n, dt)
-                use = _ORIENT.get(key)
-                if use is None:
-                    with _ORIENT_LOCK:  # one thread times a shape; the others wait for it
-                        use = _ORIENT.get(key)
-                        if use is None:
-                            use = _orient(key, x.shape, w.shape, dt)
-                if use:
-                    return _featuremajor(x, w, b)
+    if x.ndim == 2 and fastpaths.ORIENT_FAST_PATH and tuning.swap_gemm(x, w, b):
+        return tuning.featuremajor_linear(x, w, b)
     out = x @ w.T
     out += b
     return out

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import fastpaths
 from ..tensor import STATE, Tensor
 from . import rulemath as rm
 from .base import Op, Template, apply, as_input
@@ -63,9 +64,6 @@ def _onehot(labels: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
     return (labels[..., None] == np.arange(n)).astype(dtype)
 
 
-#: Let the vjp of ``cross_entropy`` reuse e^(logits − max) and its row sums from the forward
-#: (off: it recomputes them from the logits; the values are the same either way).
-CE_SAVE = True
 # (loss array, e^(logits − max), Σ_j e^(...)) of the latest 2-D forward, until its vjp takes
 # them: one slot, matched by the identity of the loss array the forward returned.
 _CE_SAVED: tuple | None = None
@@ -82,7 +80,7 @@ def _ce_forward(logits, labels):
         se = _SUM(e, axis=-1, keepdims=True)
         picked = s[np.arange(n), labels] - np.log(se)[:, 0]
         out = np.asarray(-(_SUM(picked) / n), dtype=logits.dtype)
-        if CE_SAVE and logits.dtype.kind == "f" and STATE.grad_enabled:  # not under no_grad
+        if fastpaths.CE_SAVE and logits.dtype.kind == "f" and STATE.grad_enabled:  # no_grad: not
             _CE_SAVED = (out, e, se)
         return out
     lsm = _log_softmax_forward(logits, -1)

@@ -1,0 +1,17 @@
+"""The engine's fast-path switches, in one place: each shortcut gives the plain path's values.
+
+Tests turn a switch off to compare the shortcut with the path it replaces, bit for bit.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCALAR_FAST_PATH", "ORIENT_FAST_PATH", "CE_SAVE"]
+
+#: ``backprop`` runs the rules of 0-d elementwise nodes on NumPy scalars (off: the general path).
+SCALAR_FAST_PATH = True
+#: ``linear`` may compute a batched forward as (W xᵀ)ᵀ where that is verified bit-identical and
+#: timed faster (see :func:`dagrad.tuning.swap_gemm`).
+ORIENT_FAST_PATH = True
+#: ``cross_entropy``'s forward saves e^(logits − max) and its row sums on the node for its vjp
+#: (off: the vjp recomputes them from the logits; the values are the same either way).
+CE_SAVE = True
