@@ -427,7 +427,7 @@ def test_import_dagrad_stays_light():
 
 
 def test_callable_whatever_the_import_order():
-    code = ("import numpy as np, dagrad.explain.mlp_chain as mod, dagrad as dg\n"
+    code = ("import numpy as np, dagrad.explain.mlp_jacobians.explainer as mod, dagrad as dg\n"
             "m = dg.nn.MLP([5, 3, 2], seed=0)\n"
             "print(dg.explain.jacobian_chain(m, np.ones(5), 1, dense=False).ok,"
             " mod.jacobian_chain(m, np.ones(5), 0, dense=False).ok)")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import dagrad as dg
-import dagrad.explain.jacobians as jac
-import dagrad.explain.mlp_chain as mlp_chain
+import dagrad.explain.mlp_jacobians.explainer as mlp_chain
+import dagrad.explain.mlp_jacobians.jacobians as jac
 from dagrad.nn import MLP
 from dagrad.ops.base import OPS
 
@@ -44,7 +44,7 @@ def small_report(seed: int = 1):
 
 # ----- classification ----------------------------------------------------------------------
 def test_every_counted_check_names_two_different_computations(sheet_report):
-    from dagrad.explain.chain_factors import SOURCES, Check
+    from dagrad.explain.mlp_jacobians.factors import SOURCES, Check
 
     r = sheet_report
     ind, con = r.independent_checks, r.consistency_checks
@@ -162,7 +162,7 @@ def _break(source: str, mp: pytest.MonkeyPatch) -> None:
 
 
 def test_every_counted_check_fails_when_either_side_is_broken():
-    from dagrad.explain.chain_factors import SOURCES
+    from dagrad.explain.mlp_jacobians.factors import SOURCES
 
     clean = small_report()
     assert clean.ok

@@ -158,7 +158,7 @@ def test_every_sized_product_in_the_text_chains(report):
 
 
 def test_a_product_whose_sizes_do_not_chain_is_refused():
-    from dagrad.explain.chain_products import Operand, Product
+    from dagrad.explain.mlp_jacobians.products import Operand, Product
 
     row = Operand("δ1ᵀ", r"\delta^\top", (4, 1), np.ones(4))
     J = Operand("J", "J", (4, 12), np.ones((4, 12)))

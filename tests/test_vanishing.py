@@ -14,8 +14,8 @@ import pytest
 
 import dagrad as dg
 from dagrad.cli import main
-from dagrad.explain.flow import _build, gradient_flow
-from dagrad.explain.scalar_chain import activation, vanishing
+from dagrad.explain.vanishing_chain.flow import _build, gradient_flow
+from dagrad.explain.vanishing_chain.scalar_chain import activation, vanishing
 from dagrad.expression import ExpressionError
 
 torch = pytest.importorskip("torch")
@@ -270,7 +270,8 @@ def test_report_formats(tmp_path):
 
 
 def test_import_stays_light():
-    code = ("import sys, dagrad, dagrad.explain.scalar_chain, dagrad.explain.flow; "
+    code = ("import sys, dagrad, dagrad.explain.vanishing_chain.scalar_chain, "
+            "dagrad.explain.vanishing_chain.flow; "
             "print(any(m in sys.modules for m in ('matplotlib', 'sympy', 'torch')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
@@ -357,9 +358,9 @@ def test_cli_mlp(tmp_path, capsys):
 
 def test_explain_names_stay_callable_after_importing_the_modules():
     """Importing the explainer modules directly leaves dg.explain's functions callable."""
-    import dagrad.explain.flow as gf_module
-    import dagrad.explain.mlp_chain  # noqa: F401
-    import dagrad.explain.scalar_chain as v_module
+    import dagrad.explain.mlp_jacobians.explainer  # noqa: F401
+    import dagrad.explain.vanishing_chain.flow as gf_module
+    import dagrad.explain.vanishing_chain.scalar_chain as v_module
 
     assert hasattr(v_module, "ChainResult") and hasattr(gf_module, "FlowCase")
     assert dg.explain.vanishing(3, "tanh", weights=0.5)["tanh"].n == 3

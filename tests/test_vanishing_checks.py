@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from dagrad.cli import main
-from dagrad.explain.activation_sympy import analyse
-from dagrad.explain.scalar_chain import _flag, activation, vanishing
+from dagrad.explain.vanishing_chain.activation_sympy import analyse
+from dagrad.explain.vanishing_chain.scalar_chain import _flag, activation, vanishing
 from dagrad.expression import ExpressionError, parse
 from dagrad.ops import OPS
 

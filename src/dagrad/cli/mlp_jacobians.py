@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     dense = (f"; dense tensor {report.weight.seconds_dense:.2f} s"
              if report.weight.seconds_dense is not None else "; dense tensor skipped (--no-dense)")
-    from dagrad.explain.chain_report import check_counts
+    from dagrad.explain.mlp_jacobians.report import check_counts
 
     print(f"report built in {elapsed:.2f} s{dense}")
     print(f"wrote {', '.join(written)} to {out}/")

@@ -109,8 +109,8 @@ def _check_suffix(args: argparse.Namespace) -> None:
 def run_chain(args: argparse.Namespace) -> int:
     """The sheet's chain: tables, answer, optional derivation and plot; 1 when a check fails."""
     from ..cli import UsageError
-    from ..explain.scalar_chain import vanishing
-    from ..explain.vanishing_text import answer_text
+    from ..explain.vanishing_chain.scalar_chain import vanishing
+    from ..explain.vanishing_chain.text import answer_text
 
     given = [f"--{k}" for k in _MLP_ONLY if getattr(args, k) is not None]
     if given:
@@ -136,7 +136,7 @@ def run_chain(args: argparse.Namespace) -> int:
 def run_mlp(args: argparse.Namespace) -> int:
     """Gradient flow in deep MLPs on real digits: the ratio table and the plot."""
     from ..cli import UsageError
-    from ..explain.flow import gradient_flow
+    from ..explain.vanishing_chain.flow import gradient_flow
 
     if args.weights is not None:
         raise UsageError("--weights applies to the chain, not to --mlp")

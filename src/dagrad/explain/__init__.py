@@ -10,9 +10,8 @@ SymPy, Graphviz and matplotlib are imported only inside the methods that need th
 
 from __future__ import annotations
 
-from .flow import GradientFlowReport, gradient_flow
-from .mlp_chain import JacobianChainReport, jacobian_chain
-from .scalar_chain import VanishingReport, vanishing
+from .mlp_jacobians import JacobianChainReport, jacobian_chain
+from .vanishing_chain import GradientFlowReport, VanishingReport, gradient_flow, vanishing
 
 __all__ = ["jacobian_chain", "vanishing", "gradient_flow", "JacobianChainReport",
            "VanishingReport", "GradientFlowReport"]

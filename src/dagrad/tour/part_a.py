@@ -13,7 +13,7 @@ DEPTH = 20
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "x / (1 + abs(x))")
 
 if TYPE_CHECKING:
-    from ..explain.scalar_chain import VanishingReport
+    from ..explain.vanishing_chain.scalar_chain import VanishingReport
 
 
 def run(out: Path) -> Section:

@@ -36,8 +36,8 @@ def run(out: Path) -> Section:
     summary = []
     for target in ("x", "b1"):
         summary.append(rep.chain(target, "layer").display().text())
-    from ..explain.chain_factors import SOURCES
-    from ..explain.chain_report import check_counts, oracle_breakdown
+    from ..explain.mlp_jacobians.factors import SOURCES
+    from ..explain.mlp_jacobians.report import check_counts, oracle_breakdown
     from ..explain.report import fmt
 
     summary.append(f"{check_counts(rep)}; the checks, by what they compare: "

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chain_report import (
+from ..report import fmt, html_table, latex_document, markdown_table, text_table
+from .report import (
     CHECK_HEAD,
     CONSISTENCY_HEAD,
     CONSISTENCY_NOTE,
@@ -20,10 +21,9 @@ from .chain_report import (
     network_line,
     sources_note,
 )
-from .report import fmt, html_table, latex_document, markdown_table, text_table
 
 if TYPE_CHECKING:
-    from .chain_batch import BatchJacobianChain
+    from .batch import BatchJacobianChain
 
 __all__ = ["markdown", "latex", "html_report", "text_summary"]
 

@@ -8,7 +8,7 @@ vec(∇_W1 L) (1×n·m) = δ1 (1×n) · J_o1(W1) (n×n·m) = δ1 ⊗ xᵀ agains
 dagrad's reverse mode, ``dg.jacobian`` of each step, and float64 finite differences of the
 NumPy forward.  Checks whose two sides come from one computation (sizes, symmetry, two builds
 of one definition) are kept apart as consistency checks and never counted as checks.
-A batch x of shape (N, in) gives a :class:`~dagrad.explain.chain_batch.BatchJacobianChain`.
+A batch x of shape (N, in) gives a :class:`~dagrad.explain.mlp_jacobians.batch.BatchJacobianChain`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from .chain_bonus import GRADIENT_FORMS, LABELS, WeightGradient, weight_gradient
-from .chain_factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
-from .chain_fd import FiniteDifference, directional_derivative
-from .chain_model import MLPSpec, backprop, check_inputs, inspect_mlp, numpy_forward
-from .chain_products import Operand, Product
-from .chain_rendering import ChainRendering
+from ..rendering import ChainRendering
+from .factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
+from .finite_difference import FiniteDifference, directional_derivative
+from .model import MLPSpec, backprop, check_inputs, inspect_mlp, numpy_forward
+from .products import Operand, Product
+from .weight_gradient import GRADIENT_FORMS, LABELS, WeightGradient, weight_gradient
 
 __all__ = ["jacobian_chain", "JacobianChainReport"]
 
@@ -132,18 +132,18 @@ class JacobianChainReport(ChainRendering):
         return rows
 
     # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from ChainRendering -----
-    _renderer = "chain_report"
+    _renderer = "mlp_jacobians.report"
 
     def dag_dot(self, level: str = "layer") -> str:
         """The DAG x → z1 → … → L ← y as Graphviz DOT (level "fine" adds o^(l), W^(l), b^(l))."""
-        from .chain_dag import dag_dot
+        from .dag import dag_dot
 
         return dag_dot(self.spec, level, self.label)
 
 
 def _check_factors(factors: dict[str, Factor]) -> dict[str, float]:
     """max |closed form − dg.jacobian(step)| for every factor."""
-    from ..functional import jacobian
+    from ...functional import jacobian
 
     out = {}
     for name, f in factors.items():
@@ -261,7 +261,7 @@ def jacobian_chain(model: Any, x: Any, y: Any, *, dense: bool | None = None,
             raise ValueError("jacobian_chain: dense=True builds the 3-tensor of one input; a "
                              "batch uses the implicit Kronecker form (take one sample with "
                              "report.sample(n, dense=True))")
-        from .chain_batch import batch_chain
+        from .batch import batch_chain
 
         return batch_chain(spec, xs, ys, model=model, description=description)
     return _single(spec, xs[0], int(ys[0]), True if dense is None else bool(dense),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..limits import check_dense
+from ...limits import check_dense
 
 __all__ = [
     "ACTIVATION_FORMS", "ActivationForm", "activation", "activation_derivative",

@@ -22,7 +22,7 @@ LOG10_TINY = math.log10(np.finfo(np.float64).tiny)  # smallest normal float64, â
 
 def save_figure(fig: Any, path: str | os.PathLike) -> str:
     """Write a matplotlib figure atomically, as PNG or SVG by the path's suffix."""
-    from ..atomic import atomic_write
+    from ...atomic import atomic_write
 
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     fmts = {".png": "png", ".svg": "svg"}

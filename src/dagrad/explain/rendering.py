@@ -14,7 +14,7 @@ from typing import Any
 class ChainRendering:
     """``to_markdown``, ``to_latex``, ``_repr_html_``/``to_html``, ``render_dag`` and ``str``."""
 
-    _renderer = ""  # e.g. "chain_report"
+    _renderer = ""  # e.g. "mlp_jacobians.report"
 
     def _render(self) -> Any:
         return importlib.import_module(f"{__package__}.{self._renderer}")
@@ -39,7 +39,7 @@ class ChainRendering:
 
     def render_dag(self, path: str, level: str = "layer") -> str:
         """Draw the DAG to ``path`` (.svg, .png or .pdf by suffix); returns the path."""
-        from .chain_dag import render
+        from .mlp_jacobians.dag import render
 
         return render(self.dag_dot(level), path)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import report as rp
+from .. import report as rp
 
 __all__ = ["gradient_flow", "GradientFlowReport", "FlowCase", "INITS", "ACTIVATIONS"]
 
@@ -95,7 +95,7 @@ def _as_list(value: Any, kind: type) -> list:
 def load_digits(batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_measure, y_measure, X_train, y_train): ``batch`` fixed digits to measure on and the
     other training digits to train on, flattened and scaled to [0, 1] (float32)."""
-    from ..data import load_sample
+    from ...data import load_sample
 
     images, labels = load_sample("train")
     X = (images.reshape(len(images), -1) / np.float32(255.0)).astype(np.float32)
@@ -107,7 +107,7 @@ def load_digits(batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _build(depth: int, width: int, activation: str, init: str, seed: int) -> Any:
-    from ..nn import MLP
+    from ...nn import MLP
 
     return MLP([784] + [width] * depth + [10], activation=activation, init=INITS[init],
                zero_bias=True, dtype="float32", seed=seed)
@@ -115,10 +115,10 @@ def _build(depth: int, width: int, activation: str, init: str, seed: int) -> Any
 
 def measure(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """(loss, ‖∂L/∂o_l‖ per layer, ‖∇_{W_l} L‖ per layer) from one reverse pass."""
-    from ..autodiff import grad
-    from ..nn import Linear
-    from ..nn.functional import cross_entropy
-    from ..tensor import Tensor, enable_grad
+    from ...autodiff import grad
+    from ...nn import Linear
+    from ...nn.functional import cross_entropy
+    from ...tensor import Tensor, enable_grad
 
     with enable_grad():
         h: Any = Tensor(X)
@@ -137,9 +137,9 @@ def measure(model: Any, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray
 def train(model: Any, X: np.ndarray, y: np.ndarray, steps: int, batch: int, lr: float,
           seed: int) -> None:
     """``steps`` plain SGD steps on random minibatches of ``batch`` training digits."""
-    from ..nn.functional import cross_entropy
-    from ..optim import SGD
-    from ..tensor import enable_grad
+    from ...nn.functional import cross_entropy
+    from ...optim import SGD
+    from ...tensor import enable_grad
 
     opt = SGD(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed + 1)
@@ -285,7 +285,7 @@ class GradientFlowReport:
 
     def to_latex(self) -> str:
         """A compilable LaTeX document with the ratio table."""
-        from .vanishing_text import ascii_text as _ascii
+        from .text import ascii_text as _ascii
 
         hdr = ["depth", r"$\sigma$", "init"]
         for q in (r"$\|\partial L/\partial o_1\| / \|\partial L/\partial o_d\|$",
@@ -302,7 +302,7 @@ class GradientFlowReport:
 
     def plot(self, path: str | os.PathLike) -> str:
         """Per-layer norms (log scale): rows ∂L/∂o_l and ∇W_l, columns at init / after training."""
-        from .vanishing_plot import new_figure, save_figure
+        from .plot import new_figure, save_figure
 
         whens = self.whens
         fig = new_figure((5.2 * len(whens) + 0.6, 8.2))

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor
+from ... import ops
+from ...tensor import Tensor
 from . import jacobians as jac
-from .chain_model import MLPSpec
-from .chain_products import Operand, Product
+from .model import MLPSpec
+from .products import Operand, Product
 
 __all__ = ["Factor", "Chain", "Check", "SOURCES", "split_checks", "node_latex", "sample_factors",
            "chain_names", "multiply", "build_chain", "tolerance"]
@@ -173,7 +173,7 @@ def sample_factors(spec: MLPSpec, v: dict[str, np.ndarray], y: int,
 SOURCES: dict[str, str] = {
     "closed forms": "the Jacobians written from their definitions (explain.jacobians, NumPy), "
                     "multiplied as displayed",
-    "NumPy forward": "the MLP's forward pass in plain NumPy (chain_model.numpy_forward)",
+    "NumPy forward": "the MLP's forward pass in plain NumPy (mlp_jacobians.model.numpy_forward)",
     "dagrad forward": "the model's own modules run by dagrad (the op table's forward functions)",
     "dagrad reverse mode": "dagrad's backprop through the model (the op table's vjp rules)",
     "dg.jacobian": "dagrad's Jacobian of each step by itself (the op table's rules)",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .chain_model import MLPSpec, numpy_forward
+from .model import MLPSpec, numpy_forward
 
 __all__ = ["FiniteDifference", "directional_derivative", "PARAMETERS"]
 

@@ -10,7 +10,7 @@ import html
 import os
 from pathlib import Path
 
-from .chain_model import MLPSpec
+from .model import MLPSpec
 
 __all__ = ["dag_dot", "render", "svg"]
 
@@ -104,7 +104,7 @@ def render(dot: str, path: str | os.PathLike) -> str:
     except graphviz.ExecutableNotFound as e:
         raise RuntimeError("render_dag needs Graphviz's 'dot' program (e.g. apt-get install "
                            "graphviz)") from e
-    from ..atomic import atomic_write
+    from ...atomic import atomic_write
 
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)

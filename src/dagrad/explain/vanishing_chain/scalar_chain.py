@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
-from . import report as rp
+from ...expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
+from .. import report as rp
 from .activation_sympy import SymbolicActivation
 
 __all__ = ["vanishing", "VanishingReport", "ChainResult", "Activation", "activation", "NAMED"]
@@ -77,7 +77,7 @@ class Activation:
 
     def tensor(self, u: Any) -> Any:
         """σ(u) on a dagrad Tensor (recorded in the graph): the typed expression or the op."""
-        from .. import ops
+        from ... import ops
 
         if self.expr is not None:
             return self.expr.evaluate({"x": u})
@@ -179,7 +179,7 @@ class Activation:
 
 def _as_tensor_like(y: Any, t: Any) -> Any:
     """An expression that ignores x (``x - x``) still returns a Tensor; constants become one."""
-    from ..tensor import Tensor
+    from ...tensor import Tensor
 
     if isinstance(y, Tensor):
         return y
@@ -410,8 +410,8 @@ def _ranges(idx: np.ndarray) -> str:
 
 def _autodiff_chain(act: Activation, w: np.ndarray, x: float) -> tuple[float, np.ndarray]:
     """h_n and every ∂h_n/∂w_i from ONE reverse pass over the recorded float64 chain."""
-    from ..autodiff import grad
-    from ..tensor import Tensor, enable_grad
+    from ...autodiff import grad
+    from ...tensor import Tensor, enable_grad
 
     with enable_grad(), np.errstate(all="ignore"):
         ws = [Tensor(np.asarray(wi, dtype=np.float64), requires_grad=True, name=f"w{i + 1}")
@@ -639,13 +639,13 @@ class VanishingReport:
         return "\n".join(parts).rstrip()
 
     def __str__(self) -> str:
-        from .vanishing_text import answer_text
+        from .text import answer_text
 
         return "\n".join([self._setup(), "", self.table(), "", answer_text(self)])
 
     def derivation(self, fmt: str = "text") -> str:
         """The derivation of ∂h_n/∂w_i and the bounds ("text", "markdown" or "latex")."""
-        from .vanishing_text import derivation_markdown, derivation_text, markdown_to_latex
+        from .text import derivation_markdown, derivation_text, markdown_to_latex
 
         if fmt == "text":
             return derivation_text(self.n)
@@ -685,7 +685,7 @@ class VanishingReport:
 
     def to_latex(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
         """A complete LaTeX document: derivation, tables, summaries."""
-        from .vanishing_text import ascii_text as _ascii
+        from .text import ascii_text as _ascii
 
         shown = self.layers_shown(max_rows)
         body = [rp.latex_escape(_ascii(self._setup())) + ".", "", self.derivation("latex"),
@@ -703,6 +703,6 @@ class VanishingReport:
 
     def plot(self, path: str | os.PathLike) -> str:
         """log10 |∂h_n/∂w_i| against i per activation, bounds dashed, underflow marked (PNG/SVG)."""
-        from .vanishing_plot import plot_chain
+        from .plot import plot_chain
 
         return plot_chain(self, path)

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
 from . import jacobians as jac
-from .chain_factors import SOURCES, Chain, Check, node_latex, split_checks
-from .chain_products import Product, size_latex
-from .report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
+from .factors import SOURCES, Chain, Check, node_latex, split_checks
+from .products import Product, size_latex
 
 if TYPE_CHECKING:
-    from .mlp_chain import JacobianChainReport
+    from .explainer import JacobianChainReport
 
 __all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
            "network_line", "factor_table", "VJP_NOTE", "CONSISTENCY_NOTE", "check_counts",
@@ -464,7 +464,7 @@ def latex(r: JacobianChainReport) -> str:
 # ----- HTML ------------------------------------------------------------------------------------
 def _svg(r: JacobianChainReport) -> str:
     try:
-        from .chain_dag import svg
+        from .dag import svg
 
         return svg(r.dag_dot("layer"))
     except Exception:  # noqa: BLE001 - no graphviz here: the text DAG stands alone

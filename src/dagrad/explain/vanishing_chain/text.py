@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import report as rp
+from .. import report as rp
 
 __all__ = ["derivation_text", "derivation_markdown", "markdown_to_latex", "answer_text",
            "ascii_text"]

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import autodiff, ops
-from ..tensor import Tensor
+from ... import autodiff, ops
+from ...tensor import Tensor
 from . import jacobians as jac
 
 __all__ = ["MLPSpec", "inspect_mlp", "check_inputs", "numpy_forward", "Backprop", "backprop"]
@@ -46,7 +46,7 @@ class MLPSpec:
 
 def inspect_mlp(model: Any) -> MLPSpec:
     """Check that ``model`` is a dagrad ``nn.MLP`` and copy its weights to float64."""
-    from ..nn import MLP, Linear, Softmax
+    from ...nn import MLP, Linear, Softmax
 
     if not isinstance(model, MLP):
         raise TypeError(f"jacobian_chain: expected a dagrad.nn.MLP (the sheet's network), got "

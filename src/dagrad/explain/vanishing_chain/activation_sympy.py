@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..expression import Expression, ExpressionError, numpy_functions, to_sympy
+from ...expression import Expression, ExpressionError, numpy_functions, to_sympy
 
 __all__ = ["SymbolicActivation", "analyse", "GRID_TEXT"]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .chain_factors import Chain, Check, build_chain, sample_factors, tolerance
-from .chain_model import MLPSpec, backprop, numpy_forward
-from .chain_rendering import ChainRendering
+from ..rendering import ChainRendering
+from .factors import Chain, Check, build_chain, sample_factors, tolerance
+from .model import MLPSpec, backprop, numpy_forward
 
 __all__ = ["BatchJacobianChain", "batch_chain"]
 
@@ -103,7 +103,7 @@ class BatchJacobianChain(ChainRendering):
 
     def sample(self, n: int, dense: bool = False, check_steps: bool = True) -> Any:
         """The full single-input report (every factor, both levels, the bonus) for sample n."""
-        from .mlp_chain import _single
+        from .explainer import _single
 
         if not 0 <= n < self.n:
             raise IndexError(f"sample {n} out of range for a batch of {self.n}")
@@ -111,11 +111,11 @@ class BatchJacobianChain(ChainRendering):
                        self.description)
 
     # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from ChainRendering -----
-    _renderer = "chain_batch_report"
+    _renderer = "mlp_jacobians.batch_report"
 
     def dag_dot(self, level: str = "layer") -> str:
         """The DAG of one sample's loss (the same for every sample)."""
-        from .chain_dag import dag_dot
+        from .dag import dag_dot
 
         return dag_dot(self.spec, level)
 

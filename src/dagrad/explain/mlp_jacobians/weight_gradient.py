@@ -10,7 +10,7 @@ it is the n × n·m matrix I_n ⊗ xᵀ.  Then, every product computable with th
     ∇_W1 L (n×m)        = δ1ᵀ (n×1) · xᵀ (1×m)                vec(∇_W1 L) cut into n rows
     J_L(W1) (1×n×m)     = δ1 (1×n) · J_o1(W1) (n×n×m)         summed over i
 
-Each is a :class:`~dagrad.explain.chain_products.Product`, evaluated with exactly those sizes.
+Each is a :class:`~dagrad.explain.mlp_jacobians.products.Product`, evaluated with those sizes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import jacobians as jac
-from .chain_products import Operand, Product
+from .products import Operand, Product
 
 __all__ = ["WeightGradient", "weight_gradient", "weight_products", "LABELS"]
 
