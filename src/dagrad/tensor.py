@@ -525,6 +525,27 @@ class Tensor:
     def tanh(self) -> Tensor: return ops.tanh(self)
     def sigmoid(self) -> Tensor: return ops.sigmoid(self)
     def relu(self) -> Tensor: return ops.relu(self)
+    def sin(self) -> Tensor: return ops.sin(self)
+    def cos(self) -> Tensor: return ops.cos(self)
+    def log1p(self) -> Tensor: return ops.log1p(self)
+    def expm1(self) -> Tensor: return ops.expm1(self)
+    def square(self) -> Tensor: return ops.square(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """min(max(self, min), max), either bound optional (gradient 1 inside, 0 outside)."""
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """self ← clamp(self, min, max), in place (recorded like any op when gradients flow)."""
+        what = "clamp_"
+        if inplace._check(self, what) and self.requires_grad:  # one recorded clamp node
+            return inplace._rebase(self, lambda old: ops.clamp(old, min, max), what)
+        inplace._write(inplace._buffer(self, what), ops.clamp(self, min, max)._d, what)
+        return self
+
+    clip_ = clamp_
     def softmax(self, axis=-1, *, dim=None) -> Tensor: return ops.softmax(self, axis, dim=dim)
 
     def log_softmax(self, axis=-1, *, dim=None) -> Tensor:

@@ -20,6 +20,7 @@ __all__ = [
     "sigmoid",
     "relu",
     "leaky_relu",
+    "softplus",
     "linear",
 ]
 
@@ -68,6 +69,11 @@ def relu(x: Any) -> Tensor:
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x if x > 0 else slope·x, elementwise."""
     return ops.leaky_relu(x, negative_slope)
+
+
+def softplus(x: Any) -> Tensor:
+    """softplus(x) = ln(1 + e^x), elementwise, computed stably (beta=1, threshold=20)."""
+    return ops.softplus(x)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:

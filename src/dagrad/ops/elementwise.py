@@ -327,8 +327,8 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise min(a, b) = −max(−a, −b)."""
-    return neg(maximum(neg(a), neg(b)))
+    """Elementwise min(a, b); ties split the gradient evenly."""
+    return binary(Minimum, a, b)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
@@ -350,3 +350,203 @@ def cast(a: Tensor, dtype: np.dtype) -> Tensor:
     if a.dtype == dtype:
         return a
     return apply(Cast, (a,), {"dtype": np.dtype(dtype)})
+
+
+# ----- trigonometric, log1p/expm1, softplus, square, minimum, clamp -------------------------
+def _sin(x: Any) -> Any:
+    """sin x on ndarrays and NumPy scalars; recorded (``Tensor.sin``) on Tensors."""
+    return x.sin() if isinstance(x, Tensor) else np.sin(x)
+
+
+def _cos(x: Any) -> Any:
+    """cos x on ndarrays and NumPy scalars; recorded (``Tensor.cos``) on Tensors."""
+    return x.cos() if isinstance(x, Tensor) else np.cos(x)
+
+
+def _sigmoid_of(x: Any) -> Any:
+    """σ(x), stable; recorded (``Tensor.sigmoid``) on Tensors."""
+    return x.sigmoid() if isinstance(x, Tensor) else _sigmoid_forward(x)
+
+
+Sin = Op(
+    "sin", _with_math(np.sin, math.sin), elementwise=True,
+    vjp=(lambda g, a, out: g * _cos(a),), jvp=(lambda t, a, out: t * _cos(a),),
+    formula=(lambda a, out: _sp().cos(a),), symbolic=lambda a: _sp().sin(a),
+    saves=("a",),
+    doc="sine; sin' = cos")
+
+Cos = Op(
+    "cos", _with_math(np.cos, math.cos), elementwise=True,
+    vjp=(lambda g, a, out: -(g * _sin(a)),), jvp=(lambda t, a, out: -(t * _sin(a)),),
+    formula=(lambda a, out: -_sp().sin(a),), symbolic=lambda a: _sp().cos(a),
+    saves=("a",),
+    doc="cosine; cos' = −sin")
+
+Log1p = Op(
+    "log1p", _with_math(np.log1p, math.log1p), elementwise=True,
+    vjp=(lambda g, a, out: g / (1 + a),), jvp=(lambda t, a, out: t / (1 + a),),
+    formula=(lambda a, out: 1 / (1 + a),), symbolic=lambda a: _sp().log(1 + a),
+    saves=("a",),
+    doc="ln(1 + a), accurate for small a; d/da = 1/(1 + a)")
+
+Expm1 = Op(
+    "expm1", _with_math(np.expm1, math.expm1), elementwise=True,
+    vjp=(lambda g, a, out: g * (out + 1),), jvp=(lambda t, a, out: t * (out + 1),),
+    formula=(lambda a, out: _sp().exp(a),), symbolic=lambda a: _sp().exp(a) - 1,
+    saves=("out",),
+    doc="e**a − 1, accurate for small a; d/da = e**a = out + 1")
+
+SOFTPLUS_THRESHOLD = 20.0  # above it softplus(a) = a and its derivative is 1 (as PyTorch)
+
+
+def _softplus_forward(a: Any) -> Any:
+    """ln(1 + e^a) = ln(1 + e^−|a|) + max(a, 0), and a itself above the threshold."""
+    t = type(a)
+    if t is np.ndarray and not a.ndim:
+        a = a[()]  # a 0-d array takes the same path as a scalar
+        t = type(a)
+    if t is np.float64 or t is np.float32:  # one number: math is ~10x cheaper than ufuncs
+        v = float(a)
+        if v > SOFTPLUS_THRESHOLD:
+            return a
+        return t(math.log1p(math.exp(-math.fabs(v))) + (v if v > 0 else 0.0))
+    stable = np.log1p(np.exp(-np.abs(a))) + np.maximum(a, 0)
+    return np.where(a > SOFTPLUS_THRESHOLD, a, stable).astype(stable.dtype, copy=False)
+
+
+def _sym_softplus(a):
+    sp = _sp()
+    return sp.log(1 + sp.exp(a))
+
+
+Softplus = Op(
+    "softplus", _softplus_forward, elementwise=True,
+    vjp=(lambda g, a, out: rm.where(a > SOFTPLUS_THRESHOLD, g, g * _sigmoid_of(a)),),
+    jvp=(lambda t, a, out: rm.where(a > SOFTPLUS_THRESHOLD, t, t * _sigmoid_of(a)),),
+    formula=(lambda a, out: _sym_sigmoid(a),), symbolic=_sym_softplus,
+    saves=("a",),
+    doc="ln(1 + e^a), computed stably as ln(1 + e^−|a|) + max(a, 0); softplus' = σ(a) "
+        "(as PyTorch with beta=1, threshold=20: a and derivative 1 above 20)")
+
+Square = Op(
+    "square", lambda a: a * a, elementwise=True, symbol="²",
+    vjp=(lambda g, a, out: g * (2 * a),), jvp=(lambda t, a, out: t * (2 * a),),
+    formula=(lambda a, out: 2 * a,), symbolic=lambda a: a**2,
+    saves=("a",),
+    doc="a²; d/da = 2a (``a ** 2`` stays the integer power powi)")
+
+Minimum = Op(
+    "minimum", np.minimum, args=("a", "b"), broadcasts=True, elementwise=True, symbol="min",
+    vjp=(lambda g, a, b, out: g * _tie_share(b, a, g),
+         lambda g, a, b, out: g * _tie_share(a, b, g)),
+    jvp=(lambda t, a, b, out: t * _tie_share(b, a, t),
+         lambda t, a, b, out: t * _tie_share(a, b, t)),
+    formula=(lambda a, b, out: _sp().Heaviside(b - a, _sp().Rational(1, 2)),
+             lambda a, b, out: _sp().Heaviside(a - b, _sp().Rational(1, 2))),
+    symbolic=lambda a, b: _sp().Min(a, b),
+    saves=("a", "b"),
+    doc="elementwise min; ties split the gradient evenly (as torch.minimum)")
+
+
+def _clamp_forward(a: Any, min: Any, max: Any) -> Any:  # noqa: A002
+    """min(max(a, min), max), either bound optional; NaN stays NaN."""
+    t = type(a)
+    if t is np.ndarray and not a.ndim:
+        a = a[()]
+        t = type(a)
+    if t is np.float64 or t is np.float32:
+        if min is not None and a < min:
+            a = t(min)
+        if max is not None and a > max:
+            a = t(max)
+        return a
+    return np.clip(a, min, max)
+
+
+def _inside(a: Any, lo: Any, hi: Any) -> np.ndarray:
+    """The constant mask lo ≤ a ≤ hi (a missing bound always holds; NaN is outside)."""
+    av = rm.const(a)
+    if lo is None:
+        return av <= hi
+    if hi is None:
+        return av >= lo
+    return (av >= lo) & (av <= hi)
+
+
+def _sym_clamp(a, min=None, max=None):  # noqa: A002
+    """Min(Max(a, min), max) in SymPy (the bounds as exact numbers)."""
+    sp = _sp()
+    if min is not None:
+        a = sp.Max(a, sp.nsimplify(min))
+    return a if max is None else sp.Min(a, sp.nsimplify(max))
+
+
+def _sym_clamp_slope(a, min=None, max=None):  # noqa: A002
+    """1 for min ≤ a ≤ max, else 0, in SymPy."""
+    sp = _sp()
+    inside = sp.true
+    if min is not None:
+        inside = inside & (a >= sp.nsimplify(min))
+    if max is not None:
+        inside = inside & (a <= sp.nsimplify(max))
+    return sp.Piecewise((1, inside), (0, True))
+
+
+Clamp = Op(
+    "clamp", _clamp_forward, elementwise=True, symbol="clamp",
+    vjp=(lambda g, a, out, min, max: rm.where(_inside(a, min, max), g, 0),),
+    jvp=(lambda t, a, out, min, max: rm.where(_inside(a, min, max), t, 0),),
+    formula=(lambda a, out, min, max: _sym_clamp_slope(a, min, max),),
+    symbolic=_sym_clamp,
+    saves=("a",),
+    doc="min(max(a, min), max), either bound optional; derivative 1 for min ≤ a ≤ max (the "
+        "bounds included) and 0 outside (as torch.clamp)")
+
+
+def sin(a: Any) -> Tensor:
+    """sin a; d/da = cos a."""
+    return unary(Sin, a)
+
+
+def cos(a: Any) -> Tensor:
+    """cos a; d/da = −sin a."""
+    return unary(Cos, a)
+
+
+def log1p(a: Any) -> Tensor:
+    """ln(1 + a); d/da = 1/(1 + a)."""
+    return unary(Log1p, a)
+
+
+def expm1(a: Any) -> Tensor:
+    """e**a − 1; d/da = e**a."""
+    return unary(Expm1, a)
+
+
+def softplus(a: Any) -> Tensor:
+    """softplus(a) = ln(1 + e^a) (stable; a above 20, as PyTorch); d/da = σ(a)."""
+    return unary(Softplus, a)
+
+
+def square(a: Any) -> Tensor:
+    """a²; d/da = 2a."""
+    return unary(Square, a)
+
+
+def clamp(a: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """min(max(a, min), max), either bound optional; d/da = 1 for min ≤ a ≤ max, else 0."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return apply(Clamp, (as_input(a),), {"min": _bound(min), "max": _bound(max)})
+
+
+clip = clamp
+
+
+def _bound(v: Any) -> int | float | None:
+    """A clamp bound as a Python number (ints stay ints, so integer tensors stay integer)."""
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        v = v.item()
+    return int(v) if isinstance(v, int | np.integer) and not isinstance(v, bool) else float(v)
