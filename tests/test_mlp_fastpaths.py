@@ -160,7 +160,6 @@ def _ce_run(dtype, n, c):
 @pytest.mark.parametrize("n,c", [(32, 10), (128, 10), (3, 40), (1, 1), (5, 33)])
 def test_cross_entropy_saved_softmax_gives_the_recomputed_bits(dtype, n, c, plain):
     fast = _ce_run(dtype, n, c)
-    assert nnops._CE_SAVED is None  # taken by the vjp
     slow = plain(lambda: _ce_run(dtype, n, c))
     for f, s in zip(fast, slow, strict=True):
         assert _bits(f) == _bits(s)
@@ -173,21 +172,30 @@ def test_cross_entropy_saved_softmax_gives_the_recomputed_bits(dtype, n, c, plai
     np.testing.assert_allclose(fast[1].data, lt.grad.numpy(), rtol=10 * tol, atol=tol)
 
 
-def test_cross_entropy_saved_state_follows_its_own_loss():
+def test_cross_entropy_saved_values_live_on_their_own_node():
     rng = np.random.default_rng(4)
     a = dg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     b = dg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     y = rng.integers(0, 4, 6)
     la = dg.cross_entropy(a, y)
-    lb = dg.cross_entropy(b, y)  # the slot now holds b's forward
-    la.backward()                # a's vjp recomputes its softmax
-    lb.backward(retain_graph=True)  # b's takes the saved one
-    lb.backward()                # a second pass recomputes (the slot was taken)
+    lb = dg.cross_entropy(b, y)  # each loss keeps its own forward's exponentials
+    for t, loss in ((a, la), (b, lb)):
+        s = t.data - t.data.max(axis=-1, keepdims=True)  # independent of the op's forward
+        np.testing.assert_array_equal(loss._residuals["e"], np.exp(s))
+    la.backward()                # frees a's graph: its saved values go with it
+    assert la._residuals is None
+    lb.backward(retain_graph=True)  # b's are kept (and left intact) for the next pass
+    saved_e = lb._residuals["e"].copy()
+    lb.backward()
+    np.testing.assert_array_equal(saved_e, np.exp(b.data - b.data.max(-1, keepdims=True)))
+    assert lb._residuals is None
+    with pytest.raises(RuntimeError):
+        lb.backward()            # the freed-graph rule: a third pass refuses
     for t, loss in ((a, la), (b, lb)):
         r = nnops._ce_residual(t.data, y)
         times = 1 if t is a else 2
         np.testing.assert_array_equal(t.grad.data, r * times if times == 2 else r)
-        assert loss.item() == pytest.approx(float(nnops._ce_forward(t.data, y)))
+        assert loss.item() == pytest.approx(float(nnops._ce_forward(t.data, y).out))
     # the saved exponentials never leak into a create_graph pass or a forward-mode tangent
     c = dg.tensor(rng.standard_normal((6, 4)), requires_grad=True)
     lc = dg.cross_entropy(c, y)
@@ -198,12 +206,10 @@ def test_cross_entropy_saved_state_follows_its_own_loss():
     t = rng.standard_normal((6, 4)).astype(np.float32)
     (tan,) = autodiff.forward_tangents([lc], [c], [t])
     np.testing.assert_allclose(tan, np.sum(t * r), rtol=1e-5)
-    lc.backward()  # the slot still holds c's forward: the plain vjp takes it
-    assert nnops._CE_SAVED is None
+    lc.backward()
     np.testing.assert_array_equal(c.grad.data, r)
     with dg.no_grad():  # evaluation keeps nothing alive
-        dg.cross_entropy(c, y)
-    assert nnops._CE_SAVED is None
+        assert type(dg.cross_entropy(c, y)) is dg.Tensor
 
 
 @pytest.mark.parametrize("shape", [(32, 10), (512, 10), (3, 32), (4, 33), (1, 1), (0, 5),

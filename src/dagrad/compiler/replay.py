@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import autodiff
 from ..ops import OPS
+from ..ops.base import output_only
 from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
@@ -193,7 +194,8 @@ class _Gen:
             if s.kind == "jvp" or not s.op.elementwise:   # as autodiff: 0-d arrays here
                 ops = [f"_asarray({o})" if self.values[v].scalar and o != "_UNUSED" else o
                        for o, v in zip(ops, s.ins, strict=True)]
-            fn = s.op.forward if s.kind == "fwd" else \
+            fn = (output_only(s.op.forward) if s.op.residuals else s.op.forward) \
+                if s.kind == "fwd" else \
                 s.op.vjp_rule(s.index) if s.kind == "vjp" else s.op.jvp_rule(s.index)
             f = self.bind(fn, "f")
             call = f"{f}({', '.join(ops)}{self._attrs(s)})"

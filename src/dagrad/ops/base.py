@@ -16,6 +16,12 @@ An :class:`Op` holds everything dagrad knows about a primitive, once:
   that none of them was modified in place since the node was made, and an op that saves
   nothing may be traversed again after its graph was freed.  ``None`` (the default) means
   every input and the output: the safe assumption.
+* ``residuals`` — the names of values the forward computes on the way and saves for the vjp
+  (PyTorch's ``ctx.save_for_backward`` of intermediates, JAX's residuals).  Such a forward
+  returns ``WithResiduals(out, name=array, ...)`` (or a plain array when it saved nothing); the
+  values live on the recorded node, and the vjp rules receive them as keyword arguments on the
+  array path (never under ``create_graph``, whose rules stay differentiable).  A backward
+  without ``retain_graph`` drops them.  Rules must give the same values without them.
 
 Rules are written with plain operators and :mod:`dagrad.ops.rulemath` helpers, so the same rule
 runs on ndarrays (fast backward) and on Tensors (``create_graph=True``).  Cotangents and tangents
@@ -34,7 +40,8 @@ import numpy as np
 from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import MODES, STATE, Tensor
 
-__all__ = ["Op", "Template", "apply", "binary", "unary", "record_result", "OPS", "as_input",
+__all__ = ["Op", "Template", "WithResiduals", "ResidualNode", "output_only", "apply", "binary",
+           "unary", "record_result", "OPS", "as_input",
            "HOOKS", "INPLACE_HOOKS"]
 
 OPS: dict[str, Op] = {}
@@ -61,14 +68,14 @@ class Op:
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
                  "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
-                 "saved_inputs", "saves_out")
+                 "saved_inputs", "saves_out", "residuals")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
                  symbolic: Callable | None = None, symbol: str | None = None,
                  args: Sequence[str] = ("a",), broadcasts: bool = False,
                  variadic: bool = False, elementwise: bool = False, doc: str = "",
-                 saves: Sequence[str] | None = None):
+                 saves: Sequence[str] | None = None, residuals: Sequence[str] = ()):
         self.name = name
         self.forward = forward
         self.vjp = vjp
@@ -91,6 +98,9 @@ class Op:
         self.saved_inputs = None if "*" in saves else tuple(
             i for i, a in enumerate(self.args) if a in saves)
         self.saves_out = "out" in saves
+        self.residuals = tuple(residuals)
+        if self.residuals and elementwise:
+            raise ValueError(f"op {name}: an elementwise op saves no residuals (scalar path)")
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
             raise ValueError(f"op {name}: need one vjp and one jvp rule per input {args}")
         if name in OPS:
@@ -121,6 +131,32 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+class WithResiduals:
+    """A forward's output with the values it saved for its vjp (``Op.residuals``)."""
+
+    __slots__ = ("out", "values")
+
+    def __init__(self, out: np.ndarray, **values: Any):
+        self.out = out
+        self.values = values
+
+
+class ResidualNode(Tensor):
+    """The recorded result of an op with residuals: they live on the node, in ``_residuals``."""
+
+    __slots__ = ("_residuals",)
+
+
+def output_only(forward: Callable) -> Callable:
+    """An op's forward that returns its output alone (residuals, if any, dropped)."""
+
+    def run(*args: Any, **attrs: Any) -> Any:
+        out = forward(*args, **attrs)
+        return out.out if type(out) is WithResiduals else out
+
+    return run
 
 
 # Hooks for instrumentation (anomaly detection, tracing); each is called as
@@ -179,6 +215,8 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
                 record = True
                 break
     if type(out) is not _ND and not ew:
+        if type(out) is WithResiduals:
+            return _record_with_residuals(op, tuple(inputs), attrs, out, record)
         out = np.asarray(out)  # elementwise forwards give ndarrays or NumPy scalars (0-d)
     return record_result(op, inputs if type(inputs) is tuple else tuple(inputs), attrs, out,
                          record)
@@ -234,10 +272,21 @@ _new = object.__new__
 _next_seq = STATE_SEQ.__next__
 
 
+def _record_with_residuals(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
+                           out: WithResiduals, record: bool) -> Tensor:
+    """``record_result`` for a forward that saved residuals: kept on the node when recorded."""
+    if not (record and (not STATE.grad_off or MODES.grad_enabled)):  # as record_result
+        return record_result(op, inputs, attrs, np.asarray(out.out), False)
+    result = record_result(op, inputs, attrs, np.asarray(out.out), True, ResidualNode)
+    result._residuals = out.values
+    return result
+
+
 def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
-                  out: np.ndarray | np.generic, record: bool) -> Tensor:
+                  out: np.ndarray | np.generic, record: bool,
+                  node_type: type[Tensor] = Tensor) -> Tensor:
     """Wrap a forward result as a Tensor, with its node (op, inputs, attrs) when recording."""
-    result = _new(Tensor)
+    result = _new(node_type)
     result._d = out
     if record and (not STATE.grad_off or MODES.grad_enabled):  # tensor.grad_on(), inline
         result.requires_grad = True

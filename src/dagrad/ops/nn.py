@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from .. import fastpaths
-from ..tensor import STATE, Tensor
+from ..tensor import Tensor
 from . import rulemath as rm
-from .base import Op, Template, apply, as_input
+from .base import Op, Template, WithResiduals, apply, as_input
 
 # ufunc.reduce directly: ndarray.max/.sum go through a Python wrapper first.
 _MAX, _MIN, _SUM = np.maximum.reduce, np.minimum.reduce, np.add.reduce
@@ -64,53 +64,43 @@ def _onehot(labels: np.ndarray, n: int, dtype: np.dtype) -> np.ndarray:
     return (labels[..., None] == np.arange(n)).astype(dtype)
 
 
-# (loss array, e^(logits − max), Σ_j e^(...)) of the latest 2-D forward, until its vjp takes
-# them: one slot, matched by the identity of the loss array the forward returned.
-_CE_SAVED: tuple | None = None
-
-
 def _ce_forward(logits, labels):
-    global _CE_SAVED
     if logits.ndim == 2 and len(logits) and logits.dtype.itemsize >= 4:
         # (N, C): log softmax only at the labels — the same subtractions as the full
-        # log_softmax, picked first — and e^s kept for the vjp (its softmax, by Σ).
+        # log_softmax, picked first — and e^s with its row sums saved for the vjp (its softmax).
         n = len(logits)
         s = logits - _row_max(logits)
         e = np.exp(s)
         se = _SUM(e, axis=-1, keepdims=True)
         picked = s[np.arange(n), labels] - np.log(se)[:, 0]
         out = np.asarray(-(_SUM(picked) / n), dtype=logits.dtype)
-        if fastpaths.CE_SAVE and logits.dtype.kind == "f" and STATE.grad_enabled:  # no_grad: not
-            _CE_SAVED = (out, e, se)
+        if fastpaths.CE_SAVE and logits.dtype.kind == "f":
+            return WithResiduals(out, e=e, se=se)
         return out
     lsm = _log_softmax_forward(logits, -1)
     picked = np.take_along_axis(lsm, labels[..., None], axis=-1)[..., 0]
     return np.asarray(-picked.mean(), dtype=logits.dtype)
 
 
-def _ce_residual(logits, labels, out=None):
-    """(softmax(logits) − onehot(labels)) / N: the gradient of the mean loss w.r.t. the logits."""
-    global _CE_SAVED
+def _ce_residual(logits, labels, e=None, se=None):
+    """(softmax(logits) − onehot(labels)) / N: the gradient of the mean loss w.r.t. the logits.
+
+    ``e``, ``se``: the forward's e^(logits − max) and its row sums, when it saved them.
+    """
     lv = rm.const(logits)
     n = max(math.prod(lv.shape[:-1]), 1)
     if lv.ndim == 2 and not isinstance(logits, Tensor):
-        # ndarrays: the same values with no one-hot matrix, in place on the softmax buffer
-        saved = _CE_SAVED
-        if saved is not None and saved[0] is out and out is not None \
-                and saved[1].shape == lv.shape:
-            _CE_SAVED = None  # taken: e is this rule's own buffer now
-            r = saved[1]
-            r /= saved[2]     # softmax as rm.softmax computes it: e^(x − max) / Σ
-        else:
-            r = rm.softmax(lv, -1)
+        # ndarrays: the same values with no one-hot matrix, in place on a fresh softmax
+        # (the saved e stays intact for a retained graph's next pass)
+        r = e / se if e is not None else rm.softmax(lv, -1)  # as rm.softmax: e^(x − max) / Σ
         r[np.arange(len(r)), rm.const(labels)] -= 1
         r *= 1.0 / n
         return r
     return (rm.softmax(logits, -1) - _onehot(rm.const(labels), lv.shape[-1], lv.dtype)) * (1.0 / n)
 
 
-def _ce_grad(g, logits, labels, out):
-    r = _ce_residual(logits, labels, out)
+def _ce_grad(g, logits, labels, out, e=None, se=None):
+    r = _ce_residual(logits, labels, e, se)
     if isinstance(r, np.ndarray) and not isinstance(g, Tensor) and g.ndim == 0 \
             and g.dtype == r.dtype:
         r *= g  # a plain scalar cotangent: scale the residual this rule owns
@@ -126,7 +116,7 @@ def _ce_tangent(t, logits, labels, out):
 
 CrossEntropy = Op(
     "cross_entropy", _ce_forward, args=("logits", "labels"), symbol="CE",
-    saves=("logits", "labels"),
+    saves=("logits", "labels"), residuals=("e", "se"),
     vjp=(_ce_grad, None), jvp=(_ce_tangent, None),
     formula=(Template("(softmax({logits}) − onehot(y))ᵀ / N",
                       r"\tfrac{1}{N}(\operatorname{softmax}({logits}) - e_y)^\top"), None),
