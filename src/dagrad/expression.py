@@ -3,10 +3,16 @@
 Users type expressions on the command line (``dagrad graph EXPR --at x1=1.5,x2=2``) and as
 activation functions.  The text never reaches ``eval``/``exec``/``compile``: it is checked by a
 linear scan, parsed with ``ast.parse(src, mode="eval")`` and walked against a strict whitelist
-that builds a small immutable expression tree of our own.  Evaluating that tree calls functions
-from a namespace passed in (dagrad's by default, or :func:`numpy_functions`), so the same
-expression builds a dagrad graph from Tensors, computes floats from floats and arrays from
-arrays.
+that builds a small immutable expression tree of our own.
+
+The known functions are the op table's named elementwise functions (:mod:`dagrad.catalogue`:
+``exp``, ``tanh``, ``sigmoid``, ``leaky_relu(x, slope)``, ``maximum(a, b)``, and any entry added
+later), plus the parser-level :data:`COMPOSITES` and :data:`ALIASES`.  One fold (:func:`fold`)
+walks the tree with a small per-target :class:`Algebra`: dagrad Tensors (the default of
+:meth:`Expression.evaluate`: the ops' public functions), NumPy (:func:`numpy_functions`: the
+independent closed forms of :mod:`dagrad.closed_forms`) or SymPy (:func:`to_sympy`: each Op's
+SymPy forward), so the same expression builds a dagrad graph, computes arrays and states its
+formula.
 
 Grammar accepted (everything else raises :class:`ExpressionError`)::
 
@@ -45,8 +51,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Union
 
+from .catalogue import named_functions
+
 __all__ = [
     "BinaryOp",
+    "ALIASES",
+    "Algebra",
+    "COMPOSITES",
     "Call",
     "Constant",
     "CONSTANTS",
@@ -68,9 +79,11 @@ __all__ = [
     "Power",
     "Variable",
     "dagrad_functions",
+    "fold",
     "numpy_functions",
     "parse",
     "parse_assignments",
+    "sympy_functions",
     "to_sympy",
 ]
 
@@ -84,21 +97,22 @@ MAX_EXPONENT = 64  # largest |exponent| when the base contains a variable
 MAX_CONSTANT_EXPONENT = 1024  # largest |exponent| when the base is a constant
 MAX_CONSTANT = 1e100  # largest magnitude of any folded constant sub-expression
 
-#: Known functions and their (min, max) number of positional arguments.
-FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
-    {
-        "abs": (1, 1),
-        "exp": (1, 1),
-        "leaky_relu": (1, 2),
-        "log": (1, 1),
-        "maximum": (2, 2),
-        "relu": (1, 1),
-        "sigmoid": (1, 1),
-        "sqrt": (1, 1),
-        "square": (1, 1),
-        "tanh": (1, 1),
-    }
-)
+#: Parser-level composites, written with operators, for names the op table does not hold; a
+#: table entry of the same name takes their place.
+COMPOSITES: Mapping[str, Callable[[Any], Any]] = MappingProxyType({"square": lambda x: x**2})
+#: Other spellings users type for table functions (``ln(x)`` is ``log(x)``).
+ALIASES: Mapping[str, str] = MappingProxyType({"ln": "log", "clip": "clamp"})
+
+
+def _function_arities() -> dict[str, tuple[int, int]]:
+    table = {name: (f.min_args, f.max_args) for name, f in named_functions().items()}
+    composites = {name: (1, 1) for name in COMPOSITES if name not in table}
+    return dict(sorted({**table, **composites}.items()))
+
+
+#: Known functions (the op table's named functions and the composites) and their (min, max)
+#: number of positional arguments.
+FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(_function_arities())
 #: Names that denote constants rather than variables.
 CONSTANTS: Mapping[str, float] = MappingProxyType({"e": math.e, "pi": math.pi})
 
@@ -253,21 +267,41 @@ class Expression:
                 noun = "variable" if len(extra) == 1 else "variables"
                 raise ExpressionError(f"unknown {noun} {names} (the expression uses {uses})")
         fns = dagrad_functions() if functions is None else functions
-        return _evaluate(self.tree, env, fns)
+        return fold(self.tree, _values(env, fns))
 
 
-def _evaluate(node: Node, env: Mapping[str, Any], fns: Mapping[str, Callable[..., Any]]) -> Any:
+# --------------------------------------------------------------------------- the one fold
+
+
+@dataclass(frozen=True)
+class Algebra:
+    """What each leaf, power and call of the tree means in one target (values or SymPy).
+
+    ``+ - * /`` and unary ``-`` are Python's operators in every target; ``power`` gets the
+    base's and the exponent's folded values and the :class:`Power` node (its
+    ``exponent_value`` is the number to pass to ``**``).
+    """
+
+    number: Callable[[Number], Any]
+    constant: Callable[[Constant], Any]
+    variable: Callable[[Variable], Any]
+    power: Callable[[Any, Any, Power], Any]
+    functions: Mapping[str, Callable[..., Any]]
+
+
+def fold(node: Node, algebra: Algebra) -> Any:
+    """The value of the tree in ``algebra``: f(children) at every node, bottom up."""
     if isinstance(node, Number):
-        return node.value
+        return algebra.number(node)
     if isinstance(node, Variable):
-        return env[node.name]
+        return algebra.variable(node)
     if isinstance(node, Constant):
-        return node.value
+        return algebra.constant(node)
     if isinstance(node, Negate):
-        return -_evaluate(node.operand, env, fns)
+        return -fold(node.operand, algebra)
     if isinstance(node, BinaryOp):
-        left = _evaluate(node.left, env, fns)
-        right = _evaluate(node.right, env, fns)
+        left = fold(node.left, algebra)
+        right = fold(node.right, algebra)
         if node.op == "+":
             return left + right
         if node.op == "-":
@@ -276,16 +310,27 @@ def _evaluate(node: Node, env: Mapping[str, Any], fns: Mapping[str, Callable[...
             return left * right
         return left / right
     if isinstance(node, Power):
-        return _evaluate(node.base, env, fns) ** node.exponent_value
+        return algebra.power(fold(node.base, algebra), fold(node.exponent, algebra), node)
     if isinstance(node, Call):
         try:
-            fn = fns[node.name]
+            fn = algebra.functions[node.name]
         except KeyError:
             raise ExpressionError(
                 f"no implementation for function '{node.name}' in the functions mapping"
             ) from None
-        return fn(*(_evaluate(arg, env, fns) for arg in node.args))
+        return fn(*(fold(arg, algebra) for arg in node.args))
     raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
+
+
+def _values(env: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]) -> Algebra:
+    """Numbers as Python numbers, variables from ``env``, ``**`` with the exponent's number."""
+    return Algebra(
+        number=lambda n: n.value,
+        constant=lambda c: c.value,
+        variable=lambda v: env[v.name],
+        power=lambda base, exponent, node: base**node.exponent_value,
+        functions=functions,
+    )
 
 
 # --------------------------------------------------------------------------- parsing
@@ -425,7 +470,7 @@ class _Builder:
         name = node.id
         if name in CONSTANTS:
             return Constant(name)
-        if name in FUNCTIONS:
+        if name in FUNCTIONS or name in ALIASES:
             raise ExpressionError(
                 f"function '{name}' used as a variable{self._where(node)}; call it: {name}(...)"
             )
@@ -482,7 +527,7 @@ class _Builder:
             if isinstance(node.func, ast.Attribute):
                 raise self._fail("attribute access is not allowed", node.func)
             raise self._fail("only the known functions can be called", node)
-        name = node.func.id
+        name = ALIASES.get(node.func.id, node.func.id)
         if name not in FUNCTIONS:
             raise ExpressionError(f"unknown function '{name}'{self._where(node)}; known: {_KNOWN}")
         if node.keywords:
@@ -498,8 +543,12 @@ class _Builder:
                 node,
             )
         args = tuple(self.build(arg) for arg in node.args)
-        if name == "leaky_relu" and len(node.args) == 2 and self._fold(node.args[1]) is None:
-            raise self._fail("the slope of leaky_relu must be a constant", node.args[1])
+        spec = named_functions().get(name)
+        for arg, attribute in zip(node.args[spec.inputs:] if spec else (),
+                                  spec.attributes if spec else (), strict=False):
+            if self._fold(arg) is None:
+                what = "slope" if name == "leaky_relu" else attribute
+                raise self._fail(f"the {what} of {name} must be a constant", arg)
         return Call(name, args)
 
     # -- bounded constant folding (only to check; the tree keeps its structure)
@@ -557,57 +606,41 @@ class _Builder:
 # --------------------------------------------------------------------------- namespaces
 
 
-def _leaky_relu_np(x: Any, negative_slope: float = 0.01) -> Any:
-    import numpy as np
-
-    x = np.asarray(x)
-    return np.where(x > 0, x, negative_slope * x)
-
-
-def _sigmoid_np(x: Any) -> Any:
-    import numpy as np
-
-    return 1.0 / (1.0 + np.exp(-np.asarray(x)))
+def _composites() -> dict[str, Callable[..., Any]]:
+    return {name: fn for name, fn in COMPOSITES.items() if name not in named_functions()}
 
 
 def numpy_functions() -> dict[str, Callable[..., Any]]:
-    """The known functions implemented with NumPy (for floats and arrays, and as an oracle)."""
-    import numpy as np
+    """The known functions in NumPy, from the closed forms of the checks (needs SymPy)."""
+    from . import closed_forms
 
-    return {
-        "abs": np.abs,
-        "exp": np.exp,
-        "leaky_relu": _leaky_relu_np,
-        "log": np.log,
-        "maximum": np.maximum,
-        "relu": lambda x: np.maximum(x, 0),
-        "sigmoid": _sigmoid_np,
-        "sqrt": np.sqrt,
-        "square": np.square,
-        "tanh": np.tanh,
-    }
+    return {**closed_forms.numpy_functions(), **_composites()}
 
 
 @functools.lru_cache(maxsize=1)
 def dagrad_functions() -> Mapping[str, Callable[..., Any]]:
-    """The known functions mapped to dagrad's (imported lazily; the default of evaluate)."""
-    import dagrad as dg
+    """The known functions as dagrad's public functions (the default of evaluate)."""
+    table = {name: f.call for name, f in named_functions().items()}
+    return MappingProxyType({**table, **_composites()})
 
-    sqrt = getattr(dg, "sqrt", None) or (lambda x: x**0.5)
-    return MappingProxyType(
-        {
-            "abs": lambda x: abs(x),
-            "exp": dg.exp,
-            "leaky_relu": lambda x, *slope: dg.leaky_relu(x, *slope),
-            "log": dg.log,
-            "maximum": dg.maximum,
-            "relu": dg.relu,
-            "sigmoid": dg.sigmoid,
-            "sqrt": sqrt,
-            "square": lambda x: x**2,
-            "tanh": dg.tanh,
-        }
-    )
+
+def _exact(value: Any) -> Any:
+    """A Python number as an exact SymPy number (0.5 -> 1/2, as typed decimals are)."""
+    import sympy
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return sympy.Integer(value) if isinstance(value, int) else sympy.Rational(repr(value))
+
+
+def sympy_functions() -> dict[str, Callable[..., Any]]:
+    """The known functions as SymPy expressions: each Op's SymPy forward (``Op.symbolic``)."""
+
+    def forward(spec: Any) -> Callable[..., Any]:
+        return lambda *args: spec.op.symbolic(*spec.bind(args, _exact))
+
+    table = {name: forward(spec) for name, spec in named_functions().items()}
+    return {**table, **_composites()}
 
 
 # --------------------------------------------------------------------------- SymPy
@@ -620,49 +653,14 @@ def to_sympy(expr: Expression, symbols: Mapping[str, Any] | None = None) -> Any:
     table = dict(symbols or {})
     for name in expr.variables:  # real, so that abs, relu and maximum differentiate cleanly
         table.setdefault(name, sympy.Symbol(name, real=True))
-
-    def convert(node: Node) -> Any:
-        if isinstance(node, Number):
-            if isinstance(node.value, int):
-                return sympy.Integer(node.value)
-            return sympy.Rational(repr(node.value))  # exact decimal: 0.5 -> 1/2
-        if isinstance(node, Constant):
-            return sympy.pi if node.name == "pi" else sympy.E
-        if isinstance(node, Variable):
-            return table[node.name]
-        if isinstance(node, Negate):
-            return -convert(node.operand)
-        if isinstance(node, BinaryOp):
-            a, b = convert(node.left), convert(node.right)
-            if node.op == "+":
-                return a + b
-            if node.op == "-":
-                return a - b
-            if node.op == "*":
-                return a * b
-            return a / b
-        if isinstance(node, Power):
-            return convert(node.base) ** convert(node.exponent)
-        if isinstance(node, Call):
-            args = [convert(arg) for arg in node.args]
-            x = args[0]
-            if node.name == "sigmoid":
-                return 1 / (1 + sympy.exp(-x))
-            if node.name == "relu":
-                return sympy.Max(x, 0)
-            if node.name == "leaky_relu":
-                slope = args[1] if len(args) == 2 else sympy.Rational(1, 100)
-                return sympy.Max(x, 0) + slope * sympy.Min(x, 0)
-            if node.name == "maximum":
-                return sympy.Max(x, args[1])
-            if node.name == "square":
-                return x**2
-            if node.name == "abs":
-                return sympy.Abs(x)
-            return getattr(sympy, node.name)(x)  # exp, log, sqrt, tanh
-        raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
-
-    return convert(expr.tree)
+    algebra = Algebra(
+        number=lambda n: _exact(n.value),
+        constant=lambda c: sympy.pi if c.name == "pi" else sympy.E,
+        variable=lambda v: table[v.name],
+        power=lambda base, exponent, node: base**exponent,
+        functions=sympy_functions(),
+    )
+    return fold(expr.tree, algebra)
 
 
 # --------------------------------------------------------------------------- --at x1=1.5,x2=2
