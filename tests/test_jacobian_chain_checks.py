@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import dagrad as dg
-import dagrad.explain.mlp_jacobians.explainer as mlp_chain
 import dagrad.explain.mlp_jacobians.jacobians as jac
+import dagrad.explain.mlp_jacobians.single as mlp_chain
 from dagrad.nn import MLP
 from dagrad.ops.base import OPS
 

@@ -112,50 +112,9 @@ def can_print(stream: TextIO, text: str = "∂∇→·−²\u0304") -> bool:
 
 def report(g: Graph, *, unicode: bool, latex: bool = False, symbolic: bool = True) -> list[str]:
     """Value, gradient, the derivation and the simplified symbolic gradient, as lines."""
-    import numpy as np
+    from ..explain import dag_gradient
 
-    from ..dag.symbolic import fmt_number
-
-    out = g.output.name
-    d = (lambda a, b: f"∂{a}/∂{b}") if unicode else (lambda a, b: f"d{a}/d{b}")
-    lines = [f"value:    {out} = {fmt_number(g.output.value)}",
-             "gradient: " + ", ".join(f"{d(out, x.name)} = {fmt_number(x.grad)}"
-                                      for x in g.leaves), ""]
-    lines += (g.to_latex() if latex else g.derivation(unicode=unicode)).splitlines()
-    if symbolic:
-        import warnings
-
-        from ..dag.limit import SymbolicLimitError, SymbolicLimitWarning
-
-        body, notes, ok = [], [], True
-        for x in g.leaves:
-            try:
-                with warnings.catch_warnings():  # said once below, not as Python warnings
-                    warnings.simplefilter("ignore", SymbolicLimitWarning)
-                    formula = g.gradient_formula(x.name)
-            except SymbolicLimitError as e:
-                body.append(f"  {d(out, x.name)}: not derived symbolically: {e}")
-                continue
-            note = g.simplification_note(x.name)
-            if note:
-                notes.append(f"  {d(out, x.name)}: {note}")
-            body.append(f"  {d(out, x.name)} = {formula}")
-            grad = float(np.asarray(x.grad))
-            if not np.isfinite(grad):
-                continue  # a warning says so; SymPy's zoo/oo do not compare as floats
-            point = {s: float(np.asarray(g[s.name].value)) for s in formula.free_symbols}
-            try:
-                v = formula.xreplace(point)  # a bare symbol becomes the float itself
-                at_point = float(v.evalf() if hasattr(v, "evalf") else v)
-            except (TypeError, ValueError):
-                at_point = float("nan")
-            ok = ok and bool(np.isclose(at_point, grad, rtol=1e-9, atol=1e-12))
-        how = "some not simplified (see below)" if notes else "simplified"
-        lines += ["", "Symbolic gradient (sum over the paths of the product of the edge "
-                      f"formulas, {how}):", *body, *notes]
-        lines.append("  check: " + ("the formulas at this point equal backprop" if ok
-                                    else "MISMATCH between the formulas and backprop"))
-    return lines
+    return dag_gradient(g, symbolic=symbolic).lines(unicode=unicode, latex=latex)
 
 
 def write_picture(g: Graph, args: argparse.Namespace, fold: bool, title: str | None = None) -> None:

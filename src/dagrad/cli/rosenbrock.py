@@ -24,25 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_picture_options(p, fold_flag="--constant-nodes")
 
 
-def rosenbrock(x1, x2):
-    """f(x1, x2) = 100(x2 − x1²)² + (1 − x1)² (for numbers and Tensors alike)."""
-    return 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
-
-
-def closed_form(x1: float, x2: float) -> tuple[float, tuple[float, float]]:
-    """f and ∇f = (−400·x1·(x2 − x1²) − 2(1 − x1), 200(x2 − x1²)) written out by hand."""
-    f = 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
-    return f, (-400 * x1 * (x2 - x1**2) - 2 * (1 - x1), 200 * (x2 - x1**2))
-
-
-def closed_form_symbolic() -> tuple:
-    """The hand-derived ∇f as SymPy expressions in real symbols x1, x2."""
-    import sympy
-
-    x1, x2 = sympy.symbols("x1 x2", real=True)
-    return -400 * x1 * (x2 - x1**2) - 2 * (1 - x1), 200 * (x2 - x1**2)
-
-
 def _point(text: str) -> dict[str, float]:
     from dagrad.expression import parse_assignments
 
@@ -60,42 +41,34 @@ def _point(text: str) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Print f and ∇f by backprop beside the closed form, the DAG derivation, and draw it."""
-    import sympy
-
-    import dagrad as dg
-
-    from .graph import can_print, report, write_picture
+    from ..explain import rosenbrock
+    from ..explain.function_dag.example import closed_form
+    from .graph import can_print, write_picture
 
     check_output(getattr(args, "out", None))
     check_html(getattr(args, "html", None))
     at = _point(args.at)
-    x1 = dg.tensor(at["x1"], dtype="float64", requires_grad=True, name="x1")
-    x2 = dg.tensor(at["x2"], dtype="float64", requires_grad=True, name="x2")
-    f = rosenbrock(x1, x2)
-    f.backward()
+    r = rosenbrock(at["x1"], at["x2"])
+    g = r.graph
     cf, (g1, g2) = closed_form(at["x1"], at["x2"])
+    by_name = {c.name: c for c in r.checks}
     print(f"Rosenbrock f(x1, x2) = 100(x2 - x1^2)^2 + (1 - x1)^2 at x1={at['x1']:g}, "
           f"x2={at['x2']:g}")
     print(f"  {'':14}{'backprop':>14}{'closed form':>14}")
-    print(f"  {'f':14}{f.item():>14.6g}{cf:>14.6g}")
-    print(f"  {'df/dx1':14}{x1.grad.item():>14.6g}{g1:>14.6g}")
-    print(f"  {'df/dx2':14}{x2.grad.item():>14.6g}{g2:>14.6g}")
-    ok = abs(x1.grad.item() - g1) <= 1e-9 * max(1, abs(g1)) and \
-        abs(x2.grad.item() - g2) <= 1e-9 * max(1, abs(g2))
+    print(f"  {'f':14}{r.value:>14.6g}{cf:>14.6g}")
+    print(f"  {'df/dx1':14}{r.gradient['x1']:>14.6g}{g1:>14.6g}")
+    print(f"  {'df/dx2':14}{r.gradient['x2']:>14.6g}{g2:>14.6g}")
+    ok = by_name["∇f at the point"].ok
     print("  check: " + ("backprop equals the closed form" if ok else "MISMATCH"))
 
-    g = dg.trace(rosenbrock, x1, x2)
-    unicode = can_print(sys.stdout)
     ops = sorted({n.op for n in g.nodes if n.op})
     print(f"\nThe DAG: inputs x1, x2; ops {', '.join(ops)} only; {len(g.edges)} edges "
           f"({sum(not e.constant for e in g.edges)} carry a gradient)")
-    for line in report(g, unicode=unicode):
+    for line in r.lines(unicode=can_print(sys.stdout)):
         print(line)
-    same = all(sympy.simplify(g.gradient_formula(x) - want) == 0
-               for x, want in zip(("x1", "x2"), closed_form_symbolic(), strict=True))
+    same = by_name["∇f as a formula"].ok
     print("  check: " + ("the chain rule over the DAG gives the closed form "
                          "(-400*x1*(x2 - x1**2) - 2*(1 - x1), 200*(x2 - x1**2))"
                          if same else "MISMATCH with the closed form"))
-    write_picture(g, args, fold=not getattr(args, "constant_nodes", False),
-                  title="Rosenbrock: f = 100·(x2 − x1²)² + (1 − x1)²")
-    return 0 if ok and same else 1
+    write_picture(g, args, fold=not getattr(args, "constant_nodes", False), title=r.title)
+    return 0 if r.ok else 1

@@ -1,8 +1,9 @@
-"""The rendering methods a chain report shares: Markdown, LaTeX, HTML, text and the drawn DAG.
+"""The one way an explainer's report renders: text, Markdown, LaTeX, HTML and its drawn DAG.
 
-A report class names the module that renders it (``_renderer``, under ``dagrad.explain``, with
-``markdown``, ``latex``, ``html_report`` and ``text_summary``) and defines ``dag_dot``; the
-renderer is imported on first use, so the explainers stay light to import.
+A report class names the module that renders it (``_renderer``, a path under
+``dagrad.explain`` such as ``"mlp_jacobians.report"``, defining ``markdown(report, dag_path)``,
+``latex(report)``, ``html_report(report)`` and ``text_summary(report)``) and defines
+``dag_dot``.  The renderer is imported on first use, so the explainers stay light to import.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 from typing import Any
 
 
-class ChainRendering:
+class Rendering:
     """``to_markdown``, ``to_latex``, ``_repr_html_``/``to_html``, ``render_dag`` and ``str``."""
 
     _renderer = ""  # e.g. "mlp_jacobians.report"
@@ -39,7 +40,7 @@ class ChainRendering:
 
     def render_dag(self, path: str, level: str = "layer") -> str:
         """Draw the DAG to ``path`` (.svg, .png or .pdf by suffix); returns the path."""
-        from .mlp_jacobians.dag import render
+        from .picture import render
 
         return render(self.dag_dot(level), path)
 

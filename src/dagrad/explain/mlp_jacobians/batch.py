@@ -16,15 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from ..rendering import ChainRendering
+from ..rendering import Rendering
 from .factors import Chain, Check, build_chain, sample_factors, tolerance
 from .model import MLPSpec, backprop, numpy_forward
+from .single import single_report
 
 __all__ = ["BatchJacobianChain", "batch_chain"]
 
 
 @dataclass
-class BatchJacobianChain(ChainRendering):
+class BatchJacobianChain(Rendering):
     """Per-sample gradients from N chains, the batch-mean loss's gradients, and the checks."""
 
     spec: MLPSpec = field(repr=False)
@@ -103,14 +104,12 @@ class BatchJacobianChain(ChainRendering):
 
     def sample(self, n: int, dense: bool = False, check_steps: bool = True) -> Any:
         """The full single-input report (every factor, both levels, the bonus) for sample n."""
-        from .explainer import _single
-
         if not 0 <= n < self.n:
             raise IndexError(f"sample {n} out of range for a batch of {self.n}")
-        return _single(self.spec, self.X[n], int(self.labels[n]), dense, check_steps,
+        return single_report(self.spec, self.X[n], int(self.labels[n]), dense, check_steps,
                        self.description)
 
-    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from ChainRendering -----
+    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from Rendering -----
     _renderer = "mlp_jacobians.batch_report"
 
     def dag_dot(self, level: str = "layer") -> str:

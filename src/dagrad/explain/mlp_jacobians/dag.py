@@ -7,14 +7,10 @@ Labels are Graphviz HTML-like labels built from escaped text.
 from __future__ import annotations
 
 import html
-import os
-from pathlib import Path
 
 from .model import MLPSpec
 
-__all__ = ["dag_dot", "render", "svg"]
-
-_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+__all__ = ["dag_dot"]
 
 
 def _node(name: str) -> str:
@@ -77,37 +73,3 @@ def dag_dot(spec: MLPSpec, level: str = "layer", label: int | None = None) -> st
     g.edge(prev, "L", _lab(_jac("L", prev), f"1×{sizes[-1]}"))
     g.edge("y", "L", _lab("selects"), style="dashed")
     return g.source
-
-
-def svg(dot: str) -> str:
-    """The DAG as an SVG string (for inline HTML), without the XML prologue."""
-    import graphviz
-
-    data = graphviz.Source(dot).pipe(format="svg").decode("utf-8")
-    return data[data.find("<svg"):]
-
-
-def render(dot: str, path: str | os.PathLike) -> str:
-    """Write the DAG to ``path`` as .svg, .png or .pdf (by suffix); returns the path."""
-    p = Path(path)
-    fmt = _FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"render_dag: unknown picture type {p.suffix!r} for {str(p)!r}; use "
-                         ".svg, .png or .pdf")
-    try:
-        import graphviz
-    except ImportError as e:
-        raise ImportError("render_dag needs the graphviz package: pip install "
-                          "'dagrad[draw]'") from e
-    try:
-        data = graphviz.Source(dot).pipe(format=fmt)
-    except graphviz.ExecutableNotFound as e:
-        raise RuntimeError("render_dag needs Graphviz's 'dot' program (e.g. apt-get install "
-                           "graphviz)") from e
-    from ...atomic import atomic_write
-
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(p, "wb") as fh:
-        fh.write(data)
-    return str(p)

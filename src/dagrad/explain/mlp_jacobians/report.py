@@ -17,7 +17,7 @@ from .factors import SOURCES, Chain, Check, node_latex, split_checks
 from .products import Product, size_latex
 
 if TYPE_CHECKING:
-    from .explainer import JacobianChainReport
+    from .single import JacobianChainReport
 
 __all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
            "network_line", "factor_table", "VJP_NOTE", "CONSISTENCY_NOTE", "check_counts",
@@ -464,7 +464,7 @@ def latex(r: JacobianChainReport) -> str:
 # ----- HTML ------------------------------------------------------------------------------------
 def _svg(r: JacobianChainReport) -> str:
     try:
-        from .dag import svg
+        from ..picture import svg
 
         return svg(r.dag_dot("layer"))
     except Exception:  # noqa: BLE001 - no graphviz here: the text DAG stands alone

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from .scalar_chain import VanishingReport
 
 __all__ = ["plot_chain", "new_figure", "save_figure"]
 
@@ -43,9 +40,10 @@ def new_figure(size: tuple[float, float]) -> Any:
     return fig
 
 
-def plot_chain(rep: VanishingReport, path: str | os.PathLike) -> str:
+def plot_chain(rep: Any, path: str | os.PathLike) -> str:
     """log10 |∂h_n/∂w_i| vs i: autodiff (solid), bounds (dashed), underflow (hollow), zeros (×),
-    failed checks (red squares at the closed form)."""
+    failed checks (red squares at the closed form).  ``rep``: a ``VanishingReport`` (not
+    imported here, so that the report and its plot form no import circle)."""
     from matplotlib.lines import Line2D
 
     fig = new_figure((10, 5.6))

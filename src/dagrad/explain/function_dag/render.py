@@ -1,0 +1,135 @@
+"""A :class:`DagGradientReport` as terminal lines, text, Markdown, LaTeX and HTML."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from ..report import html_table, latex_document, latex_escape, latex_table, markdown_table
+
+if TYPE_CHECKING:
+    from .explainer import DagGradientReport
+
+__all__ = ["report_lines", "text_summary", "markdown", "latex", "html_report"]
+
+EDGE_HEAD = ["edge", "local derivative", "formula", "value"]
+CHECK_HEAD = ["check", "computed by", "compared with", "result"]
+FORMULAS_CHECK = "formulas at the point"
+
+
+def _d(unicode: bool):
+    return (lambda a, b: f"∂{a}/∂{b}") if unicode else (lambda a, b: f"d{a}/d{b}")
+
+
+def _formula_lines(r: DagGradientReport, unicode: bool) -> list[str]:
+    d, out = _d(unicode), r.output
+    body, notes = [], []
+    for x in r.graph.leaves:
+        if x.name in r.refused:
+            body.append(f"  {d(out, x.name)}: not derived symbolically: {r.refused[x.name]}")
+            continue
+        body.append(f"  {d(out, x.name)} = {r.formulas[x.name]}")
+        if x.name in r.notes:
+            notes.append(f"  {d(out, x.name)}: {r.notes[x.name]}")
+    how = "some not simplified (see below)" if notes else "simplified"
+    ok = all(c.ok for c in r.checks if c.name == FORMULAS_CHECK)
+    return ["", "Symbolic gradient (sum over the paths of the product of the edge formulas, "
+                f"{how}):", *body, *notes,
+            "  check: " + ("the formulas at this point equal backprop" if ok
+                           else "MISMATCH between the formulas and backprop")]
+
+
+def report_lines(r: DagGradientReport, *, unicode: bool = True, latex: bool = False) -> list[str]:
+    """Value, gradient, the derivation (text or LaTeX) and the symbolic gradient, as lines."""
+    from ...dag.symbolic import fmt_number
+
+    g, out, d = r.graph, r.output, _d(unicode)
+    lines = [f"value:    {out} = {fmt_number(g.output.value)}",
+             "gradient: " + ", ".join(f"{d(out, x.name)} = {fmt_number(x.grad)}"
+                                      for x in g.leaves), ""]
+    lines += (g.to_latex() if latex else g.derivation(unicode=unicode)).splitlines()
+    if r.symbolic:
+        lines += _formula_lines(r, unicode)
+    return lines
+
+
+def _check_rows(r: DagGradientReport) -> list[list[str]]:
+    return [[c.name, c.ours, c.oracle, ("✓ " if c.ok else "✗ ") + c.detail] for c in r.checks]
+
+
+def _status(r: DagGradientReport) -> str:
+    n = len(r.checks)
+    return f"checks: {sum(c.ok for c in r.checks)} of {n} pass" if n else "no checks"
+
+
+def text_summary(r: DagGradientReport) -> str:
+    """The report as plain text: title, the lines of :func:`report_lines` and the checks."""
+    lines = [r.title, *report_lines(r), "", _status(r)]
+    lines += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in r.checks]
+    return "\n".join(lines)
+
+
+def _gradient_row(r: DagGradientReport) -> str:
+    return ", ".join(f"∂{r.output}/∂{x} = {v:g}" for x, v in r.gradient.items())
+
+
+def markdown(r: DagGradientReport, dag_path: str | None = None) -> str:
+    """The report as Markdown (``dag_path``: a picture of the DAG to show)."""
+    md = [f"### {r.title}", "", f"- {r.output} = {r.value:g}; ∇{r.output} by backprop: "
+          f"{_gradient_row(r)}", f"- {_status(r)}", ""]
+    if dag_path:
+        md += [f"![the DAG]({dag_path})", ""]
+    md += ["Every edge's local derivative:", "", markdown_table(EDGE_HEAD, r.edge_rows()), "",
+           "```text", r.graph.derivation(), "```", ""]
+    if r.formulas:
+        md += ["∂f/∂x by the chain rule (sum over paths of the product of the edge formulas):", ""]
+        md += [f"- `∂{r.output}/∂{x} = {f}`" for x, f in r.formulas.items()] + [""]
+    if r.checks:
+        md += [markdown_table(CHECK_HEAD, _check_rows(r)), ""]
+    return "\n".join(md)
+
+
+def latex(r: DagGradientReport) -> str:
+    """The report as a complete LaTeX document (pdflatex)."""
+    body = [latex_escape(f"{r.output} = {r.value:g}; gradient by backprop: ")
+            + ", ".join(rf"$\partial {r.output}/\partial {x} = {v:g}$"
+                        for x, v in r.gradient.items()), "",
+            latex_table(["edge", "formula", "value"],
+                        [[a.replace("→", "->"), f, v] for a, _, f, v in r.edge_rows()]), "",
+            r.graph.to_latex()]
+    if r.formulas:
+        import sympy
+
+        body.append(r"\begin{align*}")
+        body += [rf"\frac{{\partial {r.output}}}{{\partial {x}}} &= {sympy.latex(f)}\\"
+                 for x, f in r.formulas.items()]
+        body.append(r"\end{align*}")
+    body += [latex_escape(f"{c.name}: {'pass' if c.ok else 'FAIL'} ({c.detail})") + r"\\"
+             for c in r.checks]
+    return latex_document(r.title, "\n".join(body))
+
+
+def _svg(r: DagGradientReport) -> str:
+    try:
+        from ..picture import svg
+
+        return svg(r.dag_dot())
+    except Exception:  # noqa: BLE001 - no graphviz here: the tables stand alone
+        return ""
+
+
+def html_report(r: DagGradientReport) -> str:
+    """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
+    e = html.escape
+    h = [f"<div class='dagrad-function-dag'><h3>{e(r.title)}</h3>",
+         f"<p>{e(r.output)} = {e(f'{r.value:g}')}; ∇{e(r.output)} by backprop: "
+         f"{e(_gradient_row(r))}; {e(_status(r))}</p>", _svg(r),
+         "<h4>Every edge's local derivative</h4>", html_table(EDGE_HEAD, r.edge_rows()),
+         f"<h4>Reverse pass, node by node</h4><pre>{e(r.graph.derivation())}</pre>"]
+    if r.formulas:
+        h.append("<ul>" + "".join(f"<li><code>∂{e(r.output)}/∂{e(x)} = {e(str(f))}</code></li>"
+                                  for x, f in r.formulas.items()) + "</ul>")
+    if r.checks:
+        h.append(html_table(CHECK_HEAD, _check_rows(r)))
+    return "".join(h) + "</div>"
+
