@@ -12,14 +12,15 @@ from __future__ import annotations
 import heapq
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from . import fastpaths, versions
 from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
-__all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS"]
+__all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS", "reverse_sweep",
+           "apply_vjp", "ReverseInterpreter", "ArrayInterpreter"]
 
 # Called as hook(node, input_index, incoming_cotangent, result) after each vjp rule (anomaly mode).
 BACKWARD_HOOKS: list[Callable] = []
@@ -137,6 +138,121 @@ def _fresh(c: np.ndarray, given: set[int]) -> np.ndarray:
     if c.base is not None or not c.flags.writeable or id(c) in given:
         return np.array(c)
     return c
+
+
+# ----- the reference reverse sweep --------------------------------------------------------
+class ReverseInterpreter(Protocol):
+    """What a reverse sweep does with cotangents: :func:`reverse_sweep` drives one.
+
+    Cotangents are the interpreter's own values (arrays for :class:`ArrayInterpreter`; dg.compile's
+    recorder pairs each array with the traced value that will compute it at replay).
+    """
+
+    def seed(self, root: Tensor, g: Any) -> Any:
+        """A root's given cotangent as this interpreter's value."""
+
+    def apply(self, node: Tensor, i: int, x: Tensor, g: Any) -> Any:
+        """Input ``i``'s (``x``'s) cotangent: the node's rule on ``g``, reduced to x's shape."""
+
+    def add(self, prev: Any, c: Any) -> Any:
+        """Two cotangents of one tensor accumulated: prev + c."""
+
+    def write(self, t: Tensor, g: Any) -> None:
+        """A complete cotangent reached a leaf (or a ``retain_grad`` node): write its .grad."""
+
+    def found(self, target: Tensor, g: Any) -> Any:
+        """A complete cotangent reached a requested target: the value to return for it."""
+
+
+def apply_vjp(node: Tensor, i: int, g: np.ndarray) -> tuple[np.ndarray, bool, tuple | None]:
+    """∂L/∂x_i = sum_to(vjp_i(g, inputs, out)): (cotangent, whether the rule returned a non-array,
+    the (shape, batch axes) summed over or None), on arrays, after the BACKWARD_HOOKS."""
+    op, inputs, attrs = node._op, inputs_of(node), node._attrs
+    if op.residuals:
+        kept = getattr(node, "_residuals", None)
+        if kept:
+            attrs = {**attrs, **kept}
+    data = node.data
+    operands = (g, *[x.data for x in inputs], data)
+    c = op.vjp_rule(i)(*operands, **attrs)
+    wrapped = not isinstance(c, _CARRIERS)
+    if type(c) is not np.ndarray:
+        c = np.asarray(c)
+    shape = inputs[i].data.shape
+    nb = g.ndim - data.ndim
+    reduce = None
+    if nb or c.shape != shape:
+        c = np.asarray(sum_to(c, shape, nb))
+        reduce = (shape, nb)
+    for hook in BACKWARD_HOOKS:
+        hook(node, i, g, c)
+    return c, wrapped, reduce
+
+
+class ArrayInterpreter:
+    """The plain interpreter: NumPy cotangents, accumulated into ``.grad`` as ``backward`` does."""
+
+    def __init__(self) -> None:
+        self.given: set[int] = set()
+
+    def seed(self, root: Tensor, g: Any) -> Any:
+        return g
+
+    def apply(self, node: Tensor, i: int, x: Tensor, g: Any) -> Any:
+        return apply_vjp(node, i, np.asarray(g))[0]
+
+    def add(self, prev: Any, c: Any) -> Any:
+        return prev + c
+
+    def write(self, t: Tensor, g: Any) -> None:
+        _accumulate(t, g, False, self.given)
+
+    def found(self, target: Tensor, g: Any) -> Any:
+        return g
+
+
+def reverse_sweep(roots: Sequence[Tensor], cotangents: Sequence[Any],
+                  interp: ReverseInterpreter, targets: Sequence[Tensor] | None = None
+                  ) -> dict[int, Any]:
+    """The reference reverse sweep: v̄_x = Σ_consumers vjp(v̄_node), newest node first.
+
+    Visits every node reachable from ``roots`` in reverse creation order, applies each vjp rule
+    through ``interp`` and accumulates per input; complete cotangents are written to leaves (and
+    ``retain_grad`` nodes), or, with ``targets``, returned by id.  :func:`backprop` computes the
+    same, specialised for speed (and for freed graphs, in-place versions and ``create_graph``);
+    dg.compile's recorder is an interpreter of this sweep.
+    """
+    nodes = _graph_nodes(roots)
+    wanted = None if targets is None else {id(t) for t in targets}
+    dep = None if wanted is None else _depends_on(nodes, wanted)
+    grads: dict[int, Any] = {}
+    for r, g in zip(roots, cotangents, strict=True):
+        if r.requires_grad:
+            c = interp.seed(r, g)
+            grads[id(r)] = c if id(r) not in grads else interp.add(grads[id(r)], c)
+    found: dict[int, Any] = {}
+    for node in reversed(nodes):
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if wanted is not None:
+            if id(node) in wanted:
+                found[id(node)] = interp.found(node, g)
+                if len(found) == len(wanted):
+                    break
+        elif node._op is None or id(node) in RETAINED:
+            interp.write(node, g)
+        if node._op is None:
+            continue
+        op = node._op
+        for i, x in enumerate(inputs_of(node)):
+            if not x.requires_grad or (dep is not None and id(x) not in dep) or \
+                    op.vjp_rule(i) is None:
+                continue
+            c = interp.apply(node, i, x, g)
+            prev = grads.get(id(x))
+            grads[id(x)] = c if prev is None else interp.add(prev, c)
+    return found
 
 
 def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph: bool = False,

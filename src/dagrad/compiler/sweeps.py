@@ -1,10 +1,10 @@
 """Autodiff's sweeps while tracing: reverse and forward mode, recording every rule they apply.
 
-They compute exactly what ``autodiff.backprop`` and ``autodiff.forward_tangents`` compute (the
-same rules on the same arrays, the same accumulation order) and record each rule application,
-each accumulation and each leaf-gradient write as a step, so the replay can run them again — or
-a fused kernel in their place.  A ``create_graph=True`` sweep runs as usual instead: its rules
-apply ops on Tensors, which the op hook records one by one.
+Reverse mode is ``autodiff.reverse_sweep`` driving a recording interpreter: the same rules on
+the same arrays in the same accumulation order as ``autodiff.backprop``, each rule application,
+each accumulation and each leaf-gradient write recorded as a step, so the replay can run them
+again — or a fused kernel in their place.  A ``create_graph=True`` sweep runs as usual
+instead: its rules apply ops on Tensors, which the op hook records one by one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import autodiff
-from ..tensor import RETAINED, Tensor
+from ..tensor import Tensor
 from .ir import CONST, STEP, Step
 from .trace import CompileError, Recorder
 
@@ -111,67 +111,10 @@ class TracedSweeps:
              ) -> tuple[np.ndarray, int]:
         return self._step(Step("add", [prev[1], c[1]]), prev[0] + c[0])
 
-    # ----- the sweep ---------------------------------------------------------------------
+    # ----- the reverse sweep: autodiff.reverse_sweep, with this recorder as its interpreter --
     def _record(self, roots, cotangents, targets) -> dict[int, Any]:
-        rec = self.rec
-        nodes = autodiff._graph_nodes(roots)
         wanted = None if targets is None else {id(t): t for t in targets}
-        dep = None if wanted is None else autodiff._depends_on(nodes, set(wanted))
-        grads: dict[int, tuple[np.ndarray, int]] = {}
-        for r, g in zip(roots, cotangents, strict=True):
-            if r.requires_grad:
-                c = self._root(g, r)
-                grads[id(r)] = c if id(r) not in grads else self._add(grads[id(r)], c)
-        found: dict[int, Any] = {}
-        given: set[int] = set()
-        for node in reversed(nodes):
-            entry = grads.pop(id(node), None)
-            if entry is None:
-                continue
-            g, gv = entry
-            rec_node = node._node
-            if wanted is not None:
-                if id(node) in wanted:
-                    found[id(node)] = self._found(g, gv, wanted[id(node)])
-                    if len(found) == len(wanted):
-                        break
-            elif rec_node is None or id(node) in RETAINED:
-                rec.grad_effect(node, g, gv, given)
-            if rec_node is None:
-                continue
-            op, inputs, attrs = rec_node
-            nv = self._node(node)
-            in_vids = [rec.vid_of(x) for x in inputs]
-            operands = (g, *[x.data for x in inputs], node.data)
-            nb = g.ndim - node.data.ndim
-            rules = None if op.variadic else op.vjp
-            for i, x in enumerate(inputs):
-                if not x.requires_grad or (dep is not None and id(x) not in dep):
-                    continue
-                rule = op.vjp_rule(i) if rules is None else rules[i]
-                if rule is None:
-                    continue
-                c = rule(*operands, **attrs) if attrs else rule(*operands)
-                wrap = not isinstance(c, autodiff._CARRIERS)
-                c = _array(c)
-                shape = x.data.shape
-                reduce = None
-                if nb or c.shape != shape:
-                    c = _array(autodiff.sum_to(c, shape, nb))
-                    reduce = (shape, nb)
-                for hook in autodiff.BACKWARD_HOOKS:
-                    hook(node, i, g, c)
-                alias = tuple(k for k, a in enumerate(operands)
-                              if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
-                step = Step("vjp", [gv, *in_vids, nv], op=op, attrs=attrs, index=i,
-                            fwd=rec.fwd_of.get(nv), sum_to=reduce, wrap=wrap, alias=alias,
-                            dyn=rec._dyn(attrs))
-                cc = self._step(step, c)
-                if step.dyn:
-                    step.folded = step.snap = None
-                prev = grads.get(id(x))
-                grads[id(x)] = cc if prev is None else self._add(prev, cc)
-        return found
+        return autodiff.reverse_sweep(roots, cotangents, _Recording(self, wanted), targets)
 
     def _record_forward(self, outputs, inputs, tangents) -> list[Any]:
         """forward_tangents, recording each jvp rule (tangents may carry batch axes)."""
@@ -243,3 +186,44 @@ class TracedSweeps:
                                g.astype(target.dtype))
         self.rec.bind_array(g, gv)
         return g
+
+
+class _Recording:
+    """autodiff.ReverseInterpreter whose cotangents are (array, traced value) pairs: every rule
+    application, accumulation and leaf-gradient write is computed now and recorded as a step."""
+
+    def __init__(self, sweeps: TracedSweeps, wanted: dict[int, Tensor] | None):
+        self.sweeps = sweeps
+        self.rec = sweeps.rec
+        self.wanted = wanted
+        self.given: set[int] = set()
+
+    def seed(self, root: Tensor, g: Any) -> tuple[np.ndarray, int]:
+        return self.sweeps._root(g, root)
+
+    def add(self, prev: tuple[np.ndarray, int], c: tuple[np.ndarray, int]
+            ) -> tuple[np.ndarray, int]:
+        return self.sweeps._add(prev, c)
+
+    def write(self, t: Tensor, g: tuple[np.ndarray, int]) -> None:
+        self.rec.grad_effect(t, g[0], g[1], self.given)
+
+    def found(self, target: Tensor, g: tuple[np.ndarray, int]) -> np.ndarray:
+        return self.sweeps._found(g[0], g[1], self.wanted[id(target)])
+
+    def apply(self, node: Tensor, i: int, x: Tensor, g: tuple[np.ndarray, int]
+              ) -> tuple[np.ndarray, int]:
+        rec = self.rec
+        op, inputs, attrs = node._node
+        nv = self.sweeps._node(node)
+        c, wrap, reduce = autodiff.apply_vjp(node, i, g[0])
+        operands = (g[0], *[y.data for y in inputs], node.data)
+        alias = tuple(k for k, a in enumerate(operands)
+                      if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
+        step = Step("vjp", [g[1], *[rec.vid_of(y) for y in inputs], nv], op=op, attrs=attrs,
+                    index=i, fwd=rec.fwd_of.get(nv), sum_to=reduce, wrap=wrap, alias=alias,
+                    dyn=rec._dyn(attrs))
+        cc = self.sweeps._step(step, c)
+        if step.dyn:
+            step.folded = step.snap = None
+        return cc
