@@ -363,11 +363,6 @@ def _cos(x: Any) -> Any:
     return x.cos() if isinstance(x, Tensor) else np.cos(x)
 
 
-def _sigmoid_of(x: Any) -> Any:
-    """σ(x), stable; recorded (``Tensor.sigmoid``) on Tensors."""
-    return x.sigmoid() if isinstance(x, Tensor) else _sigmoid_forward(x)
-
-
 Sin = Op(
     "sin", _with_math(np.sin, math.sin), elementwise=True,
     vjp=(lambda g, a, out: g * _cos(a),), jvp=(lambda t, a, out: t * _cos(a),),
@@ -421,12 +416,12 @@ def _sym_softplus(a):
 
 Softplus = Op(
     "softplus", _softplus_forward, elementwise=True,
-    vjp=(lambda g, a, out: rm.where(a > SOFTPLUS_THRESHOLD, g, g * _sigmoid_of(a)),),
-    jvp=(lambda t, a, out: rm.where(a > SOFTPLUS_THRESHOLD, t, t * _sigmoid_of(a)),),
+    # σ(a) = e^(a − softplus(a)): no overflow for a ≪ 0, and exactly 1 above the threshold
+    vjp=(lambda g, a, out: g * rm.exp(a - out),), jvp=(lambda t, a, out: t * rm.exp(a - out),),
     formula=(lambda a, out: _sym_sigmoid(a),), symbolic=_sym_softplus,
-    saves=("a",),
-    doc="ln(1 + e^a), computed stably as ln(1 + e^−|a|) + max(a, 0); softplus' = σ(a) "
-        "(as PyTorch with beta=1, threshold=20: a and derivative 1 above 20)")
+    saves=("a", "out"),
+    doc="ln(1 + e^a), computed stably as ln(1 + e^−|a|) + max(a, 0); softplus' = σ(a) = "
+        "e^(a − softplus(a)) (as PyTorch with beta=1, threshold=20: a and derivative 1 above 20)")
 
 Square = Op(
     "square", lambda a: a * a, elementwise=True, symbol="²",
