@@ -54,18 +54,56 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
-def latex_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                math_columns: Sequence[int] = ()) -> str:
-    """A LaTeX tabular; columns listed in ``math_columns`` are put in $...$ unescaped."""
-    def cell(i: int, c: Any) -> str:
-        s = fmt(c)
-        return f"${s}$" if i in math_columns else latex_escape(s)
+def latex_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str | None = None,
+                size: str | None = None) -> str:
+    """A booktabs LaTeX tabular; headers and cells are LaTeX already (escape them first).
 
-    lines = [r"\begin{tabular}{" + "l" * len(headers) + "}", r"\hline",
-             " & ".join(latex_escape(h) for h in headers) + r" \\", r"\hline"]
-    lines += [" & ".join(cell(i, c) for i, c in enumerate(r)) + r" \\" for r in rows]
-    lines += [r"\hline", r"\end{tabular}"]
+    ``align``: the column spec (default one ``l`` per column); ``size``: a font-size command
+    such as ``"small"``, which centres the table in that size.
+    """
+    lines = [r"\begin{tabular}{" + (align or "l" * len(headers)) + "}", r"\toprule",
+             " & ".join(headers) + r" \\", r"\midrule"]
+    lines += [" & ".join(row) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if size:
+        lines = [r"\begin{center}" + "\\" + size, *lines, r"\end{center}"]
     return "\n".join(lines)
+
+
+# The Unicode the reports print: (its ASCII spelling, its pdflatex-safe LaTeX spelling).
+UNICODE_SPELLINGS = {
+    "σ": ("sigma", r"$\sigma$"), "∂": ("d", r"$\partial$"), "·": ("*", r"$\cdot$"),
+    "−": ("-", "-"), "≤": ("<=", r"$\le$"), "Π": ("prod", r"$\Pi$"), "∏": ("prod", r"$\prod$"),
+    "—": ("--", "---"), "–": ("--", "--"), "∈": ("in", r"$\in$"), "²": ("^2", r"$^2$"),
+    "′": ("'", "'"), "’": ("'", "'"), "→": ("->", r"$\to$"), "←": ("<-", r"$\leftarrow$"),
+    "×": ("x", r"$\times$"), "‖": ("|", r"$\|$"), "∇": ("grad ", r"$\nabla$"),
+    "±": ("+-", r"$\pm$"), "√": ("sqrt", r"$\surd$"), "≈": ("~", r"$\approx$"),
+    "∞": ("inf", r"$\infty$"), "≠": ("!=", r"$\neq$"), "…": ("...", r"\dots{}"),
+    "ᵀ": ("^T", r"$^\top$"), "δ": ("delta", r"$\delta$"), "φ": ("phi", r"$\varphi$"),
+    "⊗": ("(x)", r"$\otimes$"), "Δ": ("Delta", r"$\Delta$"), "Σ": ("Sigma", r"$\Sigma$"),
+    "ℝ": ("R", r"$\mathbb{R}$"), "✓": ("ok", "ok"), "✗": ("FAILED", "FAILED"), "|": ("|", r"$|$"),
+}
+
+
+def ascii_text(text: str) -> str:
+    """The Unicode symbols of :data:`UNICODE_SPELLINGS` spelled in ASCII (σ → sigma, − → -)."""
+    return "".join(UNICODE_SPELLINGS[c][0] if c in UNICODE_SPELLINGS else c for c in text)
+
+
+def latex_text(text: str) -> str:
+    """Text for LaTeX outside math: escaped, the report's Unicode spelled as LaTeX (pdflatex-safe;
+    a combining macron becomes ``\\bar``, any other non-ASCII character ``?``)."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\u0304" and out:          # a combining macron: L̄ → $\bar{L}$
+            out[-1] = r"$\bar{" + out[-1] + "}$"
+        elif ch in UNICODE_SPELLINGS:
+            out.append(UNICODE_SPELLINGS[ch][1])
+        elif ord(ch) < 128:
+            out.append(latex_escape(ch))
+        else:
+            out.append("?")
+    return "".join(out)
 
 
 LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
@@ -79,7 +117,7 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 
 def latex_document(title: str, body: str) -> str:
     """A complete LaTeX document a student can compile with pdflatex."""
-    return (LATEX_PREAMBLE + r"\title{" + latex_escape(title) + "}\n\\date{}\n"
+    return (LATEX_PREAMBLE + r"\title{" + latex_text(title) + "}\n\\date{}\n"
             r"\begin{document}" + "\n\\maketitle\n" + body + "\n\\end{document}\n")
 
 
@@ -128,9 +166,5 @@ def fmt_log10(sign: float, log10: float, digits: int = 6) -> str:
 def latex_math_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
                      align: str | None = None) -> str:
     """A LaTeX tabular whose headers are LaTeX already (e.g. ``$h_{i-1}$``); cells are escaped."""
-    lines = [r"\begin{tabular}{" + (align or "r" * len(headers)) + "}", r"\toprule",
-             " & ".join(headers) + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_escape(fmt(c)) for c in r) + r" \\" for r in rows]
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines)
-
+    return latex_table(headers, [[latex_escape(fmt(c)) for c in r] for r in rows],
+                       align or "r" * len(headers))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from ..report import html_table, latex_document, latex_escape, latex_table, markdown_table
+from ..report import html_table, latex_document, latex_table, latex_text, markdown_table
 
 if TYPE_CHECKING:
     from .explainer import DagGradientReport
@@ -91,11 +91,12 @@ def markdown(r: DagGradientReport, dag_path: str | None = None) -> str:
 
 def latex(r: DagGradientReport) -> str:
     """The report as a complete LaTeX document (pdflatex)."""
-    body = [latex_escape(f"{r.output} = {r.value:g}; gradient by backprop: ")
+    body = [latex_text(f"{r.output} = {r.value:g}; gradient by backprop: ")
             + ", ".join(rf"$\partial {r.output}/\partial {x} = {v:g}$"
                         for x, v in r.gradient.items()), "",
             latex_table(["edge", "formula", "value"],
-                        [[a.replace("→", "->"), f, v] for a, _, f, v in r.edge_rows()]), "",
+                        [[latex_text(a), latex_text(f), latex_text(v)]
+                         for a, _, f, v in r.edge_rows()], "llr", size="small"), "",
             r.graph.to_latex()]
     if r.formulas:
         import sympy
@@ -104,7 +105,7 @@ def latex(r: DagGradientReport) -> str:
         body += [rf"\frac{{\partial {r.output}}}{{\partial {x}}} &= {sympy.latex(f)}\\"
                  for x, f in r.formulas.items()]
         body.append(r"\end{align*}")
-    body += [latex_escape(f"{c.name}: {'pass' if c.ok else 'FAIL'} ({c.detail})") + r"\\"
+    body += [latex_text(f"{c.name}: {'pass' if c.ok else 'FAIL'} ({c.detail})") + r"\\"
              for c in r.checks]
     return latex_document(r.title, "\n".join(body))
 

@@ -7,13 +7,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..report import fmt, html_table, latex_document, markdown_table, text_table
+from ..report import (
+    fmt,
+    html_table,
+    latex_document,
+    latex_table,
+    latex_text,
+    markdown_table,
+    text_table,
+)
 from .report import (
     CHECK_HEAD,
     CONSISTENCY_HEAD,
     CONSISTENCY_NOTE,
     VJP_NOTE,
-    ascii_latex,
     check_counts,
     check_rows,
     consistency_rows,
@@ -115,12 +122,9 @@ def markdown(r: BatchJacobianChain, dag_path: str | None = None) -> str:
     return "\n".join(out)
 
 
-def _tex_table(headers: list[str], rows: list[list[str]], align: str) -> str:
-    lines = [r"\begin{center}\footnotesize", r"\begin{tabular}{" + align + "}", r"\toprule",
-             " & ".join(ascii_latex(h) for h in headers) + r" \\", r"\midrule"]
-    lines += [" & ".join(ascii_latex(c) for c in row) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
-    return "\n".join(lines)
+def _tex(headers: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of plain text, spelled for LaTeX."""
+    return [latex_text(h) for h in headers], [[latex_text(c) for c in row] for row in rows]
 
 
 def latex(r: BatchJacobianChain) -> str:
@@ -128,26 +132,28 @@ def latex(r: BatchJacobianChain) -> str:
     n = r.depth
     b = []
     if r.description:
-        b.append(r"\noindent\emph{" + ascii_latex(r.description) + "}\n")
-    b += [r"\begin{itemize}"] + [r"\item " + ascii_latex(s) for s in _head(r)] + \
+        b.append(r"\noindent\emph{" + latex_text(r.description) + "}\n")
+    b += [r"\begin{itemize}"] + [r"\item " + latex_text(s) for s in _head(r)] + \
         [r"\end{itemize}"]
     b.append(r"\[ \nabla_{x_n} L_n = J_L(z^{(" + str(n) + r")})[n] \cdot \ldots \cdot "
              r"J_{o^{(1)}}(x)[n], \qquad \bar L = \frac1N \sum_n L_n, \qquad "
              r"\nabla_{W^{(1)}} \bar L = \frac1N \sum_n \delta^{(1)\top}_n x_n^\top "
              r"= \frac1N \Delta^\top X \]")
-    b += [ascii_latex(p) for p in _explain(r)]
+    b += [latex_text(p) for p in _explain(r)]
     b.append(r"\section*{Per-sample gradients}")
-    b.append(_tex_table(_SAMPLE_HEAD, _sample_rows(r), "rlrrrrrr"))
-    b += [ascii_latex(s) for s in _more(r)]
+    b.append(latex_table(*_tex(_SAMPLE_HEAD, _sample_rows(r)), "rlrrrrrr", size="footnotesize"))
+    b += [latex_text(s) for s in _more(r)]
     b.append(r"\section*{Gradients of the batch-mean loss}")
-    b.append(_tex_table(_MEAN_HEAD, _mean_rows(r), "lrrr"))
+    b.append(latex_table(*_tex(_MEAN_HEAD, _mean_rows(r)), "lrrr", size="footnotesize"))
     b.append(r"\section*{Checks}")
-    b.append(ascii_latex(check_counts(r)) + ".")
-    b.append(_tex_table(CHECK_HEAD, check_rows(r), "p{6cm}p{2.2cm}p{2.2cm}rrl"))
-    b.append(ascii_latex(sources_note()))
+    b.append(latex_text(check_counts(r)) + ".")
+    b.append(latex_table(*_tex(CHECK_HEAD, check_rows(r)), "p{6cm}p{2.2cm}p{2.2cm}rrl",
+                         size="footnotesize"))
+    b.append(latex_text(sources_note()))
     b.append(r"\subsection*{Consistency (not counted as checks)}")
-    b.append(ascii_latex(CONSISTENCY_NOTE))
-    b.append(_tex_table(CONSISTENCY_HEAD, consistency_rows(r), "p{11cm}rl"))
+    b.append(latex_text(CONSISTENCY_NOTE))
+    b.append(latex_table(*_tex(CONSISTENCY_HEAD, consistency_rows(r)), "p{11cm}rl",
+                         size="footnotesize"))
     return latex_document(TITLE, "\n\n".join(b))
 
 

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..report import fmt, html_table, latex_document, latex_escape, markdown_table, text_table
+from ..report import (
+    fmt,
+    html_table,
+    latex_document,
+    latex_table,
+    latex_text,
+    markdown_table,
+    text_table,
+)
 from . import jacobians as jac
 from .factors import SOURCES, Chain, Check, node_latex, split_checks
 from .products import Product, size_latex
@@ -19,7 +27,7 @@ from .products import Product, size_latex
 if TYPE_CHECKING:
     from .single import JacobianChainReport
 
-__all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries", "ascii_latex",
+__all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries",
            "network_line", "factor_table", "VJP_NOTE", "CONSISTENCY_NOTE", "check_counts",
            "check_rows", "consistency_rows", "oracle_breakdown", "sources_note"]
 
@@ -32,29 +40,6 @@ CONSISTENCY_NOTE = ("Consistency facts hold by construction and are not counted 
                     "that chain (a product whose sizes do not chain raises before it is "
                     "printed), the softmax Jacobian's symmetry and zero row sums, and two builds "
                     "of one definition. They are listed so that nothing is hidden.")
-
-_UNICODE_TEX = {"×": r"$\times$", "−": "-", "∇": r"$\nabla$", "ᵀ": r"$^\top$", "≤": r"$\le$",
-                "δ": r"$\delta$", "φ": r"$\varphi$", "σ": r"$\sigma$", "⊗": r"$\otimes$",
-                "→": r"$\to$", "←": r"$\leftarrow$", "·": r"$\cdot$", "²": r"$^2$", "∈": r"$\in$",
-                "…": r"\dots{}", "–": "--", "—": "---", "|": r"$|$", "Δ": r"$\Delta$",
-                "✓": "ok", "✗": "FAILED", "‖": r"$\|$", "’": "'", "ℝ": r"$\mathbb{R}$",
-                "√": r"$\surd$", "Σ": r"$\Sigma$", "∂": r"$\partial$"}
-
-
-def ascii_latex(text: str) -> str:
-    """Escape text for LaTeX and spell the report's Unicode symbols as LaTeX (pdflatex-safe)."""
-    out: list[str] = []
-    for ch in text:
-        if ch == "\u0304" and out:          # a combining macron: L̄ → $\bar{L}$
-            out[-1] = r"$\bar{" + out[-1] + "}$"
-        elif ch in _UNICODE_TEX:
-            out.append(_UNICODE_TEX[ch])
-        elif ord(ch) < 128:
-            out.append(latex_escape(ch))
-        else:
-            out.append("?")
-    return "".join(out)
-
 
 # ----- numbers ------------------------------------------------------------------------
 def matrix_entries(A: np.ndarray, k: int = 3) -> list[tuple[tuple[int, ...], float]]:
@@ -341,14 +326,6 @@ def markdown(r: JacobianChainReport, dag_path: str | None = None) -> str:
 
 
 # ----- LaTeX ----------------------------------------------------------------------------------
-def _tex_table(headers: list[str], rows: list[list[str]], align: str) -> str:
-    lines = [r"\begin{center}\small", r"\begin{tabular}{" + align + "}", r"\toprule",
-             " & ".join(headers) + r" \\", r"\midrule"]
-    lines += [" & ".join(row) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
-    return "\n".join(lines)
-
-
 def _tex_factor_rows(ch: Chain) -> list[list[str]]:
     return [[str(k + 1), f"${f.latex_name}$", f"${f.latex}$", f"${_tex_sz(f.shape)}$",
              fmt(_norm(f.matrix), 5), f"${_entries_latex(f.matrix)}$"]
@@ -396,10 +373,10 @@ def latex(r: JacobianChainReport) -> str:
     n = r.depth
     b = []
     if r.description:
-        b.append(r"\noindent\emph{" + ascii_latex(r.description) + "}\n")
+        b.append(r"\noindent\emph{" + latex_text(r.description) + "}\n")
     b.append(r"\begin{itemize}")
-    b.append(r"\item Network: " + ascii_latex(network_line(r)) + ".")
-    b.append(r"\item Sample: " + ascii_latex(_sample(r)) + ".")
+    b.append(r"\item Network: " + latex_text(network_line(r)) + ".")
+    b.append(r"\item Sample: " + latex_text(_sample(r)) + ".")
     b.append(r"\item Backprop reference: dagrad reverse mode through the model's own modules "
              r"on float64 copies of the weights; the Jacobians are closed forms evaluated in "
              r"plain NumPy.")
@@ -420,17 +397,18 @@ def latex(r: JacobianChainReport) -> str:
         b.append(r"\section*{" + _tex_chain_heading(ch) + "}")
         b.append(_tex_chain_expr(ch))
         b.append("The sizes chain." if ch.sizes_chain else "The sizes do NOT chain.")
-        b.append(_tex_table(["\\#", "Jacobian", "formula", "size",
-                             r"$\|\cdot\|_F$", "first non-zero entries"],
-                            _tex_factor_rows(ch), "rllrrl"))
-        b.append(ascii_latex(VJP_NOTE.format(n=n)))
-        b.append(_tex_table(["step", "product", "adjoint", "size", r"$\|\cdot\|$",
-                             r"max $|\Delta|$ vs backprop"], _tex_adjoint_rows(ch), "rllrrr"))
+        b.append(latex_table(["\\#", "Jacobian", "formula", "size",
+                              r"$\|\cdot\|_F$", "first non-zero entries"],
+                             _tex_factor_rows(ch), "rllrrl", size="small"))
+        b.append(latex_text(VJP_NOTE.format(n=n)))
+        b.append(latex_table(["step", "product", "adjoint", "size", r"$\|\cdot\|$",
+                              r"max $|\Delta|$ vs backprop"], _tex_adjoint_rows(ch), "rllrrr",
+                             size="small"))
         b.append(rf"Max $|$chain $-$ backprop$|$ = {fmt(ch.max_abs_diff, 3)}.")
     w = r.weight
     b.append(r"\section*{Bonus: $\nabla_{W^{(1)}} L$ with tensors and Kronecker products}")
     nn, m = w.n_out, w.n_in
-    b.append(ascii_latex(_bonus_intro(r)[0]))
+    b.append(latex_text(_bonus_intro(r)[0]))
     b.append(rf"\[ J_{{o^{{(1)}}}}(W^{{(1)}}) \in \mathbb{{R}}^{{{nn} \times {nn} \times {m}}},"
              r"\qquad \bigl[J_{o^{(1)}}(W^{(1)})\bigr]_{ijk} = "
              r"\frac{\partial o^{(1)}_i}{\partial W^{(1)}_{jk}} = \delta_{ij}\, x_k \]")
@@ -442,22 +420,22 @@ def latex(r: JacobianChainReport) -> str:
     b.append(r"Every product with the size of each factor under it (all computable as shown):")
     for p, status in _bonus_items(r):
         b.append(r"\[ " + p.tex() + r" \]")
-        b.append(r"\noindent{\small " + ascii_latex((p.note + "; " if p.note else "") + status)
+        b.append(r"\noindent{\small " + latex_text((p.note + "; " if p.note else "") + status)
                  + ".}")
-    b.append(ascii_latex(_bonus_tail(r)))
+    b.append(latex_text(_bonus_tail(r)))
     b.append(r"\section*{Checks}")
-    b.append(ascii_latex(check_counts(r)) + ".")
-    b.append(_tex_table([ascii_latex(h) for h in CHECK_HEAD],
-                        [[r"\parbox[t]{7cm}{\raggedright " + ascii_latex(c) + "}"] +
-                         [ascii_latex(x) for x in rest] for c, *rest in check_rows(r)],
-                        "llllrl"))
-    b.append(ascii_latex(sources_note()))
+    b.append(latex_text(check_counts(r)) + ".")
+    b.append(latex_table([latex_text(h) for h in CHECK_HEAD],
+                         [[r"\parbox[t]{7cm}{\raggedright " + latex_text(c) + "}"] +
+                          [latex_text(x) for x in rest] for c, *rest in check_rows(r)],
+                         "llllrl", size="small"))
+    b.append(latex_text(sources_note()))
     b.append(r"\subsection*{Consistency (not counted as checks)}")
-    b.append(ascii_latex(CONSISTENCY_NOTE))
-    b.append(_tex_table([ascii_latex(h) for h in CONSISTENCY_HEAD],
-                        [[r"\parbox[t]{11cm}{\raggedright " + ascii_latex(c) + "}"] +
-                         [ascii_latex(x) for x in rest] for c, *rest in consistency_rows(r)],
-                        "lrl"))
+    b.append(latex_text(CONSISTENCY_NOTE))
+    b.append(latex_table([latex_text(h) for h in CONSISTENCY_HEAD],
+                         [[r"\parbox[t]{11cm}{\raggedright " + latex_text(c) + "}"] +
+                          [latex_text(x) for x in rest] for c, *rest in consistency_rows(r)],
+                         "lrl", size="small"))
     return latex_document(_title(r), "\n\n".join(b))
 
 

@@ -285,18 +285,16 @@ class GradientFlowReport:
 
     def to_latex(self) -> str:
         """A compilable LaTeX document with the ratio table."""
-        from .text import ascii_text as _ascii
-
         hdr = ["depth", r"$\sigma$", "init"]
         for q in (r"$\|\partial L/\partial o_1\| / \|\partial L/\partial o_d\|$",
                   r"$\|\nabla W_1\| / \|\nabla W_d\|$"):
             hdr += [f"{q} {self._short(w)}" for w in self.whens]
         hdr += ["loss " + self._short(w) for w in self.whens]
-        body = [rp.latex_escape(_ascii(self._setup().replace("→", "->").replace("×", "x"))),
+        body = [rp.latex_escape(rp.ascii_text(self._setup())),
                 "", r"{\footnotesize", rp.latex_math_table(hdr, self.rows(),
                                                            "rll" + "r" * (len(hdr) - 3)), "}",
                 "", r"\begin{itemize}"]
-        body += [r"\item " + rp.latex_escape(_ascii(v.replace("‖", "|"))) for v in self.verdict()]
+        body += [r"\item " + rp.latex_escape(rp.ascii_text(v)) for v in self.verdict()]
         body.append(r"\end{itemize}")
         return rp.latex_document("Gradient flow in a deep MLP", "\n".join(body))
 

@@ -13,19 +13,10 @@ from typing import Any
 import numpy as np
 
 from .. import report as rp
+from ..report import ascii_text  # re-exported: the one Unicode → ASCII map is report's
 
 __all__ = ["derivation_text", "derivation_markdown", "markdown_to_latex", "answer_text",
            "ascii_text"]
-
-_ASCII = {"σ": "sigma", "∂": "d", "·": "*", "−": "-", "≤": "<=", "Π": "prod", "∏": "prod",
-          "—": "--", "∈": "in", "²": "^2", "′": "'", "→": "->", "×": "x", "‖": "|", "∇": "grad ",
-          "±": "+-", "√": "sqrt", "≈": "~", "∞": "inf", "≠": "!=", "…": "..."}
-
-
-def ascii_text(text: str) -> str:
-    """The few Unicode symbols the reports print, spelled in ASCII (for LaTeX's inputenc)."""
-    return "".join(_ASCII.get(c, c) for c in text)
-
 
 _TEXT = """\
 Derivation (exercise a)
