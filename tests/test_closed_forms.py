@@ -132,3 +132,34 @@ def test_sigmoid_closed_form_is_stable() -> None:
     np.testing.assert_allclose(closed_forms.sigmoid_derivative(np.array([0.0])), [0.25])
     lam = closed_forms.numpy_forward("sigmoid")(np.array([-3.0, 0.5, 4.0]))
     np.testing.assert_allclose(closed_forms.sigmoid(np.array([-3.0, 0.5, 4.0])), lam)
+
+
+@pytest.mark.parametrize("name", sorted(closed_forms.WITHOUT_SYMPY))
+def test_numpy_written_activations_agree_with_pytorch_and_sympy(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    assert name in activation_names()
+    attrs = ATTRIBUTES.get(name, ())
+    u = np.concatenate([POINTS, [0.0, -40.0, 40.0]])
+    t = torch.tensor(u, dtype=torch.float64, requires_grad=True)
+    out = _torch_function(name)(t, *attrs)
+    out.sum().backward()
+    np.testing.assert_allclose(closed_forms.activation(name)(u, *attrs), out.detach().numpy(),
+                               rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(closed_forms.activation_derivative(name)(u, *attrs),
+                               t.grad.numpy(), rtol=1e-12, atol=1e-300)  # kinks as PyTorch
+    np.testing.assert_allclose(closed_forms.activation_derivative(name)(POINTS, *attrs),
+                               closed_forms.numpy_derivative(name)(POINTS, *attrs), rtol=1e-12)
+
+
+def test_vanishing_takes_every_activation_of_the_table() -> None:
+    from dagrad.explain.vanishing_chain.scalar_chain import NAMED, activation, vanishing
+
+    assert NAMED == activation_names()
+    for name in ("softplus", "sin"):
+        if name not in dg.ops.OPS:
+            continue
+        act = activation(name)
+        assert act.label == name and act.expr is not None and act.sym is not None
+        report = vanishing(6, [name], seed=0)
+        assert report.ok
+    assert activation("leaky_relu(x)").kind == "leaky_relu"

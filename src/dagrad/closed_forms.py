@@ -2,9 +2,9 @@
 
 Nothing here calls an Op's forward, vjp, jvp or edge formula: a named function's value is its
 SymPy forward (``Op.symbolic``) lambdified for NumPy, and its derivatives are ``sympy.diff`` of
-that forward, lambdified too.  SymPy is imported on first use.  The logistic sigmoid and σ' are
-also written out here once in a stable NumPy form, for the checks that need them without SymPy
-(the MLP Jacobians, the vanishing chain's log-space closed form).
+that forward, lambdified too.  SymPy is imported on first use.  The activations that the checks
+need without SymPy (sigmoid, written once in a stable form, tanh, relu, leaky_relu) and their
+derivatives are also written out here in NumPy: :data:`WITHOUT_SYMPY`.
 
 At a kink SymPy's conventions hold (``Heaviside(0) = 1/2``, ``sign(0) = 0``); compare away from
 kinks, or state the convention (PyTorch: relu'(0) = 0, maximum splits ties evenly).
@@ -21,7 +21,8 @@ import numpy as np
 from .catalogue import named_functions
 
 __all__ = ["sympy_forward", "sympy_derivative", "numpy_forward", "numpy_derivative",
-           "numpy_functions", "sigmoid", "sigmoid_derivative"]
+           "numpy_functions", "sigmoid", "sigmoid_derivative", "tanh_derivative",
+           "WITHOUT_SYMPY", "activation", "activation_derivative"]
 
 
 def sigmoid(u: Any) -> np.ndarray:
@@ -35,6 +36,39 @@ def sigmoid_derivative(u: Any) -> np.ndarray:
     """σ'(u) = e⁻ᵘ/(1 + e⁻ᵘ)² = σ(u)(1 − σ(u))."""
     s = sigmoid(u)
     return s * (1.0 - s)
+
+
+def tanh_derivative(u: Any) -> np.ndarray:
+    """tanh'(u) = 1 − tanh²(u)."""
+    t = np.tanh(np.asarray(u, dtype=np.float64))
+    return 1.0 - t * t
+
+
+#: Activations written out in NumPy here, usable without SymPy: name -> (φ(u, *attributes),
+#: φ'(u, *attributes)).  relu'(0) = 0 and leaky_relu'(0) = slope, as PyTorch.  Every other
+#: activation of the table takes its closed forms from SymPy (:func:`numpy_forward`).
+WITHOUT_SYMPY: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]] = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (lambda u: np.tanh(np.asarray(u, dtype=np.float64)), tanh_derivative),
+    "relu": (lambda u: np.maximum(np.asarray(u, dtype=np.float64), 0.0),
+             lambda u: (np.asarray(u) > 0).astype(np.float64)),
+    "leaky_relu": (lambda u, slope=0.01: np.where(np.asarray(u) > 0, u, slope * np.asarray(u)),
+                   lambda u, slope=0.01: np.where(np.asarray(u) > 0, 1.0, slope)),
+}
+
+
+def activation(name: str) -> Callable[..., np.ndarray]:
+    """φ(u, *attributes) in NumPy: written out here, else from the Op's SymPy forward."""
+    if name in WITHOUT_SYMPY:
+        return WITHOUT_SYMPY[name][0]
+    return numpy_forward(name)
+
+
+def activation_derivative(name: str) -> Callable[..., np.ndarray]:
+    """φ'(u, *attributes) in NumPy: written out here, else ``sympy.diff`` of the SymPy forward."""
+    if name in WITHOUT_SYMPY:
+        return WITHOUT_SYMPY[name][1]
+    return numpy_derivative(name)
 
 
 def _exact(value: Any) -> Any:

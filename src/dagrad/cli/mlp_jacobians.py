@@ -15,6 +15,14 @@ SIZES = [784, 256, 256, 10]
 BATCH, LR = 64, 0.1
 
 
+def _activations() -> list[str]:
+    """The op table's named activations that dg.nn.MLP builds as hidden layers."""
+    from ..catalogue import activation_names
+    from ..nn.mlp import ACTIVATIONS
+
+    return [name for name in activation_names() if name in ACTIVATIONS]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad mlp-jacobians``."""
     p.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed (0)")
@@ -23,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-steps", type=int, default=0, metavar="K",
                    help=f"train the MLP for K SGD steps first (batch {BATCH}, lr {LR}) on the "
                         "sample's train split; 0 (default) explains it at initialisation")
-    p.add_argument("--activation", choices=["tanh", "sigmoid", "relu"], default="tanh",
+    p.add_argument("--activation", choices=_activations(), default="tanh",
                    help="hidden activation (tanh, as the sheet)")
     p.add_argument("--dense", action=argparse.BooleanOptionalAction, default=True,
                    help="build the 392 MiB tensor J_o1(W1) for the bonus (--no-dense: the "

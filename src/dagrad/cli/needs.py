@@ -84,16 +84,20 @@ def _rosenbrock(args: argparse.Namespace) -> list[Need]:
     return [Need(SYMPY, "for the edge formulas and the symbolic check"), *_picture(args)]
 
 
-_ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu")
+def _without_sympy() -> tuple[str, ...]:
+    """The table's activations whose closed forms are written out in NumPy (no SymPy needed)."""
+    from ..closed_forms import WITHOUT_SYMPY
 
-
-_NAMED_CALL = re.compile(r"(sigmoid|tanh|relu)\(\s*x\s*\)\Z")  # "tanh(x)" is tanh
+    return tuple(WITHOUT_SYMPY)
 
 
 def _is_activation_name(item: str) -> bool:
+    """True for a name (or ``name(x)``, ``leaky_relu:SLOPE``) that needs no SymPy."""
     key = item.strip().lower().replace("-", "_")
-    return (key in _ACTIVATION_NAMES or key.startswith("leaky_relu:")
-            or bool(_NAMED_CALL.match(item.strip())))
+    call = re.fullmatch(r"(\w+)\(\s*x\s*\)", item.strip())
+    names = _without_sympy()
+    return (key in names or key.split(":", 1)[0] == "leaky_relu" and ":" in key
+            or (call is not None and call.group(1) in names))
 
 
 def _vanishing(args: argparse.Namespace) -> list[Need]:
@@ -104,7 +108,7 @@ def _vanishing(args: argparse.Namespace) -> list[Need]:
     items = (getattr(args, "activations", None) or "").split(",")
     if not getattr(args, "mlp", False) and not all(_is_activation_name(i) for i in items if i):
         needs.append(Need(SYMPY, "for σ' of an activation typed as an expression",
-                          "or use the named activations (sigmoid, tanh, relu, leaky_relu)"))
+                          f"or use the named activations ({', '.join(_without_sympy())})"))
     return needs
 
 

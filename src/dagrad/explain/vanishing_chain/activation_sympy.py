@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import closed_forms
 from ...expression import Expression, ExpressionError, numpy_functions, to_sympy
 
 __all__ = ["SymbolicActivation", "analyse", "GRID_TEXT"]
@@ -232,6 +233,12 @@ def _grid_sup(fn: Callable[[np.ndarray], np.ndarray]) -> float:
     return best
 
 
+def _symbolic(name: str, x: Any) -> Any:
+    """The activation's SymPy forward (the op table's) in the symbol x."""
+    (a,), f = closed_forms.sympy_forward(name)
+    return f.subs(a, x)
+
+
 def _recognise(sp: Any, x: Any, s: Any, expr: Expression) -> str | None:
     """'sigmoid' or 'tanh' when σ equals it numerically at a few points and SymPy proves it."""
     with np.errstate(all="ignore"):
@@ -240,8 +247,8 @@ def _recognise(sp: Any, x: Any, s: Any, expr: Expression) -> str | None:
         except (ArithmeticError, ValueError, TypeError):
             return None
     v = np.broadcast_to(v, _PROBES.shape)
-    refs = {"sigmoid": (1 / (1 + np.exp(-_PROBES)), 1 / (1 + sp.exp(-x))),
-            "tanh": (np.tanh(_PROBES), sp.tanh(x))}
+    refs = {name: (closed_forms.activation(name)(_PROBES), _symbolic(name, x))
+            for name in ("sigmoid", "tanh")}
     if sp.count_ops(s) > MAX_RECOGNISE_OPS:
         return None
     for name, (num, sym) in refs.items():

@@ -32,13 +32,18 @@ from typing import Any
 
 import numpy as np
 
+from ... import closed_forms
+from ...catalogue import activation_names, named_functions
 from ...expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
 from .. import report as rp
 from .activation_sympy import SymbolicActivation
 
 __all__ = ["vanishing", "VanishingReport", "ChainResult", "Activation", "activation", "NAMED"]
 
-NAMED = ("sigmoid", "tanh", "relu", "leaky_relu")
+#: The named activations: the op table's (sigmoid, tanh, relu, leaky_relu written out in NumPy
+#: in :mod:`dagrad.closed_forms`; any other, such as softplus or sin, is its call ``name(x)``
+#: with σ' from SymPy).
+NAMED = activation_names()
 LN10 = math.log(10.0)
 MAX_TABLE_ROWS = 40
 TINY = float(np.finfo(np.float64).tiny)  # smallest normal float64
@@ -50,11 +55,6 @@ FAILED = ("mismatch",)  # flags that are failed checks
 
 
 # --------------------------------------------------------------------------- activations
-
-
-def _sigmoid_np(u: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(u))
-    return np.where(u >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _softplus(z: np.ndarray) -> np.ndarray:
@@ -77,32 +77,23 @@ class Activation:
 
     def tensor(self, u: Any) -> Any:
         """σ(u) on a dagrad Tensor (recorded in the graph): the typed expression or the op."""
-        from ... import ops
-
         if self.expr is not None:
             return self.expr.evaluate({"x": u})
-        if self.kind == "sigmoid":
-            return ops.sigmoid(u)
-        if self.kind == "tanh":
-            return ops.tanh(u)
-        if self.kind == "relu":
-            return ops.relu(u)
-        if self.kind == "leaky_relu":
-            return ops.leaky_relu(u, self.slope)
+        if self.kind in closed_forms.WITHOUT_SYMPY:
+            return named_functions()[self.kind].call(u, *self._attributes)
         raise ValueError(f"activation {self.label!r}: kind {self.kind!r} needs an expression")
 
     def numpy(self, u: np.ndarray) -> np.ndarray:
         """σ(u) in plain NumPy (the closed form's forward pass)."""
         u = np.asarray(u, dtype=np.float64)
-        if self.kind == "sigmoid":
-            return _sigmoid_np(u)
-        if self.kind == "tanh":
-            return np.tanh(u)
-        if self.kind == "relu":
-            return np.maximum(u, 0.0)
-        if self.kind == "leaky_relu":
-            return np.where(u > 0, u, self.slope * u)
+        if self.kind in closed_forms.WITHOUT_SYMPY:
+            return closed_forms.activation(self.kind)(u, *self._attributes)
         return np.asarray(self.expr.evaluate({"x": u}, numpy_functions()), dtype=np.float64)
+
+    @property
+    def _attributes(self) -> tuple[float, ...]:
+        """The attributes the op takes after u (leaky_relu's slope)."""
+        return (self.slope,) if self.kind == "leaky_relu" else ()
 
     def log_value(self, u: float, log_u: float, sign_u: float, h: float) -> tuple[float, float]:
         """(log|σ(u)|, sign σ(u)) knowing log|u| too, so tiny values survive float64 underflow.
@@ -138,10 +129,8 @@ class Activation:
             if self.kind == "tanh":
                 a = np.abs(u)
                 return math.log(4.0) - 2 * a - 2 * np.log1p(np.exp(-2 * a)), np.ones_like(u)
-            if self.kind == "relu":
-                d = (u > 0).astype(np.float64)
-            elif self.kind == "leaky_relu":
-                d = np.where(u > 0, 1.0, self.slope)
+            if self.kind in closed_forms.WITHOUT_SYMPY:
+                d = closed_forms.activation_derivative(self.kind)(u, *self._attributes)
             else:
                 d = self.sym.derivative_fn(u)
             return np.log(np.abs(d)), np.sign(d)
@@ -194,8 +183,10 @@ def activation(spec: str | Activation) -> Activation:
         raise TypeError(f"activation must be a str, not {type(spec).__name__}")
     text = spec.strip()
     key = text.lower().replace("-", "_")
-    if key in NAMED:
+    if key in closed_forms.WITHOUT_SYMPY:
         return Activation(text, key)
+    # another activation of the table (softplus, sin, ...) is its call, with σ' from SymPy
+    source = f"{key}(x)" if key in NAMED else text
     if key.startswith("leaky_relu:"):
         raw = text.split(":", 1)[1].strip()
         try:
@@ -207,7 +198,7 @@ def activation(spec: str | Activation) -> Activation:
             raise ExpressionError(f"activation {spec!r}: the slope must be finite")
         return Activation(text, "leaky_relu", slope=slope)
     try:
-        expr = parse(text)
+        expr = parse(source)
     except ExpressionError as e:
         raise ExpressionError(f"activation {spec!r}: {e}") from None
     if expr.variables != ("x",):
@@ -217,7 +208,7 @@ def activation(spec: str | Activation) -> Activation:
             f"nor an expression in the single variable x (it uses {uses}); "
             "e.g. 'x / (1 + abs(x))'")
     tree = expr.tree
-    if (isinstance(tree, Call) and tree.name in ("sigmoid", "tanh", "relu")
+    if (isinstance(tree, Call) and tree.name in closed_forms.WITHOUT_SYMPY
             and tree.args == (Variable("x"),)):
         return Activation(text, tree.name)  # "tanh(x)" is tanh
     from .activation_sympy import analyse
