@@ -27,12 +27,15 @@ f = 100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2
 f.backward()
 print(f.item(), x1.grad.item(), x2.grad.item())
 assert (x1.grad.item(), x2.grad.item()) == (151.0, -50.0)"""),
-    ("code", """g = dg.trace(lambda x1, x2: 100 * (x2 - x1**2)**2 + (1 - x1)**2, 1.5, 2.0)
+    ("code", """dag = dg.explain.rosenbrock(1.5, 2.0)  # exercise (b)'s explainer
+assert dag.ok  # backprop and the chain rule over the DAG against the gradient derived by hand
+g = dag.graph
 g  # drawn by Graphviz: every edge carries ∂target/∂source, its formula and its value"""),
-    ("code", """for e in g.edges:
-    print(f"{e.source:>3} → {e.target:<3} ∂{e.target}/∂{e.source} = {e.formula} = {e.value}")"""),
+    ("code", """for edge, derivative, formula, value in dag.edge_rows():
+    print(f"{edge:<9} {derivative} = {formula} = {value}")"""),
     ("code", """print(g.derivation())
-g.gradient_formula("x1"), g.gradient_formula("x2")"""),
+dag.formulas  # ∂f/∂x1, ∂f/∂x2: the sum over paths of the product of the edge formulas"""),
+    ("code", """dag  # the report: value, ∇f, every edge, the reverse pass, the checks"""),
     ("md", """## (a) Vanishing gradients in $h_i = \\sigma(w_i h_{i-1})$
 
 $\\partial h_n/\\partial w_i = h_{i-1}\\,\\sigma'(w_i h_{i-1})
