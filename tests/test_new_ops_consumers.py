@@ -103,3 +103,22 @@ def test_the_stepper_walks_a_graph_of_every_new_op(tmp_path):
     assert all(name in page.read_text(encoding="utf-8")
                for name in ("sin", "cos", "softplus", "clamp", "log1p", "expm1"))
 
+
+
+def test_vanishing_chain_takes_softplus_and_sin_by_name(capsys):
+    from dagrad.explain.vanishing_chain.scalar_chain import vanishing
+
+    rng = np.random.default_rng(5)
+    w, x = rng.uniform(-1, 1, 8), 0.8
+    rep = vanishing(8, ["softplus", "sin"], weights=w, x=x)
+    for name, tf in (("softplus", F.softplus), ("sin", torch.sin)):
+        ws = torch.tensor(w, requires_grad=True)
+        h = torch.tensor(x, dtype=torch.float64)
+        for k in range(len(w)):
+            h = tf(ws[k] * h)
+        (g,) = torch.autograd.grad(h, ws)
+        np.testing.assert_allclose(rep[name].autodiff, g.numpy(), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(rep[name].closed, g.numpy(), rtol=1e-12, atol=1e-300)
+    assert main(["vanishing", "--depth", "5", "--activations", "softplus,sin", "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "σ = softplus" in text and "σ = sin" in text and "mismatch" not in text
