@@ -5,8 +5,8 @@ operations in the same order (so the numbers are the same), but into preallocate
 in place where the planner allows, and fused where two steps share work (tanh' from the saved
 output; softmax + cross-entropy forward and backward in one buffer).  A kernel is chosen only
 when its conditions hold (float dtypes, no batch axes on the cotangent, ...); otherwise the step
-runs the table's own function.  0-d values replay as NumPy scalars through the templates at the
-end, which copy the table's rules operator for operator.  tests/test_compiler.py checks every
+runs the table's own function.  0-d values replay as NumPy scalars through templates generated
+from the table's rules (see ``scalar_template``).  tests/test_compiler.py checks every
 kernel against the table's rules on random inputs.
 """
 
@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.rulecode import Code, source
 from .ir import CONST, Step, Value
 
-__all__ = ["Kernel", "View", "Ctx", "select", "scalar_template", "IDENTITY_VJP"]
+__all__ = ["Kernel", "View", "Ctx", "select", "scalar_template"]
 
 
 @dataclass
@@ -236,8 +237,7 @@ def _mul_vjp(v: View) -> Kernel | None:
 
 
 def _sub_vjp(v: View) -> Kernel | None:
-    if v.step.index == 0:
-        return _identity_vjp(v)
+    """−g for the subtrahend (the minuend's rule is an identity rule)."""
     if not v.floats() or v.step.sum_to is not None or v.out.scalar:
         return None
     return Kernel(lambda c: [f"_np.negative({c.ops[0]}, out={c.out})"], reads=(0,),
@@ -275,10 +275,8 @@ def _identity_vjp(v: View) -> Kernel | None:
 
 
 def _linear_vjp(v: View) -> Kernel | None:
-    """x: g W;  W: gᵀ x;  b: Σ_batch g — three GEMM/reduction kernels writing with out=."""
+    """x: g W;  W: gᵀ x — GEMM kernels writing with out= (b's rule is an identity rule)."""
     i = v.step.index
-    if i == 2:
-        return _identity_vjp(v)
     if not v.floats() or not v.g_plain():
         return None
     if i == 0:
@@ -317,11 +315,8 @@ FWD: dict[str, Callable[[View], Kernel | None]] = {
 }
 VJP: dict[str, Callable[[View], Kernel | None]] = {
     "linear": _linear_vjp, "matmul": _matmul_vjp, "tanh": _tanh_vjp, "sigmoid": _sigmoid_vjp,
-    "exp": _exp_vjp, "mul": _mul_vjp, "add": _identity_vjp, "sub": _sub_vjp,
-    "broadcast_to": _identity_vjp, "cross_entropy": _ce_vjp,
+    "exp": _exp_vjp, "mul": _mul_vjp, "sub": _sub_vjp, "cross_entropy": _ce_vjp,
 }
-#: (op, input) pairs whose table rule returns the cotangent itself.
-IDENTITY_VJP = {("add", 0), ("add", 1), ("sub", 0), ("linear", 2), ("broadcast_to", 0)}
 
 
 def select(v: View) -> Kernel | None:
@@ -330,7 +325,7 @@ def select(v: View) -> Kernel | None:
     if s.kind == "fwd" and not s.dyn:
         f = FWD.get(s.op.name)
     elif s.kind == "vjp" and not s.dyn:
-        f = VJP.get(s.op.name)
+        f = _identity_vjp if s.index in s.op.identity_vjp else VJP.get(s.op.name)
     elif s.kind == "add":
         f = _add_step
     else:
@@ -338,33 +333,54 @@ def select(v: View) -> Kernel | None:
     return f(v) if f is not None else None
 
 
-# ----- 0-d values: NumPy-scalar expressions, operator for operator the table's rules ---------
-_SCALAR_FWD = {
-    "add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0} * {1}", "div": "{0} / {1}",
-    "neg": "-{0}", "powi": "_np.power({0}, {n})", "exp": "_f_exp({0})", "log": "_f_log({0})",
-    "tanh": "_f_tanh({0})", "sqrt": "_f_sqrt({0})",  # the table's forwards (their math path)
-}
-_SCALAR_VJP = {
-    ("add", 0): "{g}", ("add", 1): "{g}", ("sub", 0): "{g}", ("sub", 1): "-{g}",
-    ("mul", 0): "{g} * {1}", ("mul", 1): "{g} * {0}",
-    ("div", 0): "{g} / {1}", ("div", 1): "-{g} * {out} / {1}",
-    ("neg", 0): "-{g}", ("powi", 0): "{g} * ({n} * {0} ** ({n} - 1))",
-    ("exp", 0): "{g} * {out}", ("log", 0): "{g} / {0}", ("tanh", 0): "{g} * (1 - {out} * {out})",
-    ("sqrt", 0): "{g} / (2 * {out})", ("sigmoid", 0): "{g} * ({out} * (1 - {out}))",
-}
+# ----- 0-d values: NumPy-scalar expressions generated from the table's rules ----------------
+#: (op, step kind, input index, attribute names) → the generated template, or None.
+_TEMPLATES: dict[tuple, str | None] = {}
 
 
 def scalar_template(step: Step) -> str | None:
-    """The expression for a step whose operands and result are all 0-d, or None."""
+    """The expression for a step whose operands and result are all 0-d, or None.
+
+    Generated once per (op, rule, attribute names) by calling the table's rule — or forward —
+    on recording values (:mod:`dagrad.ops.rulecode`): the same operations in the same order.
+    A forward that is not plain arithmetic is called as ``_f_<name>``, the table's own function.
+    """
     if step.dyn:
         return None
-    if step.kind == "fwd":
-        return _SCALAR_FWD.get(step.op.name)
-    if step.kind == "vjp" and step.sum_to is None and not step.wrap:
-        return _SCALAR_VJP.get((step.op.name, step.index))
     if step.kind == "add":
         return "{0} + {1}"
-    return None
+    op = step.op
+    if op is None or not op.elementwise or op.variadic or step.kind not in ("fwd", "vjp"):
+        return None
+    if step.kind == "vjp" and (step.sum_to is not None or step.wrap):
+        return None
+    if any(type(a) not in (int, float) for a in step.attrs.values()):
+        return None
+    key = (op, step.kind, step.index, tuple(sorted(step.attrs)))
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = _generate(step, key[3])
+    return _TEMPLATES[key]
+
+
+def _generate(step: Step, names: tuple[str, ...]) -> str | None:
+    op = step.op
+    ins = [Code(f"{{{k}}}") for k in range(len(op.args))]
+    attrs = {a: Code(f"{{{a}}}") for a in names}
+    if step.kind == "vjp":
+        rule = op.vjp_rule(step.index)
+        code = None if rule is None else source(rule, [Code("{g}"), *ins, Code("{out}")], attrs)
+        return None if code is None else code.src
+    code = source(op.forward, ins, attrs)
+    if code is not None:
+        return code.src
+    try:  # the table's forward itself, where it gives a NumPy scalar for NumPy scalars
+        sample = op.forward(*[np.float64(0.5)] * len(ins), **step.attrs)
+    except Exception:
+        return None
+    if not isinstance(sample, np.generic):
+        return None
+    return f"_f_{op.name}({', '.join(c.src for c in ins)}" + \
+        "".join(f", {a}={{{a}}}" for a in names) + ")"
 
 
 def fill(template: str, names: list[str], step: Step) -> tuple[str, tuple[int, ...]]:

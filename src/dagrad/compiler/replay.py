@@ -102,8 +102,8 @@ class _Gen:
                                    "_detach": _detach, "_gcopy": _grad_copy, "_with": _with,
                                    "_view": _view, "_sum_to": autodiff.sum_to,
                                    "_asarray": np.asarray, "_stale": _stale,
-                                   **{f"_f_{name}": OPS[name].forward
-                                      for name in ("exp", "log", "tanh", "sqrt")}}
+                                   **{f"_f_{name}": op.forward
+                                      for name, op in OPS.items() if op.elementwise}}
         self.lines: list[str] = []
         self.head: list[str] = []
         self.loaded: set[int] = set()

@@ -31,6 +31,7 @@ of a binary op is undone in one place (``autodiff``), never inside a rule.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ import numpy as np
 
 from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import MODES, STATE, Tensor
+from .rulecode import Code, source
 
 __all__ = ["Op", "Template", "WithResiduals", "ResidualNode", "output_only", "apply", "binary",
            "unary", "record_result", "OPS", "as_input",
@@ -68,7 +70,7 @@ class Op:
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
                  "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
-                 "saved_inputs", "saves_out", "residuals")
+                 "saved_inputs", "saves_out", "residuals", "_identity")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
@@ -99,6 +101,7 @@ class Op:
             i for i, a in enumerate(self.args) if a in saves)
         self.saves_out = "out" in saves
         self.residuals = tuple(residuals)
+        self._identity: tuple[int, ...] | None = None
         if self.residuals and elementwise:
             raise ValueError(f"op {name}: an elementwise op saves no residuals (scalar path)")
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
@@ -122,6 +125,24 @@ class Op:
         if self.variadic:
             return lambda *a, **k: self.jvp(i, *a, **k)
         return self.jvp[i]
+
+    @property
+    def identity_vjp(self) -> tuple[int, ...]:
+        """The inputs whose vjp rule returns the cotangent itself (x̄ = ḡ, before the engine's
+        broadcast reduction): found by calling each rule on recording values."""
+        if self._identity is None:
+            found = []
+            if not self.variadic:
+                g = Code("{g}")
+                operands = [g, *[Code(f"{{{k}}}") for k in range(len(self.args))], Code("{out}")]
+                for i, rule in enumerate(self.vjp):
+                    if rule is None:
+                        continue
+                    extra = list(inspect.signature(rule).parameters)[len(operands):]
+                    if source(rule, operands, {a: Code(f"{{{a}}}") for a in extra}) is g:
+                        found.append(i)
+            self._identity = tuple(found)
+        return self._identity
 
     @property
     def scalar(self) -> bool:
