@@ -19,8 +19,8 @@ import numpy as np
 from . import fastpaths, versions
 from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
-__all__ = ["backward", "grad", "forward_tangents", "sum_to", "BACKWARD_HOOKS", "reverse_sweep",
-           "apply_vjp", "ReverseInterpreter", "ArrayInterpreter"]
+__all__ = ["backward", "grad", "forward_tangents", "sum_to", "reduce_axes", "BACKWARD_HOOKS",
+           "reverse_sweep", "apply_vjp", "ReverseInterpreter", "ArrayInterpreter"]
 
 # Called as hook(node, input_index, incoming_cotangent, result) after each vjp rule (anomaly mode).
 BACKWARD_HOOKS: list[Callable] = []
@@ -43,12 +43,19 @@ def sum_to(c: Any, shape: tuple[int, ...], nb: int) -> Any:
         if isinstance(c, Tensor):
             return c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]) + np.zeros(full, c.dtype)
         return np.broadcast_to(c.reshape(cs[:nb] + (1,) * -lead + cs[nb:]), full)
-    ones = tuple(nb + lead + i for i, s in enumerate(shape) if s == 1 and cs[nb + lead + i] != 1)
-    if not ones and isinstance(c, np.ndarray):  # only leading axes: one reduce, a fresh array
-        return np.add.reduce(c, axis=tuple(range(nb, nb + lead)))
-    axes = tuple(range(nb, nb + lead)) + ones
+    axes = reduce_axes(cs, shape, nb)
+    if len(axes) == lead and isinstance(c, np.ndarray):  # only leading axes: a fresh array
+        return np.add.reduce(c, axis=axes)
     r = c.sum(axis=axes, keepdims=True) if axes else c
     return r.reshape(cs[:nb] + shape)
+
+
+def reduce_axes(cshape: tuple[int, ...], shape: tuple[int, ...], nb: int) -> tuple[int, ...]:
+    """The axes ``sum_to`` sums over: the leading broadcast axes after the nb batch axes, then
+    the axes where ``shape`` has 1 and the cotangent does not (cshape at least as long)."""
+    lead = len(cshape) - nb - len(shape)
+    return tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + i for i, s in enumerate(shape) if s == 1 and cshape[nb + lead + i] != 1)
 
 
 def as_seen_by(x: Tensor, seq: int) -> Tensor:

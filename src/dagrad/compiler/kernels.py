@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autodiff
 from ..ops.rulecode import Code, source
 from .ir import CONST, Step, Value
 
@@ -244,16 +245,6 @@ def _sub_vjp(v: View) -> Kernel | None:
                   inplace=(0,))
 
 
-def _reduce_axes(gshape: tuple[int, ...], shape: tuple[int, ...], nb: int
-                 ) -> tuple[int, ...] | None:
-    """autodiff.sum_to's axes (None when it would broadcast instead of reduce)."""
-    lead = len(gshape) - nb - len(shape)
-    if lead < 0:
-        return None
-    return tuple(range(nb, nb + lead)) + tuple(
-        nb + lead + i for i, s in enumerate(shape) if s == 1 and gshape[nb + lead + i] != 1)
-
-
 def _identity_vjp(v: View) -> Kernel | None:
     """Rules that return g itself: no work, or one reduction (a bias gradient Σ_batch g)."""
     st = v.step.sum_to
@@ -262,9 +253,9 @@ def _identity_vjp(v: View) -> Kernel | None:
     g = v.operands[0]
     if not v.floats() or v.out.scalar:
         return None
-    axes = _reduce_axes(g.shape, st[0], st[1])
-    if axes is None:
+    if len(g.shape) < st[1] + len(st[0]):  # sum_to would broadcast, not reduce
         return None
+    axes = autodiff.reduce_axes(g.shape, st[0], st[1])
     kept = tuple(1 if k in axes else n for k, n in enumerate(g.shape))
 
     def emit(c: Ctx) -> list[str]:
