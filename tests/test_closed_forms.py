@@ -163,3 +163,39 @@ def test_vanishing_takes_every_activation_of_the_table() -> None:
         report = vanishing(6, [name], seed=0)
         assert report.ok
     assert activation("leaky_relu(x)").kind == "leaky_relu"
+
+
+def test_jacobian_forms_cover_every_activation_of_the_table() -> None:
+    from dagrad.explain.mlp_jacobians import jacobians as jac
+
+    assert set(activation_names()) | {"identity"} == set(jac.ACTIVATION_FORMS)
+    o = np.array([-1.3, 0.4, 2.1])
+    for name in activation_names():
+        form = jac.ACTIVATION_FORMS[name]
+        assert form.name == name and "{o}" in form.text and "{o}" in form.latex
+        assert form.text.format(o="o1")
+        with np.errstate(invalid="ignore", divide="ignore"):  # sqrt and log below 0: nan
+            expected = closed_forms.activation_derivative(name)(o)
+            np.testing.assert_allclose(np.diag(jac.activation_jacobian(name, o)), expected)
+    if "softplus" in dg.ops.OPS:
+        assert "exp(u)/(exp(u) + 1)" in jac.ACTIVATION_FORMS["softplus"].derivation
+    with pytest.raises(ValueError, match="no closed form"):
+        jac.activation("softsign", o)
+
+
+def test_cli_activation_lists_come_from_the_table() -> None:
+    import argparse
+
+    from dagrad.cli import mlp_jacobians, needs
+    from dagrad.nn.mlp import ACTIVATIONS
+
+    p = argparse.ArgumentParser()
+    mlp_jacobians.add_arguments(p)
+    choices = next(a.choices for a in p._actions if a.dest == "activation")
+    assert choices == [n for n in activation_names() if n in ACTIVATIONS]
+    assert {"tanh", "sigmoid", "relu"} <= set(choices)
+    assert set(needs._without_sympy()) <= set(activation_names())
+    assert needs._is_activation_name("tanh(x)") and needs._is_activation_name("leaky_relu:0.1")
+    assert not needs._is_activation_name("x / (1 + abs(x))")
+    if "softplus" in dg.ops.OPS:  # a table activation without written-out forms needs SymPy
+        assert not needs._is_activation_name("softplus")

@@ -7,10 +7,14 @@ a gradient is a row vector and a chain is multiplied left to right (vector–Jac
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ... import closed_forms
+from ...catalogue import activation_names, named_functions
 from ...limits import check_dense
 
 __all__ = [
@@ -31,7 +35,7 @@ class ActivationForm:
     derivation_latex: str
 
 
-ACTIVATION_FORMS: dict[str, ActivationForm] = {
+_WRITTEN_FORMS: dict[str, ActivationForm] = {
     "tanh": ActivationForm(
         "tanh", "diag(1 − tanh²({o}))",
         r"\operatorname{diag}\bigl(1-\tanh^2({o})\bigr)",
@@ -72,6 +76,60 @@ ACTIVATION_FORMS: dict[str, ActivationForm] = {
         r"\varphi(u) = u,\quad \frac{\partial o_i}{\partial o_j} = \delta_{ij}"),
 }
 
+
+def _derived_form(name: str) -> ActivationForm:
+    """The Jacobian of a table activation without a written-out form: φ' by ``sympy.diff``."""
+    import sympy
+
+    u = sympy.Symbol("u", real=True)
+    (a,), f = closed_forms.sympy_forward(name)
+    _, d = closed_forms.sympy_derivative(name)
+    f, d = f.subs(a, u), d.subs(a, u)
+    op = rf"\operatorname{{{name}}}"
+    return ActivationForm(
+        name, f"diag({name}'({{o}}))", rf"\operatorname{{diag}}\bigl({op}'({{o}})\bigr)",
+        f"{name}(u) = {f}, so {name}'(u) = {d} (by SymPy); elementwise, hence "
+        f"∂{name}(o_i)/∂o_j = δ_ij·{name}'(o_i): a diagonal matrix.",
+        rf"{op}(u) = {sympy.latex(f)},\quad {op}'(u) = {sympy.latex(d)},\quad "
+        rf"\frac{{\partial {op}(o_i)}}{{\partial o_j}} = \delta_{{ij}}\,{op}'(o_i)")
+
+
+class _ActivationForms(Mapping[str, ActivationForm]):
+    """Every activation of the op table and the identity; forms written out above where there
+    is one, else derived by SymPy on first use."""
+
+    def _names(self) -> tuple[str, ...]:
+        return (*_WRITTEN_FORMS, *(n for n in activation_names() if n not in _WRITTEN_FORMS))
+
+    def __getitem__(self, name: str) -> ActivationForm:
+        if name in _WRITTEN_FORMS:
+            return _WRITTEN_FORMS[name]
+        if name not in activation_names():
+            raise KeyError(name)
+        return _derived_form(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: The activations' Jacobian forms, keyed by the op table's activation names (and identity).
+ACTIVATION_FORMS: Mapping[str, ActivationForm] = _ActivationForms()
+
+
+def _closed_form(name: str, derivative: bool) -> Any:
+    """φ or φ' in NumPy from the one closed-form catalogue (dagrad.closed_forms)."""
+    if name not in activation_names():
+        raise ValueError(f"no closed form for the activation {name!r}")
+    return (closed_forms.activation_derivative if derivative else closed_forms.activation)(name)
+
+
+def _attributes(name: str, slope: float) -> tuple[float, ...]:
+    """The activation's attributes after o: leaky_relu's slope α, else none."""
+    return (slope,)[:len(named_functions()[name].attributes)]
+
 SOFTMAX_DERIVATION = (
     "s_i = e^{o_i} / Σ_k e^{o_k}. By the quotient rule ∂s_i/∂o_j = (δ_ij·e^{o_i}·Σ − "
     "e^{o_i}·e^{o_j}) / Σ² = s_i(δ_ij − s_j), i.e. J = diag(s) − s·sᵀ: symmetric, and each row "
@@ -93,35 +151,17 @@ LINEAR_DERIVATION_LATEX = (
 
 
 def activation(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
-    """φ(o) elementwise: tanh, σ(o) = 1/(1 + e⁻ᵒ), max(0, o), leaky relu or the identity."""
-    if name == "tanh":
-        return np.tanh(o)
-    if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * o))  # = 1/(1 + e⁻ᵒ), without overflow
-    if name == "relu":
-        return np.maximum(o, 0.0)
-    if name == "leaky_relu":
-        return np.where(o > 0, o, slope * o)
+    """φ(o) elementwise (tanh, σ(o) = 1/(1 + e⁻ᵒ), relu, …; the identity): dagrad.closed_forms."""
     if name == "identity":
         return np.array(o, dtype=np.float64)
-    raise ValueError(f"no closed form for the activation {name!r}")
+    return np.asarray(_closed_form(name, False)(o, *_attributes(name, slope)), dtype=np.float64)
 
 
 def activation_derivative(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
-    """φ'(o) elementwise: 1 − tanh²(o), σ(o)(1 − σ(o)), 1[o > 0], 1[o > 0] + α·1[o ≤ 0], 1."""
-    if name == "tanh":
-        t = np.tanh(o)
-        return 1.0 - t * t
-    if name == "sigmoid":
-        s = 0.5 * (1.0 + np.tanh(0.5 * o))
-        return s * (1.0 - s)
-    if name == "relu":
-        return (o > 0).astype(np.float64)
-    if name == "leaky_relu":
-        return np.where(o > 0, 1.0, slope)
+    """φ'(o) elementwise: 1 − tanh²(o), σ(o)(1 − σ(o)), 1[o > 0], 1[o > 0] + α·1[o ≤ 0], 1, …"""
     if name == "identity":
         return np.ones_like(o, dtype=np.float64)
-    raise ValueError(f"no closed form for the activation {name!r}")
+    return np.asarray(_closed_form(name, True)(o, *_attributes(name, slope)), dtype=np.float64)
 
 
 def activation_jacobian(name: str, o: np.ndarray, slope: float = 0.01) -> np.ndarray:
