@@ -952,3 +952,20 @@ def test_default_functions_build_a_dagrad_graph() -> None:
         assert parse("x**2.0").evaluate({"x": x1}).op == integer_power
         square = "square" if "square" in dg.ops.OPS else integer_power  # a table op now
         assert parse("square(x)").evaluate({"x": x1}).op == square
+
+
+def test_functions_come_from_the_op_table() -> None:
+    from dagrad.catalogue import named_functions
+
+    for name, spec in named_functions().items():
+        assert FUNCTIONS[name] == (spec.min_args, spec.max_args)
+    assert parse("ln(x)").tree == Call("log", (Variable("x"),))
+    with pytest.raises(ExpressionError, match="used as a variable"):
+        parse("ln + 1")
+    with pytest.raises(ExpressionError, match="the slope of leaky_relu must be a constant"):
+        parse("leaky_relu(x, y)")
+    if "clamp" in FUNCTIONS:
+        with pytest.raises(ExpressionError, match=r"clamp\(\) takes 1 to 3 arguments"):
+            parse("clamp(x, 0, 1, 2)")
+        with pytest.raises(ExpressionError, match="the max of clamp must be a constant"):
+            parse("clamp(x, 0, y)")

@@ -537,7 +537,8 @@ class _Builder:
                 raise self._fail("starred arguments are not allowed", arg)
         low, high = FUNCTIONS[name]
         if not low <= len(node.args) <= high:
-            wanted = str(low) if low == high else f"{low} or {high}"
+            between = "or" if high == low + 1 else "to"
+            wanted = str(low) if low == high else f"{low} {between} {high}"
             raise self._fail(
                 f"{name}() takes {wanted} argument{'s' if high > 1 else ''}, got {len(node.args)}",
                 node,
