@@ -20,7 +20,8 @@ from . import fastpaths, versions
 from .tensor import RETAINED, STATE, Tensor, _grad_mode
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "reduce_axes", "BACKWARD_HOOKS",
-           "reverse_sweep", "apply_vjp", "ReverseInterpreter", "ArrayInterpreter"]
+           "reverse_sweep", "apply_vjp", "ReverseInterpreter", "ArrayInterpreter",
+           "forward_sweep", "ForwardInterpreter", "TangentInterpreter", "accumulate"]
 
 # Called as hook(node, input_index, incoming_cotangent, result) after each vjp rule (anomaly mode).
 BACKWARD_HOOKS: list[Callable] = []
@@ -212,7 +213,7 @@ class ArrayInterpreter:
         return prev + c
 
     def write(self, t: Tensor, g: Any) -> None:
-        _accumulate(t, g, False, self.given)
+        accumulate(t, g, False, self.given)
 
     def found(self, target: Tensor, g: Any) -> Any:
         return g
@@ -323,7 +324,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                         if len(found) == len(wanted):
                             break
                 elif id(node) in RETAINED:
-                    _accumulate(node, g, create_graph, given)
+                    accumulate(node, g, create_graph, given)
             op, inputs, attrs = node._op, node._ins, node._attrs
             if node._freed and check_freed and op.saves:  # a node that saved nothing may repeat
                 raise RuntimeError(FREED_ERROR.format(op=op.name))
@@ -408,7 +409,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 if leaf.grad is None and type(g) is leaf._d.dtype.type:
                     leaf.grad = Tensor._from_op(g, None)  # a scalar: immutable, no copy
                 else:
-                    _accumulate(leaf, g, create_graph, given)
+                    accumulate(leaf, g, create_graph, given)
             elif id(leaf) in wanted:
                 found[id(leaf)] = g
     finally:
@@ -420,7 +421,9 @@ _CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cota
 _ND = np.ndarray
 
 
-def _accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
+def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
+    """leaf.grad += g (a first gradient taken without a copy when nothing else can see it;
+    ``given``: ids of arrays already handed to a .grad in this pass)."""
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
@@ -544,56 +547,112 @@ def forward_tangents(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
         traced = TRACE[-1].forward(outputs, inputs, tangents, create_graph)
         if traced is not None:
             return traced
+    with _grad_mode(create_graph):
+        return forward_sweep(outputs, inputs, tangents, TangentInterpreter(create_graph))
+
+
+class ForwardInterpreter(Protocol):
+    """What a forward sweep does with tangents: :func:`forward_sweep` drives one."""
+
+    def seed(self, x: Tensor, t: Any) -> Any:
+        """An input's given tangent as this interpreter's value."""
+
+    def shape(self, t: Any) -> tuple[int, ...]:
+        """The shape of a tangent value (batch axes first)."""
+
+    def reshape(self, t: Any, shape: tuple[int, ...]) -> Any:
+        """A tangent reshaped (a broadcast input's tangent gets its missing axes as 1s)."""
+
+    def apply(self, node: Tensor, i: int, t: Any) -> Any:
+        """Input ``i``'s contribution to the node's tangent: its jvp rule on ``t``."""
+
+    def add(self, a: Any, b: Any) -> Any:
+        """Two contributions to one tangent: a + b."""
+
+    def broadcast(self, node: Tensor, t: Any, shape: tuple[int, ...]) -> Any:
+        """A node's tangent broadcast to its full (batch + output) shape."""
+
+    def result(self, out: Tensor, t: Any, batch: tuple[int, ...]) -> Any:
+        """What to return for an output: its tangent, or zeros where ``t`` is None."""
+
+
+class TangentInterpreter:
+    """The plain interpreter: NumPy tangents (Tensors when ``create_graph``)."""
+
+    def __init__(self, create_graph: bool = False) -> None:
+        self.create_graph = create_graph
+
+    def seed(self, x: Tensor, t: Any) -> Any:
+        if self.create_graph:
+            return t
+        return np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+
+    def shape(self, t: Any) -> tuple[int, ...]:
+        return tuple(t.shape)
+
+    def reshape(self, t: Any, shape: tuple[int, ...]) -> Any:
+        return t.reshape(shape)
+
+    def apply(self, node: Tensor, i: int, t: Any) -> Any:
+        ins = inputs_of(node)
+        vals, out = (ins, node) if self.create_graph else ([x.data for x in ins], node.data)
+        c = node._op.jvp_rule(i)(t, *vals, out, **node._attrs)
+        return c if isinstance(c, (np.ndarray, Tensor)) else np.asarray(c)
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def broadcast(self, node: Tensor, t: Any, shape: tuple[int, ...]) -> Any:
+        if isinstance(t, Tensor):
+            return t + np.zeros(shape, node.dtype)
+        return np.broadcast_to(t, shape)
+
+    def result(self, out: Tensor, t: Any, batch: tuple[int, ...]) -> Any:
+        if t is not None:
+            return t
+        z = np.zeros(batch + out.shape, out.dtype)
+        return Tensor._from_op(z, None) if self.create_graph else z
+
+
+def forward_sweep(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[Any],
+                  interp: ForwardInterpreter) -> list[Any]:
+    """The forward sweep: ṫ_node = Σ_i jvp_i(ṫ_i), oldest node first, through ``interp``."""
     nodes = _graph_nodes(outputs)
     tan: dict[int, Any] = {}
     batch: tuple[int, ...] = ()
     for x, t in zip(inputs, tangents, strict=True):
         if t is None:
             continue
-        if not create_graph:
-            t = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
-        batch = tuple(t.shape[: t.ndim - x.ndim])
-        if tuple(t.shape[len(batch):]) != x.shape:
-            raise ValueError(f"jvp: tangent of shape {tuple(t.shape)} does not match its primal "
+        t = interp.seed(x, t)
+        ts = interp.shape(t)
+        batch = ts[: len(ts) - x.ndim]
+        if ts[len(batch):] != x.shape:
+            raise ValueError(f"jvp: tangent of shape {ts} does not match its primal "
                              f"of shape {x.shape}")
-        tan[id(x)] = t if id(x) not in tan else tan[id(x)] + t
+        tan[id(x)] = t if id(x) not in tan else interp.add(tan[id(x)], t)
     check_saved = len(versions.WRITES) > 0
     rebased = STATE.rebased
-    with _grad_mode(create_graph):
-        for node in nodes:
-            if node._op is None or id(node) in tan:
+    for node in nodes:
+        if node._op is None or id(node) in tan:
+            continue
+        op, ins = node._op, inputs_of(node) if rebased else node._ins
+        if not any(id(x) in tan for x in ins):
+            continue
+        if check_saved:
+            _check_saved(node, op, ins)
+        total = None
+        for i, x in enumerate(ins):
+            t = tan.get(id(x))
+            if t is None or op.jvp_rule(i) is None:
                 continue
-            op, ins, attrs = node._op, inputs_of(node) if rebased else node._ins, node._attrs
-            if not any(id(x) in tan for x in ins):
-                continue
-            if check_saved:
-                _check_saved(node, op, ins)
-            vals, out = (ins, node) if create_graph else ([x.data for x in ins], node.data)
-            total = None
-            for i, x in enumerate(ins):
-                t = tan.get(id(x))
-                rule = op.jvp_rule(i) if t is not None else None
-                if rule is None:
-                    continue
-                if op.broadcasts and x.ndim < node.ndim:
-                    t = t.reshape(batch + (1,) * (node.ndim - x.ndim) + x.shape)
-                c = rule(t, *vals, out, **attrs)
-                if not isinstance(c, (np.ndarray, Tensor)):
-                    c = np.asarray(c)
-                total = c if total is None else total + c
-            if total is None:
-                continue
-            full = batch + node.shape
-            if tuple(total.shape) != full:
-                total = (total + np.zeros(full, node.dtype)) if isinstance(total, Tensor) \
-                    else np.broadcast_to(total, full)
-            tan[id(node)] = total
-    result = []
-    for o in outputs:
-        t = tan.get(id(o))
-        if t is None:
-            t = np.zeros(batch + o.shape, o.dtype)
-            if create_graph:
-                t = Tensor._from_op(t, None)
-        result.append(t)
-    return result
+            if op.broadcasts and x.ndim < node.ndim:
+                t = interp.reshape(t, batch + (1,) * (node.ndim - x.ndim) + x.shape)
+            c = interp.apply(node, i, t)
+            total = c if total is None else interp.add(total, c)
+        if total is None:
+            continue
+        full = batch + node.shape
+        if interp.shape(total) != full:
+            total = interp.broadcast(node, total, full)
+        tan[id(node)] = total
+    return [interp.result(o, tan.get(id(o)), batch) for o in outputs]

@@ -1,10 +1,11 @@
 """Autodiff's sweeps while tracing: reverse and forward mode, recording every rule they apply.
 
-Reverse mode is ``autodiff.reverse_sweep`` driving a recording interpreter: the same rules on
-the same arrays in the same accumulation order as ``autodiff.backprop``, each rule application,
-each accumulation and each leaf-gradient write recorded as a step, so the replay can run them
-again — or a fused kernel in their place.  A ``create_graph=True`` sweep runs as usual
-instead: its rules apply ops on Tensors, which the op hook records one by one.
+Reverse and forward mode are ``autodiff.reverse_sweep`` and ``autodiff.forward_sweep`` driving
+recording interpreters: the same rules on the same arrays in the same accumulation order as the
+eager sweeps, each rule application, accumulation and leaf-gradient write recorded as a step,
+so the replay can run them again — or a fused kernel in their place.  A ``create_graph=True``
+sweep runs as usual instead: its rules apply ops on Tensors, which the op hook records one by
+one.
 """
 
 from __future__ import annotations
@@ -117,67 +118,8 @@ class TracedSweeps:
         return autodiff.reverse_sweep(roots, cotangents, _Recording(self, wanted), targets)
 
     def _record_forward(self, outputs, inputs, tangents) -> list[Any]:
-        """forward_tangents, recording each jvp rule (tangents may carry batch axes)."""
-        rec = self.rec
-        nodes = autodiff._graph_nodes(outputs)
-        tan: dict[int, tuple[np.ndarray, int]] = {}
-        batch: tuple[int, ...] = ()
-        for x, t in zip(inputs, tangents, strict=True):
-            if t is None:
-                continue
-            arr = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
-            c = self._root(arr, x)
-            batch = tuple(arr.shape[: arr.ndim - x.ndim])
-            if tuple(arr.shape[len(batch):]) != x.shape:
-                raise ValueError(f"jvp: tangent of shape {tuple(arr.shape)} does not match its "
-                                 f"primal of shape {x.shape}")
-            tan[id(x)] = c if id(x) not in tan else self._add(tan[id(x)], c)
-        for node in nodes:
-            if node._node is None or id(node) in tan:
-                continue
-            op, ins, attrs = node._node
-            if not any(id(x) in tan for x in ins):
-                continue
-            nv = self._node(node)
-            in_vids = [rec.vid_of(x) for x in ins]
-            vals = [x.data for x in ins]
-            total = None
-            for i, x in enumerate(ins):
-                entry = tan.get(id(x))
-                rule = op.jvp_rule(i) if entry is not None else None
-                if rule is None:
-                    continue
-                t, tv = entry
-                if op.broadcasts and x.ndim < node.ndim:
-                    shape = batch + (1,) * (node.ndim - x.ndim) + x.shape
-                    t, tv = self._step(Step("reshape", [tv], attrs={"shape": shape},
-                                            alias=(0,)), t.reshape(shape))
-                c = rule(t, *vals, node.data, **attrs)
-                wrap = not isinstance(c, (np.ndarray, Tensor))
-                c = _array(c)
-                alias = tuple(k for k, a in enumerate((t, *vals, node.data))
-                              if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
-                step = Step("jvp", [tv, *in_vids, nv], op=op, attrs=attrs, index=i, wrap=wrap,
-                            alias=alias, dyn=rec._dyn(attrs))
-                cc = self._step(step, c)
-                if step.dyn:
-                    step.folded = step.snap = None
-                total = cc if total is None else self._add(total, cc)
-            if total is None:
-                continue
-            full = batch + node.shape
-            if tuple(total[0].shape) != full:
-                total = self._step(Step("broadcast", [total[1]], attrs={"shape": full},
-                                        alias=(0,)), np.broadcast_to(total[0], full))
-            tan[id(node)] = total
-        result = []
-        for o in outputs:
-            entry = tan.get(id(o))
-            t = np.zeros(batch + o.shape, o.dtype) if entry is None else entry[0]
-            if entry is not None:
-                rec.bind_array(t, entry[1])
-            result.append(t)
-        return result
+        """autodiff.forward_sweep with a recording interpreter (tangents may carry batch axes)."""
+        return autodiff.forward_sweep(outputs, inputs, tangents, _RecordingForward(self))
 
     def _found(self, g: np.ndarray, gv: int, target: Tensor) -> np.ndarray:
         """A gradient autodiff.grad returns: an array it will not copy (so it stays traced)."""
@@ -227,3 +169,57 @@ class _Recording:
         if step.dyn:
             step.folded = step.snap = None
         return cc
+
+
+class _RecordingForward:
+    """autodiff.ForwardInterpreter whose tangents are (array, traced value) pairs: every jvp
+    rule application, reshape, accumulation and broadcast is computed now and recorded."""
+
+    def __init__(self, sweeps: TracedSweeps):
+        self.sweeps = sweeps
+        self.rec = sweeps.rec
+
+    def seed(self, x: Tensor, t: Any) -> tuple[np.ndarray, int]:
+        arr = np.asarray(t.data if isinstance(t, Tensor) else t, dtype=x.dtype)
+        return self.sweeps._root(arr, x)
+
+    def shape(self, t: tuple[np.ndarray, int]) -> tuple[int, ...]:
+        return tuple(t[0].shape)
+
+    def reshape(self, t: tuple[np.ndarray, int], shape: tuple[int, ...]
+                ) -> tuple[np.ndarray, int]:
+        return self.sweeps._step(Step("reshape", [t[1]], attrs={"shape": shape}, alias=(0,)),
+                                 t[0].reshape(shape))
+
+    def apply(self, node: Tensor, i: int, t: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:
+        rec = self.rec
+        op, ins, attrs = node._node
+        nv = self.sweeps._node(node)
+        vals = [x.data for x in ins]
+        c = op.jvp_rule(i)(t[0], *vals, node.data, **attrs)
+        wrap = not isinstance(c, (np.ndarray, Tensor))
+        c = _array(c)
+        alias = tuple(k for k, a in enumerate((t[0], *vals, node.data))
+                      if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
+        step = Step("jvp", [t[1], *[rec.vid_of(x) for x in ins], nv], op=op, attrs=attrs,
+                    index=i, wrap=wrap, alias=alias, dyn=rec._dyn(attrs))
+        cc = self.sweeps._step(step, c)
+        if step.dyn:
+            step.folded = step.snap = None
+        return cc
+
+    def add(self, a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]
+            ) -> tuple[np.ndarray, int]:
+        return self.sweeps._add(a, b)
+
+    def broadcast(self, node: Tensor, t: tuple[np.ndarray, int], shape: tuple[int, ...]
+                  ) -> tuple[np.ndarray, int]:
+        return self.sweeps._step(Step("broadcast", [t[1]], attrs={"shape": shape}, alias=(0,)),
+                                 np.broadcast_to(t[0], shape))
+
+    def result(self, out: Tensor, t: tuple[np.ndarray, int] | None, batch: tuple[int, ...]
+               ) -> np.ndarray:
+        if t is None:
+            return np.zeros(batch + out.shape, out.dtype)
+        self.rec.bind_array(t[0], t[1])
+        return t[0]

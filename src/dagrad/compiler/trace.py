@@ -304,7 +304,7 @@ class Recorder:
                                "dg.grad instead")
         self.muted += 1
         try:
-            autodiff._accumulate(leaf, g, False, given)
+            autodiff.accumulate(leaf, g, False, given)
         finally:
             self.muted -= 1
         dt = leaf.data.dtype
