@@ -70,6 +70,11 @@ def latex_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: st
     return "\n".join(lines)
 
 
+def latex_cells(rows: Sequence[Sequence[Any]]) -> list[list[str]]:
+    """Table cells (numbers or text) formatted with :func:`fmt` and escaped for LaTeX."""
+    return [[latex_escape(fmt(c)) for c in row] for row in rows]
+
+
 # The Unicode the reports print: (its ASCII spelling, its pdflatex-safe LaTeX spelling).
 UNICODE_SPELLINGS = {
     "σ": ("sigma", r"$\sigma$"), "∂": ("d", r"$\partial$"), "·": ("*", r"$\cdot$"),
@@ -161,10 +166,3 @@ def fmt_log10(sign: float, log10: float, digits: int = 6) -> str:
     if round(m, digits - 1) >= 10:
         m, e = m / 10, e + 1
     return f"{'-' if sign < 0 else ''}{m:.{digits - 1}g}e{e:+d}"
-
-
-def latex_math_table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-                     align: str | None = None) -> str:
-    """A LaTeX tabular whose headers are LaTeX already (e.g. ``$h_{i-1}$``); cells are escaped."""
-    return latex_table(headers, [[latex_escape(fmt(c)) for c in r] for r in rows],
-                       align or "r" * len(headers))

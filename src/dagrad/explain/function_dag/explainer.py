@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..rendering import Rendering
+from ..rendering import DagRendering
 
 if TYPE_CHECKING:
     from ...dag.model import Graph
@@ -36,7 +36,7 @@ class DagCheck:
 
 
 @dataclass
-class DagGradientReport(Rendering):
+class DagGradientReport(DagRendering):
     """∇f of a scalar function from its DAG, with the edge formulas and the checks.
 
     ``formulas[x]`` is ∂f/∂x by the chain rule (a SymPy expression), ``None`` when the formula

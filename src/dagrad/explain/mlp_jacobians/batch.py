@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..rendering import Rendering
+from ..rendering import DagRendering
 from .factors import Chain, Check, build_chain, sample_factors, tolerance
 from .model import MLPSpec, backprop, numpy_forward
 from .single import single_report
@@ -25,7 +25,7 @@ __all__ = ["BatchJacobianChain", "batch_chain"]
 
 
 @dataclass
-class BatchJacobianChain(Rendering):
+class BatchJacobianChain(DagRendering):
     """Per-sample gradients from N chains, the batch-mean loss's gradients, and the checks."""
 
     spec: MLPSpec = field(repr=False)
@@ -109,7 +109,7 @@ class BatchJacobianChain(Rendering):
         return single_report(self.spec, self.X[n], int(self.labels[n]), dense, check_steps,
                        self.description)
 
-    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from Rendering -----
+    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from DagRendering -----
     _renderer = "mlp_jacobians.batch_report"
 
     def dag_dot(self, level: str = "layer") -> str:

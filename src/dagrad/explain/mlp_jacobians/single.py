@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..rendering import Rendering
+from ..rendering import DagRendering
 from .factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
 from .finite_difference import FiniteDifference, directional_derivative
 from .model import MLPSpec, backprop, numpy_forward
@@ -26,7 +26,7 @@ LEVELS = ("layer", "fine")
 
 
 @dataclass
-class JacobianChainReport(Rendering):
+class JacobianChainReport(DagRendering):
     """The chains for one input: factors, products, backprop, the bonus and every check."""
 
     spec: MLPSpec = field(repr=False)
@@ -124,7 +124,7 @@ class JacobianChainReport(Rendering):
                              " · ".join(f.parts)))
         return rows
 
-    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from Rendering -----
+    # ----- rendering: Markdown, LaTeX, HTML, text and render_dag come from DagRendering -----
     _renderer = "mlp_jacobians.report"
 
     def dag_dot(self, level: str = "layer") -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .. import report as rp
+from ..rendering import Rendering
 
 __all__ = ["gradient_flow", "GradientFlowReport", "FlowCase", "INITS", "ACTIVATIONS"]
 
@@ -189,8 +190,14 @@ def gradient_flow(depth: int | Sequence[int] = 20,
 
 
 @dataclass
-class GradientFlowReport:
-    """Result of :func:`gradient_flow`: the cases plus ratio tables and the flow plot."""
+class GradientFlowReport(Rendering):
+    """Result of :func:`gradient_flow`: the cases plus ratio tables and the flow plot.
+
+    ``to_markdown``, ``to_latex``, ``_repr_html_`` and ``str`` come from
+    :class:`~dagrad.explain.rendering.Rendering` (renderer: ``flow_render``).
+    """
+
+    _renderer = "vanishing_chain.flow_render"
 
     cases: list[FlowCase]
     width: int
@@ -261,42 +268,6 @@ class GradientFlowReport:
     def table(self) -> str:
         """Ratios for the terminal."""
         return rp.text_table(self.headers(), self.rows())
-
-    def __str__(self) -> str:
-        lines = [self._setup(), "", self.table()]
-        v = self.verdict()
-        if v:
-            lines += [""] + v
-        return "\n".join(lines)
-
-    def to_markdown(self) -> str:
-        """Setup, ratio table and verdict as Markdown."""
-        out = ["# Gradient flow in a deep MLP (Glorot & Bengio 2010)", "", self._setup(), "",
-               rp.markdown_table(self.headers(), self.rows()), ""]
-        out += [f"- {v}" for v in self.verdict()]
-        return "\n".join(out).rstrip() + "\n"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        return (f"<h3>Gradient flow (Glorot &amp; Bengio 2010)</h3><p>{html.escape(self._setup())}"
-                f"</p>{rp.html_table(self.headers(), self.rows())}<ul>"
-                + "".join(f"<li>{html.escape(v)}</li>" for v in self.verdict()) + "</ul>")
-
-    def to_latex(self) -> str:
-        """A compilable LaTeX document with the ratio table."""
-        hdr = ["depth", r"$\sigma$", "init"]
-        for q in (r"$\|\partial L/\partial o_1\| / \|\partial L/\partial o_d\|$",
-                  r"$\|\nabla W_1\| / \|\nabla W_d\|$"):
-            hdr += [f"{q} {self._short(w)}" for w in self.whens]
-        hdr += ["loss " + self._short(w) for w in self.whens]
-        body = [rp.latex_escape(rp.ascii_text(self._setup())),
-                "", r"{\footnotesize", rp.latex_math_table(hdr, self.rows(),
-                                                           "rll" + "r" * (len(hdr) - 3)), "}",
-                "", r"\begin{itemize}"]
-        body += [r"\item " + rp.latex_escape(rp.ascii_text(v)) for v in self.verdict()]
-        body.append(r"\end{itemize}")
-        return rp.latex_document("Gradient flow in a deep MLP", "\n".join(body))
 
     def plot(self, path: str | os.PathLike) -> str:
         """Per-layer norms (log scale): rows ∂L/∂o_l and ∇W_l, columns at init / after training."""

@@ -36,6 +36,7 @@ from ... import closed_forms
 from ...catalogue import activation_names, named_functions
 from ...expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
 from .. import report as rp
+from ..rendering import Rendering
 from .activation_sympy import SymbolicActivation
 
 __all__ = ["vanishing", "VanishingReport", "ChainResult", "Activation", "activation", "NAMED"]
@@ -560,8 +561,12 @@ def vanishing(n: int, activations: str | Sequence[str | Activation] = ("sigmoid"
 
 
 @dataclass
-class VanishingReport:
-    """Result of :func:`vanishing`: data per activation plus tables, derivation and plot."""
+class VanishingReport(Rendering):
+    """Result of :func:`vanishing`: data per activation plus tables, derivation and plot.
+
+    ``to_markdown(max_rows=...)``, ``to_latex(max_rows=...)``, ``_repr_html_`` and ``str`` come
+    from :class:`~dagrad.explain.rendering.Rendering` (renderer: ``chain_render``).
+    """
 
     n: int
     x: float
@@ -574,6 +579,8 @@ class VanishingReport:
                "|∂|/bound", "log10 |∂h_n/∂w_i|", "flag")
     LATEX_HEADERS = ("$i$", "$w_i$", "$h_{i-1}$", r"$\partial h_n/\partial w_i$ (autodiff)",
                      "closed form", "bound", "ratio", r"$\log_{10}|\cdot|$", "flag")
+
+    _renderer = "vanishing_chain.chain_render"
 
     def __getitem__(self, label: str) -> ChainResult:
         return self.results[label]
@@ -629,11 +636,6 @@ class VanishingReport:
             parts.append("")
         return "\n".join(parts).rstrip()
 
-    def __str__(self) -> str:
-        from .text import answer_text
-
-        return "\n".join([self._setup(), "", self.table(), "", answer_text(self)])
-
     def derivation(self, fmt: str = "text") -> str:
         """The derivation of ∂h_n/∂w_i and the bounds ("text", "markdown" or "latex")."""
         from .text import derivation_markdown, derivation_text, markdown_to_latex
@@ -646,51 +648,6 @@ class VanishingReport:
         if fmt == "latex":
             return markdown_to_latex(md)
         raise ValueError(f"derivation: fmt must be 'text', 'markdown' or 'latex', got {fmt!r}")
-
-    def to_markdown(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
-        """The whole report as Markdown (math in $…$)."""
-        shown = self.layers_shown(max_rows)
-        out = ["# Vanishing gradients in the chain h_i = σ(w_i h_{i−1})", "",
-               self._setup() + ".", "", self.derivation("markdown"), "", "## Measured", ""]
-        for label, r in self.results.items():
-            out += [f"### σ = `{label}` ({r.activation.formula})", "",
-                    rp.markdown_table(self.HEADERS, r.rows(shown)), ""]
-            if self._note(shown):
-                out += [self._note(shown), ""]
-            out += [f"- {s}" for s in r.summary()] + [""]
-        return "\n".join(out).rstrip() + "\n"
-
-    def _repr_html_(self) -> str:
-        import html
-
-        shown = self.layers_shown()
-        out = [f"<h3>Vanishing gradients: h_i = σ(w_i h_(i−1)), n = {self.n}</h3>",
-               f"<p>{html.escape(self._setup())}</p>"]
-        for label, r in self.results.items():
-            out.append(f"<h4>σ = {html.escape(label)} ({html.escape(r.activation.formula)})</h4>")
-            out.append(rp.html_table(self.HEADERS, r.rows(shown)))
-            out.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in r.summary())
-                       + "</ul>")
-        out.append("<pre>" + html.escape(self.derivation("text")) + "</pre>")
-        return "\n".join(out)
-
-    def to_latex(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
-        """A complete LaTeX document: derivation, tables, summaries."""
-        from .text import ascii_text as _ascii
-
-        shown = self.layers_shown(max_rows)
-        body = [rp.latex_escape(_ascii(self._setup())) + ".", "", self.derivation("latex"),
-                r"\section*{Measured}"]
-        for label, r in self.results.items():
-            body.append(r"\subsection*{$\sigma$ = \texttt{" + rp.latex_escape(label) + "}}")
-            body += [r"{\footnotesize", rp.latex_math_table(self.LATEX_HEADERS, r.rows(shown),
-                                                            "rrrrrrrrl"), "}", ""]
-            if self._note(shown):
-                body += [rp.latex_escape(self._note(shown)), ""]
-            body.append(r"\begin{itemize}")
-            body += [r"\item " + rp.latex_escape(_ascii(s)) for s in r.summary()]
-            body.append(r"\end{itemize}")
-        return rp.latex_document(f"Vanishing gradients, n = {self.n}", "\n".join(body))
 
     def plot(self, path: str | os.PathLike) -> str:
         """log10 |∂h_n/∂w_i| against i per activation, bounds dashed, underflow marked (PNG/SVG)."""

@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 
 from .. import report as rp
-from ..report import ascii_text  # re-exported: the one Unicode → ASCII map is report's
 
-__all__ = ["derivation_text", "derivation_markdown", "markdown_to_latex", "answer_text",
-           "ascii_text"]
+__all__ = ["derivation_text", "derivation_markdown", "markdown_to_latex", "answer_text"]
 
 _TEXT = """\
 Derivation (exercise a)
