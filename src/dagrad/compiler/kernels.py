@@ -1,4 +1,4 @@
-"""Kernels: how a step runs at replay, keyed by op name — NumPy calls writing with ``out=``.
+"""Kernels: how a step runs at replay, installed on the ops — NumPy calls writing with ``out=``.
 
 Each kernel computes what the op table's forward or vjp rule computes, with the same NumPy
 operations in the same order (so the numbers are the same), but into preallocated buffers,
@@ -296,27 +296,36 @@ def _add_step(v: View) -> Kernel | None:
     return Kernel(lambda c: [f"_np.add({c.ops[0]}, {c.ops[1]}, out={c.out})"], inplace=(0, 1))
 
 
-FWD: dict[str, Callable[[View], Kernel | None]] = {
-    "add": _ufunc("add", 2), "sub": _ufunc("subtract", 2), "mul": _ufunc("multiply", 2),
-    "div": _ufunc("true_divide", 2), "maximum": _ufunc("maximum", 2),
-    "neg": _ufunc("negative", 1), "exp": _ufunc("exp", 1), "log": _ufunc("log", 1),
-    "tanh": _ufunc("tanh", 1), "sqrt": _ufunc("sqrt", 1), "abs": _ufunc("absolute", 1),
-    "powi": _powi, "relu": _relu, "linear": _linear, "matmul": _matmul,
-    "cross_entropy": _cross_entropy,
-}
-VJP: dict[str, Callable[[View], Kernel | None]] = {
-    "linear": _linear_vjp, "matmul": _matmul_vjp, "tanh": _tanh_vjp, "sigmoid": _sigmoid_vjp,
-    "exp": _exp_vjp, "mul": _mul_vjp, "sub": _sub_vjp, "cross_entropy": _ce_vjp,
-}
+def _install() -> None:
+    """Install the array kernels on their ops: ``Op.kernels["fwd"]`` and ``["vjp"]``."""
+    from ..ops import elementwise as ew
+    from ..ops import linalg
+    from ..ops import nn as nnops
+
+    for op, ufunc, n in ((ew.Add, "add", 2), (ew.Sub, "subtract", 2), (ew.Mul, "multiply", 2),
+                         (ew.Div, "true_divide", 2), (ew.Maximum, "maximum", 2),
+                         (ew.Neg, "negative", 1), (ew.Exp, "exp", 1), (ew.Log, "log", 1),
+                         (ew.Tanh, "tanh", 1), (ew.Sqrt, "sqrt", 1), (ew.Abs, "absolute", 1)):
+        op.kernels["fwd"] = _ufunc(ufunc, n)
+    for op, fwd in ((ew.PowI, _powi), (ew.Relu, _relu), (linalg.Linear, _linear),
+                    (linalg.Matmul, _matmul), (nnops.CrossEntropy, _cross_entropy)):
+        op.kernels["fwd"] = fwd
+    for op, vjp in ((linalg.Linear, _linear_vjp), (linalg.Matmul, _matmul_vjp),
+                    (ew.Tanh, _tanh_vjp), (ew.Sigmoid, _sigmoid_vjp), (ew.Exp, _exp_vjp),
+                    (ew.Mul, _mul_vjp), (ew.Sub, _sub_vjp), (nnops.CrossEntropy, _ce_vjp)):
+        op.kernels["vjp"] = vjp
+
+
+_install()
 
 
 def select(v: View) -> Kernel | None:
     """The array kernel for a step, or None (the step then runs the table's own function)."""
     s = v.step
     if s.kind == "fwd" and not s.dyn:
-        f = FWD.get(s.op.name)
+        f = s.op.kernels.get("fwd")
     elif s.kind == "vjp" and not s.dyn:
-        f = _identity_vjp if s.index in s.op.identity_vjp else VJP.get(s.op.name)
+        f = _identity_vjp if s.index in s.op.identity_vjp else s.op.kernels.get("vjp")
     elif s.kind == "add":
         f = _add_step
     else:

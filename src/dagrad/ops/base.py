@@ -70,7 +70,7 @@ class Op:
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
                  "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
-                 "saved_inputs", "saves_out", "residuals", "_identity")
+                 "saved_inputs", "saves_out", "residuals", "_identity", "kernels")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
@@ -102,6 +102,8 @@ class Op:
         self.saves_out = "out" in saves
         self.residuals = tuple(residuals)
         self._identity: tuple[int, ...] | None = None
+        #: array kernels a consumer installs on the op (dg.compile: "fwd", "vjp" selectors)
+        self.kernels: dict[str, Callable] = {}
         if self.residuals and elementwise:
             raise ValueError(f"op {name}: an elementwise op saves no residuals (scalar path)")
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
