@@ -363,10 +363,12 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             (g, inputs[0].data, inputs[1].data, data) if n == 2 else
                             (g, inputs[0].data, inputs[1].data, inputs[2].data, data) if n == 3
                             else (g, *[x.data for x in inputs], data))
-                    if op.residuals:  # values the forward saved on the node
+                    if op.residuals:  # values the forward saved on the node (never 0-d scalars)
                         kept = getattr(node, "_residuals", None)  # a rebased node has none
                         if kept:
                             attrs = {**attrs, **kept}
+                            if free:
+                                node._residuals = None  # released with the graph's other values
                 nb = g.ndim - data.ndim
             rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
             for x, rule in zip(inputs, rules):  # noqa: B905 (equal lengths; strict= is slow)
@@ -401,8 +403,6 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                         push(heap, (-x._seq, x))
             if free:
                 node._freed = True
-                if op.residuals and type(node) is not Tensor:
-                    node._residuals = None  # released with the rest of the saved values
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
             if wanted is None:
