@@ -140,7 +140,10 @@ class Op:
                 for i, rule in enumerate(self.vjp):
                     if rule is None:
                         continue
-                    extra = list(inspect.signature(rule).parameters)[len(operands):]
+                    try:
+                        extra = list(inspect.signature(rule).parameters)[len(operands):]
+                    except (TypeError, ValueError):  # a builtin without a signature
+                        continue
                     if source(rule, operands, {a: Code(f"{{{a}}}") for a in extra}) is g:
                         found.append(i)
             self._identity = tuple(found)
