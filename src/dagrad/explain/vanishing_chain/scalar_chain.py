@@ -5,15 +5,19 @@ For each activation and each layer i, :func:`vanishing` computes ∂h_n/∂w_i t
 * **autodiff** — dagrad's reverse mode on a real recorded graph of the chain (float64 scalar
   leaves w_1..w_n, every ∂h_n/∂w_i from *one* backward pass);
 * **closed form** — h_{i−1}·σ'(w_i h_{i−1})·∏_{k>i} w_k σ'(w_k h_{k−1}), evaluated independently
-  in NumPy with hand-written σ' and accumulated in log space (sign and log|·| separately), so it
-  never spuriously overflows and still knows the magnitude when float64 underflows to 0;
+  in NumPy with σ' from :mod:`dagrad.closed_forms` and accumulated in log space (sign and
+  log|·| separately), so it never spuriously overflows and still knows the magnitude when
+  float64 underflows to 0;
 * **bound** — the sheet's bound from M = sup|σ'| (sigmoid: |h_{i−1}|·4^{−(n−i+1)}; otherwise
   |h_{i−1}|·M^{n−i+1}·∏_{k>i}|w_k|); "n/a" where σ' is unbounded.
 
-An activation is a name ("sigmoid", "tanh", "relu", "leaky_relu", "leaky_relu:0.1") or any
-elementwise expression in ``x`` for the safe parser (``"x / (1 + abs(x))"``).  An expression's σ'
-and sup|σ'| come from SymPy (:mod:`.activation_sympy`), never from dagrad's op table, so the
-check does not compare dagrad with itself; spellings that SymPy proves equal to the sigmoid or
+An activation is a name of the op table's activations (:data:`NAMED`: "sigmoid", "tanh", "relu",
+"leaky_relu", "leaky_relu:0.1", "softplus", "sin", ...) or any elementwise expression in ``x`` for
+the safe parser (``"x / (1 + abs(x))"``).  sigmoid, tanh, relu and leaky_relu have σ' written out
+in NumPy (with log-space forms here); any other name is its call ``name(x)``.  An expression's σ'
+and sup|σ'| come from SymPy (:mod:`.activation_sympy`: ``sympy.diff`` of the ops' SymPy
+forwards), never from an op's vjp or edge formula, so the check does not compare dagrad with
+itself; spellings that SymPy proves equal to the sigmoid or
 tanh (``1/(1+exp(-x))``) use the named closed form and bound.
 
 Every layer's autodiff value is checked against the closed form: "underflow" means the closed
