@@ -26,9 +26,11 @@ _EXAMPLE = '"100*(x2 - x1**2)**2 + (1 - x1)**2" --at x1=1.5,x2=2 -o rosenbrock.s
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad graph``."""
     p.epilog = f"example: dagrad graph {_EXAMPLE}"
+    from ..expression import FUNCTIONS
+
     p.add_argument("expression",
-                   help="numbers, pi, e, variables, + - * / ** (constant exponents) and abs, exp, "
-                        "log, sqrt, square, tanh, sigmoid, relu, leaky_relu, maximum")
+                   help="numbers, pi, e, variables, + - * / ** (constant exponents) and the op "
+                        f"table's functions: {', '.join(FUNCTIONS)}")
     p.add_argument("--at", default="", metavar="NAME=VALUE,...",
                    help="the point: a value for every variable, e.g. x1=1.5,x2=2")
     add_picture_options(p, fold_flag="--fold-constants")

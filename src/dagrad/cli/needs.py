@@ -141,14 +141,23 @@ def _evaluate(args: argparse.Namespace) -> list[Need]:
     return [Need(MATPLOTLIB, "for confusion.png", "or run with --no-plots")]
 
 
+def _mlp_jacobians(args: argparse.Namespace) -> list[Need]:
+    act = getattr(args, "activation", None) or "tanh"
+    if act in _without_sympy() or act == "identity":
+        return []
+    return [Need(SYMPY, f"for the closed form of {act}'s Jacobian (sympy.diff)",
+                 f"or use an activation written out in NumPy ({', '.join(_without_sympy())})")]
+
+
 #: subcommand -> what a run with these options needs beyond NumPy.  mlp-jacobians needs
-#: nothing: without Graphviz it writes its reports and says it drew no DAG.
+#: nothing more for the written-out activations: without Graphviz it writes its reports and
+#: says it drew no DAG.
 NEEDS: dict[str, Callable[[argparse.Namespace], list[Need]]] = {
     "tour": _tour,
     "rosenbrock": _rosenbrock,
     "graph": _graph,
     "vanishing": _vanishing,
-    "mlp-jacobians": lambda args: [],
+    "mlp-jacobians": _mlp_jacobians,
     "train": _train,
     "evaluate": _evaluate,
 }

@@ -19,10 +19,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", default="20",
                    help="chain: the number of layers n (default 20); --mlp: hidden layers, "
                         "one or a comma list such as 10,20")
+    from ..catalogue import activation_names
+
+    names = ", ".join(activation_names())
     p.add_argument("--activations", default=None,
-                   help="comma list; chain default sigmoid,tanh,relu — names (sigmoid, tanh, "
-                        "relu, leaky_relu, leaky_relu:0.1) or expressions in x such as "
-                        "'x / (1 + abs(x))'; --mlp default tanh (sigmoid, tanh, relu)")
+                   help=f"comma list; chain default sigmoid,tanh,relu — the op table's "
+                        f"activations ({names}; leaky_relu:0.1 sets the slope) or expressions "
+                        "in x such as 'x / (1 + abs(x))'; --mlp default tanh (any of those "
+                        "names)")
     w = p.add_mutually_exclusive_group()
     w.add_argument("--weights", default=None,
                    help="chain weights: one number for every layer or n comma-separated numbers "

@@ -11,9 +11,10 @@ from . import init as nninit
 from .layers import INITS, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh
 from .module import Module
 
-__all__ = ["MLP", "ACTIVATIONS", "make_activation"]
+__all__ = ["MLP", "ACTIVATIONS", "Elementwise", "activation_names", "make_activation"]
 
-#: Activation names accepted by ``MLP(activation=...)``.
+#: The activations PyTorch has a module of its own for; every other activation of the op table
+#: (``dagrad.catalogue.activation_names()``: softplus, sin, …) becomes an :class:`Elementwise`.
 ACTIVATIONS = {
     "tanh": Tanh,
     "sigmoid": Sigmoid,
@@ -23,12 +24,38 @@ ACTIVATIONS = {
 }
 
 
+class Elementwise(Module):
+    """y = φ(x) for a named elementwise op φ of the table (with its default attributes)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        from ..catalogue import named_functions
+
+        self.name = name
+        self._fn = named_functions()[name].call
+
+    def forward(self, x: Any) -> Any:
+        return self._fn(x)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+def activation_names() -> tuple[str, ...]:
+    """Every name ``MLP(activation=...)`` accepts: the modules above and the table's activations."""
+    from ..catalogue import activation_names as table
+
+    return tuple(dict.fromkeys([*ACTIVATIONS, *table()]))
+
+
 def make_activation(name: str) -> Module:
-    """The activation module called ``name`` (tanh, sigmoid, relu, leaky_relu, identity)."""
+    """The activation module called ``name`` (any of :func:`activation_names`)."""
     key = name.strip().lower().replace("-", "_")
-    if key not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}: use one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[key]()
+    if key in ACTIVATIONS:
+        return ACTIVATIONS[key]()
+    if key in activation_names():
+        return Elementwise(key)
+    raise ValueError(f"unknown activation {name!r}: use one of {', '.join(activation_names())}")
 
 
 class MLP(Sequential):

@@ -38,6 +38,8 @@ __all__ = ["gradient_flow", "GradientFlowReport", "FlowCase", "INITS", "ACTIVATI
 
 #: Our initialisation names → ``dg.nn.Linear(init=...)`` (all with ``zero_bias=True``).
 INITS = {"standard": "default", "xavier": "xavier", "he": "he"}
+#: The activations of Glorot & Bengio's experiment, in the order the plots list them; any other
+#: activation dg.nn.MLP builds (every activation of the op table) is accepted after them.
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INIT_FORMULAS = {"standard": "U[-1/sqrt(n_in), 1/sqrt(n_in)]",
                  "xavier": "U[±sqrt(6)/sqrt(n_in+n_out)]", "he": "N(0, 2/n_in)"}
@@ -77,11 +79,17 @@ def _init_name(init: str) -> str:
 
 
 def _activation_name(act: str) -> str:
-    key = act.strip().lower()
-    if key not in ACTIVATIONS:
+    from ...nn.mlp import activation_names
+
+    key = act.strip().lower().replace("-", "_")
+    if key not in activation_names():
         raise ValueError(f"unknown activation {act!r} for the MLP: use one of "
-                         f"{', '.join(ACTIVATIONS)}")
+                         f"{', '.join(activation_names())}")
     return key
+
+
+def _activation_order(name: str) -> tuple[int, str]:
+    return (ACTIVATIONS.index(name), "") if name in ACTIVATIONS else (len(ACTIVATIONS), name)
 
 
 def _as_list(value: Any, kind: type) -> list:
@@ -277,7 +285,7 @@ class GradientFlowReport(Rendering):
         fig = new_figure((5.2 * len(whens) + 0.6, 8.2))
         axes = np.array(fig.subplots(2, len(whens), squeeze=False))
         pairs = sorted({(c.activation, c.init) for c in self.cases},
-                       key=lambda p: (ACTIVATIONS.index(p[0]), list(INITS).index(p[1])))
+                       key=lambda p: (_activation_order(p[0]), list(INITS).index(p[1])))
         colors = {p: f"C{k}" for k, p in enumerate(pairs)}
         styles = ["-", "--", ":", "-."]
         depths = sorted({c.depth for c in self.cases})
