@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import isolate, limit
 from . import symbolic as sy
+from .kinds import CONST
 from .limit import SymbolicLimitError, SymbolicLimitWarning
-from .model import CONST
 
 if TYPE_CHECKING:
     from .model import Graph

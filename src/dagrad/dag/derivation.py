@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import symbolic as sy
+from .kinds import CONST
 from .limit import check_size
-from .model import CONST
 
 if TYPE_CHECKING:
     from .model import Edge, Graph, Node

@@ -21,8 +21,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write
+from .kinds import CONST
 from .limit import check_size
-from .model import CONST
 
 if TYPE_CHECKING:
     from .model import Graph

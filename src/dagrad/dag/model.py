@@ -21,12 +21,10 @@ import numpy as np
 from ..ops.base import Op
 from ..tensor import Tensor
 from . import local
+from .kinds import CONST, LEAF, OP
 
 __all__ = ["Node", "Edge", "Graph", "LEAF", "CONST", "OP"]
 
-LEAF = "leaf"  # an input that requires a gradient
-CONST = "const"  # an input that does not (Python numbers, data)
-OP = "op"  # the result of an op
 
 
 @dataclass(eq=False)

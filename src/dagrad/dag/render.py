@@ -23,8 +23,8 @@ import numpy as np
 
 from ..atomic import atomic_write
 from . import symbolic as sy
+from .kinds import CONST, LEAF
 from .limit import GraphTooLargeError, check_size, too_large_svg
-from .model import CONST, LEAF
 
 if TYPE_CHECKING:
     from .model import Edge, Graph, Node

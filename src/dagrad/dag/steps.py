@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autodiff import sum_to
 from . import symbolic as sy
-from .model import CONST, LEAF, OP
+from .kinds import CONST, LEAF, OP
 
 if TYPE_CHECKING:
     from .model import Edge, Graph, Node

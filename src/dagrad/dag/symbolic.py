@@ -5,7 +5,7 @@ An edge's formula is the op's ``formula`` for that input, called with the input 
 symbols; the symbolic chain rule sums, over the paths from a node to the output, the product of
 those formulas, then substitutes each intermediate symbol by its forward expression
 (``op.symbolic``) and simplifies.  SymPy is imported here, on use.  The public entry points
-for whole formulas (:func:`gradient_formula`, :func:`forward_formula`) go through
+for whole formulas (:func:`.bounded.gradient_formula`, :func:`.bounded.forward_formula`) go through
 :mod:`dagrad.dag.bounded`, which checks the limits first and bounds SymPy's time and memory.
 """
 
@@ -18,14 +18,14 @@ import numpy as np
 
 from ..ops.base import Template
 from . import limit, local
-from .model import CONST, LEAF
+from .kinds import CONST, LEAF
 
 if TYPE_CHECKING:
     from .model import Edge, Graph, Node
 
 __all__ = [
     "sympy_module", "symbols", "node_symbol", "edge_expr", "edge_text", "forward_exprs",
-    "local_expr", "node_text", "gradient_formula", "forward_formula", "raw_gradient",
+    "local_expr", "node_text", "raw_gradient",
     "pretty_text", "latex_expr", "latex_name", "fmt_number", "simplest",
 ]
 _SIMPLE_NAME = re.compile(r"[A-Za-z]+[0-9]*(_[A-Za-z0-9]+)?\Z")
@@ -156,7 +156,7 @@ def _recursion_error(graph: Graph) -> limit.SymbolicLimitError:
 def forward_exprs(graph: Graph) -> dict[str, Any]:
     """Node name -> its value as a SymPy expression in the leaves, by the ops' ``symbolic``.
 
-    In this process and unbounded: :func:`forward_formula` checks the limits and bounds it.
+    In this process and unbounded: :func:`.bounded.forward_formula` checks the limits and bounds it.
     """
     _require_scalar(graph)
     cached = graph.__dict__.get("_forward")
@@ -178,13 +178,6 @@ def forward_exprs(graph: Graph) -> dict[str, Any]:
         raise _recursion_error(graph) from None
     graph.__dict__["_forward"] = exprs
     return exprs
-
-
-def forward_formula(graph: Graph, name: str | None = None, max_depth: int | None = None) -> Any:
-    """The node ``name`` (default: the output) in the leaves, within the symbolic limits."""
-    from . import bounded
-
-    return bounded.forward_formula(graph, name, max_depth=max_depth)
 
 
 def local_expr(graph: Graph, node: Node) -> Any:
@@ -212,7 +205,7 @@ def node_text(graph: Graph, node: Node, fold: bool = True) -> str:
 def simplest(expr: Any) -> Any:
     """The fewest-operations form among expr, factor_terms, simplify and factor (ties: expr).
 
-    Unbounded in time: :func:`gradient_formula` calls it in a bounded child process.
+    Unbounded in time: :func:`.bounded.gradient_formula` calls it in a bounded child process.
     """
     sp = sympy_module()
     if sp.count_ops(expr) > limit.SIMPLIFY_OPS:
@@ -250,7 +243,7 @@ def raw_gradient(graph: Graph, wrt: str) -> Any:
 
     The path sum is accumulated node by node (v̄ = Σ_c v̄_c ∂c/∂v), which is the same sum
     factored by distributivity and never enumerates exponentially many paths.  In this process
-    and unbounded: :func:`gradient_formula` checks the limits and bounds it.
+    and unbounded: :func:`.bounded.gradient_formula` checks the limits and bounds it.
     """
     node = graph[wrt]
     if node.kind == CONST:
@@ -262,19 +255,6 @@ def raw_gradient(graph: Graph, wrt: str) -> Any:
         return adjoint_exprs(graph)[node.name].xreplace(subs)
     except RecursionError:
         raise _recursion_error(graph) from None
-
-
-def gradient_formula(graph: Graph, wrt: str, simplify: bool = True,
-                     max_depth: int | None = None) -> Any:
-    """∂f/∂wrt in the leaves: the chain rule, simplified when that fits the symbolic limits.
-
-    Depth and size are checked before SymPy starts; building and simplifying run with a time
-    and memory limit (:mod:`dagrad.dag.bounded`).  When simplifying is skipped or stopped,
-    the unsimplified chain-rule form is returned and a SymbolicLimitWarning says why.
-    """
-    from . import bounded
-
-    return bounded.gradient_formula(graph, wrt, simplify=simplify, max_depth=max_depth)
 
 
 def path_products(graph: Graph, wrt: str, limit: int = 1000) -> list[Any]:
