@@ -122,3 +122,19 @@ def test_vanishing_chain_takes_softplus_and_sin_by_name(capsys):
     assert main(["vanishing", "--depth", "5", "--activations", "softplus,sin", "--seed", "0"]) == 0
     text = capsys.readouterr().out
     assert "σ = softplus" in text and "σ = sin" in text and "mismatch" not in text
+
+
+def test_jacobian_chain_of_a_softplus_mlp():
+    m = dg.nn.MLP([5, 4, 3], activation="softplus", seed=2)
+    x = np.linspace(-1, 1, 5)
+    r = dg.explain.jacobian_chain(m, x, 2, dense=True)
+    assert r.ok and "softplus" in r.to_markdown()
+    (w1, b1), (w2, b2) = [(torch.tensor(np.array(layer.weight.data), dtype=torch.float64),
+                           torch.tensor(np.array(layer.bias.data), dtype=torch.float64))
+                          for layer in m.layers]
+    tx = torch.tensor(x, requires_grad=True)
+    logits = F.linear(F.softplus(F.linear(tx, w1, b1)), w2, b2)
+    F.cross_entropy(logits[None], torch.tensor([2])).backward()
+    for level in ("layer", "fine"):
+        np.testing.assert_allclose(r.chains[("x", level)].adjoints[-1].ravel(),
+                                   tx.grad.numpy(), rtol=1e-10, atol=1e-12)
