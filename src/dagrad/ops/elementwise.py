@@ -1,7 +1,9 @@
-"""Elementwise ops: arithmetic, powers, exp/log, activations, maximum, where, cast.
+"""Elementwise ops: arithmetic, powers, exp/log, sin/cos, activations, maximum/minimum, clamp,
+where, cast.
 
-Each entry is one line per derivative.  Ties follow PyTorch: relu'(0) = 0; ``maximum`` splits the
-gradient evenly between equal inputs; abs'(0) = 0.
+Each entry is one line per derivative.  Ties follow PyTorch: relu'(0) = 0; ``maximum`` and
+``minimum`` split the gradient evenly between equal inputs; abs'(0) = 0; clamp passes the
+gradient at its bounds.
 """
 
 from __future__ import annotations
@@ -545,3 +547,6 @@ def _bound(v: Any) -> int | float | None:
     if isinstance(v, Tensor):
         v = v.item()
     return int(v) if isinstance(v, int | np.integer) and not isinstance(v, bool) else float(v)
+
+
+rm.REGISTERED["where"] = where
