@@ -7,7 +7,7 @@ Heavy helpers (SymPy, Graphviz, matplotlib) are imported only when used.
 
 from __future__ import annotations
 
-from . import ops
+from . import inplace, ops  # noqa: F401  (inplace installs the in-place methods)
 from .autodiff import grad as autograd_grad
 from .functional import (
     GradcheckError,

@@ -656,3 +656,23 @@ def forward_sweep(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents:
             total = interp.broadcast(node, total, full)
         tan[id(node)] = total
     return [interp.result(o, tan.get(id(o)), batch) for o in outputs]
+
+
+class TensorBackward:
+    """``Tensor.backward``, installed from this floor (tensor.py imports no autodiff)."""
+
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, *, gradient: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode.
+
+        Without ``retain_graph`` (default: ``create_graph``) the nodes passed release their saved
+        values, and a second backward through one of them raises, as in PyTorch.
+        """
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: give grad or gradient, not both")
+            grad = gradient
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+
+Tensor.backward = TensorBackward.backward

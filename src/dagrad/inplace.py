@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from . import versions
-from .ops import base
+from .ops import base, elementwise
+from .ops import elementwise as _ew
 from .ops import shape as shape_ops
 from .tensor import _SEQ, STATE, Tensor, grad_on
 
@@ -141,3 +142,67 @@ def fill(t: Tensor, value: Any, what: str) -> Tensor:
     val = value.data if isinstance(value, Tensor) else value
     _write(buf, np.broadcast_to(val, buf.shape) if np.ndim(val) else val, what)
     return t
+
+
+class TensorInPlace:
+    """The in-place methods installed onto Tensor (see :func:`install`)."""
+
+    def zero_(self) -> Tensor:
+        """self ← 0, in place."""
+        return fill(self, 0, "zero_")
+
+    def fill_(self, value: Any) -> Tensor:
+        """self ← value everywhere, in place."""
+        return fill(self, value, "fill_")
+
+    def copy_(self, src: Any) -> Tensor:
+        """self ← src (broadcast to self's shape, cast to its dtype), in place."""
+        return fill(self, src, "copy_")
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self ← self + alpha·other, in place."""
+        return binary(self, _ew.Add, other if alpha == 1 else other * alpha, "add_")
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        """self ← self − alpha·other, in place."""
+        return binary(self, _ew.Sub, other if alpha == 1 else other * alpha, "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        """self ← self · other, in place."""
+        return binary(self, _ew.Mul, other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        """self ← self / other, in place."""
+        return binary(self, _ew.Div, other, "div_")
+
+    def __iadd__(self, other): return binary(self, _ew.Add, other, "+=")
+
+    def __isub__(self, other): return binary(self, _ew.Sub, other, "-=")
+
+    def __imul__(self, other): return binary(self, _ew.Mul, other, "*=")
+
+    def __itruediv__(self, other): return binary(self, _ew.Div, other, "/=")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """self[index] ← value, in place (recorded as a ``setitem`` node when gradients flow)."""
+        setitem(self, index, value)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """self ← clamp(self, min, max), in place (recorded like any op when gradients flow)."""
+        what = "clamp_"
+        if _check(self, what) and self.requires_grad:  # one recorded clamp node
+            return _rebase(self, lambda old: elementwise.clamp(old, min, max), what)
+        _write(_buffer(self, what), elementwise.clamp(self, min, max)._d, what)
+        return self
+
+    clip_ = clamp_
+
+
+def install(cls: type = Tensor) -> None:
+    """Copy the in-place methods of :class:`TensorInPlace` onto ``cls``."""
+    for name, value in vars(TensorInPlace).items():
+        if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+            setattr(cls, name, value)
+
+
+install()

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from . import versions
+
 __all__ = [
     "Tensor",
     "tensor",
@@ -301,14 +303,6 @@ class Tensor:
         """Name of the op that produced this tensor (None for leaves)."""
         return None if self._op is None else self._op.name
 
-    @property
-    def T(self) -> Tensor:
-        return self.transpose()
-
-    @property
-    def mT(self) -> Tensor:
-        return ops.swapaxes(self, -1, -2)
-
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self._d.size != 1:
@@ -388,74 +382,9 @@ class Tensor:
             key = id(self)
             RETAINED[key] = weakref.ref(self, lambda _r: RETAINED.pop(key, None))
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, *, gradient: Any = None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` by reverse mode.
-
-        Without ``retain_graph`` (default: ``create_graph``) the nodes passed release their saved
-        values, and a second backward through one of them raises, as in PyTorch.
-        """
-        if gradient is not None:
-            if grad is not None:
-                raise TypeError("backward: give grad or gradient, not both")
-            grad = gradient
-        autodiff.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
-
     # ----- in place (recorded like any op when gradients flow; see dagrad.inplace) ---------------
-    def zero_(self) -> Tensor:
-        """self ← 0, in place."""
-        return inplace.fill(self, 0, "zero_")
-
-    def fill_(self, value: Any) -> Tensor:
-        """self ← value everywhere, in place."""
-        return inplace.fill(self, value, "fill_")
-
-    def copy_(self, src: Any) -> Tensor:
-        """self ← src (broadcast to self's shape, cast to its dtype), in place."""
-        return inplace.fill(self, src, "copy_")
-
-    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        """self ← self + alpha·other, in place."""
-        return inplace.binary(self, _ew.Add, other if alpha == 1 else other * alpha, "add_")
-
-    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        """self ← self − alpha·other, in place."""
-        return inplace.binary(self, _ew.Sub, other if alpha == 1 else other * alpha, "sub_")
-
-    def mul_(self, other: Any) -> Tensor:
-        """self ← self · other, in place."""
-        return inplace.binary(self, _ew.Mul, other, "mul_")
-
-    def div_(self, other: Any) -> Tensor:
-        """self ← self / other, in place."""
-        return inplace.binary(self, _ew.Div, other, "div_")
-
-    def __iadd__(self, other): return inplace.binary(self, _ew.Add, other, "+=")
-    def __isub__(self, other): return inplace.binary(self, _ew.Sub, other, "-=")
-    def __imul__(self, other): return inplace.binary(self, _ew.Mul, other, "*=")
-    def __itruediv__(self, other): return inplace.binary(self, _ew.Div, other, "/=")
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        """self[index] ← value, in place (recorded as a ``setitem`` node when gradients flow)."""
-        inplace.setitem(self, index, value)
 
     # ----- operators ------------------------------------------------------------
-    def __add__(self, other): return _binary(_ew.Add, self, other)
-    def __radd__(self, other): return _binary(_ew.Add, other, self)
-    def __sub__(self, other): return _binary(_ew.Sub, self, other)
-    def __rsub__(self, other): return _binary(_ew.Sub, other, self)
-    def __mul__(self, other): return _binary(_ew.Mul, self, other)
-    def __rmul__(self, other): return _binary(_ew.Mul, other, self)
-    def __truediv__(self, other): return _binary(_ew.Div, self, other)
-    def __rtruediv__(self, other): return _binary(_ew.Div, other, self)
-    def __pow__(self, other): return ops.pow(self, other)
-    def __rpow__(self, other): return ops.pow(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
 
     # comparisons: no gradient, boolean result
     def __lt__(self, other): return _compare(np.less, self, other)
@@ -466,103 +395,28 @@ class Tensor:
     def __ne__(self, other): return _compare(np.not_equal, self, other)  # type: ignore[override]
 
     # NumPy ufuncs on Tensors go through the op table (np.exp(t) is t.exp()).
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        fn = _ufunc_table().get(ufunc.__name__) if method == "__call__" and not kwargs else None
-        if fn is None:
-            return NotImplemented
-        return fn(*inputs)
 
     # ----- methods ----------------------------------------------------------------
-    def reshape(self, *shape) -> Tensor:
-        """The same values in a new shape (one dimension may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
 
-    def view(self, *shape) -> Tensor:
-        return self.reshape(*shape)
 
-    def flatten(self) -> Tensor:
-        return ops.reshape(self, (-1,))
 
-    def transpose(self, *axes) -> Tensor:
-        """Permute axes (reverse them when none are given); ``transpose(i, j)`` swaps two."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if len(axes) == 2 and self.ndim != 2:
-            return ops.swapaxes(self, *axes)
-        return ops.transpose(self, axes or None)
 
-    def permute(self, *axes) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return ops.transpose(self, axes)
 
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-        return ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-        return ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
-        return ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
-        return ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def amax(self, dim=None, keepdim=False) -> Tensor:
-        return ops.amax(self, dim, keepdim)
 
-    def amin(self, dim=None, keepdim=False) -> Tensor:
-        return ops.amin(self, dim, keepdim)
 
-    def exp(self) -> Tensor: return ops.exp(self)
-    def log(self) -> Tensor: return ops.log(self)
-    def sqrt(self) -> Tensor: return ops.sqrt(self)
-    def abs(self) -> Tensor: return ops.abs(self)
-    def tanh(self) -> Tensor: return ops.tanh(self)
-    def sigmoid(self) -> Tensor: return ops.sigmoid(self)
-    def relu(self) -> Tensor: return ops.relu(self)
-    def sin(self) -> Tensor: return ops.sin(self)
-    def cos(self) -> Tensor: return ops.cos(self)
-    def log1p(self) -> Tensor: return ops.log1p(self)
-    def expm1(self) -> Tensor: return ops.expm1(self)
-    def square(self) -> Tensor: return ops.square(self)
 
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        """min(max(self, min), max), either bound optional (gradient 1 inside, 0 outside)."""
-        return ops.clamp(self, min, max)
 
-    clip = clamp
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        """self ← clamp(self, min, max), in place (recorded like any op when gradients flow)."""
-        what = "clamp_"
-        if inplace._check(self, what) and self.requires_grad:  # one recorded clamp node
-            return inplace._rebase(self, lambda old: ops.clamp(old, min, max), what)
-        inplace._write(inplace._buffer(self, what), ops.clamp(self, min, max)._d, what)
-        return self
 
-    clip_ = clamp_
-    def softmax(self, axis=-1, *, dim=None) -> Tensor: return ops.softmax(self, axis, dim=dim)
 
-    def log_softmax(self, axis=-1, *, dim=None) -> Tensor:
-        return ops.log_softmax(self, axis, dim=dim)
 
-    def astype(self, dtype: Any) -> Tensor:
-        """Cast to another dtype (differentiable between float dtypes)."""
-        return ops.cast(self, np.dtype(_resolve_dtype(dtype)))
 
-    def to(self, dtype: Any) -> Tensor:
-        return self.astype(dtype)
 
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
 
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
 
 
 def _compare(fn, a, b) -> Tensor:
@@ -673,33 +527,3 @@ def arange(*args, dtype: Any = None) -> Tensor:
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     """The identity matrix."""
     return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)))
-
-
-from . import autodiff, inplace, ops, versions  # noqa: E402  (they need Tensor defined above)
-
-# The arithmetic operators call the elementwise ops' entry directly (one call fewer than
-# ``ops.add``); ``dagrad.ops`` sets these two once its elementwise module exists.
-_ew: Any = None
-_binary: Any = None
-
-
-def _ufunc_table() -> dict:
-    """NumPy ufunc names mapped to dagrad ops (built on first use)."""
-    if not _UFUNCS:
-        _UFUNCS.update({
-            "add": ops.add, "subtract": ops.sub, "multiply": ops.mul, "true_divide": ops.div,
-            "divide": ops.div, "power": ops.pow, "negative": ops.neg, "positive": lambda x: x,
-            "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "absolute": ops.abs,
-            "tanh": ops.tanh, "maximum": ops.maximum, "minimum": ops.minimum,
-            "matmul": ops.matmul, "square": lambda x: ops.pow(x, 2),
-            "less": lambda a, b: _compare(np.less, a, b),
-            "less_equal": lambda a, b: _compare(np.less_equal, a, b),
-            "greater": lambda a, b: _compare(np.greater, a, b),
-            "greater_equal": lambda a, b: _compare(np.greater_equal, a, b),
-            "equal": lambda a, b: _compare(np.equal, a, b),
-            "not_equal": lambda a, b: _compare(np.not_equal, a, b),
-        })
-    return _UFUNCS
-
-
-_UFUNCS: dict = {}

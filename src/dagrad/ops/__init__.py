@@ -3,8 +3,7 @@
 ``OPS`` maps each op's name to its :class:`Op` entry; the functions below build tensors with them.
 """
 
-from .. import tensor as _tensor
-from . import elementwise as _elementwise
+from . import tensor_methods  # noqa: F401  (installs Tensor's operators and op methods)
 from .base import HOOKS, OPS, Op, Template, apply, as_input
 from .elementwise import (
     abs,
@@ -50,8 +49,6 @@ from .shape import (
     swapaxes,
     transpose,
 )
-
-_tensor._ew, _tensor._binary = _elementwise, _elementwise.binary  # Tensor's operators
 
 __all__ = [
     "HOOKS", "OPS", "Op", "Template", "apply", "as_input",

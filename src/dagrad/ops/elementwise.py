@@ -548,3 +548,5 @@ def _bound(v: Any) -> int | float | None:
         v = v.item()
     return int(v) if isinstance(v, int | np.integer) and not isinstance(v, bool) else float(v)
 
+
+rm.REGISTERED["where"] = where

@@ -7,6 +7,7 @@ table, for ``create_graph=True``), so one rule serves both.  Everything that mer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,12 @@ def _is_t(*xs: Any) -> bool:
     return any(isinstance(x, Tensor) for x in xs)
 
 
+#: The ops some helpers below need (``where``, ``swapaxes``, ``transpose``, ``broadcast_to``,
+#: ``scatter_add`` and its array form), registered by the op modules when they load: rulemath
+#: sits below them and imports none (no import circle).
+REGISTERED: dict[str, Callable[..., Any]] = {}
+
+
 def const(x: Any) -> np.ndarray:
     """The value of x as an ndarray, cut from any graph (masks, signs, counts)."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -26,9 +33,7 @@ def const(x: Any) -> np.ndarray:
 def where(cond: Any, x: Any, y: Any) -> Any:
     """``x`` where ``cond`` holds, else ``y`` (cond is a constant mask)."""
     if _is_t(x, y):
-        from . import where as where_op
-
-        return where_op(const(cond), x, y)
+        return REGISTERED["where"](const(cond), x, y)
     return np.where(const(cond), x, y)
 
 
@@ -61,9 +66,7 @@ def mask(cond: Any, like: Any) -> np.ndarray:
 def swapaxes(x: Any, i: int = -1, j: int = -2) -> Any:
     """Swap two axes (a view for ndarrays)."""
     if isinstance(x, Tensor):
-        from . import swapaxes as swap_op
-
-        return swap_op(x, i, j)
+        return REGISTERED["swapaxes"](x, i, j)
     return x.swapaxes(i, j)
 
 
@@ -72,9 +75,7 @@ def transpose(x: Any, axes: tuple[int, ...]) -> Any:
     nb = x.ndim - len(axes)
     full = tuple(range(nb)) + tuple(nb + (a % len(axes)) for a in axes)
     if isinstance(x, Tensor):
-        from . import transpose as transpose_op
-
-        return transpose_op(x, full)
+        return REGISTERED["transpose"](x, full)
     return np.transpose(x, full)
 
 
@@ -86,9 +87,7 @@ def reshape(x: Any, shape: tuple[int, ...]) -> Any:
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
     """Broadcast x to ``shape`` (a read-only view for ndarrays)."""
     if isinstance(x, Tensor):
-        from . import broadcast_to as broadcast_op
-
-        return broadcast_op(x, shape)
+        return REGISTERED["broadcast_to"](x, shape)
     return np.broadcast_to(x, shape)
 
 
@@ -132,9 +131,5 @@ def expand_reduced(g: Any, in_shape: tuple[int, ...], axis: tuple[int, ...],
 def scatter_add(g: Any, index: tuple, shape: tuple[int, ...], result_ndim: int) -> Any:
     """Zeros of ``shape`` (plus g's batch axes) with g added at ``index`` (repeats accumulate)."""
     if isinstance(g, Tensor):
-        from . import scatter_add as scatter_op
-
-        return scatter_op(g, index, shape, result_ndim)
-    from .shape import scatter_add_forward
-
-    return scatter_add_forward(g, index, shape, result_ndim)
+        return REGISTERED["scatter_add"](g, index, shape, result_ndim)
+    return REGISTERED["scatter_add_forward"](g, index, shape, result_ndim)

@@ -337,3 +337,7 @@ def squeeze(a: Any, axis: int | None = None) -> Tensor:
     """Remove size-1 axes (or just ``axis``)."""
     a = as_input(a)
     return reshape(a, np.squeeze(np.empty(a.shape, np.bool_), axis).shape)
+
+
+rm.REGISTERED.update(swapaxes=swapaxes, transpose=transpose, broadcast_to=broadcast_to,
+                     scatter_add=scatter_add, scatter_add_forward=scatter_add_forward)

@@ -1,0 +1,202 @@
+"""Tensor's operators and op methods (``a + b``, ``t.exp()``, ``t.sum(dim=1)``…), installed onto
+:class:`~dagrad.tensor.Tensor` in one place, from the floor of the ops they call.
+
+``tensor.py`` is the ground floor and imports no op; this module (imported by ``dagrad.ops``)
+copies every attribute of :class:`TensorOps` onto Tensor, as JAX installs its array methods.
+The arithmetic operators call the elementwise ops' entry directly (one call fewer than
+``ops.add``).  ``backward`` is installed by :mod:`dagrad.autodiff`, the in-place methods by
+:mod:`dagrad.inplace`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, _compare, _resolve_dtype
+from . import elementwise, linalg, nn, reduce
+from . import shape as shape_ops
+from .base import binary
+
+__all__ = ["TensorOps", "install"]
+
+
+class TensorOps:
+    """The methods installed onto Tensor (not a base class: Tensor stays one flat class)."""
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    @property
+    def mT(self) -> Tensor:
+        return shape_ops.swapaxes(self, -1, -2)
+
+    def __add__(self, other): return binary(elementwise.Add, self, other)
+
+    def __radd__(self, other): return binary(elementwise.Add, other, self)
+
+    def __sub__(self, other): return binary(elementwise.Sub, self, other)
+
+    def __rsub__(self, other): return binary(elementwise.Sub, other, self)
+
+    def __mul__(self, other): return binary(elementwise.Mul, self, other)
+
+    def __rmul__(self, other): return binary(elementwise.Mul, other, self)
+
+    def __truediv__(self, other): return binary(elementwise.Div, self, other)
+
+    def __rtruediv__(self, other): return binary(elementwise.Div, other, self)
+
+    def __pow__(self, other): return elementwise.pow(self, other)
+
+    def __rpow__(self, other): return elementwise.pow(other, self)
+
+    def __matmul__(self, other): return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+
+    def __neg__(self): return elementwise.neg(self)
+
+    def __pos__(self): return self
+
+    def __abs__(self): return elementwise.abs(self)
+
+    def __getitem__(self, index): return shape_ops.getitem(self, index)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        fn = _ufunc_table().get(ufunc.__name__) if method == "__call__" and not kwargs else None
+        if fn is None:
+            return NotImplemented
+        return fn(*inputs)
+
+    def reshape(self, *shape) -> Tensor:
+        """The same values in a new shape (one dimension may be -1)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return shape_ops.reshape(self, shape)
+
+    def view(self, *shape) -> Tensor:
+        return self.reshape(*shape)
+
+    def flatten(self) -> Tensor:
+        return shape_ops.reshape(self, (-1,))
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute axes (reverse them when none are given); ``transpose(i, j)`` swaps two."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if len(axes) == 2 and self.ndim != 2:
+            return shape_ops.swapaxes(self, *axes)
+        return shape_ops.transpose(self, axes or None)
+
+    def permute(self, *axes) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return shape_ops.transpose(self, axes)
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+        return reduce.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+        return reduce.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
+        return reduce.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
+        return reduce.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim=False) -> Tensor:
+        return reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False) -> Tensor:
+        return reduce.amin(self, dim, keepdim)
+
+    def exp(self) -> Tensor: return elementwise.exp(self)
+
+    def log(self) -> Tensor: return elementwise.log(self)
+
+    def sqrt(self) -> Tensor: return elementwise.sqrt(self)
+
+    def abs(self) -> Tensor: return elementwise.abs(self)
+
+    def tanh(self) -> Tensor: return elementwise.tanh(self)
+
+    def sigmoid(self) -> Tensor: return elementwise.sigmoid(self)
+
+    def relu(self) -> Tensor: return elementwise.relu(self)
+
+    def sin(self) -> Tensor: return elementwise.sin(self)
+
+    def cos(self) -> Tensor: return elementwise.cos(self)
+
+    def log1p(self) -> Tensor: return elementwise.log1p(self)
+
+    def expm1(self) -> Tensor: return elementwise.expm1(self)
+
+    def square(self) -> Tensor: return elementwise.square(self)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        """min(max(self, min), max), either bound optional (gradient 1 inside, 0 outside)."""
+        return elementwise.clamp(self, min, max)
+
+    clip = clamp
+
+    def softmax(self, axis=-1, *, dim=None) -> Tensor: return nn.softmax(self, axis, dim=dim)
+
+    def log_softmax(self, axis=-1, *, dim=None) -> Tensor:
+        return nn.log_softmax(self, axis, dim=dim)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Cast to another dtype (differentiable between float dtypes)."""
+        return elementwise.cast(self, np.dtype(_resolve_dtype(dtype)))
+
+    def to(self, dtype: Any) -> Tensor:
+        return self.astype(dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+
+def _ufunc_table() -> dict:
+    """NumPy ufunc names mapped to dagrad ops (built on first use)."""
+    if not _UFUNCS:
+        _UFUNCS.update({
+            "add": elementwise.add, "subtract": elementwise.sub, "multiply": elementwise.mul,
+            "true_divide": elementwise.div, "divide": elementwise.div,
+            "power": elementwise.pow, "negative": elementwise.neg, "positive": lambda x: x,
+            "exp": elementwise.exp, "log": elementwise.log, "sqrt": elementwise.sqrt,
+            "absolute": elementwise.abs, "tanh": elementwise.tanh,
+            "maximum": elementwise.maximum, "minimum": elementwise.minimum,
+            "matmul": linalg.matmul, "square": elementwise.square,
+            "sin": elementwise.sin, "cos": elementwise.cos, "log1p": elementwise.log1p,
+            "expm1": elementwise.expm1,
+            "less": lambda a, b: _compare(np.less, a, b),
+            "less_equal": lambda a, b: _compare(np.less_equal, a, b),
+            "greater": lambda a, b: _compare(np.greater, a, b),
+            "greater_equal": lambda a, b: _compare(np.greater_equal, a, b),
+            "equal": lambda a, b: _compare(np.equal, a, b),
+            "not_equal": lambda a, b: _compare(np.not_equal, a, b),
+        })
+    return _UFUNCS
+
+
+_UFUNCS: dict = {}
+
+
+def install(cls: type = Tensor) -> None:
+    """Copy every method and property of :class:`TensorOps` onto ``cls``."""
+    for name, value in vars(TensorOps).items():
+        if not (name.startswith("__") and name.endswith("__")) or callable(value):
+            if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+                setattr(cls, name, value)
+
+
+install()
