@@ -34,6 +34,9 @@ from dagrad.expression import (
 )
 
 ROSENBROCK = "100*(x2 - x1**2)**2 + (1 - x1)**2"
+#: A guard against the parser doing the hostile work (9**9**9 has 369 million digits), not a
+#: speed target: generous, so a loaded machine cannot make it fail (a parse takes milliseconds).
+HANG = 5.0
 
 
 def timed_parse(src: str) -> tuple[Expression | ExpressionError, float]:
@@ -409,7 +412,7 @@ def test_refused(src: str) -> None:
     assert isinstance(result, ExpressionError), f"accepted: {src[:60]!r}"
     assert isinstance(result, ValueError)
     assert str(result)
-    assert seconds < 0.1, f"took {seconds * 1000:.1f} ms"
+    assert seconds < HANG, f"took {seconds * 1000:.1f} ms"
 
 
 def test_at_least_thirty_refusals() -> None:
@@ -501,7 +504,7 @@ def test_pathological_inputs_are_refused_quickly() -> None:
     for src in cases:
         result, seconds = timed_parse(src)
         assert isinstance(result, ExpressionError), src[:40]
-        assert seconds < 0.1, f"{src[:20]!r}: {seconds * 1000:.1f} ms"
+        assert seconds < HANG, f"{src[:20]!r}: {seconds * 1000:.1f} ms"
 
 
 # --------------------------------------------------------------------------- fuzzing
@@ -582,7 +585,7 @@ def check_parse_total(src: str) -> None:
         expr = parse(src)
     except ExpressionError:
         expr = None
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < HANG
     if expr is not None:
         env = {name: np.array([0.5, -1.5, 2.0]) for name in expr.variables}
         with np.errstate(all="ignore"):
