@@ -72,26 +72,26 @@ Mean = Op(
     formula=(Template("1ᵀ/n", r"\tfrac{1}{n}\mathbf{1}^\top"),),
     doc="mean over axes")
 
+def _share_grad(g, a, out, axis, keepdims):
+    """g spread back over a's shape, to the tied extremes along ``axis`` only."""
+    return rm.expand_reduced(g, rm.const(a).shape, axis, keepdims) * _max_share(a, out, axis,
+                                                                                keepdims)
+
+
+def _share_tangent(t, a, out, axis, keepdims):
+    return rm.sum(t * _max_share(a, out, axis, keepdims), axis, keepdims)
+
+
+# max and min over axes: the same rules (the extremes, found by equality with the result)
 Max = Op(
     "max", lambda a, axis, keepdims: np.max(a, axis=axis, keepdims=keepdims), symbol="max",
-    saves=("a", "out"),
-    vjp=(lambda g, a, out, axis, keepdims:
-         rm.expand_reduced(g, rm.const(a).shape, axis, keepdims) * _max_share(a, out, axis,
-                                                                                 keepdims),),
-    jvp=(lambda t, a, out, axis, keepdims:
-         rm.sum(t * _max_share(a, out, axis, keepdims), axis, keepdims),),
+    saves=("a", "out"), vjp=(_share_grad,), jvp=(_share_tangent,),
     formula=(Template("e_argmax(ᵀ) (ties share)", r"e_{\arg\max}^\top"),),
     doc="max over axes; ties split the gradient evenly (as torch.amax)")
 
-
 Min = Op(
     "min", lambda a, axis, keepdims: np.min(a, axis=axis, keepdims=keepdims), symbol="min",
-    saves=("a", "out"),
-    vjp=(lambda g, a, out, axis, keepdims:
-         rm.expand_reduced(g, rm.const(a).shape, axis, keepdims) * _max_share(a, out, axis,
-                                                                                 keepdims),),
-    jvp=(lambda t, a, out, axis, keepdims:
-         rm.sum(t * _max_share(a, out, axis, keepdims), axis, keepdims),),
+    saves=("a", "out"), vjp=(_share_grad,), jvp=(_share_tangent,),
     formula=(Template("e_argmin(ᵀ) (ties share)", r"e_{\arg\min}^\top"),),
     doc="min over axes; ties split the gradient evenly (as torch.amin)")
 
