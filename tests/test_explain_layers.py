@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from test_import_layers import strongly_connected as _circles
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 EXPLAIN = SRC / "dagrad" / "explain"
 
@@ -70,43 +72,6 @@ def test_explain_imports_no_higher_layer(path):
 def test_tour_imports_nothing_from_cli():
     for path in sorted((SRC / "dagrad" / "tour").rglob("*.py")):
         assert not [m for m in _imports(path) if m.startswith("dagrad.cli")], path
-
-
-def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-
-    def strong(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph.get(v, ())):
-            if w not in graph:
-                continue
-            if w not in index:
-                strong(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in sorted(graph):
-        if v not in index:
-            strong(v)
-    return out
 
 
 def test_circle_finder_finds_a_two_file_circle():
