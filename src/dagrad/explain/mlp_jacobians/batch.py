@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..rendering import DagRendering
-from .factors import Chain, Check, build_chain, sample_factors, tolerance
+from .factors import Chain, Check, CheckedReport, build_chain, sample_factors, tolerance
 from .model import MLPSpec, backprop, numpy_forward
 from .single import single_report
 
@@ -25,7 +25,7 @@ __all__ = ["BatchJacobianChain", "batch_chain"]
 
 
 @dataclass
-class BatchJacobianChain(DagRendering):
+class BatchJacobianChain(CheckedReport, DagRendering):
     """Per-sample gradients from N chains, the batch-mean loss's gradients, and the checks."""
 
     spec: MLPSpec = field(repr=False)
@@ -87,20 +87,6 @@ class BatchJacobianChain(DagRendering):
         """∇_W1 L̄ = (1/N) Σ_n δ1_nᵀ · x_nᵀ = (1/N) Δᵀ X (n1×N · N×in)."""
         return self.delta.T @ self.X / self.n
 
-    @property
-    def ok(self) -> bool:
-        """True when every check passes (the consistency checks included)."""
-        return all(c.ok for c in self.checks)
-
-    @property
-    def independent_checks(self) -> list[Check]:
-        """The checks that compare two different computations — the only ones counted."""
-        return [c for c in self.checks if c.independent]
-
-    @property
-    def consistency_checks(self) -> list[Check]:
-        """Bookkeeping that holds by construction (the sizes chain): not counted."""
-        return [c for c in self.checks if not c.independent]
 
     def sample(self, n: int, dense: bool = False, check_steps: bool = True) -> Any:
         """The full single-input report (every factor, both levels, the bonus) for sample n."""

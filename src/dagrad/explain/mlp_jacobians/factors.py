@@ -328,3 +328,24 @@ def build_chain(factors: dict[str, Factor], depth: int, target: str, level: str,
     prods = multiply(fs)
     bp = [np.asarray(adjoints[f.input], np.float64).reshape(1, -1) for f in fs]
     return Chain(target, level, fs, prods, bp)
+
+
+class CheckedReport:
+    """``ok``, ``independent_checks`` and ``consistency_checks`` of a report's ``checks``."""
+
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passes (the consistency checks included)."""
+        return all(c.ok for c in self.checks)
+
+    @property
+    def independent_checks(self) -> list[Check]:
+        """The checks that compare two different computations — the only ones counted."""
+        return [c for c in self.checks if c.independent]
+
+    @property
+    def consistency_checks(self) -> list[Check]:
+        """Bookkeeping that holds by construction (sizes, symmetry, two builds): not counted."""
+        return [c for c in self.checks if not c.independent]

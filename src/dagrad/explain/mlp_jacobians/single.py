@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..rendering import DagRendering
-from .factors import Chain, Check, Factor, build_chain, sample_factors, tolerance
+from .factors import Chain, Check, CheckedReport, Factor, build_chain, sample_factors, tolerance
 from .finite_difference import FiniteDifference, directional_derivative
 from .model import MLPSpec, backprop, numpy_forward
 from .products import Operand, Product
@@ -26,7 +26,7 @@ LEVELS = ("layer", "fine")
 
 
 @dataclass
-class JacobianChainReport(DagRendering):
+class JacobianChainReport(CheckedReport, DagRendering):
     """The chains for one input: factors, products, backprop, the bonus and every check."""
 
     spec: MLPSpec = field(repr=False)
@@ -62,20 +62,6 @@ class JacobianChainReport(DagRendering):
     def prediction(self) -> int:
         return int(np.argmax(self.probabilities))
 
-    @property
-    def ok(self) -> bool:
-        """True when every check passes (the consistency checks included)."""
-        return all(c.ok for c in self.checks)
-
-    @property
-    def independent_checks(self) -> list[Check]:
-        """The checks that compare two different computations — the only ones counted."""
-        return [c for c in self.checks if c.independent]
-
-    @property
-    def consistency_checks(self) -> list[Check]:
-        """Bookkeeping that holds by construction (sizes, symmetry, two builds): not counted."""
-        return [c for c in self.checks if not c.independent]
 
     @property
     def delta(self) -> Product:
