@@ -26,6 +26,8 @@ from .ops import (
     abs,
     amax,
     amin,
+    argmax,
+    argmin,
     broadcast_to,
     clamp,
     clip,
@@ -35,6 +37,7 @@ from .ops import (
     exp,
     expand_dims,
     expm1,
+    flatten,
     leaky_relu,
     linear,
     log,
@@ -46,6 +49,7 @@ from .ops import (
     mean,
     min,
     minimum,
+    norm,
     relu,
     reshape,
     sigmoid,
@@ -56,16 +60,20 @@ from .ops import (
     square,
     squeeze,
     stack,
+    std,
     sum,
     swapaxes,
     tanh,
     transpose,
+    unsqueeze,
+    var,
     where,
 )
 from .tensor import (
     Tensor,
     arange,
     as_tensor,
+    default_generator,
     enable_grad,
     eye,
     full,
@@ -89,6 +97,7 @@ from .tensor import (
 __version__ = "0.1.0"
 
 concat = concatenate
+cat = concatenate  # PyTorch's name
 float32 = "float32"
 float64 = "float64"
 
@@ -125,4 +134,5 @@ __all__ = [
     "vjp", "jvp", "jacobian", "hessian", "gradcheck", "GradcheckError", "autograd_grad", "ops",
     "set_dense_limit", "dense_limit", "MemoryLimitError", "__version__",
     "sin", "cos", "log1p", "expm1", "softplus", "square", "clamp", "clip",
+    "cat", "argmax", "argmin", "var", "std", "norm", "flatten", "unsqueeze", "default_generator",
 ]

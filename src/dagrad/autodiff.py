@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import fastpaths, versions
-from .tensor import RETAINED, STATE, Tensor, _grad_mode
+from .tensor import GRAD_HOOKS, RETAINED, STATE, Tensor, _grad_mode, run_grad_hooks
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "reduce_axes", "BACKWARD_HOOKS",
            "reverse_sweep", "apply_vjp", "ReverseInterpreter", "ArrayInterpreter",
@@ -310,6 +310,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
     STATE.grad_enabled = create_graph
     nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
+    hooked = GRAD_HOOKS  # gradient hooks by tensor id (empty unless register_hook was called)
     try:
         while heap or nxt is not None:
             if nxt is None:
@@ -317,6 +318,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             else:
                 node, nxt = nxt, None
             g = pop(node)  # every waiting node has its cotangent
+            if hooked and id(node) in hooked:  # Tensor.register_hook: may replace g
+                g = run_grad_hooks(node, g)
             if watch:
                 if wanted is not None:
                     if id(node) in wanted:
@@ -405,6 +408,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                 node._freed = True
         for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
             g = pop(leaf)
+            if hooked and id(leaf) in hooked:
+                g = run_grad_hooks(leaf, g)
             if wanted is None:
                 if leaf.grad is None and type(g) is leaf._d.dtype.type:
                     leaf.grad = Tensor._from_op(g, None)  # a scalar: immutable, no copy

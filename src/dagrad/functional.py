@@ -278,7 +278,7 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "reverse
                 for x in ins:
                     (t,) = autodiff.forward_tangents([out], [x], [_basis(x.shape, x.dtype)],
                                                      create_graph=True)
-                    jac.append(t.reshape((x.size, out.size)).T.reshape(out.shape + x.shape))
+                    jac.append(t.reshape((x.numel(), out.numel())).T.reshape(out.shape + x.shape))
             elif nested:
                 cot = Tensor._from_op(_basis(out.shape, out.dtype), None)
                 gs = autodiff.grad(out, ins, cot, retain_graph=True, create_graph=True)
@@ -316,7 +316,7 @@ def gradcheck(f: Callable, *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
         # every input reaches f as a Tensor: the one differentiated becomes a leaf, the others
         # constants (bare ndarrays would lack the Tensor methods f may call, such as .log())
         args = [x if i == k else Tensor(v) for i, v in enumerate(xs)]
-        analytic = np.asarray(jacobian(f, argnums=k)(*args)).reshape(out0.size, x.size)
+        analytic = np.asarray(jacobian(f, argnums=k)(*args)).reshape(out0.numel(), x.size)
         numeric = np.empty_like(analytic)
         flat = x.reshape(-1)
         for j in range(x.size):

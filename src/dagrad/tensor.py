@@ -34,6 +34,8 @@ __all__ = [
     "set_default_dtype",
     "get_default_dtype",
     "manual_seed",
+    "default_generator",
+    "HookHandle",
 ]
 
 _SEQ = itertools.count()
@@ -41,6 +43,73 @@ _SEQ = itertools.count()
 #: flag on every tensor, so making a tensor costs one attribute less and backward tests one
 #: dict.  (Not a WeakSet: its lookups compare tensors with ``==``, which is elementwise here.)
 RETAINED: dict[int, weakref.ref] = {}
+
+
+#: Gradient hooks (``Tensor.register_hook``) by id(tensor): {handle id: hook}, in the order
+#: registered.  Backward reads it only while it is non-empty.
+GRAD_HOOKS: dict[int, dict[int, Any]] = {}
+_HOOK_IDS = itertools.count()
+
+
+class HookHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again (as PyTorch's)."""
+
+    __slots__ = ("_key", "_hooks", "id")
+
+    def __init__(self, key: int, hooks: dict[int, Any]) -> None:
+        self._key, self._hooks, self.id = key, hooks, next(_HOOK_IDS)
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        self._hooks.pop(self.id, None)
+        if not self._hooks and GRAD_HOOKS.get(self._key) is self._hooks:
+            del GRAD_HOOKS[self._key]
+
+    def __enter__(self) -> HookHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def _drop_hooks(key: int, hooks: dict[int, Any]) -> None:
+    if GRAD_HOOKS.get(key) is hooks:
+        del GRAD_HOOKS[key]
+
+
+def run_grad_hooks(t: Tensor, g: Any) -> Any:
+    """g after t's gradient hooks (each sees the previous one's result), as a Tensor or array.
+
+    ``g`` is what backward holds (an ndarray, a NumPy scalar, or a Tensor with create_graph);
+    the result has the same kind.
+    """
+    as_tensor_in = isinstance(g, Tensor)
+    cur = g if as_tensor_in else Tensor._from_op(np.asarray(g), None)
+    for hook in list(GRAD_HOOKS.get(id(t), {}).values()):
+        new = hook(cur)
+        if new is None:
+            continue
+        if not isinstance(new, Tensor):
+            new = Tensor._from_op(np.asarray(new), None)
+        if new.shape != cur.shape:
+            raise RuntimeError(f"register_hook: a hook returned a gradient of shape {new.shape} "
+                               f"for a gradient of shape {cur.shape}")
+        cur = new
+    if as_tensor_in:
+        return cur
+    out = cur.data
+    return out if out.dtype == t.dtype else out.astype(t.dtype)
+
+
+def _check_dim(dim: Any, ndim: int, what: str) -> int:
+    """``dim`` as an axis in [0, ndim), or PyTorch's IndexError naming the valid range."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{what}: dim must be an int, got {type(dim).__name__}")
+    lo, hi = (-ndim, ndim - 1) if ndim else (-1, 0)
+    if not lo <= dim <= hi:
+        raise IndexError(f"{what}: Dimension out of range (expected to be in range of "
+                         f"[{lo}, {hi}], but got {dim})")
+    return int(dim) % ndim if ndim else 0
 
 
 class _Modes(threading.local):
@@ -176,9 +245,22 @@ def inference_mode(mode: bool = True) -> _GradMode:
     return _GradMode(not mode, inference=bool(mode))
 
 
-def manual_seed(seed: int) -> None:
-    """Seed dagrad's random generator (randn, rand, module initialisation)."""
-    STATE.rng = np.random.default_rng(seed)
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed everything random in dagrad: randn, rand, module initialisation, dropout masks and
+    the order of a DataLoader made without ``seed=``.  Returns the new default generator."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed: expected a non-negative integer, got {seed!r}")
+    STATE.rng = np.random.default_rng(int(seed))
+    return STATE.rng
+
+
+def default_generator() -> np.random.Generator:
+    """The generator every random draw in dagrad uses (``dg.manual_seed`` replaces it).
+
+    Call it at each draw rather than keeping it: ``manual_seed`` and resuming a checkpoint put a
+    new generator in its place.
+    """
+    return STATE.rng
 
 
 def _resolve_dtype(dtype: Any) -> np.dtype | None:
@@ -284,9 +366,21 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self._d.dtype
 
-    @property
-    def size(self) -> int:
-        return self._d.size
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape as a tuple, or the length of axis ``dim`` (PyTorch's ``size``; a method)."""
+        if dim is None:
+            return self._d.shape
+        if not self._d.ndim:
+            raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
+        return self._d.shape[_check_dim(dim, self._d.ndim, "size")]
+
+    def numel(self) -> int:
+        """The number of elements: ∏ size()."""
+        return int(self._d.size)
+
+    def dim(self) -> int:
+        """The number of axes (``ndim``)."""
+        return self._d.ndim
 
     @property
     def _version(self) -> int:
@@ -382,6 +476,23 @@ class Tensor:
             key = id(self)
             RETAINED[key] = weakref.ref(self, lambda _r: RETAINED.pop(key, None))
 
+    def register_hook(self, hook: Any) -> HookHandle:
+        """Call ``hook(grad)`` with ∂L/∂self during each backward; a Tensor it returns replaces
+        the gradient (for the inputs behind self and for a leaf's ``.grad``), as in PyTorch."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        key = id(self)
+        hooks = GRAD_HOOKS.get(key)
+        if hooks is None:
+            hooks = GRAD_HOOKS[key] = {}
+            weakref.finalize(self, _drop_hooks, key, hooks)
+        handle = HookHandle(key, hooks)
+        hooks[handle.id] = hook
+        return handle
+
     # ----- in place (recorded like any op when gradients flow; see dagrad.inplace) ---------------
 
     # ----- operators ------------------------------------------------------------
@@ -464,10 +575,24 @@ def ones(*shape, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad=requires_grad)
 
 
-def full(shape: Sequence[int], value: float, dtype: Any = None,
+def _scalar_dtype(value: Any) -> np.dtype:
+    """PyTorch's dtype for a Python number: bool, int64, or the default float dtype."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    if isinstance(value, (float, np.floating)):
+        return STATE.default_dtype
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def full(size: Sequence[int] | int, fill_value: float, dtype: Any = None,
          requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``value``."""
-    return Tensor(np.full(tuple(shape), value, _float_dtype(dtype)), requires_grad=requires_grad)
+    """A tensor of shape ``size`` filled with ``fill_value``; the dtype follows the value as
+    PyTorch's (int → int64, bool → bool, float → the default float dtype)."""
+    dt = _resolve_dtype(dtype) or _scalar_dtype(fill_value)
+    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return Tensor(np.full(shape, fill_value, dt), requires_grad=requires_grad)
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -519,9 +644,25 @@ def rand(*shape, dtype: Any = None, requires_grad: bool = False,
                   requires_grad=requires_grad)
 
 
-def arange(*args, dtype: Any = None) -> Tensor:
-    """Evenly spaced values, as ``np.arange``."""
-    return Tensor(np.arange(*args, dtype=_resolve_dtype(dtype)))
+def arange(*args: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """[start, end) in steps of ``step``, as ``torch.arange(start=0, end, step=1)``: int64 when
+    every bound is an integer, else the default float dtype."""
+    if not 1 <= len(args) <= 3:
+        raise TypeError(f"arange: expected end, (start, end) or (start, end, step), got "
+                        f"{len(args)} arguments")
+    for a in args:
+        _scalar_dtype(a.item() if isinstance(a, Tensor) else a)
+    vals = [a.item() if isinstance(a, Tensor) else a for a in args]
+    if len(vals) == 3 and vals[2] == 0:
+        raise ValueError("arange: step must be nonzero")
+    dt = _resolve_dtype(dtype)
+    if dt is None:
+        dt = np.dtype(np.int64) if all(isinstance(v, (int, np.integer)) for v in vals) \
+            else STATE.default_dtype
+    if dt.kind == "f":  # the values in float64, then cast: start + i·step, as torch computes
+        return Tensor(np.arange(*[float(v) for v in vals], dtype=np.float64).astype(dt),
+                      requires_grad=requires_grad)
+    return Tensor(np.arange(*vals).astype(dt), requires_grad=requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:

@@ -35,11 +35,26 @@ from .elementwise import (
 )
 from .linalg import linear, matmul
 from .nn import cross_entropy, log_softmax, softmax
-from .reduce import MaxResult, MinResult, amax, amin, max, mean, min, sum
+from .reduce import (
+    MaxResult,
+    MinResult,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    max,
+    mean,
+    min,
+    norm,
+    std,
+    sum,
+    var,
+)
 from .shape import (
     broadcast_to,
     concatenate,
     expand_dims,
+    flatten,
     getitem,
     reshape,
     scatter_add,
@@ -48,6 +63,7 @@ from .shape import (
     stack,
     swapaxes,
     transpose,
+    unsqueeze,
 )
 
 __all__ = [
@@ -59,4 +75,5 @@ __all__ = [
     "sigmoid", "softmax", "sqrt", "squeeze", "stack", "sub", "sum", "swapaxes", "tanh",
     "transpose", "where",
     "clamp", "clip", "cos", "expm1", "log1p", "sin", "softplus", "square",
+    "argmax", "argmin", "var", "std", "norm", "flatten", "unsqueeze",
 ]

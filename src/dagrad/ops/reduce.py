@@ -117,7 +117,7 @@ def _reduce(op: Op, a: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Any) -
     if keepdim is not None:
         keepdims = keepdim
     axes = normalize_axis(axis, a.ndim, op.name)
-    if op in (Max, Min) and a.size == 0:
+    if op in (Max, Min) and a.numel() == 0:
         raise ValueError(f"{op.name}: empty tensor has no {'maximum' if op is Max else 'minimum'}")
     return apply(op, (a,), {"axis": axes, "keepdims": bool(keepdims)})
 
@@ -200,3 +200,122 @@ def amax(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
 def amin(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
     """min over ``dim`` (all by default), values only; ties share the gradient (torch.amin)."""
     return _reduce(Min, a, dim, keepdim, None, None)
+
+
+# ----- index reductions and composites (var, std, norm: built from table ops) -------------------
+def _arg(pick: Any, name: str, a: Any, dim: Any, keepdim: bool) -> Tensor:
+    a = as_input(a)
+    if a.numel() == 0:
+        raise ValueError(f"{name}: empty tensor (shape {a.shape}) has no extreme to point at")
+    v = a.data
+    if dim is None:  # the index into the flattened tensor, as PyTorch
+        idx = np.asarray(pick(v), dtype=np.int64)
+        if keepdim:
+            idx = idx.reshape((1,) * v.ndim)
+        return _tensor_ctor(idx)
+    if a.ndim == 0:
+        normalize_axis(dim, 1, name)
+        return _tensor_ctor(np.zeros((), np.int64))
+    (ax,) = normalize_axis(dim, a.ndim, name)
+    return _tensor_ctor(np.asarray(pick(v, axis=ax, keepdims=bool(keepdim)), dtype=np.int64))
+
+
+def argmax(a: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """argmax_i a_i along ``dim`` (the flattened tensor when None); the first one on ties;
+    int64, no gradient (as torch.argmax)."""
+    return _arg(np.argmax, "argmax", a, dim, keepdim)
+
+
+def argmin(a: Any, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """argmin_i a_i along ``dim`` (the flattened tensor when None); the first one on ties."""
+    return _arg(np.argmin, "argmin", a, dim, keepdim)
+
+
+def _spread_args(name: str, dim: Any, unbiased: Any, keepdim: Any, correction: Any, axis: Any,
+                 ddof: Any, keepdims: Any) -> tuple[Any, float, bool]:
+    """(axes, correction, keepdim) from PyTorch's (dim, correction=1, keepdim) or NumPy's
+    (axis, ddof=0, keepdims) spelling; mixing the two is refused."""
+    numpy_way = axis is not None or ddof is not None or keepdims is not None
+    torch_way = dim is not None or unbiased is not None or correction is not None or keepdim
+    if numpy_way and torch_way:
+        raise TypeError(f"{name}: give PyTorch's dim/correction/keepdim or NumPy's "
+                        "axis/ddof/keepdims, not both")
+    if numpy_way:
+        return axis, float(0 if ddof is None else ddof), bool(keepdims)
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}: give correction or unbiased, not both")
+    if isinstance(dim, bool):  # torch's old var(unbiased) positional form
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    return dim, float(1 if correction is None else correction), bool(keepdim)
+
+
+def _var(a: Any, axes: Any, correction: float, keepdim: bool, name: str) -> Tensor:
+    """Σ (a − mean a)² / (N − correction) over ``axes``."""
+    a = as_input(a)
+    if a.dtype.kind != "f":
+        raise TypeError(f"{name}: needs a floating-point tensor, got {a.dtype}")
+    ax = normalize_axis(axes, a.ndim, name)
+    n = _count(a.shape, ax)
+    d = a - mean(a, ax, keepdims=True)
+    with np.errstate(divide="ignore"):  # N ≤ correction: inf·0 = nan, as PyTorch
+        scale = np.divide(1.0, builtins.max(n - correction, 0.0))
+    return sum(d * d, ax, keepdims=keepdim) * a.dtype.type(scale)
+
+
+def var(a: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None, axis: Any = None, ddof: Any = None,
+        keepdims: Any = None) -> Tensor:
+    """Σ (a − ā)² / (N − correction): PyTorch's ``dim``/``correction=1``/``keepdim``, or NumPy's
+    ``axis``/``ddof=0``/``keepdims`` (each keeps its own default)."""
+    axes, c, keep = _spread_args("var", dim, unbiased, keepdim, correction, axis, ddof, keepdims)
+    return _var(a, axes, c, keep, "var")
+
+
+def std(a: Any, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None, axis: Any = None, ddof: Any = None,
+        keepdims: Any = None) -> Tensor:
+    """√var (same arguments and defaults as :func:`var`)."""
+    from .elementwise import sqrt
+
+    axes, c, keep = _spread_args("std", dim, unbiased, keepdim, correction, axis, ddof, keepdims)
+    return sqrt(_var(a, axes, c, keep, "std"))
+
+
+def _root(s: Tensor, p: float) -> Tensor:
+    """s^(1/p), with 0 (not nan) as the gradient where s = 0 (PyTorch's subgradient there)."""
+    from .elementwise import where
+
+    pos = s > 0
+    one, zero = s.dtype.type(1), s.dtype.type(0)
+    return where(pos, where(pos, s, one) ** (1.0 / p), zero)
+
+
+def norm(a: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm (Σ |a_i|^p)^(1/p) over ``dim`` (all by default); p = inf: max |a_i|,
+    −inf: min |a_i|, 0: the count of nonzeros, "fro": 2 (as torch.norm; "nuc" is refused)."""
+    from .elementwise import abs as abs_
+
+    a = as_input(a)
+    if a.dtype.kind != "f":
+        raise TypeError(f"norm: needs a floating-point tensor, got {a.dtype}")
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
+        raise ValueError(f"norm: p must be a number, inf, -inf or 'fro', got {p!r} "
+                         "(the nuclear norm is not supported)")
+    p = float(p)
+    ax = normalize_axis(dim, a.ndim, "norm")
+    if p == np.inf:
+        return amax(abs_(a), ax, keepdim)
+    if p == -np.inf:
+        return amin(abs_(a), ax, keepdim)
+    if p == 0:
+        return _tensor_ctor(np.asarray(np.count_nonzero(a.data, axis=ax, keepdims=keepdim),
+                                       dtype=a.dtype))
+    if p == 2:
+        return _root(sum(a * a, ax, keepdim), 2)
+    if p == 1:
+        return sum(abs_(a), ax, keepdim)
+    return _root(sum(abs_(a) ** p, ax, keepdim), p)

@@ -4,6 +4,8 @@ concatenate.  They move values around; their derivatives move cotangents back th
 
 from __future__ import annotations
 
+import builtins
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -284,7 +286,7 @@ def reshape(a: Any, shape: Any) -> Tensor:
     """Same values in a new shape (one entry may be −1)."""
     a = as_input(a)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    new = _resolve_shape(a.shape, a.size, shape)
+    new = _resolve_shape(a.shape, a.numel(), shape)
     if new == a.shape:
         return a
     return apply(Reshape, (a,), {"shape": new})
@@ -333,10 +335,53 @@ def expand_dims(a: Any, axis: int) -> Tensor:
     return reshape(a, np.expand_dims(np.empty(a.shape, np.bool_), axis).shape)
 
 
-def squeeze(a: Any, axis: int | None = None) -> Tensor:
-    """Remove size-1 axes (or just ``axis``)."""
+def unsqueeze(a: Any, dim: int) -> Tensor:
+    """A size-1 axis inserted at ``dim``, −ndim−1 ≤ dim ≤ ndim (as torch.unsqueeze)."""
     a = as_input(a)
+    nd = a.ndim + 1
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -nd <= dim < nd:
+        raise IndexError(f"unsqueeze: dim {dim!r} is out of range for a tensor of shape "
+                         f"{a.shape} (expected an int in [{-nd}, {nd - 1}])")
+    d = int(dim) % nd
+    return reshape(a, a.shape[:d] + (1,) + a.shape[d:])
+
+
+def _dims(dim: Any, ndim: int, what: str) -> tuple[int, ...]:
+    """``dim`` (an int or a tuple of ints) as axes in [0, ndim); a 0-d tensor takes 0 and −1."""
+    dims = (dim,) if not isinstance(dim, (tuple, list)) else tuple(dim)
+    span = builtins.max(ndim, 1)
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not -span <= d < span:
+            raise IndexError(f"{what}: dim {d!r} is out of range for a tensor of rank {ndim} "
+                             f"(expected an int in [{-span}, {span - 1}])")
+        out.append(int(d) % span)
+    return tuple(out)
+
+
+def squeeze(a: Any, axis: int | None = None, *, dim: Any = None) -> Tensor:
+    """Remove size-1 axes: all, or NumPy's ``axis`` (which must have size 1), or PyTorch's
+    ``dim`` (an int or tuple; axes of other sizes are left as they are)."""
+    a = as_input(a)
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("squeeze: give dim (PyTorch) or axis (NumPy), not both")
+        drop = {d for d in _dims(dim, a.ndim, "squeeze") if a.ndim and a.shape[d] == 1}
+        return reshape(a, tuple(n for k, n in enumerate(a.shape) if k not in drop))
     return reshape(a, np.squeeze(np.empty(a.shape, np.bool_), axis).shape)
+
+
+def flatten(a: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Axes start_dim … end_dim merged into one (as torch.flatten; a 0-d tensor gives (1,))."""
+    a = as_input(a)
+    if a.ndim == 0:
+        _dims((start_dim, end_dim), 0, "flatten")
+        return reshape(a, (1,))
+    s, e = _dims((start_dim, end_dim), a.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"for a tensor of shape {a.shape}")
+    return reshape(a, a.shape[:s] + (math.prod(a.shape[s:e + 1]),) + a.shape[e + 1:])
 
 
 rm.REGISTERED.update(swapaxes=swapaxes, transpose=transpose, broadcast_to=broadcast_to,

@@ -17,7 +17,7 @@ import numpy as np
 from ..tensor import Tensor, _compare, _resolve_dtype
 from . import elementwise, linalg, nn, reduce
 from . import shape as shape_ops
-from .base import binary
+from .base import apply, binary
 
 __all__ = ["TensorOps", "install"]
 
@@ -78,10 +78,24 @@ class TensorOps:
         return shape_ops.reshape(self, shape)
 
     def view(self, *shape) -> Tensor:
+        """The same values in a new shape (one dimension may be -1), as ``reshape``."""
         return self.reshape(*shape)
 
-    def flatten(self) -> Tensor:
-        return shape_ops.reshape(self, (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge axes start_dim … end_dim into one (all by default; a 0-d tensor gives (1,))."""
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A size-1 axis inserted at ``dim`` (−ndim−1 ≤ dim ≤ ndim)."""
+        return shape_ops.unsqueeze(self, dim)
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        """Size-1 axes removed: all, or those of ``dim`` (an int or tuple) that have size 1."""
+        return shape_ops.squeeze(self, dim=dim) if dim is not None else shape_ops.squeeze(self)
+
+    def clone(self) -> Tensor:
+        """A copy of the values that stays in the graph (its gradient flows back to self)."""
+        return apply(elementwise.Cast, (self,), {"dtype": self.dtype})  # astype copies
 
     def transpose(self, *axes) -> Tensor:
         """Permute axes (reverse them when none are given); ``transpose(i, j)`` swaps two."""
@@ -110,11 +124,39 @@ class TensorOps:
         """PyTorch's way (``dim`` given): (values, indices); NumPy's (``axis``) or none: values."""
         return reduce.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
+    def argmax(self, dim=None, keepdim=False) -> Tensor:
+        """Index of the (first) maximum along ``dim``, or into the flattened tensor; int64."""
+        return reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False) -> Tensor:
+        """Index of the (first) minimum along ``dim``, or into the flattened tensor; int64."""
+        return reduce.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            ddof=None, keepdims=None) -> Tensor:
+        """Σ (x − x̄)² / (N − correction): PyTorch's correction=1, or NumPy's ``ddof=0``."""
+        return reduce.var(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                          ddof=ddof, keepdims=keepdims)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            ddof=None, keepdims=None) -> Tensor:
+        """√var, same arguments and defaults as ``var``."""
+        return reduce.std(self, dim, unbiased, keepdim, correction=correction, axis=axis,
+                          ddof=ddof, keepdims=keepdims)
+
+    def norm(self, p="fro", dim=None, keepdim=False) -> Tensor:
+        """The vector p-norm (Σ |x_i|^p)^(1/p) over ``dim`` (all by default), as torch.norm."""
+        return reduce.norm(self, p, dim, keepdim)
+
     def amax(self, dim=None, keepdim=False) -> Tensor:
         return reduce.amax(self, dim, keepdim)
 
     def amin(self, dim=None, keepdim=False) -> Tensor:
         return reduce.amin(self, dim, keepdim)
+
+    def pow(self, exponent: Any) -> Tensor:
+        """self ** exponent."""
+        return elementwise.pow(self, exponent)
 
     def exp(self) -> Tensor: return elementwise.exp(self)
 
