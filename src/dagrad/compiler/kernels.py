@@ -1,13 +1,15 @@
-"""Kernels: how a step runs at replay, installed on the ops — NumPy calls writing with ``out=``.
+"""Kernels: how a step runs at replay — NumPy calls writing with ``out=`` into planned buffers.
 
-Each kernel computes what the op table's forward or vjp rule computes, with the same NumPy
-operations in the same order (so the numbers are the same), but into preallocated buffers,
-in place where the planner allows, and fused where two steps share work (tanh' from the saved
-output; softmax + cross-entropy forward and backward in one buffer).  A kernel is chosen only
-when its conditions hold (float dtypes, no batch axes on the cotangent, ...); otherwise the step
-runs the table's own function.  0-d values replay as NumPy scalars through templates generated
-from the table's rules (see ``scalar_template``).  tests/test_compiler.py checks every
-kernel against the table's rules on random inputs.
+Elementwise ops get their kernels from the op table itself: the forward or vjp rule is called
+once on recording values (:mod:`dagrad.ops.rulecode`) and the recorded tree of ufunc calls is
+lowered to ``out=`` calls (the rule's own operations in its order, so the numbers are the
+rule's), in place where the planner allows.  The few kernels that are not an elementwise rule —
+GEMMs whose result layout the planner tunes, softmax + cross-entropy fused across forward and
+backward, bias reductions, cotangent accumulation — are installed on their ops here.  A kernel
+is chosen only when its conditions hold (float dtypes, no batch axes on the cotangent, ...);
+otherwise the step runs the table's own function.  0-d values replay as NumPy scalars through
+templates generated from the same recordings (see ``scalar_template``).  tests/test_compiler.py
+checks the kernels against the table's rules on random inputs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import autodiff
-from ..ops.rulecode import Code, source
+from ..ops.rulecode import BOOL_UFUNCS, Code, source
 from .ir import CONST, Step, Value
 
 __all__ = ["Kernel", "View", "Ctx", "select", "scalar_template"]
@@ -90,33 +92,170 @@ class Ctx:
     order: str = "C"              # the result buffer's layout ("F": feature-major)
 
 
-def _ufunc(name: str, n: int) -> Callable[[View], Kernel | None]:
-    """``np.<name>`` on n operands with ``out=``; in place on an operand shaped like the result."""
+# ----- elementwise ops: kernels generated from the table's forward and vjp rules ------------
+@dataclass
+class _Lowered:
+    """A recorded rule as ``out=`` calls: each line's text (``{k}`` operand k, ``{out}``,
+    ``{t<i>}`` temps), the operands it reads, and whether it writes the result buffer."""
 
-    def select(v: View) -> Kernel | None:
-        if not v.floats() or v.out.scalar:
+    lines: list[tuple[str, frozenset[int], bool]]
+    temps: int
+
+    def reads(self) -> tuple[int, ...]:
+        return tuple(sorted(frozenset().union(*(r for _, r, _ in self.lines))))
+
+    def inplace(self, same_shape: set[int]) -> tuple[int, ...]:
+        """Operands whose buffer the result may be: read no later than its first write."""
+        first = next(i for i, (_, _, w) in enumerate(self.lines) if w)
+        late = frozenset().union(*(r for _, r, _ in self.lines[first + 1:]))
+        return tuple(k for k in self.reads() if k in same_shape and k not in late)
+
+
+#: (op, step kind, input index, attrs) → the lowered rule, or None (no kernel).
+_LOWERED: dict[tuple, _Lowered | None] = {}
+
+
+class _NotLowered(Exception):
+    """The recorded tree has a node no ``out=`` call computes."""
+
+
+def _is_call(x: Any) -> bool:
+    """A recorded float-valued call (computed into a buffer); masks are computed inline."""
+    return isinstance(x, Code) and x.call is not None and x.call[0] not in BOOL_UFUNCS
+
+
+def _inline(x: Any, reads: set[int]) -> str:
+    """A leaf, a number or a boolean mask as an expression; the operands it reads join reads."""
+    if not isinstance(x, Code):
+        return repr(x)
+    if x.call is None:
+        reads.add(int(x.src[1:-1]))
+        return x.src
+    name, args = x.call
+    if name not in BOOL_UFUNCS:
+        raise _NotLowered(name)
+    return f"_np.{name}({', '.join(_inline(a, reads) for a in args)})"
+
+
+def _lower(root: Code) -> _Lowered | None:
+    """The recorded tree as NumPy calls writing with ``out=``, or None.
+
+    A call node is computed into its destination (the result buffer for the root): its first
+    call-argument into that same destination, later ones into temps.  These are the rule's own
+    operations, in its order, on its operands — so the numbers are the rule's.
+    """
+    lines: list[tuple[str, frozenset[int], bool]] = []
+    free: list[str] = []
+    count = [0]
+
+    def temp() -> str:
+        if free:
+            return free.pop()
+        count[0] += 1
+        return f"{{t{count[0] - 1}}}"
+
+    def emit(text: str, reads: set[int], dest: str) -> None:
+        lines.append((text, frozenset(reads), dest == "{out}"))
+
+    def operand(x: Any, dest: str) -> tuple[str, str | None]:
+        """x's expression: a call computed into dest (a fresh temp if dest is None)."""
+        if not _is_call(x):
+            return "", None
+        d = dest
+        into(x, d)
+        return d, d
+
+    def into(x: Code, dest: str) -> None:
+        name, args = x.call
+        if name == "as_float":                       # a mask as 0/1 of the float dtype
+            r: set[int] = set()
+            emit(f"_np.copyto({dest}, {_inline(args[0], r)})", r, dest)
+            return
+        if name == "where":                          # y everywhere, then x where cond holds
+            cond, a, b = args
+            if not isinstance(cond, Code) or cond.call is None:
+                raise _NotLowered("where on an operand")  # may not be boolean: np.where's own
+            r = set()
+            if _is_call(b):
+                into(b, dest)
+            else:
+                emit(f"_np.copyto({dest}, {_inline(b, r)})", r, dest)
+            r = set()
+            if _is_call(a):
+                t = temp()
+                into(a, t)
+                src_a = t
+                free.append(t)
+            else:
+                src_a = _inline(a, r)
+            emit(f"_np.copyto({dest}, {src_a}, where={_inline(cond, r)})", r, dest)
+            return
+        refs: list[str] = []
+        held: list[str] = []
+        r = set()
+        first = True
+        for a in args:
+            if _is_call(a):
+                d = dest if first else temp()
+                first = False
+                into(a, d)
+                refs.append(d)
+                if d != dest:
+                    held.append(d)
+            else:
+                refs.append(_inline(a, r))
+        emit(f"_np.{name}({', '.join(refs)}, out={dest})", r, dest)
+        free.extend(held)
+
+    if not _is_call(root):
+        return None
+    try:
+        into(root, "{out}")
+    except _NotLowered:
+        return None
+    return _Lowered(lines, count[0])
+
+
+def _recorded(step: Step, n: int) -> Code | None:
+    """The step's forward or vjp rule called on n recording operands (attrs as they are)."""
+    op = step.op
+    leaves = [Code(f"{{{k}}}") for k in range(n)]
+    if step.kind == "fwd":
+        return source(op.forward, leaves, step.attrs)
+    rule = op.vjp_rule(step.index)
+    return None if rule is None else source(rule, leaves, step.attrs)
+
+
+def _generated(v: View) -> Kernel | None:
+    """The array kernel lowered from the table's own forward or vjp rule (elementwise ops)."""
+    s = v.step
+    if not s.op.elementwise or s.op.variadic or not v.floats() or v.out.scalar:
+        return None
+    if s.kind == "vjp" and (s.sum_to is not None or s.wrap):
+        return None
+    shapes = [o.shape for o in v.operands]
+    try:
+        if np.broadcast_shapes(*shapes, v.out.shape) != v.out.shape:
             return None
-        same = tuple(k for k in range(n) if v.operands[k].shape == v.out.shape)
-
-        def emit(c: Ctx) -> list[str]:
-            return [f"_np.{name}({', '.join(c.ops[:n])}, out={c.out})"]
-
-        return Kernel(emit, inplace=same)
-
-    return select
-
-
-def _powi(v: View) -> Kernel | None:
-    if not v.floats() or v.out.scalar:
+        key = (s.op, s.kind, s.index, tuple(sorted(s.attrs.items())))
+        hash(key)
+    except (ValueError, TypeError):
         return None
-    n = v.step.attrs["n"]
-    return Kernel(lambda c: [f"_np.power({c.ops[0]}, {n}, out={c.out})"], inplace=(0,))
-
-
-def _relu(v: View) -> Kernel | None:
-    if not v.floats() or v.out.scalar:
+    if key not in _LOWERED:
+        code = _recorded(s, len(v.operands))
+        _LOWERED[key] = None if code is None else _lower(code)
+    low = _LOWERED[key]
+    if low is None:
         return None
-    return Kernel(lambda c: [f"_np.maximum({c.ops[0]}, 0, out={c.out})"], inplace=(0,))
+    same = {k for k, shape in enumerate(shapes) if shape == v.out.shape}
+
+    def emit(c: Ctx) -> list[str]:
+        names = {str(k): n for k, n in enumerate(c.ops)} | {"out": c.out} | \
+            {f"t{i}": t for i, t in enumerate(c.temps)}
+        return [re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], text)
+                for text, _, _ in low.lines]
+
+    return Kernel(emit, reads=low.reads(), inplace=low.inplace(same), temps=low.temps)
 
 
 def _linear(v: View) -> Kernel | None:
@@ -195,56 +334,6 @@ def _ce_vjp(v: View) -> Kernel | None:
                   reads_aux=True)
 
 
-def _saved_output_vjp(local: Callable[[str, str], list[str]], doc: str) -> Callable:
-    """g · f'(y) from the saved output y: ``local(y, t)`` writes f'(y) into the temp t, in two
-    in-place steps (t may be y's own buffer when y dies here)."""
-    def select(v: View) -> Kernel | None:
-        if not v.floats() or not v.g_plain() or v.out.scalar:
-            return None
-
-        def emit(c: Ctx) -> list[str]:
-            g, y, t = c.ops[0], c.ops[-1], c.temps[0]
-            return [*local(y, t), f"_np.multiply({g}, {t}, out={c.out})"]
-
-        return Kernel(emit, reads=(0, 2), inplace=(0,), temps=1, temp_inplace=(2,),
-                      result_in_temp=True)
-
-    select.__doc__ = doc
-    return select
-
-
-_tanh_vjp = _saved_output_vjp(
-    lambda y, t: [f"_np.multiply({y}, {y}, out={t})", f"_np.subtract(1, {t}, out={t})"],
-    "g · (1 − y²) from the saved output y, in place: y² into y's buffer if y dies here.")
-_sigmoid_vjp = _saved_output_vjp(
-    lambda y, t: [f"_np.subtract(1, {y}, out={t})", f"_np.multiply({y}, {t}, out={t})"],
-    "g · (σ (1 − σ)) from the saved output σ.")
-
-
-def _exp_vjp(v: View) -> Kernel | None:
-    if not v.floats() or not v.g_plain() or v.out.scalar:
-        return None
-    return Kernel(lambda c: [f"_np.multiply({c.ops[0]}, {c.ops[-1]}, out={c.out})"],
-                  reads=(0, 2), inplace=(0,))
-
-
-def _mul_vjp(v: View) -> Kernel | None:
-    """g · b (input 0) or g · a (input 1), when no reduction follows."""
-    if not v.floats() or v.step.sum_to is not None or v.out.scalar:
-        return None
-    other = 2 if v.step.index == 0 else 1
-    return Kernel(lambda c: [f"_np.multiply({c.ops[0]}, {c.ops[other]}, out={c.out})"],
-                  reads=(0, other), inplace=(0,) if v.operands[0].shape == v.out.shape else ())
-
-
-def _sub_vjp(v: View) -> Kernel | None:
-    """−g for the subtrahend (the minuend's rule is an identity rule)."""
-    if not v.floats() or v.step.sum_to is not None or v.out.scalar:
-        return None
-    return Kernel(lambda c: [f"_np.negative({c.ops[0]}, out={c.out})"], reads=(0,),
-                  inplace=(0,))
-
-
 def _identity_vjp(v: View) -> Kernel | None:
     """Rules that return g itself: no work, or one reduction (a bias gradient Σ_batch g)."""
     st = v.step.sum_to
@@ -297,25 +386,16 @@ def _add_step(v: View) -> Kernel | None:
 
 
 def _install() -> None:
-    """Install the array kernels on their ops: ``Op.kernels["fwd"]`` and ``["vjp"]``."""
-    from ..ops import elementwise as ew
+    """Install the kernels that are not elementwise rules (GEMMs with a chosen layout, the
+    fused softmax + cross-entropy pair) on their ops: ``Op.kernels["fwd"]`` and ``["vjp"]``.
+    Elementwise ops need none: their kernels are lowered from their own rules."""
     from ..ops import linalg
     from ..ops import nn as nnops
 
-    for op, ufunc, n in ((ew.Add, "add", 2), (ew.Sub, "subtract", 2), (ew.Mul, "multiply", 2),
-                         (ew.Div, "true_divide", 2), (ew.Maximum, "maximum", 2),
-                         (ew.Neg, "negative", 1), (ew.Exp, "exp", 1), (ew.Log, "log", 1),
-                         (ew.Tanh, "tanh", 1), (ew.Sqrt, "sqrt", 1), (ew.Abs, "absolute", 1)):
-        op.kernels["fwd"] = _ufunc(ufunc, n)
-    for op, fwd in ((ew.PowI, _powi), (ew.Relu, _relu), (linalg.Linear, _linear),
-                    (linalg.Matmul, _matmul), (nnops.CrossEntropy, _cross_entropy)):
-        op.kernels["fwd"] = fwd
-    for op, vjp in ((linalg.Linear, _linear_vjp), (linalg.Matmul, _matmul_vjp),
-                    (ew.Tanh, _tanh_vjp), (ew.Sigmoid, _sigmoid_vjp), (ew.Exp, _exp_vjp),
-                    (ew.Mul, _mul_vjp), (ew.Sub, _sub_vjp), (nnops.CrossEntropy, _ce_vjp)):
-        op.kernels["vjp"] = vjp
-
-
+    for op, fwd, vjp in ((linalg.Linear, _linear, _linear_vjp),
+                         (linalg.Matmul, _matmul, _matmul_vjp),
+                         (nnops.CrossEntropy, _cross_entropy, _ce_vjp)):
+        op.kernels["fwd"], op.kernels["vjp"] = fwd, vjp
 _install()
 
 
@@ -323,9 +403,9 @@ def select(v: View) -> Kernel | None:
     """The array kernel for a step, or None (the step then runs the table's own function)."""
     s = v.step
     if s.kind == "fwd" and not s.dyn:
-        f = s.op.kernels.get("fwd")
+        f = s.op.kernels.get("fwd", _generated)
     elif s.kind == "vjp" and not s.dyn:
-        f = _identity_vjp if s.index in s.op.identity_vjp else s.op.kernels.get("vjp")
+        f = _identity_vjp if s.index in s.op.identity_vjp else s.op.kernels.get("vjp", _generated)
     elif s.kind == "add":
         f = _add_step
     else:
@@ -371,8 +451,9 @@ def _generate(step: Step, names: tuple[str, ...]) -> str | None:
         code = None if rule is None else source(rule, [Code("{g}"), *ins, Code("{out}")], attrs)
         return None if code is None else code.src
     code = source(op.forward, ins, attrs)
-    if code is not None:
+    if code is not None and "_np." not in code.src:
         return code.src
+    # a forward calling NumPy may take another path for one number (math.sin, not np.sin):
     try:  # the table's forward itself, where it gives a NumPy scalar for NumPy scalars
         sample = op.forward(*[np.float64(0.5)] * len(ins), **step.attrs)
     except Exception:

@@ -13,6 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .rulecode import Code
+from .rulecode import as_float as _recorded_mask
+from .rulecode import where as _recorded_where
 
 
 def _is_t(*xs: Any) -> bool:
@@ -27,13 +30,17 @@ REGISTERED: dict[str, Callable[..., Any]] = {}
 
 def const(x: Any) -> np.ndarray:
     """The value of x as an ndarray, cut from any graph (masks, signs, counts)."""
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    if isinstance(x, Tensor):
+        return x.data
+    return x if type(x) is Code else np.asarray(x)
 
 
 def where(cond: Any, x: Any, y: Any) -> Any:
     """``x`` where ``cond`` holds, else ``y`` (cond is a constant mask)."""
     if _is_t(x, y):
         return REGISTERED["where"](const(cond), x, y)
+    if type(cond) is Code:  # recorded for dg.compile (rulecode)
+        return _recorded_where(cond, x, y)
     return np.where(const(cond), x, y)
 
 
@@ -60,6 +67,8 @@ def sign(x: Any) -> np.ndarray:
 
 def mask(cond: Any, like: Any) -> np.ndarray:
     """A boolean condition as 0/1 in the dtype of ``like`` (a constant)."""
+    if type(cond) is Code:  # recorded for dg.compile (rulecode)
+        return _recorded_mask(cond, like)
     return np.asarray(cond, dtype=const(like).dtype)
 
 
