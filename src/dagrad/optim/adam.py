@@ -25,20 +25,26 @@ class Adam(Optimizer):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay})
 
+    def _l2(self, group: dict[str, Any]) -> float:
+        """The L2 coefficient λ added to the gradient (g + λp); AdamW decays p instead."""
+        return group["weight_decay"]
+
     def _check_group(self, group: dict[str, Any]) -> None:
         b1, b2 = group["betas"]
         if not group["lr"] >= 0:
-            raise ValueError(f"Adam: invalid learning rate {group['lr']}")
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
         if not group["eps"] >= 0:
-            raise ValueError(f"Adam: invalid eps {group['eps']}")
+            raise ValueError(f"{type(self).__name__}: invalid eps {group['eps']}")
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {group['betas']}")
+            raise ValueError(f"{type(self).__name__}: betas must lie in [0, 1), got "
+                             f"{group['betas']}")
         if not group["weight_decay"] >= 0:
-            raise ValueError(f"Adam: invalid weight_decay {group['weight_decay']}")
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay "
+                             f"{group['weight_decay']}")
 
     def _update(self) -> None:
         for group in self.param_groups:
-            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            lr, eps, wd = group["lr"], group["eps"], self._l2(group)
             beta1, beta2 = group["betas"]
             for p in group["params"]:
                 if p.grad is None:

@@ -1,8 +1,9 @@
-"""``Optimizer``: parameter groups, per-parameter state, zero_grad, and flat array state dicts.
+"""``Optimizer``: parameter groups, per-parameter state, zero_grad, and state dicts.
 
-State dicts are flat ``{name: ndarray}`` mappings (``"param_groups.0.lr"``,
-``"state.3.exp_avg"``), so they go into an ``.npz`` checkpoint as they are and load back with
-``allow_pickle=False``.
+``state_dict()`` has PyTorch's nested layout (``{"state": {i: {...}}, "param_groups": [...]}``);
+:func:`flat_state_dict` flattens it to ``{"param_groups.0.lr": array, "state.3.exp_avg":
+array}`` for an ``.npz`` checkpoint (loaded back with ``allow_pickle=False``), and
+``load_state_dict`` takes either form.
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ from ..tensor import _SEQ, Tensor
 
 _next_seq = _SEQ.__next__
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "flat_state_dict", "nested_state_dict"]
+
+
+#: Keys that learning-rate schedules add to a parameter group (kept by state dicts).
+SCHEDULE_KEYS = ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+#: torch.optim's switches of implementation or behaviour, found in its state dicts.
+TORCH_SWITCHES = ("foreach", "fused", "capturable", "differentiable", "maximize", "amsgrad",
+                  "decoupled_weight_decay")
 
 
 class Optimizer:
     """Base class: ``param_groups`` (dicts of hyperparameters + "params") and ``state[p]``."""
+
+    #: torch switches this optimizer's update implies (AdamW: decoupled weight decay)
+    _implied: dict[str, Any] = {}
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         items = list(params)
@@ -53,7 +64,7 @@ class Optimizer:
                 raise ValueError("some parameters appear in more than one parameter group")
             seen.add(id(p))
         new = {k: v for k, v in group.items() if k != "params"}
-        unknown = set(new) - set(self.defaults) - {"initial_lr"}
+        unknown = set(new) - set(self.defaults) - set(SCHEDULE_KEYS)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown hyperparameters "
                             f"{', '.join(sorted(unknown))}")
@@ -106,63 +117,129 @@ class Optimizer:
     def _params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"]]
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Flat name → array copy: hyperparameters per group and state per parameter index."""
-        out: dict[str, np.ndarray] = {}
-        index = 0
-        for gi, group in enumerate(self.param_groups):
-            n = len(group["params"])
-            out[f"param_groups.{gi}.params"] = np.arange(index, index + n, dtype=np.int64)
-            index += n
-            for k, v in group.items():
-                if k != "params":
-                    out[f"param_groups.{gi}.{k}"] = np.array(v)
-        for i, p in enumerate(self._params()):
-            for k, v in self.state.get(p, {}).items():
-                out[f"state.{i}.{k}"] = np.array(v, copy=True)
-        return out
+    def _known_hyper(self, hyper: dict[str, Any]) -> dict[str, Any]:
+        """Saved hyperparameters this optimizer uses; torch.optim's implementation switches
+        (``foreach``, ``fused``, …) dropped when off, refused when they change the update."""
+        name = type(self).__name__
+        kept = {}
+        for k, v in hyper.items():
+            if k in self.defaults or k in SCHEDULE_KEYS:
+                kept[k] = v
+            elif k in TORCH_SWITCHES:
+                if v and self._implied.get(k) != v:
+                    raise ValueError(f"{name}.load_state_dict: the saved group sets {k}={v!r}, "
+                                     f"which dagrad's {name} does not implement")
+            else:
+                raise ValueError(f"{name}.load_state_dict: unknown hyperparameter {k!r} in the "
+                                 f"saved parameter groups (this optimizer has "
+                                 f"{', '.join(self.defaults)})")
+        return kept
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout: ``{"state": {i: {name: value}}, "param_groups": [{..., "params":
+        [i, ...]}]}``, parameters numbered across groups in order; arrays are copies.
+
+        ``dg.optim.flat_state_dict`` turns it into flat arrays for an ``.npz`` checkpoint.
+        """
+        index = {id(p): i for i, p in enumerate(self._params())}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p in self._params():
+            if self.state.get(p):
+                state[index[id(p)]] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray)
+                                           else v) for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore hyperparameters and state saved by ``state_dict`` (validated, copied)."""
-        sd = {k: np.asarray(v) for k, v in state_dict.items()}
-        params = self._params()
+        """Restore hyperparameters and state from ``state_dict()`` (nested, as PyTorch's, or
+        flat as in a checkpoint); shapes and group sizes are checked, arrays copied."""
         name = type(self).__name__
-        n_groups = len({k.split(".")[1] for k in sd if k.startswith("param_groups.")})
-        if n_groups != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: {n_groups} parameter groups saved, "
-                             f"{len(self.param_groups)} here")
-        for gi, group in enumerate(self.param_groups):
-            idx = sd.get(f"param_groups.{gi}.params")
-            if idx is None or len(idx) != len(group["params"]):
+        sd = state_dict if "param_groups" in state_dict else nested_state_dict(state_dict)
+        saved_groups = list(sd["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: {len(saved_groups)} parameter groups "
+                             f"saved, {len(self.param_groups)} here")
+        by_index: dict[int, Tensor] = {}
+        for gi, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            ids = [int(i) for i in np.asarray(saved.get("params", [])).ravel()]
+            if len(ids) != len(group["params"]):
                 raise ValueError(f"{name}.load_state_dict: group {gi} has a different number "
-                                 "of parameters")
+                                 f"of parameters ({len(ids)} saved, {len(group['params'])} here)")
+            by_index.update(zip(ids, group["params"], strict=True))
         new_state: dict[Tensor, dict[str, Any]] = {}
-        for k, v in sd.items():
-            if not k.startswith("state."):
-                continue
-            _, i, key = k.split(".", 2)
-            i = int(i)
-            if not 0 <= i < len(params):
+        for i, saved_state in sd.get("state", {}).items():
+            p = by_index.get(int(i))
+            if p is None:
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there "
-                                 f"are {len(params)}")
-            p = params[i]
-            if v.ndim and (v.shape != p.data.shape):
-                raise ValueError(f"{name}.load_state_dict: state {k} has shape {v.shape}, the "
-                                 f"parameter has {p.data.shape}")
-            value = v.item() if v.ndim == 0 else np.array(v, dtype=p.data.dtype, copy=True)
-            new_state.setdefault(p, {})[key] = value
-        for gi, group in enumerate(self.param_groups):
-            for k in list(group):
-                if k == "params":
+                                 f"are {len(by_index)}")
+            for key, value in saved_state.items():
+                if value is None:
                     continue
-                v = sd.get(f"param_groups.{gi}.{k}")
-                if v is None:
-                    raise ValueError(f"{name}.load_state_dict: missing param_groups.{gi}.{k}")
-                group[k] = _to_python(v)
-            init_lr = sd.get(f"param_groups.{gi}.initial_lr")
-            if init_lr is not None:
-                group["initial_lr"] = _to_python(init_lr)
+                v = np.asarray(value)
+                if v.ndim and v.shape != p.data.shape:
+                    raise ValueError(f"{name}.load_state_dict: state {i}.{key} has shape "
+                                     f"{v.shape}, the parameter has {p.data.shape}")
+                new_state.setdefault(p, {})[key] = (
+                    _to_python(v) if v.ndim == 0 else np.array(v, dtype=p.data.dtype, copy=True))
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            hyper = {k: _to_python(np.asarray(v)) if not isinstance(v, (tuple, list)) else
+                     tuple(_to_python(np.asarray(x)) for x in v)
+                     for k, v in saved.items() if k != "params" and v is not None}
+            hyper = self._known_hyper(hyper)
+            full = {**group, **hyper, "params": group["params"]}
+            self._check_group(full)
+            new_groups.append(full)
+        self.param_groups[:] = new_groups
         self.state = new_state
+
+
+def flat_state_dict(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """A nested optimizer state dict as flat arrays: ``"param_groups.0.lr"``, ``"state.3.exp_avg"``
+    (None values dropped), ready for an ``.npz`` file."""
+    out: dict[str, np.ndarray] = {}
+    for gi, group in enumerate(state_dict["param_groups"]):
+        for k, v in group.items():
+            if v is not None:
+                out[f"param_groups.{gi}.{k}"] = _array(v, f"param_groups.{gi}.{k}")
+    for i, st in state_dict["state"].items():
+        for k, v in st.items():
+            if v is not None:
+                out[f"state.{int(i)}.{k}"] = _array(v, f"state.{i}.{k}")
+    return out
+
+
+def nested_state_dict(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`flat_state_dict` (keys ``param_groups.<g>.<k>``, ``state.<i>.<k>``)."""
+    groups: dict[int, dict[str, Any]] = {}
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in flat.items():
+        head, _, rest = key.partition(".")
+        index, _, name = rest.partition(".")
+        if head not in ("param_groups", "state") or not index.isdigit() or not name:
+            raise ValueError(f"optimizer state dict: unexpected key {key!r} (expected "
+                             "'param_groups.<g>.<name>' or 'state.<i>.<name>')")
+        v = np.asarray(value)
+        if head == "state":
+            state.setdefault(int(index), {})[name] = v
+        else:
+            groups.setdefault(int(index), {})[name] = (
+                [int(x) for x in v.ravel()] if name == "params" else _to_python(v))
+    if sorted(groups) != list(range(len(groups))):
+        raise ValueError(f"optimizer state dict: parameter groups {sorted(groups)} are not "
+                         "numbered 0, 1, ...")
+    return {"state": state, "param_groups": [groups[g] for g in range(len(groups))]}
+
+
+def _array(value: Any, key: str) -> np.ndarray:
+    a = np.array(value, copy=True)
+    if a.dtype.hasobject:
+        raise ValueError(f"optimizer state dict: {key} is not an array of numbers ({value!r})")
+    return a
 
 
 def _to_python(v: np.ndarray) -> Any:

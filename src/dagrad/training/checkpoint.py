@@ -26,6 +26,7 @@ import numpy as np
 
 from ..atomic import save_npz
 from ..npz import MAX_BYTES, NpzReader
+from ..optim.optimizer import flat_state_dict
 from ..sizes import format_bytes
 from ..tensor import STATE
 
@@ -75,7 +76,7 @@ def rng_from_array(arr: np.ndarray) -> np.random.Generator:
 
 
 def save_checkpoint(path: str | os.PathLike, model_state: dict[str, np.ndarray], *,
-                    optimizer_state: dict[str, np.ndarray] | None = None,
+                    optimizer_state: dict[str, Any] | None = None,
                     scheduler_state: dict[str, np.ndarray] | None = None, epoch: int = 0,
                     batch: int = 0, partial: tuple[float, int, int] = (0.0, 0, 0),
                     config: dict[str, Any] | None = None,
@@ -84,6 +85,8 @@ def save_checkpoint(path: str | os.PathLike, model_state: dict[str, np.ndarray],
     """Write the training state to ``path`` atomically (readers see the old or the new file)."""
     arrays: dict[str, Any] = {"format": np.array(FORMAT)}
     arrays.update({f"model.{k}": v for k, v in model_state.items()})
+    if optimizer_state and "param_groups" in optimizer_state:  # PyTorch's nested layout
+        optimizer_state = flat_state_dict(optimizer_state)
     arrays.update({f"optim.{k}": v for k, v in (optimizer_state or {}).items()})
     arrays.update({f"sched.{k}": v for k, v in (scheduler_state or {}).items()})
     arrays["epoch"] = np.array(int(epoch), dtype=np.int64)
@@ -158,6 +161,8 @@ def _check_member_kinds(name: str, z: NpzReader) -> None:
         h = z.header(key)
         model = key.startswith("model.")
         kinds, shape, want = rules.get(key, ("f", None, "floats") if model else
+                                       ("biufU", None, "numbers or strings")
+                                       if key.startswith("sched.") else   # mode="min", …
                                        ("biuf", None, "numbers"))
         if h.dtype.kind not in kinds or h.dtype.fields is not None or (
                 shape is not None and h.shape != shape) or (key == "rng" and h.dtype.itemsize != 8):
