@@ -202,3 +202,56 @@ def test_import_dagrad_onnx_does_not_import_onnx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dagrad_train_exports_onnx_and_torch_that_reproduce_the_model(dtype, tmp_path, capsys):
+    """dagrad train --export-onnx / --export-torch: ONNX Runtime and PyTorch (plain
+    torch.load(weights_only=True) and dg.interop.load_torch) give the trained model's outputs."""
+    import json
+
+    torch = pytest.importorskip("torch")
+    from dagrad.cli import main
+    from dagrad.data import load_sample
+    from dagrad.training import load_checkpoint
+    from dagrad.training.run import model_from_checkpoint
+
+    out, onx, pt = tmp_path / "run", tmp_path / "m.onnx", tmp_path / "m.pt"
+    assert main(["train", "-o", str(out), "--epochs", "1", "--hidden", "16", "--limit-train",
+                 "256", "--limit-test", "100", "--no-plots", "--no-progress", "--dtype", dtype,
+                 "--activation", "relu", "--export-onnx", str(onx),
+                 "--export-torch", str(pt)]) == 0
+    text = capsys.readouterr().out
+    assert f"wrote {onx}" in text and f"wrote {pt}" in text
+    ck = load_checkpoint(out / "checkpoint.npz")
+    model = model_from_checkpoint(ck)
+    X, _ = load_sample("test")
+    x = ((X[:37].reshape(37, -1) / 255.0 - ck.config["mean"]) / ck.config["std"]).astype(dtype)
+    want = model(dg.tensor(x)).data
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(onx)).metadata_props}
+    assert meta["mean"] == pytest.approx(ck.config["mean"]) and meta["classes"][3] == "3"
+    (got,) = _run(onx, [x])
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    raw = torch.load(pt, weights_only=True)
+    assert raw["dagrad_architecture"]["dtype"] == dtype
+    for tm in (dg.interop.load_torch(pt), dg.interop.torch_from_architecture(
+            raw["dagrad_architecture"])):
+        tm.load_state_dict(raw["state_dict"])
+        with torch.no_grad():
+            np.testing.assert_allclose(tm(torch.from_numpy(x)).numpy(), want, rtol=tol, atol=tol)
+
+
+def test_dagrad_train_export_without_the_package_says_what_to_install(tmp_path, capsys,
+                                                                     monkeypatch):
+    from dagrad.cli import main
+    from dagrad.cli.needs import Requirement
+
+    real = Requirement.available
+    monkeypatch.setattr(Requirement, "available",
+                        lambda self: False if self.module == "onnx" else real(self))
+    assert main(["train", "-o", str(tmp_path / "r"), "--no-plots",
+                 "--export-onnx", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "onnx" in err and "pip install 'dagrad[onnx]'" in err
+    assert not (tmp_path / "r").exists()  # checked before any training

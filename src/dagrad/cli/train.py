@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 NAME = "train"
 HELP = ("train the sheet's MLP (784-256-256-10, tanh) on the embedded sample, MNIST or "
@@ -56,13 +57,79 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true",
                    help="run each step through dg.compile: traced once, then replayed into "
                         "preallocated buffers (same numbers, faster)")
+    p.add_argument("--export-onnx", metavar="PATH",
+                   help="also write the trained model as ONNX (dynamic batch; run it with ONNX "
+                        "Runtime; needs the onnx extra)")
+    p.add_argument("--export-torch", metavar="PATH",
+                   help="also write the trained model for PyTorch: a .pt with the state dict and "
+                        "the architecture (torch.load(PATH, weights_only=True); "
+                        "dg.interop.load_torch rebuilds it; needs the torch extra)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, print a line per epoch, write the files; 130 if stopped by Ctrl-C."""
     from ..training.run import DEFAULTS, train_run
 
+    missing = _export_missing(args)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
     overrides = {k: getattr(args, k, None) for k in DEFAULTS}
     result = train_run(overrides, args.out, resume=args.resume, progress=args.progress,
                        compile=args.compile, plots=args.plots)
-    return 130 if result.interrupted else 0
+    if result.interrupted:
+        if args.export_onnx or args.export_torch:
+            print("interrupted: nothing exported (resume, then export)", file=sys.stderr)
+        return 130
+    _export(args)
+    return 0
+
+
+def _export_missing(args: argparse.Namespace) -> str | None:
+    """The install line for what --export-onnx / --export-torch need, checked before training."""
+    from .needs import Need, Requirement, missing_message
+
+    needs = []
+    if getattr(args, "export_onnx", None):
+        needs.append(Need(Requirement("onnx", module="onnx", extra="onnx"),
+                          f"to write {args.export_onnx}", "or leave out --export-onnx"))
+    if getattr(args, "export_torch", None):
+        needs.append(Need(Requirement("PyTorch", module="torch", extra="torch"),
+                          f"to write {args.export_torch}", "or leave out --export-torch"))
+    return missing_message(NAME, needs)
+
+
+def _export(args: argparse.Namespace) -> None:
+    """Write the trained model (the run's checkpoint) for ONNX Runtime and/or PyTorch."""
+    if not (args.export_onnx or args.export_torch):
+        return
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..training import load_checkpoint
+    from ..training.run import CLASS_NAMES, model_from_checkpoint, resolve_config
+
+    ckpt = load_checkpoint(Path(args.out) / "checkpoint.npz")
+    model = model_from_checkpoint(ckpt)
+    cfg = resolve_config(ckpt.config)
+    meta = {"input": "images flattened, scaled to [0, 1], then (x - mean) / std when mean is "
+                     "set; the output is the logits",
+            "mean": cfg.get("mean"), "std": cfg.get("std"), "dataset": cfg["dataset"],
+            "classes": CLASS_NAMES[cfg["dataset"]]}
+    if args.export_torch:
+        from ..interop import save_torch
+
+        save_torch(model, args.export_torch, metadata=meta)
+        print(f"wrote {args.export_torch}: state dict + architecture for PyTorch "
+              "(dg.interop.load_torch, or torch.load(path, weights_only=True))")
+    if args.export_onnx:
+        from ..onnx import export
+
+        dtype = next(iter(model.parameters())).data.dtype
+        example = np.zeros((2, model.sizes[0]), dtype=dtype)
+        export(model, example, args.export_onnx,
+               metadata={k: json.dumps(v) for k, v in meta.items()})
+        print(f"wrote {args.export_onnx}: ONNX, input 'input' (batch, {model.sizes[0]}) "
+              f"{np.dtype(dtype).name}, output 'output' (batch, {model.sizes[-1]}) logits")
