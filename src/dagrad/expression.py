@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Union
 
+from . import notation
 from .catalogue import named_functions
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "parse_assignments",
     "sympy_functions",
     "to_sympy",
+    "unparse",
 ]
 
 MAX_LENGTH = 2000  # characters, checked before anything else
@@ -101,7 +103,8 @@ MAX_CONSTANT = 1e100  # largest magnitude of any folded constant sub-expression
 #: table entry of the same name takes their place.
 COMPOSITES: Mapping[str, Callable[[Any], Any]] = MappingProxyType({"square": lambda x: x**2})
 #: Other spellings users type for table functions (``ln(x)`` is ``log(x)``).
-ALIASES: Mapping[str, str] = MappingProxyType({"ln": "log", "clip": "clamp"})
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {"ln": "log", "clip": "clamp", "max": "maximum", "min": "minimum"})
 
 
 def _function_arities() -> dict[str, tuple[int, int]]:
@@ -213,11 +216,13 @@ class BinaryOp:
 
 @dataclass(frozen=True, slots=True)
 class Power:
-    """``base ** exponent`` with a constant exponent; ``exponent_value`` is what is passed."""
+    """``base ** exponent``; ``exponent_value`` is the constant exponent to pass to ``**``, or
+    None for a variable exponent (``x**y`` goes through the table's pow, whose derivative in
+    the exponent is ``x**y * log(x)``: ``x**y = exp(y*log(x))``, defined for ``x > 0``)."""
 
     base: Node
     exponent: Node
-    exponent_value: int | float
+    exponent_value: int | float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +238,31 @@ Node = Union[Number, Constant, Variable, Negate, BinaryOp, Power, Call]  # noqa:
 
 @dataclass(frozen=True)
 class Expression:
-    """A parsed, validated expression: source text, variables (natural order) and tree."""
+    """A parsed, validated expression: source text, variables (natural order) and tree;
+    ``canonical`` is the text after the student-notation rewrite (:mod:`dagrad.notation`) and
+    ``notes`` say what a reader should know about how it was read (variable powers)."""
 
     source: str
     variables: tuple[str, ...]
     tree: Node = field(repr=False)
+    canonical: str = field(default="", repr=False)
+    notes: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def reading(self) -> str:
+        """How the expression was read, in the canonical spelling: ``2x² + e^x`` ->
+        ``2*x**2 + exp(x)`` (parsing it again gives the same tree)."""
+        return unparse(self.tree)
+
+    @property
+    def read_as(self) -> str:
+        """The line to echo to the user: ``read as: 2*x**2 + exp(x)`` and the notes."""
+        return "; ".join([f"read as: {self.reading}", *self.notes])
+
+    @property
+    def rewritten(self) -> bool:
+        """True when the reading differs from the typed text (beyond blanks): worth echoing."""
+        return "".join(self.reading.split()) != "".join(self.source.split())
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
@@ -328,9 +353,71 @@ def _values(env: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]])
         number=lambda n: n.value,
         constant=lambda c: c.value,
         variable=lambda v: env[v.name],
-        power=lambda base, exponent, node: base**node.exponent_value,
+        power=_value_power,
         functions=functions,
     )
+
+
+def _value_power(base: Any, exponent: Any, node: Power) -> Any:
+    """``base ** exponent``: the constant's number, or a variable power (refusing what Python
+    would turn into a complex number: a negative base with a non-integer exponent)."""
+    if node.exponent_value is not None:
+        return base**node.exponent_value
+    plain = (int, float)
+    if (isinstance(base, plain) and isinstance(exponent, plain) and base < 0
+            and not float(exponent).is_integer()):
+        raise ExpressionError(
+            f"{unparse(node)} at base {base} and exponent {exponent}: a variable power is "
+            "exp(exponent*log(base)), defined for a base > 0")
+    return base**exponent
+
+
+# --------------------------------------------------------------------------- the reading
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _precedence(node: Node) -> int:
+    if isinstance(node, BinaryOp):
+        return _PRECEDENCE[node.op]
+    if isinstance(node, Negate):
+        return 3
+    if isinstance(node, Power):
+        return 4
+    return 5
+
+
+def unparse(node: Node) -> str:
+    """The tree in the canonical spelling, with the fewest brackets that keep its structure
+    (Python's precedence: ``+ -`` < ``* /`` < unary ``-`` < ``**``, ``**`` to the right)."""
+    if isinstance(node, Number):
+        return node.text
+    if isinstance(node, (Variable, Constant)):
+        return node.name
+    if isinstance(node, Call):
+        return f"{node.name}({', '.join(unparse(arg) for arg in node.args)})"
+    if isinstance(node, Negate):
+        inner = unparse(node.operand)
+        return f"-{inner}" if _precedence(node.operand) >= 3 else f"-({inner})"
+    if isinstance(node, Power):
+        base = unparse(node.base)
+        if _precedence(node.base) <= 4:
+            base = f"({base})"
+        exponent = unparse(node.exponent)
+        if _precedence(node.exponent) < 4 and not (
+                isinstance(node.exponent, Negate) and _precedence(node.exponent.operand) == 5):
+            exponent = f"({exponent})"
+        return f"{base}**{exponent}"
+    if isinstance(node, BinaryOp):
+        mine = _PRECEDENCE[node.op]
+        left, right = unparse(node.left), unparse(node.right)
+        if _precedence(node.left) < mine:
+            left = f"({left})"
+        if _precedence(node.right) <= mine or isinstance(node.right, Negate):
+            right = f"({right})"
+        sep = f" {node.op} " if mine == 1 else node.op
+        return f"{left}{sep}{right}"
+    raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- parsing
@@ -345,26 +432,33 @@ def parse(src: str) -> Expression:
     if not src.strip():
         raise ExpressionError("empty expression")
     _scan(src)
-    text = src.lstrip(" \t")  # ast.parse would call leading blanks an indent
-    indent = len(src) - len(text)
+    try:
+        rewrite = notation.rewrite(src, functions={*FUNCTIONS, *ALIASES}, constants=CONSTANTS)
+    except notation.NotationError as exc:
+        raise ExpressionError(str(exc)) from None
+    canonical = rewrite.text
+    text = canonical.lstrip(" \t")  # ast.parse would call leading blanks an indent
+    indent = len(canonical) - len(text)
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal" for "1if"
             warnings.simplefilter("ignore", SyntaxWarning)
             module = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        where = f" at column {exc.offset + indent}" if exc.offset else ""
+        where = f" at column {rewrite.column(exc.offset - 1 + indent)}" if exc.offset else ""
         raise ExpressionError(f"invalid syntax: {exc.msg}{where}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
         raise ExpressionError(f"expression could not be parsed ({type(exc).__name__})") from None
     _check_size(module.body)
-    builder = _Builder(text, indent)
+    builder = _Builder(text, indent, src, rewrite)
     tree = builder.build(module.body)
     variables = tuple(sorted(builder.variables, key=_natural_key))
-    return Expression(source=src, variables=variables, tree=tree)
+    return Expression(source=src, variables=variables, tree=tree, canonical=canonical,
+                      notes=tuple(dict.fromkeys(builder.notes)))
 
 
 def _scan(src: str) -> None:
-    """Refuse non-ASCII, control characters and line breaks; bound bracket depth (linear)."""
+    """Refuse non-ASCII (but the notation's signs), control characters and line breaks; bound
+    bracket depth (linear)."""
     depth = 0
     for column, ch in enumerate(src, start=1):
         if ch in "([{":
@@ -379,10 +473,11 @@ def _scan(src: str) -> None:
             raise ExpressionError(f"backslashes are not allowed (column {column})")
         elif ch == "#":
             raise ExpressionError(f"comments are not allowed (column {column})")
-        elif not (" " <= ch <= "~" or ch == "\t"):
+        elif not (" " <= ch <= "~" or ch == "\t" or ch in notation.ACCEPTED):
             raise ExpressionError(
                 f"character {ch!r} (U+{ord(ch):04X}) is not allowed at column {column}; "
-                "only printable ASCII is accepted"
+                "only printable ASCII and the math signs " + " ".join(sorted(notation.ACCEPTED))
+                + " are accepted"
             )
 
 
@@ -413,18 +508,33 @@ def _natural_key(name: str) -> tuple[Any, ...]:
 class _Builder:
     """Converts a whitelisted ``ast`` tree into :data:`Node` objects, collecting variables."""
 
-    def __init__(self, src: str, indent: int = 0) -> None:
-        self.src = src
+    def __init__(self, src: str, indent: int = 0, typed: str | None = None,
+                 rewrite: notation.Rewrite | None = None) -> None:
+        self.src = src  # the canonical text given to ast.parse
         self.indent = indent  # leading blanks removed before ast.parse, for column numbers
+        self.typed = src if typed is None else typed  # what the user typed
+        self.rewrite = rewrite
         self.variables: dict[str, None] = {}
+        self.notes: list[str] = []
 
     # -- helpers
+    def _column(self, offset: int) -> int:
+        """The typed column (from 1) of the canonical text's character at ``offset``."""
+        if self.rewrite is None:
+            return offset + self.indent + 1
+        return self.rewrite.column(offset + self.indent)
+
     def _where(self, node: ast.AST) -> str:
         col = getattr(node, "col_offset", None)
-        return f" at column {col + 1 + self.indent}" if col is not None else ""
+        return f" at column {self._column(col)}" if col is not None else ""
 
     def _snippet(self, node: ast.AST) -> str:
-        text = ast.get_source_segment(self.src, node) or ""
+        if self.rewrite is None or getattr(node, "end_col_offset", None) is None:
+            text = ast.get_source_segment(self.src, node) or ""
+        else:
+            start = self._column(node.col_offset)
+            end = self._column(node.end_col_offset - 1)
+            text = self.typed[start - 1:end]
         return text if len(text) <= 40 else text[:37] + "..."
 
     def _fail(self, message: str, node: ast.AST) -> ExpressionError:
@@ -506,14 +616,12 @@ class _Builder:
         return BinaryOp(_BINOPS[op_type], left, right)
 
     def _power(self, node: ast.BinOp) -> Node:
+        self._check_chain(node)
         base = self.build(node.left)
         exponent = self.build(node.right)
         p = self._fold(node.right)
         if p is None:
-            raise ExpressionError(
-                "exponent must be a constant (numbers, pi, e and + - * / ** of them), "
-                f"got '{self._snippet(node.right)}'{self._where(node.right)}"
-            )
+            return self._variable_power(node, base, exponent)
         b = self._fold(node.left)
         if b is None and abs(p) > MAX_EXPONENT:
             raise self._fail(f"exponent too large (limit {MAX_EXPONENT})", node)
@@ -522,6 +630,57 @@ class _Builder:
         exponent_value: int | float = int(p) if float(p).is_integer() else p
         return Power(base, exponent, exponent_value)
 
+    def _variable_power(self, node: ast.BinOp, base: Node, exponent: Node) -> Node:
+        """``e**y`` is ``exp(y)``; ``b**y`` needs ``b > 0``; ``x**y`` is noted as defined for
+        ``x > 0`` (its derivative in ``y`` is ``x**y*log(x)``)."""
+        if isinstance(node.left, ast.Name) and node.left.id == "e":
+            return Call("exp", (exponent,))
+        b = self._fold(node.left)
+        if b is not None and b <= 0:
+            raise self._fail(
+                "a variable exponent needs a positive constant base (b**y is exp(y*log(b)))",
+                node)
+        if b is None:
+            x, y = unparse(base), unparse(exponent)
+            self.notes.append(
+                f"{_wrap(x)}**{_wrap(y)} = exp({_wrap(y)}*log({x})) is defined for {x} > 0")
+        return Power(base, exponent, None)
+
+    def _check_chain(self, node: ast.BinOp) -> None:
+        """Refuse ``a^b^c`` written with ``^`` or superscripts and no brackets (ambiguous)."""
+        inner: ast.expr = node.right
+        while isinstance(inner, ast.UnaryOp):
+            if self._bracketed(inner.operand):
+                return
+            inner = inner.operand
+        if not (isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow)):
+            return
+        if self._bracketed(node.right) or (node.right is not inner and self._bracketed(inner)):
+            return
+        carets = self.rewrite.caret_powers if self.rewrite is not None else frozenset()
+        ops = (self._operator_at(node.left, node.right), self._operator_at(inner.left,
+                                                                          inner.right))
+        if not any(op in carets for op in ops):
+            return  # a chain of ** alone keeps Python's meaning
+        a, c = self._snippet(node.left), self._snippet(inner.right)
+        b = self.typed[self._column(node.right.col_offset) - 1:
+                       self._column(inner.left.end_col_offset - 1)]  # with its sign
+        right = self._snippet(node.right)
+        second = f"({a}^{b})^{c}" if node.right is inner else f"{a}^(({b})^{c})"
+        raise ExpressionError(
+            f"'{self._snippet(node)}'{self._where(node)} is ambiguous: write {a}^({right}) or "
+            f"{second}")
+
+    def _bracketed(self, node: ast.expr) -> bool:
+        """True when the canonical text has '(' right before ``node`` (blanks skipped)."""
+        before = self.src[:node.col_offset].rstrip(" \t")
+        return before.endswith("(")
+
+    def _operator_at(self, left: ast.expr, right: ast.expr) -> int:
+        """Canonical offset (with the indent) of the ``**`` between two operands."""
+        start = left.end_col_offset or 0
+        return self.src.find("**", start, right.col_offset) + self.indent
+
     def _call(self, node: ast.Call) -> Node:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
@@ -529,7 +688,10 @@ class _Builder:
             raise self._fail("only the known functions can be called", node)
         name = ALIASES.get(node.func.id, node.func.id)
         if name not in FUNCTIONS:
-            raise ExpressionError(f"unknown function '{name}'{self._where(node)}; known: {_KNOWN}")
+            product = (f"; for a product write {name}*(...)"
+                       if len(node.args) == 1 and not node.keywords else "")
+            raise ExpressionError(
+                f"unknown function '{name}'{self._where(node)}; known: {_KNOWN}{product}")
         if node.keywords:
             raise self._fail("keyword arguments are not allowed", node)
         for arg in node.args:
@@ -602,6 +764,11 @@ class _Builder:
                 f"(the result would exceed {MAX_CONSTANT:g})"
             )
         return math.pow(base, exponent)
+
+
+def _wrap(text: str) -> str:
+    """``text`` in brackets unless it is one name or number."""
+    return text if re.fullmatch(r"[A-Za-z0-9_.]+", text) else f"({text})"
 
 
 # --------------------------------------------------------------------------- namespaces

@@ -29,8 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..expression import FUNCTIONS
 
     p.add_argument("expression",
-                   help="numbers, pi, e, variables, + - * / ** (constant exponents) and the op "
-                        f"table's functions: {', '.join(FUNCTIONS)}")
+                   help="numbers, pi, e, variables, + - * / ** and the op table's functions: "
+                        f"{', '.join(FUNCTIONS)}; student notation is read too (x^2, 2x, x², "
+                        "2·x, |x|, √x, e^x, ln(x), max(0, x)) and echoed as 'read as: ...'")
     p.add_argument("--at", default="", metavar="NAME=VALUE,...",
                    help="the point: a value for every variable, e.g. x1=1.5,x2=2")
     add_picture_options(p, fold_flag="--fold-constants")
@@ -132,6 +133,19 @@ def write_picture(g: Graph, args: argparse.Namespace, fold: bool, title: str | N
         print(f"wrote {args.html}")
 
 
+def echo_reading(source: str, label: str = "") -> None:
+    """Print how student notation was read (``read as: 2*x**2 + exp(x)``), when it matters:
+    the reading differs from what was typed, or there is a note (a variable power)."""
+    from ..expression import ExpressionError, parse
+
+    try:
+        expr = parse(source)
+    except ExpressionError:
+        return  # the command's own parse says why
+    if expr.rewritten or expr.notes:
+        print(f"{label}{expr.read_as}")
+
+
 def build(source: str, at_text: str) -> Graph:
     """Parse, check the point, evaluate with float64 leaves and return the DAG (errors: exit 2)."""
     import numpy as np
@@ -179,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
     unicode = can_print(sys.stdout)
     at = ", ".join(f"{x.name}={float(np.asarray(x.value)):g}" for x in g.leaves)
     print(f"{g.output.name} = {args.expression}   at {at}")
+    echo_reading(args.expression)
     for line in report(g, unicode=unicode, latex=args.latex, symbolic=not args.no_symbolic):
         print(line)
     if not all(np.all(np.isfinite(x.grad)) for x in g.leaves):

@@ -123,6 +123,10 @@ def run_chain(args: argparse.Namespace) -> int:
     if len(depths) != 1:
         raise UsageError("the chain takes one --depth (the number of layers n)")
     acts = split_list(args.activations or "sigmoid,tanh,relu")
+    from .graph import echo_reading
+
+    for act in acts:
+        echo_reading(act, label=f"activation {act}: ")
     rep = vanishing(depths[0], acts, weights=_weights(args.weights), x=args.x, seed=args.seed)
     if args.derivation:
         print(rep.derivation("text"), end="\n\n")
