@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import dagrad as dg
 from dagrad import atomic
 from dagrad import data as dgdata
 from dagrad.data import idx, mnist, sample
@@ -778,3 +779,153 @@ def test_loader_is_the_module_class():
         "DataLoader",
         "DatasetUnavailable",
     }
+
+
+# ----- batches as Tensors, Datasets (PyTorch's habits) -------------------------------------------
+def test_loader_yields_tensors_float_inputs_int_labels():
+    X, y = small_data(10)
+    for xb, yb in dgdata.DataLoader(X, y, batch_size=4, shuffle=False):
+        assert isinstance(xb, dg.Tensor) and isinstance(yb, dg.Tensor)
+        assert xb.dtype == np.float32 and yb.dtype == np.int64
+        assert not xb.requires_grad and xb.is_leaf
+
+
+class Squares(dgdata.Dataset):
+    """sample i: (a float vector, an int label) — a user's map-style Dataset."""
+
+    def __init__(self, n):
+        self.n = n
+        self.calls = 0
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        self.calls += 1
+        return np.array([i, i * i], np.float32), i % 3
+
+
+def test_loader_takes_a_dataset_and_batches_as_torch():
+    torch = pytest.importorskip("torch")
+
+    class TorchSquares(torch.utils.data.Dataset):
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            return Squares(7)[i]
+
+    ds = Squares(7)
+    ours = list(dgdata.DataLoader(ds, 3))  # PyTorch's positional (dataset, batch_size)
+    theirs = list(torch.utils.data.DataLoader(TorchSquares(), 3))
+    assert len(ours) == len(theirs) == 3 and ds.calls == 7
+    for (xb, yb), (xt, yt) in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(xb.numpy(), xt.numpy())
+        np.testing.assert_array_equal(yb.numpy(), yt.numpy())
+        assert xb.dtype == np.float32 and yb.dtype == np.int64
+        assert str(xt.dtype) == "torch.float32" and str(yt.dtype) == "torch.int64"
+    assert dgdata.DataLoader(dataset=ds, batch_size=2, drop_last=True).__len__() == 3
+
+
+def test_default_collate_matches_torchs_for_numbers_tuples_and_dicts():
+    torch = pytest.importorskip("torch")
+    cases = [
+        [(1.5, 2), (2.5, 3)],
+        [{"x": np.ones(2, np.float32), "y": 1}, {"x": np.zeros(2, np.float32), "y": 0}],
+        [np.arange(3), np.arange(3) + 1],
+        [(True, dg.tensor([1.0, 2.0])), (False, dg.tensor([3.0, 4.0]))],
+    ]
+    for samples in cases:
+        ours = dgdata.default_collate(samples)
+        tsamples = [tuple(torch.tensor(v.numpy()) if isinstance(v, dg.Tensor) else v for v in s)
+                    if isinstance(s, tuple) else s for s in samples]
+        theirs = torch.utils.data.default_collate(tsamples)
+        if isinstance(ours, dict):
+            ours, theirs = list(ours.values()), list(theirs.values())
+        elif not isinstance(ours, tuple):
+            ours, theirs = [ours], [theirs]
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+            assert str(a.dtype) == str(b.dtype).replace("torch.", "")
+
+
+def test_tensor_dataset_is_sliced_not_read_sample_by_sample():
+    X = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    y = np.arange(10) % 4
+    ds = dgdata.TensorDataset(X, dg.tensor(y))
+    assert len(ds) == 10
+    x3, y3 = ds[3]
+    np.testing.assert_array_equal(x3.numpy(), X[3])
+    assert y3.item() == y[3]
+
+    class Counting(dgdata.TensorDataset):
+        def __getitem__(self, i):
+            raise AssertionError("per-sample read on the fast path")
+
+    loader = dgdata.DataLoader(Counting(X, y), batch_size=4, shuffle=True, seed=3)
+    arrays = dgdata.DataLoader(X, y, batch_size=4, shuffle=True, seed=3)
+    for (xa, ya), (xb, yb) in zip(loader, arrays, strict=True):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        dgdata.TensorDataset(X, y[:5])
+
+
+def test_dataset_shuffle_and_collate_fn():
+    ds = Squares(9)
+    seen = np.concatenate([yb.numpy() for _, yb in dgdata.DataLoader(ds, batch_size=4)])
+    np.testing.assert_array_equal(seen, np.arange(9) % 3)  # a Dataset: no shuffle by default
+    xs = np.concatenate([xb.numpy()[:, 0] for xb, _ in
+                         dgdata.DataLoader(ds, batch_size=4, shuffle=True, seed=1)])
+    assert sorted(xs.tolist()) == list(range(9)) and xs.tolist() != list(range(9))
+    firsts = list(dgdata.DataLoader(ds, batch_size=5, collate_fn=lambda s: len(s)))
+    assert firsts == [5, 4]
+
+
+def test_manual_seed_fixes_an_unseeded_shuffle():
+    X, y = small_data(30)
+    y = np.arange(30)
+
+    def order():
+        dg.manual_seed(11)
+        return epoch_labels(dgdata.DataLoader(X, y, batch_size=7))
+
+    np.testing.assert_array_equal(order(), order())
+    dg.manual_seed(12)
+    assert not np.array_equal(epoch_labels(dgdata.DataLoader(X, y, batch_size=7)), order())
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    np.testing.assert_array_equal(
+        epoch_labels(dgdata.DataLoader(X, y, batch_size=7, generator=g1)),
+        epoch_labels(dgdata.DataLoader(X, y, batch_size=7, generator=g2)))
+    # a loader that does not shuffle draws nothing from the generator
+    dg.manual_seed(4)
+    dgdata.DataLoader(X, y, batch_size=7, shuffle=False)
+    np.testing.assert_array_equal(dg.randn(2, dtype="float64").numpy(),
+                                  np.random.default_rng(4).standard_normal(2))
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, message",
+    [
+        ((object(),), {}, TypeError, "object is not a Dataset"),
+        ((Squares(3),), {"standardize": True}, ValueError, "apply to arrays"),
+        ((Squares(3),), {"dataset": Squares(3)}, TypeError, "give the data once"),
+        ((np.zeros((3, 2)), np.arange(3)), {"collate_fn": list}, ValueError, "collate_fn"),
+        ((), {}, TypeError, "give arrays"),
+    ],
+)
+def test_loader_dataset_errors_say_what_was_wrong(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        dgdata.DataLoader(*args, **kwargs)
+
+
+def test_samples_of_different_shapes_are_named():
+    class Ragged(dgdata.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.zeros(i + 1), 0
+
+    with pytest.raises(ValueError, match="field 0 have different shapes"):
+        list(dgdata.DataLoader(Ragged(), batch_size=2))

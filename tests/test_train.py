@@ -342,3 +342,41 @@ def test_cli_no_plots(tmp_path, capsys):
                  "--no-plots"]) == 0
     assert f"wrote {ev / 'evaluation.json'}\n" in capsys.readouterr().out
     assert sorted(p.name for p in ev.iterdir()) == ["evaluation.json"]
+
+
+# ----------------------------------------------------------------------------- Tensor batches
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fit_on_tensor_batches_equals_the_array_loop_it_replaced(sample, compiled):
+    """The DataLoader yields Tensors now; fit's numbers are those of the loop over plain arrays
+    in the loader's documented order (default_rng([seed, epoch]).permutation), bit for bit."""
+    Xtr, ytr = sample[0][:320], sample[1][:320]
+    loader = DataLoader(Xtr, ytr, batch_size=64, shuffle=True, seed=5, standardize=True)
+    model = nn.MLP([784, 16, 10], seed=3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    fit(model, opt, loader, None, 2, progress=False, log=None, compile=compiled)
+
+    X = (Xtr.reshape(len(Xtr), -1).astype(np.float32) / np.float32(255)
+         - np.float32(loader.mean)) / np.float32(loader.std)
+    ref = nn.MLP([784, 16, 10], seed=3)
+    ref_opt = optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(2):
+        order = np.random.default_rng([5, epoch]).permutation(len(ytr))
+        for lo in range(0, len(ytr), 64):
+            idx = order[lo:lo + 64]
+            loss = dg.cross_entropy(ref(dg.Tensor(X[idx])), ytr[idx].astype(np.int64))
+            ref_opt.zero_grad()
+            loss.backward()
+            ref_opt.step()
+    if compiled:
+        for pa, pb in zip(model.parameters(), ref.parameters(), strict=True):
+            np.testing.assert_allclose(pa.data, pb.data, rtol=1e-5, atol=1e-6)
+    else:
+        assert_same_state(model, ref)
+
+
+def test_evaluate_takes_tensor_batches_and_arrays_alike(sample):
+    model, _, _, _, test = setup(sample, epochs=1)
+    X = np.concatenate([xb.numpy() for xb, _ in test])
+    a, b = evaluate(model, test), evaluate(model, (X, sample[3]), batch_size=200)
+    assert a.loss == b.loss and a.accuracy == b.accuracy
+    np.testing.assert_array_equal(a.confusion, b.confusion)

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from .idx import read_idx, read_idx_header, write_idx
-from .loader import DataLoader
+from .loader import DataLoader, Dataset, TensorDataset, default_collate
 from .mnist import DatasetUnavailable, load_fashion_mnist, load_mnist
 from .sample import load_sample
 
@@ -23,6 +23,9 @@ __all__ = [
     "load_fashion_mnist",
     "load_dataset",
     "DataLoader",
+    "Dataset",
+    "TensorDataset",
+    "default_collate",
     "DatasetUnavailable",
     "DATASETS",
 ]

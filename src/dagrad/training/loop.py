@@ -26,7 +26,7 @@ from .progress import ProgressBar
 
 __all__ = ["fit", "evaluate", "EvalResult", "FitResult", "default_loss"]
 
-LossFn = Callable[[Tensor, np.ndarray], Tensor]
+LossFn = Callable[[Tensor, Any], Tensor]  # (model output, labels: Tensor or ndarray) ↦ loss
 
 
 def _softmax_nll(probs: Tensor, labels: Any) -> Tensor:
@@ -77,7 +77,12 @@ class FitResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _batches(data: Any, batch_size: int) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+def _as_input(xb: Any) -> Tensor:
+    """A batch as the model's input: a DataLoader's Tensor as it is, arrays wrapped."""
+    return xb if isinstance(xb, Tensor) else Tensor(xb)
+
+
+def _batches(data: Any, batch_size: int) -> Iterable[tuple[Any, Any]]:
     if isinstance(data, tuple) and len(data) == 2:
         X, y = np.asarray(data[0]), np.asarray(data[1])
         for lo in range(0, len(y), batch_size):
@@ -90,8 +95,8 @@ def evaluate(model: Any, data: Any, *, loss_fn: LossFn | None = None, batch_size
              num_classes: int | None = None) -> EvalResult:
     """loss = (1/N) Σ_i L(model(x_i), y_i), accuracy = (1/N) Σ_i [argmax model(x_i) = y_i].
 
-    ``data`` is ``(X, y)`` with X ready for the model, or an iterable of such batches (e.g. a
-    ``DataLoader`` with ``shuffle=False``).
+    ``data`` is ``(X, y)`` with X ready for the model, or an iterable of such batches, Tensors
+    or arrays (e.g. a ``DataLoader`` with ``shuffle=False``).
     """
     loss_fn = loss_fn or default_loss(model)
     was_training = getattr(model, "training", False)
@@ -102,7 +107,7 @@ def evaluate(model: Any, data: Any, *, loss_fn: LossFn | None = None, batch_size
         with no_grad():
             for xb, yb in _batches(data, batch_size):
                 yb = np.asarray(yb)
-                out = model(Tensor(xb))
+                out = model(_as_input(xb))
                 total += float(loss_fn(out, yb).data) * len(yb)
                 pred = out.data.argmax(axis=-1)
                 c = num_classes or out.shape[-1]
@@ -225,7 +230,7 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
                     scheduler.step()
                 lv = float(loss.data)
                 loss_sum += lv * len(yb)
-                correct += int(np.count_nonzero(out.data.argmax(axis=-1) == yb))
+                correct += int(np.count_nonzero(out.data.argmax(axis=-1) == np.asarray(yb)))
                 seen += len(yb)
                 bar.update(b, loss_sum / seen, seen - partial[2] * (epoch == start_epoch))
                 if on_step is not None:
@@ -277,7 +282,7 @@ def _train_step(model: Any, optimizer: Any, loss_fn: LossFn, compiled: bool) -> 
     """(x, y) ↦ (loss, out) after forward, loss, zero_grad, backward, optimizer step."""
 
     def train_step(xb: Any, yb: Any) -> tuple[Tensor, Tensor]:
-        out = model(Tensor(xb))
+        out = model(_as_input(xb))
         loss = loss_fn(out, yb)
         optimizer.zero_grad()
         loss.backward()
