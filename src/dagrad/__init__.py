@@ -108,7 +108,8 @@ def __getattr__(name: str):
     """Import the heavier subpackages on first use (``dg.nn``, ``dg.data``, ``dg.explain``...)."""
     import importlib
 
-    if name in ("nn", "optim", "data", "explain", "training", "interop", "onnx"):
+    if name in ("nn", "optim", "data", "explain", "training", "interop", "onnx",
+                "check"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("trace", "graph", "Graph"):
         mod = importlib.import_module(".dag", __name__)

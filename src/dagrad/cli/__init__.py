@@ -30,6 +30,7 @@ COMMANDS = {
     "mlp-jacobians": "mlp_jacobians",
     "train": "train",
     "evaluate": "evaluate",
+    "check": "check",
 }
 
 

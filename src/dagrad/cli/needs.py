@@ -149,6 +149,13 @@ def _mlp_jacobians(args: argparse.Namespace) -> list[Need]:
                  f"or use an activation written out in NumPy ({', '.join(_without_sympy())})")]
 
 
+def _check(args: argparse.Namespace) -> list[Need]:
+    if getattr(args, "kind", None) == "sizes":
+        return []
+    return [Need(SYMPY, "to decide the answer (SymPy's derivatives, Jacobians and "
+                        "canonical forms)")]
+
+
 #: subcommand -> what a run with these options needs beyond NumPy.  mlp-jacobians needs
 #: nothing more for the written-out activations: without Graphviz it writes its reports and
 #: says it drew no DAG.
@@ -160,6 +167,7 @@ NEEDS: dict[str, Callable[[argparse.Namespace], list[Need]]] = {
     "mlp-jacobians": _mlp_jacobians,
     "train": _train,
     "evaluate": _evaluate,
+    "check": _check,
 }
 
 

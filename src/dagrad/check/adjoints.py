@@ -1,0 +1,166 @@
+"""Check adjoint values v̄ = ∂f/∂v a student computed node by node at a point.
+
+The right v̄ is ``sympy.diff`` of the output with the node ``v`` cut loose as a variable of its
+own (every later node rebuilt from the ops' SymPy forwards), evaluated at the point — never
+dagrad's backprop, which is shown beside it.  The first wrong adjoint in backward order (the
+order of the reverse pass) is named with what it should be and the terms it sums,
+v̄ = Σ_children v̄_c·∂c/∂v.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import numeric as nm
+from .answers import NodeAnswer, parse_node_value, typed_digits
+from .dag_of import graph_at
+from .edges import point_of
+from .expressions import read, reading
+from .report import RIGHT, WRONG, CheckReport, Table
+
+__all__ = ["adjoints", "adjoint_truth"]
+
+
+def adjoint_truth(g: Any, name: str, point: dict[str, Any]) -> float:
+    """∂output/∂name at ``point`` by SymPy: the node cut loose as a symbol, f rebuilt above it."""
+    import sympy
+
+    from ..dag import symbolic
+    from ..dag.kinds import OP
+
+    sym = symbolic.symbols(g)
+    cut = sympy.Symbol(f"_cut_{name}", real=True)
+    fwd = symbolic.forward_exprs(g)
+    exprs: dict[str, Any] = {}
+    for n in g.nodes:
+        if n.name == name:
+            exprs[n.name] = cut
+        elif n.kind != OP:
+            exprs[n.name] = sym[n.name]
+        else:
+            exprs[n.name] = n.op_entry.symbolic(*(exprs[i] for i in n.inputs), **n.attrs)
+    d = sympy.diff(exprs[g.output.name], cut)
+    pt = {sym[k]: v for k, v in point.items()}
+    value = fwd[name].xreplace(pt) if g[name].kind == OP else pt[sym[name]]
+    return nm.value_at(d.xreplace({cut: value}).xreplace(pt), {})
+
+
+def _matches(student: NodeAnswer, right: float) -> tuple[bool, str]:
+    if nm.close(student.value, right, rtol=1e-9, atol=1e-12):
+        return True, "✓ right"
+    digits = typed_digits(student.text)
+    if digits and digits >= 2 and right != 0:
+        rounded = float(f"{right:.{digits}g}")
+        if nm.close(rounded, student.value, rtol=1e-12):
+            return True, f"✓ right (rounded to {digits} digits)"
+    return False, "✗ wrong"
+
+
+def _bar(name: str) -> str:
+    """v̄2 as the derivation writes it (the bar over the first letter)."""
+    return f"{name[:1]}\u0304{name[1:]}"
+
+
+def _why(g: Any, node: str, student: float, right: float, truths: dict[str, float]) -> list[str]:
+    """v̄ = Σ v̄_c·∂c/∂v with numbers; which terms the student's number leaves out or adds."""
+    terms = []
+    for e in g.out_edges(node):
+        if not e.differentiable or e.target not in truths:
+            continue
+        ev = float(np.asarray(e.value))
+        terms.append((f"{_bar(e.target)}·∂{e.target}/∂{node}", truths[e.target], ev))
+    if not terms:
+        return []
+    sym = " + ".join(t[0] for t in terms)
+    nums = " + ".join(f"({nm.fmt_value(a)})·({nm.fmt_value(b)})" for _, a, b in terms)
+    lines = [f"{_bar(node)} = {sym} = {nums} = {nm.fmt_value(right)}"]
+    vals = [a * b for _, a, b in terms]
+    if nm.close(student, -right, rtol=1e-9):
+        lines.append("yours has the opposite sign")
+        return lines
+    for k in range(len(terms) - 1, 0, -1):
+        for subset in itertools.combinations(range(len(terms)), k):
+            if nm.close(sum(vals[i] for i in subset), student, rtol=1e-9):
+                left_out = [terms[i][0] for i in range(len(terms)) if i not in subset]
+                lines.append(f"yours is the sum without {' and '.join(left_out)}: every edge "
+                             f"out of {node} adds a term")
+                return lines
+    f = nm.nice_fraction(student / right) if right else None
+    if f is not None and f != 1:
+        lines.append(f"yours is {f} times the right value")
+    return lines
+
+
+def adjoints(expression: str, answers: Sequence[str | NodeAnswer], *, at: str | dict,
+             seed: int = 0) -> CheckReport:
+    """Check the student's adjoints v̄ = ∂f/∂v (``v2=-50``, …) at the point ``at``."""
+    import sympy
+
+    from ..dag.kinds import CONST
+
+    if not answers:
+        raise ValueError("give at least one --adjoint NODE=VALUE")
+    if not at:
+        raise ValueError("adjoints are numbers at a point: give it with --at, e.g. "
+                         "--at x1=1.5,x2=2")
+    expr = read(expression, "the expression")
+    items = [a if isinstance(a, NodeAnswer) else parse_node_value(a) for a in answers]
+    point = point_of(expr, at, seed)
+    g = graph_at(expr, point)
+    if not g.scalar:
+        raise ValueError("--adjoint needs a DAG of scalar nodes")
+    for a in items:
+        if a.name not in g:
+            raise ValueError(f"--adjoint {a.name}={a.text}: no node {a.name!r}; the DAG's "
+                             f"nodes are {', '.join(n.name for n in g.nodes)}")
+        if g[a.name].kind == CONST:
+            raise ValueError(f"--adjoint {a.name}={a.text}: {a.name} is a constant; it has no "
+                             "adjoint")
+    g.forward_formula()  # the limits are checked, the forward formulas built in a bounded child
+    exact = {k: sympy.Rational(repr(v)) for k, v in point.items()}
+    truths = {n.name: adjoint_truth(g, n.name, exact) for n in g.nodes if n.kind != CONST}
+    given = {a.name: a for a in items}
+    rows, wrong, notes = [], [], []
+    for n in reversed(g.nodes):  # the reverse pass's order
+        if n.name not in given:
+            continue
+        a = given[n.name]
+        ok, verdict = _matches(a, truths[n.name])
+        bp = float(np.asarray(n.grad))
+        if not nm.close(bp, truths[n.name], rtol=1e-9, atol=1e-12):
+            notes.append(f"dagrad's backprop gives {_bar(n.name)} = {bp:g}, SymPy "
+                         f"{truths[n.name]:g} — a dagrad bug; please report it")
+        rows.append([_bar(n.name), a.text, nm.fmt_value(truths[n.name]), verdict,
+                     nm.fmt_value(bp)])
+        if not ok:
+            wrong.append(a)
+    diagnosis = []
+    if wrong:
+        first = wrong[0]
+        right = truths[first.name]
+        diagnosis.append(f"the first wrong adjoint in backward order is {_bar(first.name)} = "
+                         f"{first.text}; it should be {nm.fmt_value(right)}")
+        diagnosis += _why(g, first.name, first.value, right, truths)
+        later = [w.name for w in wrong[1:]]
+        if later:
+            diagnosis.append(f"also wrong: {', '.join(_bar(n) for n in later)} (fix "
+                             f"{_bar(first.name)} first: the later ones sum over it)")
+    at_text = ", ".join(f"{k}={v:g}" for k, v in point.items())
+    report = CheckReport(
+        "adjoints", f"adjoints v̄ = ∂{g.output.name}/∂v of {g.output.name} = {expression} at "
+        f"{at_text}", ", ".join(f"{a.name}={a.text}" for a in items), WRONG if wrong else RIGHT,
+        f"each adjoint compared with sympy.diff of {g.output.name} with that node cut loose, at "
+        f"the point ({len(items)} given; {len(wrong)} wrong)", diagnosis,
+        read_as=[f"expression: {r}"] if (r := reading(expr)) else [], notes=notes)
+    report.tables.append(Table("the adjoints, in backward order",
+                               ["adjoint", "yours", "right", "verdict", "dagrad backprop"], rows))
+    if wrong:
+        report.point = dict(point)
+        report.values = {f"yours ({_bar(wrong[0].name)})": wrong[0].value,
+                         "right": truths[wrong[0].name]}
+    report.data.update(graph=g, truths=truths, wrong=[w.name for w in wrong])
+    return report
