@@ -132,8 +132,8 @@ def test_from_torch_refuses_layers_dagrad_lacks_by_name():
         interop.from_torch(torch.nn.Sequential(torch.nn.BatchNorm1d(3)))
     with pytest.raises(interop.ConversionError, match="Softplus.*beta=2"):
         interop.from_torch(torch.nn.Softplus(beta=2))
-    with pytest.raises(interop.ConversionError, match="Flatten.*start_dim=0"):
-        interop.from_torch(torch.nn.Flatten(0))
+    with pytest.raises(interop.ConversionError, match="Unflatten.*no dagrad"):
+        interop.from_torch(torch.nn.Unflatten(1, (2, 2)))
     with pytest.raises(interop.ConversionError, match="float16"):
         interop.from_torch(torch.nn.Linear(2, 2).half())
 
@@ -225,3 +225,62 @@ def test_import_dagrad_and_interop_do_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def _twin_classes():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(6, 5, seed=1)
+            self.act = nn.Tanh()
+            self.fc2 = nn.Linear(5, 3, seed=2)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x))) * 2
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self, act=torch.nn.Tanh, out=3):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(6, 5)
+            self.act = act()
+            self.fc2 = torch.nn.Linear(5, out)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x))) * 2
+
+    return Net, TorchNet
+
+
+def test_to_torch_into_a_twin_checks_the_layers_and_copies_the_weights():
+    Net, TorchNet = _twin_classes()
+    m = Net()
+    twin = interop.to_torch(m, into=TorchNet())
+    assert isinstance(twin, TorchNet)
+    _same_outputs(m, twin, _x((4, 6), np.float32), 1e-6)
+    with pytest.raises(interop.ConversionError, match="layer 'act' differs.*Tanh.*ReLU"):
+        interop.to_torch(m, into=TorchNet(act=torch.nn.ReLU))
+    with pytest.raises(interop.ConversionError, match="layer 'fc2' differs"):
+        interop.to_torch(m, into=TorchNet(out=4))
+    with pytest.raises(TypeError, match="expected a torch.nn.Module"):
+        interop.to_torch(m, into=object())
+
+
+@pytest.mark.skipif(not hasattr(nn, "ModuleDict"), reason="nn.ModuleDict (part B) not here")
+def test_moduledict_to_torch_and_back():
+    d = nn.ModuleDict({"enc": nn.Linear(3, 4, seed=1), "act": nn.ReLU()})
+    td = interop.to_torch(d)
+    assert isinstance(td, torch.nn.ModuleDict) and list(td) == ["enc", "act"]
+    back = interop.from_torch(td)
+    assert type(back) is nn.ModuleDict
+    np.testing.assert_array_equal(back["enc"].weight.data, d["enc"].weight.data)
+
+
+@pytest.mark.skipif("start_dim" not in nn.Flatten.__init__.__code__.co_varnames,
+                    reason="Flatten(start_dim, end_dim) (part A) not here")
+def test_flatten_dims_both_ways():
+    m = nn.Sequential(nn.Flatten(0, 1), nn.Linear(4, 2, seed=3))
+    tm = interop.to_torch(m)
+    assert (tm[0].start_dim, tm[0].end_dim) == (0, 1)
+    _same_outputs(m, tm, _x((2, 3, 4), np.float32), 1e-6)
+    back = interop.from_torch(tm)
+    assert (back[0].start_dim, back[0].end_dim) == (0, 1)

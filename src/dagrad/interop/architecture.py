@@ -38,7 +38,7 @@ def supported_layers() -> tuple[str, ...]:
     nn = _nn()
     names = ["Linear", "Identity", "Flatten", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softmax",
              "LogSoftmax", "Sequential", *TORCH_NAMED_ELEMENTWISE.values()]
-    names += [n for n in ("Dropout", "ModuleList") if hasattr(nn, n)]
+    names += [n for n in ("Dropout", "ModuleList", "ModuleDict") if hasattr(nn, n)]
     return tuple(names)
 
 
@@ -55,7 +55,9 @@ def module_spec(module: Any, where: str = "") -> dict[str, Any]:
     if t in simple:
         return {"type": simple[t]}
     if t is nn.Flatten:
-        return {"type": "Flatten"}
+        dims = (getattr(module, "start_dim", 1), getattr(module, "end_dim", -1))
+        return {"type": "Flatten"} if dims == (1, -1) else {
+            "type": "Flatten", "args": {"start_dim": dims[0], "end_dim": dims[1]}}
     if t is nn.LeakyReLU:
         return {"type": "LeakyReLU", "args": {"negative_slope": module.negative_slope}}
     if t in (nn.Softmax, nn.LogSoftmax):
@@ -66,15 +68,10 @@ def module_spec(module: Any, where: str = "") -> dict[str, Any]:
         return {"type": "Elementwise", "args": {"name": module.name}}
     if hasattr(nn, "Dropout") and t is nn.Dropout:
         return {"type": "Dropout", "args": {"p": float(module.p)}}
-    if isinstance(module, nn.Sequential) or (hasattr(nn, "ModuleList")
-                                             and isinstance(module, nn.ModuleList)):
-        if isinstance(module, nn.Sequential) and t not in (nn.Sequential, nn.MLP):
-            raise ConversionError(f"{type(module).__name__}{at} subclasses Sequential; dg.interop "
-                                  "converts nn.Sequential and nn.MLP themselves")
-        kind = "Sequential" if isinstance(module, nn.Sequential) else "ModuleList"
-        if kind == "ModuleList" and t is not nn.ModuleList:
-            raise ConversionError(f"{type(module).__name__}{at} subclasses ModuleList; dg.interop "
-                                  "converts nn.ModuleList itself")
+    containers = [getattr(nn, k) for k in ("Sequential", "ModuleList", "ModuleDict")
+                  if hasattr(nn, k)]
+    if t in (*containers, nn.MLP):
+        kind = "Sequential" if t is nn.MLP else t.__name__
         return {"type": kind, "children": [
             {"name": name, **module_spec(child, f"{where}.{name}" if where else name)}
             for name, child in module.named_children()]}
@@ -114,14 +111,14 @@ def from_spec(arch: dict[str, Any]) -> Any:
 def _build(spec: dict[str, Any], dtype: np.dtype, where: str) -> Any:
     nn = _nn()
     kind, args = spec.get("type"), dict(spec.get("args", {}))
-    if kind in ("Sequential", "ModuleList"):
+    if kind in ("Sequential", "ModuleList", "ModuleDict"):
         kids = OrderedDict((c["name"], _build(c, dtype, f"{where}.{c['name']}".lstrip(".")))
                            for c in spec.get("children", []))
         if kind == "Sequential":
             return nn.Sequential(kids)
-        if not hasattr(nn, "ModuleList"):
-            raise ConversionError("this dagrad has no nn.ModuleList")
-        return nn.ModuleList(list(kids.values()))
+        if not hasattr(nn, kind):
+            raise ConversionError(f"this dagrad has no nn.{kind}")
+        return getattr(nn, kind)(list(kids.values()) if kind == "ModuleList" else kids)
     if kind == "Linear":
         return nn.Linear(args["in_features"], args["out_features"], bias=args.get("bias", True),
                          dtype=dtype)

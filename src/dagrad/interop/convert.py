@@ -15,6 +15,7 @@ from .architecture import (
     _check,
     architecture,
     from_spec,
+    module_spec,
     supported_layers,
 )
 
@@ -80,6 +81,10 @@ def _torch_build(spec: dict[str, Any], torch: Any, where: str) -> Any:
     if kind == "ModuleList":
         return nn.ModuleList([_torch_build(c, torch, f"{where}.{c['name']}".lstrip("."))
                               for c in spec.get("children", [])])
+    if kind == "ModuleDict":
+        return nn.ModuleDict(OrderedDict(
+            (c["name"], _torch_build(c, torch, f"{where}.{c['name']}".lstrip(".")))
+            for c in spec.get("children", [])))
     if kind == "Elementwise":
         return _torch_elementwise_class(torch)(args["name"])
     cls = getattr(nn, kind, None) if isinstance(kind, str) else None
@@ -97,17 +102,56 @@ def torch_from_architecture(arch: dict[str, Any]) -> Any:
                                                                                "float32")))
 
 
-def to_torch(module: Any) -> Any:
+def to_torch(module: Any, into: Any = None) -> Any:
     """An equivalent torch.nn.Module: same architecture (torch.nn layers), weights and outputs.
 
-    Converts nn.MLP / Sequential, Linear, the activations, Identity, Flatten, Dropout and
-    ModuleList; the torch module is in the same train/eval mode.
+    Converts nn.MLP / Sequential, Linear, the activations, Identity, Flatten, Dropout,
+    ModuleList and ModuleDict; the torch module is in the same train/eval mode.  ``into``: a
+    torch module of your own (the PyTorch twin of a dagrad Module subclass): every layer dagrad
+    can describe is checked against the twin's layer of the same name (type and arguments),
+    then the weights are copied into it; returns ``into``.
     """
+    if into is not None:
+        _check_twin(module, into)
+        into.load_state_dict(state_dict_to_torch(module.state_dict()), strict=True)
+        into.train(bool(getattr(module, "training", True)))
+        return into
     arch = architecture(module)
     tm = torch_from_architecture(arch)
     tm.load_state_dict(state_dict_to_torch(module.state_dict()), strict=True)
     tm.train(bool(getattr(module, "training", True)))
     return tm
+
+
+def _check_twin(module: Any, twin: Any) -> None:
+    """Each dagrad layer with a torch.nn equivalent matches the twin's layer of the same name."""
+    torch = require_torch()
+    if not isinstance(twin, torch.nn.Module):
+        raise TypeError(f"to_torch(into=...): expected a torch.nn.Module, got "
+                        f"{type(twin).__name__}")
+    theirs = dict(twin.named_modules())
+    for name, m in module.named_modules():
+        try:
+            mine = module_spec(m, name)
+        except ConversionError:
+            continue                       # a Module subclass: its weights are checked by name
+        other = theirs.get(name)
+        if other is None:
+            raise ConversionError(f"to_torch(into=...): the twin has no layer {name!r} "
+                                  f"({mine['type']})")
+        try:
+            found = _torch_spec(other, torch, name)
+        except ConversionError as e:
+            raise ConversionError(f"to_torch(into=...): layer {name!r} is "
+                                  f"{type(other).__name__} in the twin, {mine['type']} in "
+                                  f"dagrad ({e})") from None
+        if _leaf(found) != _leaf(mine):
+            raise ConversionError(f"to_torch(into=...): layer {name!r} differs: dagrad "
+                                  f"{_leaf(mine)}, twin {_leaf(found)}")
+
+
+def _leaf(spec: dict[str, Any]) -> dict[str, Any]:
+    return {"type": spec["type"], "args": spec.get("args", {})}
 
 
 def torch_architecture(torch_module: Any) -> dict[str, Any]:
@@ -140,10 +184,14 @@ def _torch_spec(m: Any, torch: Any, where: str) -> dict[str, Any]:
     if t in (nn.Identity, nn.Tanh, nn.Sigmoid, nn.ReLU):
         return {"type": t.__name__}
     if t is nn.Flatten:
-        if (m.start_dim, m.end_dim) != (1, -1):
+        if (m.start_dim, m.end_dim) == (1, -1):
+            return {"type": "Flatten"}
+        from .. import nn as dnn
+
+        if not hasattr(dnn.Flatten(), "start_dim"):
             raise refuse(f"with start_dim={m.start_dim}, end_dim={m.end_dim}: dagrad's Flatten "
                          "is start_dim=1, end_dim=-1")
-        return {"type": "Flatten"}
+        return {"type": "Flatten", "args": {"start_dim": m.start_dim, "end_dim": m.end_dim}}
     if t is nn.LeakyReLU:
         return {"type": "LeakyReLU", "args": {"negative_slope": float(m.negative_slope)}}
     if t in (nn.Softmax, nn.LogSoftmax):
@@ -163,7 +211,7 @@ def _torch_spec(m: Any, torch: Any, where: str) -> dict[str, Any]:
         return {"type": "Dropout", "args": {"p": float(m.p)}}
     if t.__name__ == "Elementwise" and t.__module__ == __name__:
         return {"type": "Elementwise", "args": {"name": m.name}}
-    if t in (nn.Sequential, nn.ModuleList):
+    if t in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
         return {"type": t.__name__, "children": [
             {"name": name, **_torch_spec(c, torch, f"{where}.{name}" if where else name)}
             for name, c in m.named_children()]}
