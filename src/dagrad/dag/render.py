@@ -110,10 +110,12 @@ def _auto_const_name(name: str) -> bool:
     return name.startswith("c") and name[1:].isdigit()
 
 
-def _edge_label(graph: Graph, edge: Edge, values: bool, ids: str | None = None) -> str:
+def _edge_label(graph: Graph, edge: Edge, values: bool, ids: str | None = None,
+                formulas: bool = True) -> str:
     rows = [f'<TR><TD><FONT POINT-SIZE="9" COLOR="#666666">∂{_e(edge.target)}/∂'
-            f'{_e(edge.source)}</FONT></TD></TR>',
-            f"<TR><TD>= {_e(edge.pretty)}</TD></TR>"]
+            f'{_e(edge.source)}</FONT></TD></TR>']
+    if formulas:
+        rows.append(f"<TR><TD{_tag(ids, 'formula')}>= {_e(edge.pretty)}</TD></TR>")
     if edge.kind == "scalar":
         if values and edge.formula != sy.fmt_number(edge.value):
             rows.append(f'<TR><TD{_tag(ids, "value")}><FONT COLOR="{_VALUE}">= '
@@ -137,8 +139,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 # ----- DOT ------------------------------------------------------------------------------------
 def to_dot(graph: Graph, values: bool = True, constants: str = "nodes",
-           rankdir: str = "LR", max_nodes: int | None = None, ids: bool = False) -> str:
-    """DOT source of the DAG; each edge labelled ∂target/∂source = formula (= value)."""
+           rankdir: str = "LR", max_nodes: int | None = None, ids: bool = False,
+           formulas: bool = True) -> str:
+    """DOT source of the DAG; each edge labelled ∂target/∂source = formula (= value); without
+    ``formulas`` (a worksheet) only ∂target/∂source."""
     _check(constants, rankdir)
     shown = [n for n in graph.nodes if not (constants == "fold" and n.kind == CONST)]
     check_size(len(shown), max_nodes)
@@ -163,7 +167,8 @@ def to_dot(graph: Graph, values: bool = True, constants: str = "nodes",
         if e.constant or not e.differentiable:
             lines.append(f'  {a} -> {b} [{attr}style=dashed, color="#9e9e9e"];')
         else:
-            lines.append(f"  {a} -> {b} [{attr}label={_edge_label(graph, e, values, tag)}];")
+            label = _edge_label(graph, e, values, tag, formulas)
+            lines.append(f"  {a} -> {b} [{attr}label={label}];")
     leaves = [names[n.name] for n in shown if n.kind == LEAF]
     if leaves:
         lines.append(f"  {{ rank=min; {'; '.join(leaves)}; }}")
@@ -208,11 +213,12 @@ def output_format(path: str | os.PathLike) -> str:
 
 
 def render(graph: Graph, path: str | os.PathLike, values: bool = True,
-           constants: str = "nodes", rankdir: str = "LR", max_nodes: int | None = None) -> str:
+           constants: str = "nodes", rankdir: str = "LR", max_nodes: int | None = None,
+           formulas: bool = True) -> str:
     """Write the picture to ``path`` atomically (temp file + os.replace); returns the path."""
     fmt = output_format(path)
     source = to_dot(graph, values=values, constants=constants, rankdir=rankdir,
-                    max_nodes=max_nodes)
+                    max_nodes=max_nodes, formulas=formulas)
     if fmt == "png":  # sharper text than the default 96 dpi
         source = source.replace("{\n", "{\n  graph [dpi=150];\n", 1)
     data = source.encode("utf-8") if fmt in ("dot", "gv") else run_dot(source, fmt)
