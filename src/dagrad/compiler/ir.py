@@ -42,9 +42,11 @@ class Value:
 class Step:
     """One recorded computation or effect.
 
-    kind: ``fwd`` (op.forward), ``vjp`` / ``jvp`` (op's rule for input ``index``; operands
-    are [g or t, *inputs, out]), ``add`` (accumulation), ``reshape`` / ``broadcast`` (of a
-    tangent, to ``attrs["shape"]``), ``view`` (a NumPy view fn took), ``cmp`` (a comparison),
+    kind: ``fwd`` (op.forward; an op with ``residuals`` also makes the values in ``saved``),
+    ``vjp`` / ``jvp`` (op's rule for input ``index``; operands are [g or t, *inputs, out], then
+    a vjp reads the forward's saved values, passed to the rule by their residual names),
+    ``add`` (accumulation), ``reshape`` / ``broadcast`` (of a tangent, to
+    ``attrs["shape"]``), ``view`` (a NumPy view fn took), ``cmp`` (a comparison),
     ``copyarg`` (an argument copied inside fn), ``cast`` (to ``attrs["dtype"]``), ``readgrad``
     (a leaf's current ``.grad``), ``effect`` (see :class:`Effect`).
     """
@@ -63,6 +65,7 @@ class Step:
     fn: Any = None                 # cmp: the ufunc; effect: the Effect
     folded: Any = None             # the value when every operand is a constant
     snap: Any = None               # a copy of a small result at trace time (for folding)
+    saved: list[int] = field(default_factory=list)  # fwd: the values it saved for its vjp
 
 
 @dataclass(eq=False)

@@ -35,8 +35,9 @@ class Kernel:
     ``result``: "buffer" (written into a preallocated array), "alias" (operand ``alias`` itself,
     no work), "local" (a fresh NumPy scalar or array).  ``inplace``: operands whose buffer the
     result may reuse when they die here; ``temps``: scratch arrays shaped like the result, the
-    first of which may reuse an operand in ``temp_inplace`` or become the result; ``aux``: an
-    extra buffer (shape) the forward half of a fused pair writes and the vjp half reads;
+    first of which may reuse an operand in ``temp_inplace`` or become the result; ``saves``:
+    a forward that writes the values its op saves for the vjp (``Step.saved``) into buffers
+    the planner provides (``Ctx.saved``), which the vjp step then reads as operands;
     ``tune(order, arrays)``: a runnable sample of the kernel writing a C- or F-ordered result,
     which the planner times to choose the result's memory layout.
     """
@@ -49,8 +50,7 @@ class Kernel:
     temps: int = 0
     temp_inplace: tuple[int, ...] = ()
     result_in_temp: bool = False
-    aux: tuple[int, ...] | None = None
-    reads_aux: bool = False
+    saves: bool = False
     tune: Callable[[str, list[Any]], Callable[[], Any]] | None = None
 
 
@@ -61,7 +61,6 @@ class View:
     step: Step
     operands: list[Value]
     out: Value
-    pair: Step | None = None      # fwd: its live vjp step for a fused pair (cross_entropy)
 
     def nd(self, k: int) -> int:
         return len(self.operands[k].shape)
@@ -73,18 +72,19 @@ class View:
 
     def g_plain(self) -> bool:
         """vjp: the cotangent has the output's shape (no batch axes) and needs no reduction."""
-        g, out = self.operands[0], self.operands[-1]
+        g, out = self.operands[0], self.operands[1 + len(self.step.op.args)]
         return g.shape == out.shape and self.step.sum_to is None and not self.step.wrap
 
 
 @dataclass
 class Ctx:
-    """Names the emitted code uses: operands, result, temps, aux; ``bind`` adds a constant."""
+    """Names the emitted code uses: operands, result, temps, the saved values' buffers (a
+    forward with ``Kernel.saves``); ``bind`` adds a constant."""
 
     ops: list[str]
     out: str
     temps: list[str]
-    aux: str | None
+    saved: list[str] | None
     attrs: dict[str, Any]
     bind: Callable[[Any, str], str]
     view: Callable[[str, tuple[int, ...]], str]
@@ -291,47 +291,64 @@ def _matmul(v: View) -> Kernel | None:
     return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[1]}, out={c.out})"])
 
 
-def _ce_loss_lines(c: Ctx, r: str, rows: str) -> list[str]:
-    """loss = mean_i (log Σ_j e^{s_ij} − s_i,y_i), s = logits − max; leaves e^s in r."""
+def _ce_loss_lines(c: Ctx, e: str, se: str, rows: str) -> list[str]:
+    """The forward's own steps: s = logits − max, e = e^s (into e) and its row sums (into se),
+    loss = −mean_i (s_i,y_i − log Σ_j e_ij)."""
     logits, labels = c.ops[0], c.ops[1]
-    return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={r})",
-            f"_sy = {r}[{rows}, {labels}]",
-            f"_np.exp({r}, out={r})",
-            f"_se = {r}.sum(axis=-1, keepdims=True)",
-            f"{c.out} = -(_sy - _np.log(_se)[:, 0]).mean()"]
+    return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={e})",
+            f"_sy = {e}[{rows}, {labels}]",
+            f"_np.exp({e}, out={e})",
+            f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})" if se != "_se"
+            else f"_se = _np.add.reduce({e}, axis=-1, keepdims=True)",
+            f"{c.out} = -(_sy - _np.log({se})[:, 0]).mean()"]
+
+
+_ROWS: dict[int, np.ndarray] = {}
+
+
+def _rows(n: int) -> np.ndarray:
+    """0, 1, …, n − 1: the row index of a (rows, labels) pick, one array per size."""
+    return _ROWS.setdefault(n, np.arange(n))
+
+
+def _ce_operands(logits: Value, labels: Value) -> bool:
+    return logits.dtype.kind == "f" and len(logits.shape) == 2 and len(labels.shape) == 1 \
+        and labels.dtype.kind == "i"
 
 
 def _cross_entropy(v: View) -> Kernel | None:
-    """Fused softmax + cross-entropy: the loss, and (for its vjp) (softmax − onehot)/N in aux."""
-    lv, yv = v.operands
-    if lv.dtype.kind != "f" or len(lv.shape) != 2 or len(yv.shape) != 1 or yv.dtype.kind != "i":
+    """softmax + cross-entropy forward into buffers: e^(logits − max) and its row sums, the
+    values the op saves for its vjp, when it saved them (else into a scratch buffer)."""
+    if not _ce_operands(*v.operands):
         return None
-    n = lv.shape[0]
-    rows_ = np.arange(n)
-    if v.pair is None:
-        return Kernel(lambda c: _ce_loss_lines(c, c.temps[0], c.bind(rows_, "rows")),
+    rows_ = _rows(v.operands[0].shape[0])
+    if not v.step.saved:
+        return Kernel(lambda c: _ce_loss_lines(c, c.temps[0], "_se", c.bind(rows_, "rows")),
                       result="local", temps=1)
-
-    def emit(c: Ctx) -> list[str]:
-        rows = c.bind(rows_, "rows")
-        r = c.aux
-        return _ce_loss_lines(c, r, rows) + [
-            f"_np.divide({r}, _se, out={r})",
-            f"{r}[{rows}, {c.ops[1]}] -= 1",
-            f"_np.multiply({r}, {1.0 / max(n, 1)!r}, out={r})"]
-
-    return Kernel(emit, result="local", aux=lv.shape)
+    return Kernel(lambda c: _ce_loss_lines(c, *c.saved, c.bind(rows_, "rows")),
+                  result="local", saves=True)
 
 
 def _ce_vjp(v: View) -> Kernel | None:
-    """d loss/d logits = g · (softmax − onehot)/N, the residual the forward left in aux."""
-    if v.step.index != 0 or v.step.fwd is None or not v.operands[0].scalar or v.step.sum_to:
+    """d loss/d logits = g · (e / Σe − onehot) / N from the saved e and Σe, as the rule on
+    arrays computes it (in place into e's buffer when e dies here)."""
+    s, ops = v.step, v.operands
+    if s.index != 0 or len(ops) != 6 or not ops[0].scalar or s.sum_to is not None or \
+            ops[0].dtype != ops[1].dtype or not _ce_operands(ops[1], ops[2]):
         return None
-    g = v.operands[0]
-    if g.kind == CONST and np.asarray(g.const) == 1:
-        return Kernel(lambda c: [], result="alias", alias=-1, reads=(), reads_aux=True)
-    return Kernel(lambda c: [f"_np.multiply({c.aux}, {c.ops[0]}, out={c.out})"], reads=(0,),
-                  reads_aux=True)
+    n = ops[1].shape[0]
+    rows_ = _rows(n)
+    g = ops[0]
+    unit = g.kind == CONST and np.asarray(g.const) == 1
+
+    def emit(c: Ctx) -> list[str]:
+        r, rows = c.out, c.bind(rows_, "rows")
+        return [f"_np.divide({c.ops[4]}, {c.ops[5]}, out={r})",
+                f"{r}[{rows}, {c.ops[2]}] -= 1",
+                f"_np.multiply({r}, {1.0 / max(n, 1)!r}, out={r})",
+                *([] if unit else [f"_np.multiply({r}, {c.ops[0]}, out={r})"])]
+
+    return Kernel(emit, reads=(2, 4, 5) if unit else (0, 2, 4, 5), inplace=(4,))
 
 
 def _identity_vjp(v: View) -> Kernel | None:

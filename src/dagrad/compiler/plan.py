@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import tuning
 from . import kernels
-from .ir import CONST, STEP, Out, Step, Trace, Value
+from .ir import CONST, Out, Step, Trace, Value
 from .kernels import Kernel, View
 
 __all__ = ["Item", "Plan", "build"]
@@ -32,7 +32,6 @@ class Item:
     kernel: Kernel | None = None
     template: str | None = None
     reads: tuple[int, ...] = ()
-    aux: int | None = None                      # hidden value: a fused pair's shared buffer
     temps: list[int] = field(default_factory=list)
 
 
@@ -60,7 +59,7 @@ def _fold(trace: Trace) -> list[Step]:
     steps = []
     for s in trace.steps:
         if s.folded is not None and s.kind in _PURE and \
-                s.out is not None:
+                s.out is not None and not s.saved:
             v = trace.values[s.out]
             v.kind, v.const = CONST, s.folded
             continue
@@ -69,9 +68,8 @@ def _fold(trace: Trace) -> list[Step]:
 
 
 def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
-    """Kernels for every step; cross_entropy's forward and vjp fused when both can be."""
+    """A 0-d template or an array kernel for every step that has one."""
     items = [Item(s, _operands(s)) for s in steps]
-    by_fwd: dict[int, Item] = {}
     for it in items:
         s = it.step
         if s.kind not in ("fwd", "vjp", "add"):
@@ -83,29 +81,8 @@ def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
             if t is not None:
                 it.template = t
                 continue
-        if s.kind == "vjp":
-            it.kernel = kernels.select(View(s, ops, out))
-            if it.kernel is not None and it.kernel.reads_aux:
-                by_fwd[id(s.fwd)] = it
-    for it in items:
-        s = it.step
-        if s.kind != "fwd" or it.template is not None:
-            continue
-        pair = by_fwd.get(id(s))
-        it.kernel = kernels.select(View(s, [values[v] for v in it.operands], values[s.out],
-                                        pair.step if pair else None))
-        if pair is not None:
-            if it.kernel is not None and it.kernel.aux is not None:
-                aux = Value(len(values), tuple(it.kernel.aux), values[it.operands[0]].dtype,
-                            STEP, label=f"{s.op.name} residual")
-                values.append(aux)
-                it.aux = pair.aux = aux.vid
-            else:
-                pair.kernel = None
-    present = {id(it.step) for it in items}
-    for fwd_id, pair in by_fwd.items():      # a forward folded away leaves no buffer to read
-        if fwd_id not in present:
-            pair.kernel = None
+        k = kernels.select(View(s, ops, out))
+        it.kernel = None if k is not None and s.saved and not k.saves else k
     return items
 
 
@@ -119,8 +96,6 @@ def _reads(it: Item, values: list[Value]) -> tuple[int, ...]:
         r = [it.operands[k] for k in it.kernel.reads]
     else:
         r = list(it.operands)
-    if it.kernel is not None and it.kernel.reads_aux:
-        r.append(it.aux)
     return tuple(r)
 
 
@@ -130,7 +105,7 @@ def _fold_reads(items: list[Item], values: list[Value]) -> list[Item]:
     for it in items:
         s = it.step
         if s.kind in _PURE and s.snap is not None and \
-                it.reads and not (it.kernel and it.kernel.aux) and \
+                it.reads and not s.saved and \
                 all(values[v].kind == CONST for v in it.reads):
             v = values[s.out]
             v.kind, v.const = CONST, s.snap
@@ -162,7 +137,7 @@ def _dce(items: list[Item], outs: set[int]) -> list[Item]:
     kept = []
     for it in reversed(items):
         s = it.step
-        makes = {s.out, it.aux} - {None}
+        makes = {s.out, *s.saved} - {None}
         if s.kind == "effect" or makes & needed:
             kept.append(it)
             needed.update(it.reads)
@@ -293,18 +268,23 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
             for pos in s.alias:
                 roots |= alloc.roots.get(it.operands[pos], frozenset())
         alloc.share(out, roots, ("local",))
+        for vid in s.saved:                      # the table's forward returns them: locals
+            alloc.share(vid, frozenset(), ("local",))
         return
-    if k.aux is not None and it.aux is not None:
-        a = values[it.aux]
-        b = alloc.dying(it.operands[0], i, set())
+    saved_in: set[int] = set()
+    for vid in s.saved if k.saves else ():    # the values the forward saves: buffers of their
+        a = values[vid]                        # own (the first may be a dying operand's)
+        b = alloc.dying(it.operands[0], i, saved_in)
         ok = b is not None and values[it.operands[0]].shape == a.shape and \
             values[it.operands[0]].dtype == a.dtype
-        alloc.put(it.aux, b if ok else alloc.new(a.shape, a.dtype))
+        b = b if ok else alloc.new(a.shape, a.dtype)
+        saved_in.add(b)
+        alloc.put(vid, b)
     if k.result == "alias":
-        src = it.aux if k.alias == -1 else it.operands[k.alias]
+        src = it.operands[k.alias]
         alloc.share(out, alloc.roots.get(src, frozenset()), ("alias", src))
         return
-    taken: set[int] = set()
+    taken: set[int] = set(saved_in)
     v = values[out]
     dest = None
     if k.result == "buffer":

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import autodiff
 from ..ops import OPS
-from ..ops.base import output_only
+from ..ops.base import WithResiduals, output_only
 from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
@@ -34,6 +34,14 @@ _counter = itertools.count()
 
 class Stale(Exception):
     """A captured tensor changed shape or dtype since the trace: trace again."""
+
+
+def _split(result: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
+    """A forward's output and the values it saved (None each when it saved none this time:
+    the vjp rule then computes them itself)."""
+    if type(result) is WithResiduals:
+        return (result.out, *(result.values[n] for n in names))
+    return (result, *(None for _ in names))
 
 
 def _stale() -> None:
@@ -102,6 +110,7 @@ class _Gen:
                                    "_detach": _detach, "_gcopy": _grad_copy, "_with": _with,
                                    "_view": _view, "_sum_to": autodiff.sum_to,
                                    "_asarray": np.asarray, "_stale": _stale,
+                                   "_split": _split,
                                    **{f"_f_{name}": op.forward
                                       for name, op in OPS.items() if op.elementwise}}
         self.lines: list[str] = []
@@ -168,7 +177,7 @@ class _Gen:
             buf = self.ns.get(out)
             order = order_of(buf) if isinstance(buf, np.ndarray) else "C"
             ctx = Ctx(ops, out, [f"b{b}" for b in it.temps],
-                      None if it.aux is None else self.name(it.aux), s.attrs, self.bind,
+                      [self.name(v) for v in s.saved], s.attrs, self.bind,
                       self.view, [self.values[v] for v in it.operands], order)
             lines = it.kernel.emit(ctx)
             if lines:
@@ -194,11 +203,23 @@ class _Gen:
             if s.kind == "jvp" or not s.op.elementwise:   # as autodiff: 0-d arrays here
                 ops = [f"_asarray({o})" if self.values[v].scalar and o != "_UNUSED" else o
                        for o, v in zip(ops, s.ins, strict=True)]
-            fn = (output_only(s.op.forward) if s.op.residuals else s.op.forward) \
-                if s.kind == "fwd" else \
+            fn = (output_only(s.op.forward) if s.op.residuals and not s.saved
+                  else s.op.forward) if s.kind == "fwd" else \
                 s.op.vjp_rule(s.index) if s.kind == "vjp" else s.op.jvp_rule(s.index)
             f = self.bind(fn, "f")
+            n_saved = len(s.ins) - len(s.op.args) - 2 if s.kind == "vjp" else 0
+            if n_saved:                             # the forward's saved values, by name
+                names = s.op.residuals
+                ops = ops[:-n_saved] + [f"{n}={o}" for n, o in zip(names, ops[-n_saved:],
+                                                                   strict=True)]
             call = f"{f}({', '.join(ops)}{self._attrs(s)})"
+            if s.kind == "fwd" and s.saved:         # out and the values saved for the vjp
+                names = self.bind(s.op.residuals, "R")
+                saved = ", ".join(self.name(v) for v in s.saved)
+                self.lines.append(f"{out}, {saved} = _split({call}, {names}){tag}")
+                if scalar:
+                    self.lines.append(f"{out} = {out}{scalar}")
+                return
             if s.wrap:
                 call = f"_asarray({call})"
             if s.sum_to is not None:

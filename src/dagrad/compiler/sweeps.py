@@ -162,13 +162,27 @@ class _Recording:
         operands = (g[0], *[y.data for y in inputs], node.data)
         alias = tuple(k for k, a in enumerate(operands)
                       if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
-        step = Step("vjp", [g[1], *[rec.vid_of(y) for y in inputs], nv], op=op, attrs=attrs,
-                    index=i, fwd=rec.fwd_of.get(nv), sum_to=reduce, wrap=wrap, alias=alias,
-                    dyn=rec._dyn(attrs))
+        fwd = rec.fwd_of.get(nv)
+        step = Step("vjp", [g[1], *[rec.vid_of(y) for y in inputs], nv, *self._saved(node, fwd)],
+                    op=op, attrs=attrs, index=i, fwd=fwd, sum_to=reduce, wrap=wrap,
+                    alias=alias, dyn=rec._dyn(attrs))
         cc = self.sweeps._step(step, c)
         if step.dyn:
             step.folded = step.snap = None
         return cc
+
+
+    def _saved(self, node: Tensor, fwd: Step | None) -> list[int]:
+        """The values node's forward saved for its vjp (``Op.residuals``), as values that
+        forward step makes: the vjp step reads them like any operand, and the planner gives
+        them storage like any value."""
+        kept = getattr(node, "_residuals", None)
+        if not kept or fwd is None:
+            return []
+        if not fwd.saved:
+            fwd.saved = [self.rec._new(kept[name], STEP, label=f"{fwd.op.name} {name}")
+                         for name in fwd.op.residuals]
+        return fwd.saved
 
 
 class _RecordingForward:
