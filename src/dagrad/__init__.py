@@ -118,6 +118,12 @@ def __getattr__(name: str):
         return importlib.import_module(".compiler", __name__).compile
     if name in ("SymbolicLimitError", "SymbolicLimitWarning", "GraphTooLargeError"):
         return getattr(importlib.import_module(".dag.limit", __name__), name)
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".serialization", __name__), name)
+    if name in ("vmap",):  # the submodule's import sets dagrad.vmap to the module: replace it
+        fn = importlib.import_module(".vmap", __name__).vmap
+        globals()["vmap"] = fn
+        return fn
     if name in ("detect_anomaly",):
         return importlib.import_module(".anomaly", __name__).detect_anomaly
     raise AttributeError(f"module 'dagrad' has no attribute {name!r}")
