@@ -1,0 +1,61 @@
+"""dagrad check: right exits 0, wrong exits 1 with the diagnosis, bad input exits 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from dagrad.cli import main
+
+pytest.importorskip("sympy")
+
+ROSENBROCK = "100*(x2 - x1**2)**2 + (1 - x1)**2"
+
+
+@pytest.mark.parametrize("argv, code, words", [
+    (["gradient", ROSENBROCK, "--wrt", "x1", "--answer", "-400*x1*(x2 - x1**2) - 2*(1 - x1)"],
+     0, "RIGHT"),
+    (["gradient", ROSENBROCK, "--wrt", "x1", "--answer", "-200*x1*(x2 - x1**2) - 2*(1 - x1)"],
+     1, "off by a factor 2"),
+    (["edges", ROSENBROCK, "--edge", "v2->v3=2*v2", "--edge", "x1->v1=2*x1"], 0, "RIGHT"),
+    (["edges", ROSENBROCK, "--edge", "v1->v2=1"], 1, "the sign is wrong"),
+    (["adjoints", ROSENBROCK, "--at", "x1=1.5,x2=2", "--adjoint", "v2=-50"], 0, "RIGHT"),
+    (["adjoints", ROSENBROCK, "--at", "x1=1.5,x2=2", "--adjoint", "x1=150"], 1, "should be 151"),
+    (["sizes", "--quantity", "grad_x", "--sizes", "1x10 · 10x256 · 256x256 · 256x784"], 0,
+     "RIGHT"),
+    (["sizes", "--quantity", "grad_x", "--sizes", "1x10 · 10x256 · 784x256"], 1,
+     "10×256 cannot be followed by 784×256: 256 ≠ 784"),
+    (["jacobian", "softmax", "--answer", "diag(s) - s @ sᵀ"], 0, "RIGHT"),
+    (["jacobian", "tanh", "--answer", "diag(1 - z**2)"], 1, "z where the output s belongs"),
+    (["bound", "--activation", "relu", "--bound", "abs(h0)", "--trials", "200"], 0,
+     "no counterexample"),
+    (["bound", "--activation", "sigmoid", "--bound", "abs(h0)/4", "--trials", "200"], 1,
+     "counterexample"),
+])
+def test_exit_codes_and_diagnoses(capsys, argv, code, words):
+    assert main(["check", *argv]) == code
+    out = capsys.readouterr().out
+    assert words in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["gradient", "x1*", "--wrt", "x1", "--answer", "1"], "the expression 'x1*'"),
+    (["gradient", "x1*x2", "--wrt", "y", "--answer", "1"], "--wrt 'y'"),
+    (["edges", ROSENBROCK, "--edge", "v2->v9=1"], "no node 'v9'"),
+    (["adjoints", ROSENBROCK, "--at", "x1=1.5", "--adjoint", "v2=1"], "missing x2"),
+    (["sizes", "--quantity", "grad_x", "--sizes", "one by ten"], "cannot read"),
+    (["sizes", "--quantity", "grad_x", "--sizes", "1x10", "--sizes-of", "a,b"], "--sizes-of"),
+    (["jacobian", "softmax", "--answer", "__import__('os')"], "is not allowed"),
+    (["bound", "--activation", "sigmoid", "--bound", "abs(y)"], "uses y"),
+])
+def test_bad_input_exits_2_naming_what_was_wrong(capsys, argv, words):
+    assert main(["check", *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_markdown_is_written(tmp_path, capsys):
+    out = tmp_path / "r.md"
+    assert main(["check", "sizes", "--quantity", "grad_x", "--sizes", "1x10 · 10x256",
+                 "--markdown", str(out)]) == 1
+    assert "### check sizes: WRONG" in out.read_text(encoding="utf-8")
+    assert main(["check", "sizes", "--quantity", "grad_x", "--sizes", "1x10",
+                 "--markdown", str(tmp_path / "no" / "r.md")]) == 2
