@@ -268,7 +268,9 @@ class Recorder:
         target = self.target_of(obj)
         if target is None:
             return
-        self.grad_tensors = {k: t for k, t in self.grad_tensors.items() if t != target}
+        self.grad_tensors = {k: t for k, t in self.grad_tensors.items()  # ("obj", Tensor)
+                             if t[0] != target[0] or (t[1] is not target[1] if t[0] == "obj"
+                                                      else t[1] != target[1])}  # by identity
         if value is None:
             eff = Effect("setgrad", target)
         elif isinstance(value, Tensor) and self.watches(value):
