@@ -59,3 +59,14 @@ def test_markdown_is_written(tmp_path, capsys):
     assert "### check sizes: WRONG" in out.read_text(encoding="utf-8")
     assert main(["check", "sizes", "--quantity", "grad_x", "--sizes", "1x10",
                  "--markdown", str(tmp_path / "no" / "r.md")]) == 2
+
+
+def test_the_readme_quotes_what_the_command_prints(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert main(["check", "gradient", ROSENBROCK, "--wrt", "x1", "--answer",
+                 "-200*x1*(x2 - x1**2) - 2*(1 - x1)"]) == 1
+    first = next(line for line in capsys.readouterr().out.splitlines()
+                 if line.startswith("  - the path"))
+    assert first in readme
