@@ -60,6 +60,25 @@ print(ch.expression())
 print(ch.size_expression())
 assert chain.ok
 chain"""),
+    ("md", """## Check your own answer
+
+`dg.check` reads *your* work and says right or wrong — decided by SymPy and the engine, never
+looked up — and, when it is wrong, where: a hand-derived ∂f/∂x is matched path by path against
+the chain rule over the DAG (∂f/∂x = Σ over paths of the product of the edge derivatives).
+The same checks run on the command line:
+`dagrad check gradient|edges|adjoints|sizes|jacobian|bound` (exit 0 right, 1 wrong)."""),
+    ("code", """mine = dg.check.gradient("100*(x2 - x1**2)**2 + (1 - x1)**2", wrt="x1",
+                         answer="-200*x1*(x2 - x1**2) - 2*(1 - x1)")  # a factor 2 forgotten
+assert not mine.ok and "off by a factor 2" in mine.diagnosis[0]
+mine  # which path, which edges could account for it, and a point where the two differ"""),
+    ("code", """adj = dg.check.adjoints("100*(x2 - x1**2)**2 + (1 - x1)**2", ["v2=-50", "x1=150"],
+                       at="x1=1.5,x2=2")
+print("\\n".join(adj.diagnosis))  # the first wrong adjoint in backward order, and why
+sizes = dg.check.sizes("grad_x", "1x10 · 10x256 · 256x784")
+print("\\n".join(sizes.diagnosis))  # the right 1×784, but a factor missing
+jac = dg.check.jacobian("softmax", "diag(s) - s @ sᵀ")
+assert jac.ok and not adj.ok and not sizes.ok
+jac"""),
     ("md", "## Transforms: Jacobians and Hessians in one batched pass"),
     ("code", """rosen = lambda x: 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
 H = dg.hessian(rosen)(dg.tensor([1.5, 2.0], dtype="float64"))
@@ -74,9 +93,11 @@ def build() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    for kind, src in CELLS:
-        nb.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "md"
-                        else nbformat.v4.new_code_cell(src))
+    for k, (kind, src) in enumerate(CELLS):
+        cell = (nbformat.v4.new_markdown_cell(src) if kind == "md"
+                else nbformat.v4.new_code_cell(src))
+        cell["id"] = f"cell-{k:02d}"  # stable ids: regenerating changes only what changed
+        nb.cells.append(cell)
     return nb
 
 
