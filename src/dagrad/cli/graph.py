@@ -48,6 +48,10 @@ def add_picture_options(p: argparse.ArgumentParser, fold_flag: str) -> None:
     p.add_argument("--html", metavar="PATH",
                    help="also write an interactive page (one offline .html file) that steps "
                         "through the forward and backward passes")
+    p.add_argument("--quiz", action="store_true",
+                   help="with --html: the page asks each local derivative and adjoint of the "
+                        "backward pass before showing it (right or wrong at once, a hint, a "
+                        "score)")
     p.add_argument("--no-values", action="store_true",
                    help="draw formulas only, without values and adjoints")
     if fold_flag == "--fold-constants":
@@ -83,11 +87,15 @@ def check_output(path: str | None) -> None:
             raise RuntimeError(INSTALL_HINT)
 
 
-def check_html(path: str | None) -> None:
-    """Refuse an --html path that is not .html/.htm, is a folder, or has no folder; need dot."""
+def check_html(path: str | None, quiz: bool = False) -> None:
+    """Refuse an --html path that is not .html/.htm, is a folder, or has no folder; need dot;
+    refuse --quiz without --html."""
+    from . import UsageError
+
+    if quiz and not path:
+        raise UsageError("--quiz needs --html PATH: the quiz is the interactive page")
     if not path:
         return
-    from . import UsageError
 
     if os.path.splitext(path)[1].lower() not in (".html", ".htm"):
         raise UsageError(f"--html {path!r}: the page's name must end in .html")
@@ -129,8 +137,9 @@ def write_picture(g: Graph, args: argparse.Namespace, fold: bool, title: str | N
                  rankdir=rankdir)
         print(f"wrote {args.out}")
     if getattr(args, "html", None):
-        g.to_html(args.html, constants=constants, rankdir=rankdir, title=title)
-        print(f"wrote {args.html}")
+        g.to_html(args.html, constants=constants, rankdir=rankdir, title=title,
+                  quiz=getattr(args, "quiz", False))
+        print(f"wrote {args.html}" + (" (quiz)" if getattr(args, "quiz", False) else ""))
 
 
 def echo_reading(source: str, label: str = "") -> None:
@@ -188,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     check_output(args.out)
-    check_html(args.html)
+    check_html(args.html, getattr(args, "quiz", False))
     g = build(args.expression, args.at)
     unicode = can_print(sys.stdout)
     at = ", ".join(f"{x.name}={float(np.asarray(x.value)):g}" for x in g.leaves)

@@ -7,6 +7,10 @@ Content-Security-Policy forbids it, and allows only the one inline script, by ha
 nodes, edges, steps — is JSON in a ``<script type="application/json">`` block with ``<``, ``>``
 and ``&`` escaped, and the script shows it with ``textContent`` only, so no name or label can
 become markup.
+
+With ``quiz=True`` the page is the same, but every local derivative and adjoint of the backward
+pass is asked before it is shown (:mod:`dagrad.dag.quiz` writes the questions; the script reads
+the student's answer with a small arithmetic reader of its own, never ``eval``).
 """
 
 from __future__ import annotations
@@ -59,8 +63,9 @@ def _default_title(graph: Graph) -> str:
 
 
 def page(graph: Graph, constants: str = "nodes", rankdir: str = "LR", title: str | None = None,
-         max_nodes: int | None = None) -> str:
-    """The stepper page as one HTML string (Graphviz lays out the SVG now)."""
+         max_nodes: int | None = None, quiz: bool = False) -> str:
+    """The stepper page as one HTML string (Graphviz lays out the SVG now); ``quiz`` asks each
+    local derivative and adjoint of the backward pass before showing it."""
     from .render import run_dot, to_dot
     from .steps import stepper_data
     from .svg_inline import inline_svg
@@ -78,7 +83,16 @@ def page(graph: Graph, constants: str = "nodes", rankdir: str = "LR", title: str
     digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
            "base-uri 'none'; form-action 'none'")
-    data = json_for_html(stepper_data(graph, title, constants=constants))
+    content = stepper_data(graph, title, constants=constants)
+    if quiz:
+        from .quiz import RTOL, questions
+
+        asked = questions(content)
+        if not asked:
+            raise ValueError("quiz: this graph has no scalar local derivative or adjoint to "
+                             "ask (the quiz asks numbers; step through it without --quiz)")
+        content["quiz"] = {"questions": asked, "rtol": RTOL}
+    data = json_for_html(content)
     values = {"csp": csp, "title": html.escape(title), "css": css, "svg": svg,
               "output": html.escape(graph.output.name), "data": data, "js": js}
     # one pass: what is filled in is never scanned for placeholders again
@@ -86,9 +100,10 @@ def page(graph: Graph, constants: str = "nodes", rankdir: str = "LR", title: str
 
 
 def write(graph: Graph, path: str | os.PathLike, constants: str = "nodes", rankdir: str = "LR",
-          title: str | None = None, max_nodes: int | None = None) -> str:
+          title: str | None = None, max_nodes: int | None = None, quiz: bool = False) -> str:
     """Write the stepper page to ``path`` atomically (temp file + os.replace); returns path."""
-    text = page(graph, constants=constants, rankdir=rankdir, title=title, max_nodes=max_nodes)
+    text = page(graph, constants=constants, rankdir=rankdir, title=title, max_nodes=max_nodes,
+                quiz=quiz)
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(text)
     return os.fspath(path)

@@ -286,12 +286,14 @@ class Graph:
                              max_nodes=max_nodes)
 
     def to_html(self, path: str | os.PathLike, constants: str = "nodes", rankdir: str = "LR",
-                title: str | None = None, max_nodes: int | None = None) -> str:
-        """Write a self-contained page that steps through the forward and backward passes."""
+                title: str | None = None, max_nodes: int | None = None,
+                quiz: bool = False) -> str:
+        """Write a self-contained page that steps through the forward and backward passes;
+        ``quiz=True`` asks each local derivative and adjoint before showing it."""
         from . import html
 
         return html.write(self, path, constants=constants, rankdir=rankdir, title=title,
-                          max_nodes=max_nodes)
+                          max_nodes=max_nodes, quiz=quiz)
 
     def _repr_svg_(self) -> str | None:
         """SVG for Jupyter (None when Graphviz's ``dot`` is not installed)."""

@@ -10,6 +10,7 @@
   var firstBackward = steps.findIndex(function (s) { return s.phase === "backward"; });
   var current = -1;
   var timer = null;
+  var quiz = data.quiz || null;  // quiz mode: questions asked before their step is shown
 
   function $(id) { return document.getElementById(id); }
   function part(id, row) { return $("a_" + id + "-" + row) || $(id + "-" + row); }
@@ -41,6 +42,7 @@
     e.index = k;
     e.el = $(e.id);
     e.valueEl = part(e.id, "value");
+    e.formulaEl = part(e.id, "formula");
     if (e.el) { e.el.classList.add("dg-edge"); }
   });
 
@@ -71,6 +73,159 @@
     return li;
   });
   if (!steps.length) { list.appendChild(el("li", "dg-steps-head", "nothing to step through")); }
+
+  // ----- quiz mode: which questions each step asks, what was answered, the score ------------
+  var asks = {};        // step index -> question indices
+  var answered = [];    // per question: null (open), "right" or "shown"
+  var tries = { right: 0, wrong: 0, shown: 0, hints: 0 };
+  var edgeAsked = {};   // edge index -> its question
+  var adjointAsked = {};  // node index -> its question
+  if (quiz) {
+    quiz.questions.forEach(function (q, i) {
+      (asks[q.step] = asks[q.step] || []).push(i);
+      answered.push(null);
+      if (q.kind === "edge") { edgeAsked[q.edge] = i; } else { adjointAsked[q.node] = i; }
+    });
+  }
+  function openQuestion(k) {  // the first unanswered question of step k, or -1
+    var qs = asks[k] || [];
+    for (var i = 0; i < qs.length; i++) { if (answered[qs[i]] === null) { return qs[i]; } }
+    return -1;
+  }
+  function lastReachable() {  // no step past the first one with an open question
+    for (var k = 0; k < steps.length; k++) { if (openQuestion(k) >= 0) { return k; } }
+    return steps.length - 1;
+  }
+  function masked(k) { return !!quiz && openQuestion(k) >= 0; }
+  function edgeHidden(k) { return edgeAsked[k] !== undefined && answered[edgeAsked[k]] === null; }
+  function adjointHidden(i) {
+    return adjointAsked[i] !== undefined && answered[adjointAsked[i]] === null;
+  }
+
+  // a tiny arithmetic reader (never eval): numbers, + − * / ^ ** ( ), unary signs
+  function readNumber(text) {
+    var src = String(text).replace(/[−–]/g, "-").replace(/[·×⋅]/g, "*").replace(/\s+/g, "");
+    var pos = 0;
+    if (!src.length || src.length > 200) { return NaN; }
+    function peek(t) { return src.substr(pos, t.length) === t; }
+    function expr() {
+      var v = term();
+      while (pos < src.length && (peek("+") || peek("-"))) {
+        var op = src[pos++];
+        var w = term();
+        v = op === "+" ? v + w : v - w;
+      }
+      return v;
+    }
+    function term() {
+      var v = unary();
+      while (pos < src.length && (peek("*") && !peek("**") || peek("/"))) {
+        var op = src[pos++];
+        var w = unary();
+        v = op === "*" ? v * w : v / w;
+      }
+      return v;
+    }
+    function unary() {
+      if (peek("-")) { pos++; return -unary(); }
+      if (peek("+")) { pos++; return unary(); }
+      return power();
+    }
+    function power() {
+      var base = atom();
+      if (peek("^")) { pos += 1; return Math.pow(base, unary()); }
+      if (peek("**")) { pos += 2; return Math.pow(base, unary()); }
+      return base;
+    }
+    function atom() {
+      if (peek("(")) {
+        pos++;
+        var v = expr();
+        if (!peek(")")) { throw new Error("bracket"); }
+        pos++;
+        return v;
+      }
+      var m = /^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/.exec(src.slice(pos));
+      if (!m) { throw new Error("number"); }
+      pos += m[0].length;
+      return parseFloat(m[0]);
+    }
+    try {
+      var v = expr();
+      return pos === src.length ? v : NaN;
+    } catch (err) { return NaN; }
+  }
+  function close(a, b) {
+    return Math.abs(a - b) <= quiz.rtol * Math.max(Math.abs(a), Math.abs(b)) + 1e-12;
+  }
+
+  function showScore() {
+    var score = $("dg-score");
+    var asked = answered.filter(function (a) { return a !== null; }).length;
+    score.hidden = !quiz;
+    score.textContent = "score: " + tries.right + " right of " + asked + " answered (" +
+      quiz.questions.length + " questions) · " + tries.wrong + " wrong tr" +
+      (tries.wrong === 1 ? "y" : "ies") + " · " + tries.hints + " hint" +
+      (tries.hints === 1 ? "" : "s") + " · " + tries.shown + " shown";
+    ["right", "wrong", "hints", "shown"].forEach(function (k) { setData(score, k, tries[k]); });
+    setData(score, "answered", asked);
+  }
+  function feedback(verdict, text) {
+    var f = $("dg-feedback");
+    f.textContent = text;
+    setData(f, "verdict", verdict);
+  }
+  function check() {
+    var qi = openQuestion(current);
+    if (qi < 0) { return; }
+    var q = quiz.questions[qi];
+    var typed = $("dg-answer").value;
+    var v = readNumber(typed);
+    if (!isFinite(v)) {
+      feedback("unreadable", "could not read “" + typed + "” as a number: type a number, a " +
+        "fraction such as 3/2, or arithmetic with + − * / ^ and brackets");
+      return;
+    }
+    if (close(v, q.answer)) {
+      answered[qi] = "right";
+      tries.right += 1;
+      feedback("right", "✓ right: " + q.prompt + " = " + fmt(q.answer));
+      $("dg-answer").value = "";
+      $("dg-hint").hidden = true;
+      render();
+    } else {
+      tries.wrong += 1;
+      feedback("wrong", "✗ " + fmt(v) + " is not " + q.prompt + " — try again" +
+        ($("dg-hint").hidden ? " (or ask for a hint)" : ""));
+      showScore();
+    }
+  }
+  function fmt(v) { return String(+v.toPrecision(12)).replace("-", "−"); }
+  if (quiz) {
+    $("dg-check").addEventListener("click", check);
+    $("dg-answer").addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter") { ev.preventDefault(); check(); }
+    });
+    $("dg-hint-button").addEventListener("click", function () {
+      var qi = openQuestion(current);
+      if (qi < 0) { return; }
+      var h = $("dg-hint");
+      if (h.hidden) { tries.hints += 1; }
+      h.textContent = "hint: " + quiz.questions[qi].hint;
+      h.hidden = false;
+      showScore();
+    });
+    $("dg-reveal").addEventListener("click", function () {
+      var qi = openQuestion(current);
+      if (qi < 0) { return; }
+      var q = quiz.questions[qi];
+      answered[qi] = "shown";
+      tries.shown += 1;
+      feedback("shown", "the answer: " + q.prompt + " = " + fmt(q.answer));
+      $("dg-hint").hidden = true;
+      render();
+    });
+  }
 
   var forwardCount = firstBackward < 0 ? steps.length : firstBackward;
   var backwardCount = steps.length - forwardCount;
@@ -120,6 +275,8 @@
       var fin = !!(a && a.final);
       toggle(n.el, "dg-pending", !done);
       toggle(n.valueEl, "dg-hidden", !done);
+      var hideAdj = quiz && adjointHidden(i);
+      if (hideAdj) { fin = false; }
       toggle(n.adjEl, "dg-hidden", !fin);
       toggle(n.el, "dg-now", step && step.node === i);
       toggle(n.el, "dg-now-back", step && step.phase === "backward" && step.node === i);
@@ -130,11 +287,11 @@
         setData(e, "value", done && n.value !== null ? asAttr(n.value) : null);
         setData(e, "computed", done ? "true" : null);
         setData(e, "adjoint", fin && adjValue !== null ? asAttr(adjValue) : null);
-        setData(e, "partial", a && !fin && a.sum !== null ? asAttr(a.sum) : null);
+        setData(e, "partial", a && !fin && !hideAdj && a.sum !== null ? asAttr(a.sum) : null);
       });
       if (n.row) {
         n.valueCell.textContent = done ? n.value_text : "·";
-        n.adjCell.textContent = adjointText(n, a) || "·";
+        n.adjCell.textContent = (hideAdj && a ? "?" : adjointText(n, a)) || "·";
         toggle(n.row, "dg-pending", !done);
         toggle(n.row, "dg-now", step && step.node === i);
         toggle(n.adjCell, "dg-partial", a && !fin);
@@ -143,13 +300,20 @@
     edges.forEach(function (e, k) {
       var done = !!st.computed[e.target];
       toggle(e.el, "dg-pending", !done);
-      toggle(e.valueEl, "dg-hidden", !done);
-      toggle(e.el, "dg-used", st.used[k]);
+      var hideEdge = quiz && edgeHidden(k);
+      toggle(e.valueEl, "dg-hidden", !done || hideEdge);
+      toggle(e.formulaEl, "dg-hidden", hideEdge);
+      toggle(e.el, "dg-used", st.used[k] && !hideEdge);
       toggle(e.el, "dg-now", edge && edge.index === k);
     });
     items.forEach(function (li, i) {
       toggle(li, "dg-done", i < current);
       toggle(li, "dg-current", i === current);
+      if (quiz) {
+        toggle(li, "dg-masked", masked(i));
+        li.querySelector(".dg-step-body").textContent = masked(i) ?
+          "? — answer the question to see this step" : steps[i].text;
+      }
     });
     var cur = items[current];
     if (cur) {
@@ -160,8 +324,9 @@
     } else { list.scrollTop = 0; }
     showStep(step);
     $("dg-back").disabled = current < 0;
-    $("dg-next").disabled = current >= steps.length - 1;
-    $("dg-end").disabled = current >= steps.length - 1;
+    var last = quiz ? lastReachable() : steps.length - 1;
+    $("dg-next").disabled = current >= last;
+    $("dg-end").disabled = current >= last;
     $("dg-backward-pass").disabled = firstBackward < 0;
     document.body.setAttribute("data-step", String(current));
     document.body.setAttribute("data-phase", step ? step.phase : "start");
@@ -179,11 +344,25 @@
     if (done && data.gradient) { note = (note ? note + " — " : "") + "done: " + data.gradient; }
     $("dg-step-note").textContent = note;
     $("dg-counter").textContent = (current + 1) + " / " + steps.length;
+    if (!quiz) { return; }
+    var qi = openQuestion(current);
+    var box = $("dg-quiz");
+    box.hidden = qi < 0;
+    if (qi >= 0) {
+      $("dg-step-text").textContent = "Your turn: what is " + quiz.questions[qi].prompt + "?";
+      $("dg-step-note").textContent = "Type it below; the step is shown once it is right.";
+      $("dg-question").textContent = quiz.questions[qi].prompt + " =";
+      setData(box, "question", qi);
+      setData(box, "kind", quiz.questions[qi].kind);
+    }
+    showScore();
   }
 
   // ----- moving -----------------------------------------------------------------------------
   function go(k) {
-    current = Math.max(-1, Math.min(steps.length - 1, k));
+    var last = quiz ? lastReachable() : steps.length - 1;
+    current = Math.max(-1, Math.min(last, k));
+    if (quiz) { feedback(null, ""); $("dg-hint").hidden = true; }
     render();
   }
   function stop() {
@@ -197,7 +376,10 @@
     $("dg-play").classList.add("dg-playing");
     $("dg-play-label").textContent = "Pause";
     timer = setInterval(function () {
-      if (current >= steps.length - 1) { stop(); return; }
+      if (current >= steps.length - 1 || (quiz && current >= lastReachable())) {
+        stop();
+        return;
+      }
       go(current + 1);
     }, 900);
   }
@@ -215,6 +397,7 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
     var onButton = ev.target && ev.target.tagName === "BUTTON";
+    if (ev.target && ev.target.tagName === "INPUT") { return; }  // typing an answer
     if (ev.key === "ArrowRight") { stop(); go(current + 1); }
     else if (ev.key === "ArrowLeft") { stop(); go(current - 1); }
     else if (ev.key === "Home") { stop(); go(-1); }
@@ -239,6 +422,10 @@
       "value: not computed yet");
     if (n.kind !== "const") {
       var label = "adjoint " + bar(n.name) + " = ∂" + outName + "/∂" + n.name;
+      if (quiz && adjointHidden(n.index)) {
+        tipLine("dg-tip-adjoint", label + ": answer the quiz to see it");
+        return;
+      }
       tipLine("dg-tip-adjoint", a && a.final ? label + " = " + n.adjoint_text :
         a ? label + " = " + adjointText(n, a) + "  (partial)" : label + ": not computed yet");
     }
@@ -251,6 +438,10 @@
     if (!e.gradient) {
       tipLine("dg-tip-dim", src.kind === "const" ? "a constant: no gradient flows here"
         : "no derivative for this input");
+      return;
+    }
+    if (quiz && edgeHidden(e.index)) {
+      tipLine("dg-tip-formula", e.label + ": answer the quiz to see it");
       return;
     }
     tipLine("dg-tip-formula", e.label + " = " + e.formula);
@@ -304,6 +495,6 @@
   });
 
   window.dagradStepper = { go: go, steps: steps.length, firstBackward: firstBackward,
-    current: function () { return current; } };
+    current: function () { return current; }, quiz: !!quiz, readNumber: readNumber };
   render();
 }());
