@@ -108,9 +108,20 @@ _by_seq = operator.attrgetter("_seq")
 def _depends_on(nodes: list[Tensor], targets: set[int]) -> set[int]:
     """ids of the nodes (in creation order) that depend on some target."""
     dep: set[int] = set()
+    add = dep.add
+    rebased = STATE.rebased
     for t in nodes:
-        if id(t) in targets or (t._ins is not None and any(id(x) in dep for x in inputs_of(t))):
-            dep.add(id(t))
+        i = id(t)
+        if i in targets:
+            add(i)
+            continue
+        ins = t._ins
+        if ins is None:
+            continue
+        for x in (inputs_of(t) if rebased else ins):  # a loop, not any(): no generator frame
+            if id(x) in dep:
+                add(i)
+                break
     return dep
 
 
