@@ -107,3 +107,14 @@ def test_the_report_renders_in_every_form():
     assert "off by a factor 2" in md and "off by a factor 2" in html and "off by a factor 2" in text
     assert "\\begin{document}" in tex and "<script" not in html
     assert "WRONG" in text and all(ord(c) < 128 for c in "\n".join(r.lines(unicode=False)))
+
+
+def test_without_time_for_sympy_the_verdict_is_said_to_be_numerical(monkeypatch):
+    monkeypatch.setenv("DAGRAD_SYMBOLIC_SECONDS", "0.000001")
+    r = dg.check.gradient("sin(x)**2", "x", "sin(2*x)")
+    assert r.ok and r.how.startswith("decided numerically at 20 random points")
+
+
+def test_the_derivative_with_respect_to_the_other_variable_is_named():
+    r = dg.check.gradient(ROSENBROCK, "x1", "200*(x2 - x1**2)")
+    assert not r.ok and r.diagnosis[0] == "your answer is ∂f/∂x2, not ∂f/∂x1"

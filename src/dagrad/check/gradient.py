@@ -341,6 +341,10 @@ def gradient(expression: str, wrt: str, answer: str, *, seed: int = 0) -> CheckR
         bp = _backprop_at(expr, wrt, report.point)
         if bp is not None:
             report.values["dagrad backprop"] = bp
+    for other in expr.variables:
+        if other != wrt and nm.decide(a_sym, sympy.diff(f_sym, sympy.Symbol(other, real=True)),
+                                      expr.variables, seed=seed, points=8).equal:
+            report.diagnosis.append(f"your answer is ∂{out}/∂{other}, not ∂{out}/∂{wrt}")
     try:
         lines, table, notes = _locate(g, wrt, a_sym, truth, decision.points)
     except (ValueError, ArithmeticError) as e:  # e.g. a graph SymPy cannot write out
