@@ -1,33 +1,37 @@
-"""Neural nets with PyTorch's names: ``Module``, ``Linear``, activations, ``Sequential``, ``MLP``.
+"""Neural nets with PyTorch's names: ``Module``, ``Linear``, activations, ``Dropout``,
+containers (``Sequential``, ``ModuleList``, ``ModuleDict``), loss modules, ``MLP``.
 
-``dg.nn.functional`` holds the losses (``cross_entropy``, ``nll_loss``) and activations as
-functions; ``dg.nn.init`` the initialisers.
+``dg.nn.functional`` holds the losses (``cross_entropy``, ``nll_loss``, ``mse_loss``,
+``l1_loss``), ``dropout``, ``one_hot`` and the activations as functions; ``dg.nn.init`` the
+initialisers; ``dg.nn.utils`` gradient clipping.
 """
 
 from __future__ import annotations
 
-from . import functional, init
+from . import functional, init, utils
 from .layers import (
     INITS,
-    CrossEntropyLoss,
+    Dropout,
     Flatten,
     Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
-    NLLLoss,
+    ModuleDict,
+    ModuleList,
     ReLU,
     Sequential,
     Sigmoid,
     Softmax,
     Tanh,
 )
+from .losses import CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .mlp import ACTIVATIONS, MLP, make_activation
 from .module import LoadResult, Module, Parameter, StateDictError
 
 __all__ = [
     "Module", "Parameter", "StateDictError", "LoadResult", "Linear", "Identity", "Flatten",
-    "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softmax", "LogSoftmax", "Sequential", "MLP",
-    "CrossEntropyLoss", "NLLLoss", "functional", "init", "INITS", "ACTIVATIONS",
-    "make_activation",
+    "Dropout", "Tanh", "Sigmoid", "ReLU", "LeakyReLU", "Softmax", "LogSoftmax", "Sequential",
+    "ModuleList", "ModuleDict", "MLP", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+    "functional", "init", "utils", "INITS", "ACTIVATIONS", "make_activation",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "fan_in_and_fan_out",
     "uniform_",
     "normal_",
+    "trunc_normal_",
     "zeros_",
     "ones_",
     "constant_",
@@ -145,3 +146,47 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He normal: N(0, σ²) with σ = gain/√fan (relu: σ = √(2/fan_in))."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     return normal_(tensor, 0.0, std, generator, seed)
+
+
+def _phi_cdf(z: float) -> float:
+    """Φ(z), the standard normal CDF (±∞ allowed)."""
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator: np.random.Generator | None = None,
+                  seed: int | None = None) -> Tensor:
+    """Fill with samples of N(mean, std²) conditioned on a ≤ x ≤ b (exact, by rejection).
+
+    Proposals: the normal itself when [a, b] holds much of its mass, else uniform on [a, b]
+    (a finite interval) or an exponential tail (Robert 1995) beyond a one-sided bound.
+    """
+    if not std > 0:
+        raise ValueError(f"trunc_normal_: std must be positive, got {std}")
+    if not a < b:
+        raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
+    rng = resolve_generator(generator, seed)
+    lo, hi = (a - mean) / std, (b - mean) / std           # bounds in standard units
+    mass = _phi_cdf(hi) - _phi_cdf(lo)
+    n = int(np.prod(tensor.shape))
+    out = np.empty(n)
+    todo = np.arange(n)
+    while todo.size:
+        k = todo.size
+        if mass >= 0.1:
+            z = rng.standard_normal(k)
+            ok = (z >= lo) & (z <= hi)
+        elif math.isfinite(lo) and math.isfinite(hi):
+            z = rng.uniform(lo, hi, k)
+            peak = 0.0 if lo <= 0 <= hi else min(lo * lo, hi * hi)   # max of e^(−z²/2)
+            ok = rng.random(k) <= np.exp((peak - z * z) / 2)
+        else:                                             # one tail beyond |bound| > 1.28
+            t = lo if math.isfinite(lo) else -hi          # mirrored so the tail is z ≥ t
+            rate = (t + math.sqrt(t * t + 4)) / 2
+            z = t + rng.exponential(1 / rate, k)
+            ok = rng.random(k) <= np.exp(-((z - rate) ** 2) / 2)
+            if not math.isfinite(lo):
+                z = -z
+        out[todo[ok]] = z[ok]
+        todo = todo[~ok]
+    return _fill(tensor, np.clip(mean + std * out, a, b).reshape(tensor.shape))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,8 +26,9 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Sequential",
-    "CrossEntropyLoss",
-    "NLLLoss",
+    "ModuleList",
+    "ModuleDict",
+    "Dropout",
     "INITS",
 ]
 
@@ -93,18 +94,49 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """y = x."""
+    """y = x (arguments are accepted and ignored, as ``torch.nn.Identity``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()
 
     def forward(self, x: Any) -> Any:
         return x
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) → (N, d1·d2·...) (as ``torch.nn.Flatten`` with its defaults)."""
+    """Axes start_dim … end_dim merged: (N, d1, d2, ...) → (N, d1·d2·...) by default, as
+    ``torch.nn.Flatten(start_dim=1, end_dim=-1)``."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = int(start_dim)
+        self.end_dim = int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
-        x = ops.as_input(x)
-        return x.reshape(x.shape[0], -1)
+        return ops.flatten(ops.as_input(x), self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout in training mode (x · m / (1 − p), m ~ Bernoulli(1 − p) drawn from
+    dagrad's generator), the identity after ``eval()``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        if inplace:
+            raise ValueError("Dropout: inplace=True is not supported; use the returned tensor")
+        self.p = float(p)
+        self.inplace = False
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Tanh(Module):
@@ -212,15 +244,154 @@ class Sequential(Module):
         return x
 
 
-class CrossEntropyLoss(Module):
-    """L = mean_i −log softmax(logits_i)[y_i] (fused, stable)."""
+def _index(index: Any, n: int, what: str) -> int:
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{what} indices must be integers or slices, not {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"{what} index {index} out of range for {n} modules")
+    return int(index) % n
 
-    def forward(self, logits: Any, labels: Any) -> Tensor:
-        return F.cross_entropy(logits, labels)
+
+class ModuleList(Module):
+    """A list of modules whose parameters the owner registers (``"0.weight"``, …), as
+    ``torch.nn.ModuleList``: index, slice, iterate, append, extend, insert, del."""
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _renumber(self, items: list[Module]) -> None:
+        for k in list(self._modules):
+            delattr(self, k)
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns self."""
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: {type(module).__name__} is not a Module")
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append each of ``modules``; returns self."""
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError("ModuleList.extend takes an iterable of modules, not a Module")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: {type(module).__name__} is not a Module")
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._renumber(items)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        return items[_index(index, len(items), "ModuleList")]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: {type(module).__name__} is not a Module")
+        self.add_module(str(_index(index, len(self._modules), "ModuleList")), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            del items[index]
+        else:
+            del items[_index(index, len(items), "ModuleList")]
+        self._renumber(items)
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(): iterate over its modules")
 
 
-class NLLLoss(Module):
-    """L = mean_i −log_probs[i, y_i]."""
+class ModuleDict(Module):
+    """Modules by name, registered in insertion order (``"name.weight"``), as
+    ``torch.nn.ModuleDict``: [], in, keys, values, items, update, pop, clear."""
 
-    def forward(self, log_probs: Any, labels: Any) -> Tensor:
-        return F.nll_loss(log_probs, labels)
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r} (it has "
+                           f"{', '.join(self._modules) or 'none'})")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys must be strings, got {type(key).__name__}")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict: {type(module).__name__} is not a Module")
+        if "." in key or not key:
+            raise KeyError(f"ModuleDict: module name {key!r} must be non-empty without '.'")
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]                                   # a clear KeyError first
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        """The names, in insertion order."""
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        """The modules, in insertion order."""
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        """(name, module) pairs, in insertion order."""
+        return list(self._modules.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace modules from a mapping or (name, module) pairs."""
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError("ModuleDict.update takes a mapping or (name, module) pairs")
+            self[pair[0]] = pair[1]
+
+    def pop(self, key: str) -> Module:
+        """Remove the module ``key`` and return it."""
+        m = self[key]
+        del self[key]
+        return m
+
+    def clear(self) -> None:
+        """Remove every module."""
+        for k in list(self._modules):
+            delattr(self, k)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleDict has no forward(): call its modules by name")

@@ -63,12 +63,15 @@ class Module:
             object.__setattr__(self, name, value)
             return
         modules = self.__dict__["_modules"]
-        params.pop(name, None)
-        modules.pop(name, None)
-        if _is_param(value):
+        if _is_param(value):                  # (a replaced entry keeps its place, as torch)
+            modules.pop(name, None)
             params[name] = value
         elif isinstance(value, Module):
+            params.pop(name, None)
             modules[name] = value
+        else:
+            params.pop(name, None)
+            modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
