@@ -481,16 +481,41 @@ def _generate(step: Step, names: tuple[str, ...]) -> str | None:
         "".join(f", {a}={{{a}}}" for a in names) + ")"
 
 
+#: (template, step kind, operand count) → the template's pieces and the operand positions read
+_PARSED: dict[tuple[str, str, int], tuple[list[str], tuple[int, ...]]] = {}
+
+
+def _parsed(template: str, kind: str, n: int) -> tuple[list[str], tuple[int, ...]]:
+    """The template split at its fields (odd pieces are field names), and the positions of
+    the operands it reads: for a vjp ``g`` is 0, input k is k + 1, ``out`` is n − 1."""
+    key = (template, kind, n)
+    hit = _PARSED.get(key)
+    if hit is None:
+        pieces = re.split(r"\{(\w+)\}", template)
+        fields = set(pieces[1::2])
+        if kind == "vjp":
+            pos = {"g": 0, "out": n - 1, **{str(k): k + 1 for k in range(n - 2)}}
+        else:
+            pos = {str(k): k for k in range(n)}
+        hit = _PARSED[key] = (pieces, tuple(sorted(p for f, p in pos.items() if f in fields)))
+    return hit
+
+
 def fill(template: str, names: list[str], step: Step) -> tuple[str, tuple[int, ...]]:
     """The template with operand names filled in, and the operand positions it reads."""
-    attrs = {k: repr(v) for k, v in step.attrs.items() if isinstance(v, (int, float))}
+    pieces, used = _parsed(template, step.kind, len(names))
     if step.kind == "vjp":
-        fields = {"g": names[0], "out": names[-1], **{str(k): n for k, n in
-                                                      enumerate(names[1:-1])}}
-        pos = {"g": 0, "out": len(names) - 1, **{str(k): k + 1 for k in range(len(names) - 2)}}
+        fields = {"g": names[0], "out": names[-1],
+                  **{str(k): n for k, n in enumerate(names[1:-1])}}
     else:
         fields = {str(k): n for k, n in enumerate(names)}
-        pos = {str(k): k for k in range(len(names))}
-    used = tuple(sorted({p for key, p in pos.items() if "{" + key + "}" in template}))
-    names_all = {**fields, **attrs}
-    return re.sub(r"\{(\w+)\}", lambda m: names_all[m.group(1)], template), used
+    out = pieces[:]
+    for i in range(1, len(out), 2):
+        f = out[i]
+        out[i] = fields[f] if f in fields else repr(step.attrs[f])
+    return "".join(out), used
+
+
+def reads(template: str, step: Step, n: int) -> tuple[int, ...]:
+    """The operand positions a template reads (without filling it in)."""
+    return _parsed(template, step.kind, n)[1]

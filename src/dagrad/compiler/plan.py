@@ -89,9 +89,7 @@ def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
 def _reads(it: Item, values: list[Value]) -> tuple[int, ...]:
     s = it.step
     if it.template is not None:
-        names = [f"o{k}" for k in range(len(it.operands))]
-        _, pos = kernels.fill(it.template, names, s)
-        r = [it.operands[k] for k in pos]
+        r = [it.operands[k] for k in kernels.reads(it.template, s, len(it.operands))]
     elif it.kernel is not None and it.kernel.reads is not None:
         r = [it.operands[k] for k in it.kernel.reads]
     else:
