@@ -31,3 +31,5 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
   touch "$stamp"
 fi
+# the compiled gettext catalogs (dagrad.mo beside each dagrad.po; quick, and current after a pull)
+.venv/bin/python -m dagrad.i18n >/dev/null

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..i18n import _, language_from_argv, set_language, translated_parser
 from .needs import missing_message, needs_of
 from .parser import CommandParser
 
@@ -31,6 +32,7 @@ COMMANDS = {
     "train": "train",
     "evaluate": "evaluate",
     "check": "check",
+    "exercise": "exercise",
 }
 
 
@@ -40,7 +42,7 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = translated_parser()(
         prog="dagrad",
         description="dagrad — backpropagation you can see and trust. Autodiff on NumPy that "
                     "draws its DAG, labels every edge with its local derivative, explains "
@@ -49,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                "SymPy, matplotlib or Graphviz says so before it starts; pip install "
                "'dagrad[all]' and apt-get install graphviz give every command all it needs.")
     parser.add_argument("--version", action="version", version=f"dagrad {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=translated_parser(CommandParser))
     for name, module in COMMANDS.items():
         try:
             mod = importlib.import_module(f".{module}", __name__)
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
             if e.name and e.name.endswith(f"cli.{module}"):
                 continue  # not built yet
             raise
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(name, help=_(mod.HELP), description=_(mod.HELP))
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -65,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dagrad`` console command."""
+    try:  # --lang is read first, so that --help and argparse's messages are in that language
+        lang = language_from_argv(sys.argv[1:] if argv is None else argv)
+        set_language(lang if lang in ("en", "de") else None)
+    except ValueError as e:  # DAGRAD_LANG names no language dagrad writes
+        print(f"dagrad: error: {e}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -156,6 +156,16 @@ def _check(args: argparse.Namespace) -> list[Need]:
                         "canonical forms)")]
 
 
+def _exercise(args: argparse.Namespace) -> list[Need]:
+    needs = [Need(SYMPY, "to check every solution (exact derivatives) before it is written")]
+    if getattr(args, "solutions", "on") != "off":
+        needs += [Need(GRAPHVIZ, "to draw the key's DAGs", "or write the handout only with "
+                       "--solutions off"),
+                  Need(DOT, "to draw the key's DAGs", "or write the handout only with "
+                       "--solutions off")]
+    return needs
+
+
 #: subcommand -> what a run with these options needs beyond NumPy.  mlp-jacobians needs
 #: nothing more for the written-out activations: without Graphviz it writes its reports and
 #: says it drew no DAG.
@@ -168,6 +178,7 @@ NEEDS: dict[str, Callable[[argparse.Namespace], list[Need]]] = {
     "train": _train,
     "evaluate": _evaluate,
     "check": _check,
+    "exercise": _exercise,
 }
 
 
