@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,10 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "gradc
            "GradcheckError"]
 
 _DEPTH = [0]
+#: The functions grad and value_and_grad return, with what they differentiate:
+#: {wrapper: (f, argnums, has_aux, "grad" | "value_and_grad")}; dg.vmap reads it to map a
+#: gradient over a batch with batched cotangents instead of one backward per sample.
+GRAD_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -115,6 +120,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0,
             out = out.detach()
         return ((out, aux), g) if has_aux else (out, g)
 
+    GRAD_SPECS[wrapped] = (f, argnums, has_aux, "value_and_grad")
     return wrapped
 
 
@@ -126,6 +132,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         def plain(*args):
             return vg(*args)[1]
 
+        GRAD_SPECS[plain] = (f, argnums, has_aux, "grad")
         return plain
 
     @functools.wraps(f)
@@ -133,6 +140,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
         (_, aux), g = vg(*args)
         return g, aux
 
+    GRAD_SPECS[with_aux] = (f, argnums, has_aux, "grad")
     return with_aux
 
 

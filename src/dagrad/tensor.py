@@ -530,10 +530,18 @@ class Tensor:
 
 
 
+#: Tracers of comparisons (dg.vmap): while one is installed, each comparison result is noted
+#: there as {id(result): (result, ufunc, a, b)}, so that a mask can be recomputed on a batch.
+COMPARE_TRACERS: list[dict[int, tuple]] = []
+
+
 def _compare(fn, a, b) -> Tensor:
-    a = a.data if isinstance(a, Tensor) else a
-    b = b.data if isinstance(b, Tensor) else b
-    return Tensor._from_op(np.asarray(fn(a, b)), None)
+    av = a.data if isinstance(a, Tensor) else a
+    bv = b.data if isinstance(b, Tensor) else b
+    out = Tensor._from_op(np.asarray(fn(av, bv)), None)
+    if COMPARE_TRACERS:
+        COMPARE_TRACERS[-1][id(out)] = (out, fn, a, b)
+    return out
 
 
 # ----- creation ------------------------------------------------------------------
