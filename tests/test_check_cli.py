@@ -70,3 +70,25 @@ def test_the_readme_quotes_what_the_command_prints(capsys):
     first = next(line for line in capsys.readouterr().out.splitlines()
                  if line.startswith("  - the path"))
     assert first in readme
+
+
+def test_sizes_needs_no_sympy_and_the_others_say_what_to_install():
+    import subprocess
+    import sys
+
+    code = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('sympy', 'mpmath'):
+            raise ImportError('refused ' + name)
+sys.meta_path.insert(0, Refuse())
+from dagrad.cli import main
+a = main(['check', 'sizes', '--quantity', 'grad_x', '--sizes', '1x10 · 10x256 · 256x256 · 256x784'])
+b = main(['check', 'gradient', 'x**2', '--wrt', 'x', '--answer', '2*x'])
+print('codes', a, b, 'sympy' in sys.modules)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, timeout=300)
+    assert "codes 0 2 False" in res.stdout, (res.stdout, res.stderr)
+    assert "pip install 'dagrad[symbolic]'" in res.stderr

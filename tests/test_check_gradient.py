@@ -70,6 +70,7 @@ def test_an_equivalent_form_needing_simplify_or_numbers_is_right():
      ["contributes 3·x²", "your answer has 3·x³", "the factor x", "x → v1 (∂v1/∂x = 3·x²)"]),
     ("x*x", "x", "x", ["x → f (2 times", "off by a factor 2"]),
     ("exp(x)*sin(x)", "x", "exp(x)*cos(x)", ["exp(x)·sin(x)", "has no term for it"]),
+    ("x", "x", "0", ["the path x contributes 1", "has no term for it"]),
     ("tanh(3*x)", "x", "1 - tanh(3*x)**2",
      ["off by a factor 3", "(∂v1/∂x = 3)"]),
 ])

@@ -72,8 +72,10 @@ def edge_in_leaves(edge: Any, subs: Mapping[Any, Any]) -> Any:
     return edge.expr.xreplace(dict(subs))
 
 
-def path_text(path: list[Any]) -> str:
-    """"x1 → v1 → v2 → f"."""
+def path_text(path: list[Any], start: str = "") -> str:
+    """"x1 → v1 → v2 → f" (the empty path from the output to itself: its name, ``start``)."""
+    if not path:
+        return start
     return " → ".join([path[0].source] + [e.target for e in path])
 
 

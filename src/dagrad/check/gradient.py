@@ -38,12 +38,14 @@ class _Group:
     paths: list[list[Any]]
     contribution: Any
     values: np.ndarray
+    start: str = ""
 
     @property
     def text(self) -> str:
         texts: dict[str, int] = {}
         for p in self.paths:
-            texts[path_text(p)] = texts.get(path_text(p), 0) + 1
+            t = path_text(p, self.start)
+            texts[t] = texts.get(t, 0) + 1
         return " and ".join(t if k == 1 else f"{t} ({k} times: an input used {k} times by one "
                             "op is one path per use)" for t, k in texts.items())
 
@@ -221,7 +223,7 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
                 grp.paths.append(p)
                 break
         else:
-            groups.append(_Group([p], c, v))
+            groups.append(_Group([p], c, v, wrt))
     keep = np.all([np.isfinite(gr.values) for gr in groups], axis=0) if groups else None
     terms = list(sympy.Add.make_args(sympy.sympify(answer)))
     term_vals = [nm.values_at(t, points) for t in terms]
