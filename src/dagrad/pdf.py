@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .atomic import atomic_write
 
-__all__ = ["PdfUnavailable", "PdfError", "find_chromium", "write_pdf", "PRODUCER"]
+__all__ = ["PdfUnavailable", "PdfError", "find_chromium", "check_available", "write_pdf",
+           "write_page_pdf", "PRODUCER"]
 
 PRODUCER = "dagrad (headless Chromium, pypdf)"
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -57,6 +58,21 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def check_available(pdf_path: str | os.PathLike = "the PDF") -> str:
+    """The Chromium program, after checking that Chromium and pypdf are there (else
+    :class:`PdfUnavailable` saying what to install) — before any work is done."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise PdfUnavailable(f"writing {os.fspath(pdf_path)} needs headless Chromium, which "
+                             f"was not found: {_INSTALL}")
+    try:
+        import pypdf  # noqa: F401
+    except ImportError as e:
+        raise PdfUnavailable(f"writing {os.fspath(pdf_path)} needs the pypdf package: "
+                             "pip install 'dagrad[pdf]' (or pip install pypdf)") from e
+    return chromium
 
 
 class _TitleParser(html.parser.HTMLParser):
@@ -117,10 +133,7 @@ def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *,
         raise ValueError(f"write_pdf: {os.fspath(html_path)!r} is not an HTML file that exists")
     if target.parent and not target.parent.exists():
         raise ValueError(f"write_pdf: the folder of {os.fspath(pdf_path)!r} does not exist")
-    chromium = find_chromium()
-    if chromium is None:
-        raise PdfUnavailable(f"writing {os.fspath(pdf_path)} needs headless Chromium, which "
-                             f"was not found: {_INSTALL}")
+    chromium = check_available(pdf_path)
     with tempfile.TemporaryDirectory(prefix="dagrad-pdf-") as tmp:
         raw_pdf = Path(tmp) / "page.pdf"
         command = [chromium, *_FLAGS, f"--user-data-dir={Path(tmp) / 'profile'}",
@@ -140,3 +153,15 @@ def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *,
     with atomic_write(target, "wb") as f:
         f.write(data)
     return target
+
+
+def write_page_pdf(pdf_path: str | os.PathLike, title: str, body: str, **options) -> Path:
+    """Print an HTML fragment (a report's body) as a page of its own, with the print stylesheet
+    and KaTeX (:func:`dagrad.web.page.html_page`), to ``pdf_path``; returns the PDF's path."""
+    from .web.page import write_page
+
+    check_available(pdf_path)
+    with tempfile.TemporaryDirectory(prefix="dagrad-page-") as tmp:
+        page = Path(tmp) / "page.html"
+        write_page(page, title, body, **options)
+        return write_pdf(page, pdf_path)

@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "Kronecker form only, implicitly)")
     p.add_argument("-o", "--out", default="mlp-jacobians", metavar="DIR",
                    help="folder for report.md, report.tex, report.html and dag.svg")
+    p.add_argument("--pdf", metavar="PATH", default=None,
+                   help="also print report.html to this PDF (A4) with headless Chromium")
 
 
 def _train(model: Any, X: Any, y: Any, steps: int, seed: int) -> float:
@@ -60,22 +62,13 @@ def _train(model: Any, X: Any, y: Any, steps: int, seed: int) -> float:
     return loss
 
 
-def _html_page(title: str, body: str) -> str:
-    import html
-
-    return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            "</title><style>body{font-family:sans-serif;max-width:75em;margin:2em auto}"
-            "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;"
-            "padding:2px 6px;font-size:90%}</style></head><body>\n" + body +
-            "\n</body></html>\n")
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the report for one digit, write the files and print the chains and checks."""
     import numpy as np
 
     import dagrad as dg
     from dagrad.atomic import atomic_write
+    from dagrad.web.page import html_page
 
     from . import UsageError
 
@@ -117,11 +110,15 @@ def run(args: argparse.Namespace) -> int:
     except (ImportError, RuntimeError) as e:
         print(f"note: no DAG picture ({e})")
     files = {"report.md": report.to_markdown(dag_path=dag), "report.tex": report.to_latex(),
-             "report.html": _html_page("dagrad mlp-jacobians", report.to_html())}
+             "report.html": html_page("dagrad mlp-jacobians", report.to_html())}
     for name, text in files.items():
         with atomic_write(out / name, "w", encoding="utf-8") as fh:
             fh.write(text)
         written.append(name)
+    if args.pdf:
+        from dagrad.pdf import write_pdf
+
+        write_pdf(out / "report.html", args.pdf)
     print(str(report))
     print()
     dense = (f"; dense tensor {report.weight.seconds_dense:.2f} s"
@@ -129,6 +126,6 @@ def run(args: argparse.Namespace) -> int:
     from dagrad.explain.mlp_jacobians.report import check_counts
 
     print(f"report built in {elapsed:.2f} s{dense}")
-    print(f"wrote {', '.join(written)} to {out}/")
+    print(f"wrote {', '.join(written)} to {out}/" + (f" and {args.pdf}" if args.pdf else ""))
     print(("" if report.ok else "FAILED: ") + check_counts(report))
     return 0 if report.ok else 1

@@ -18,7 +18,8 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Requirement", "Need", "NEEDS", "SYMPY", "MATPLOTLIB", "GRAPHVIZ", "DOT",
+__all__ = ["Requirement", "Need", "NEEDS", "SYMPY", "MATPLOTLIB", "GRAPHVIZ", "DOT", "CHROMIUM",
+           "PYPDF",
            "needs_of", "missing_message"]
 
 
@@ -33,7 +34,15 @@ class Requirement:
     apt: str = ""  # the Debian/Ubuntu package
 
     def available(self) -> bool:
-        """True when the module can be imported (found, not imported) or the program is on PATH."""
+        """True when the module can be imported (found, not imported) or the program is on PATH
+        (for ``chromium``: what ``dagrad.pdf`` would print with, ``$DAGRAD_CHROMIUM`` too)."""
+        if self.program == "chromium":
+            from ..pdf import PdfUnavailable, find_chromium
+
+            try:
+                return find_chromium() is not None
+            except PdfUnavailable:
+                return False
         if self.program:
             return shutil.which(self.program) is not None
         try:
@@ -46,6 +55,8 @@ SYMPY = Requirement("SymPy", module="sympy", extra="symbolic")
 MATPLOTLIB = Requirement("matplotlib", module="matplotlib", extra="plot")
 GRAPHVIZ = Requirement("the graphviz package", module="graphviz", extra="draw")
 DOT = Requirement("Graphviz's dot program", program="dot", apt="graphviz")
+CHROMIUM = Requirement("headless Chromium", program="chromium", apt="chromium")
+PYPDF = Requirement("pypdf", module="pypdf", extra="pdf")
 
 
 @dataclass(frozen=True)
@@ -76,12 +87,22 @@ def _picture(args: argparse.Namespace) -> list[Need]:
     return needs
 
 
+def _pdf(args: argparse.Namespace) -> list[Need]:
+    """--pdf PATH: Chromium prints the page, pypdf fixes its metadata."""
+    path = getattr(args, "pdf", None)
+    if not path:
+        return []
+    return [Need(CHROMIUM, f"to print {path}", "or leave out --pdf"),
+            Need(PYPDF, f"to write {path}", "or leave out --pdf")]
+
+
 def _graph(args: argparse.Namespace) -> list[Need]:
     return [Need(SYMPY, "for the edge formulas and the chain-rule derivation"), *_picture(args)]
 
 
 def _rosenbrock(args: argparse.Namespace) -> list[Need]:
-    return [Need(SYMPY, "for the edge formulas and the symbolic check"), *_picture(args)]
+    return [Need(SYMPY, "for the edge formulas and the symbolic check"), *_picture(args),
+            *_pdf(args)]
 
 
 def _without_sympy() -> tuple[str, ...]:
@@ -101,7 +122,9 @@ def _is_activation_name(item: str) -> bool:
 
 
 def _vanishing(args: argparse.Namespace) -> list[Need]:
-    needs = []
+    needs = _pdf(args)
+    if getattr(args, "pdf", None):
+        needs.append(Need(MATPLOTLIB, f"to plot into {args.pdf}", "or leave out --pdf"))
     if getattr(args, "out", None) and _suffix(args.out) in (".png", ".svg"):
         needs.append(Need(MATPLOTLIB, f"to plot {args.out}", "or leave out -o"))
     # an item with a comma inside parentheses splits into pieces that are no names either
@@ -125,7 +148,8 @@ def _tour(args: argparse.Namespace) -> list[Need]:
     only = getattr(args, "only", None)
     parts = [p.strip() for p in only.split(",") if p.strip()] if only else list(_TOUR_PARTS)
     hint = "or run only some parts with --only" if not only else ""
-    return [Need(n.requirement, n.purpose, hint) for p in parts for n in _TOUR_PARTS.get(p, [])]
+    return [Need(n.requirement, n.purpose, hint) for p in parts for n in _TOUR_PARTS.get(p, [])] \
+        + _pdf(args)
 
 
 def _train(args: argparse.Namespace) -> list[Need]:
@@ -144,8 +168,8 @@ def _evaluate(args: argparse.Namespace) -> list[Need]:
 def _mlp_jacobians(args: argparse.Namespace) -> list[Need]:
     act = getattr(args, "activation", None) or "tanh"
     if act in _without_sympy() or act == "identity":
-        return []
-    return [Need(SYMPY, f"for the closed form of {act}'s Jacobian (sympy.diff)",
+        return _pdf(args)
+    return [*_pdf(args), Need(SYMPY, f"for the closed form of {act}'s Jacobian (sympy.diff)",
                  f"or use an activation written out in NumPy ({', '.join(_without_sympy())})")]
 
 

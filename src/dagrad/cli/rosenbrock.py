@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad rosenbrock``."""
     p.add_argument("--at", default="x1=1.5,x2=2", help="the point, e.g. x1=1.5,x2=2")
     add_picture_options(p, fold_flag="--constant-nodes")
+    p.add_argument("--pdf", metavar="PATH", default=None,
+                   help="also print the report (the DAG, every edge's derivative, the "
+                        "derivation and the checks) to this PDF (A4) with headless Chromium")
 
 
 def _point(text: str) -> dict[str, float]:
@@ -71,4 +74,8 @@ def run(args: argparse.Namespace) -> int:
                          "(-400*x1*(x2 - x1**2) - 2*(1 - x1), 200*(x2 - x1**2))"
                          if same else "MISMATCH with the closed form"))
     write_picture(g, args, fold=not getattr(args, "constant_nodes", False), title=r.title)
+    if args.pdf:
+        from ..pdf import write_page_pdf
+
+        print(f"wrote {write_page_pdf(args.pdf, r.title, r.to_html())}")
     return 0 if r.ok else 1

@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: dagrad-report)")
     p.add_argument("--only", default=None, metavar="PARTS",
                    help="run only these parts, comma-separated: a, b, c, train")
+    p.add_argument("--pdf", metavar="PATH", default=None,
+                   help="also print the report (index.html) to this PDF (A4, a page per part) "
+                        "with headless Chromium")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,4 +39,8 @@ def run(args: argparse.Namespace) -> int:
           f"{time.perf_counter() - t0:.1f} s; {passed} of {len(checks)} independent checks pass"
           + ("" if not failed else f"; FAILED in: {'; '.join(failed)}"))
     print(f"report: {os.path.abspath(index)}")
+    if args.pdf:
+        from ..pdf import write_pdf
+
+        print(f"pdf: {os.path.abspath(write_pdf(index, args.pdf))}")
     return 1 if failed else 0

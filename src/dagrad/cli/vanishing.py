@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", help="write the plot here (.png or .svg)")
     p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
     p.add_argument("--latex", metavar="PATH", help="also write the report as a LaTeX document")
+    p.add_argument("--pdf", metavar="PATH",
+                   help="also print the report with its plot to this PDF (A4) with headless "
+                        "Chromium")
 
 
 def split_list(text: str) -> list[str]:
@@ -103,6 +106,25 @@ def _outputs(rep, args: argparse.Namespace) -> None:
         _write_text(args.markdown, rep.to_markdown())
     if args.latex:
         _write_text(args.latex, rep.to_latex())
+    if args.pdf:
+        _write_pdf(rep, args.pdf)
+
+
+def _write_pdf(rep, path: str) -> None:
+    """The report's HTML with its plot inlined (SVG), printed to ``path``."""
+    import base64
+    import tempfile
+    from pathlib import Path
+
+    from ..pdf import write_page_pdf
+
+    with tempfile.TemporaryDirectory(prefix="dagrad-vanishing-") as tmp:
+        plot = Path(rep.plot(Path(tmp) / "plot.svg")).read_bytes()
+    figure = (f'<p><img alt="the plot" src="data:image/svg+xml;base64,'
+              f'{base64.b64encode(plot).decode("ascii")}"></p>')
+    title = "dagrad vanishing — gradient flow" if hasattr(rep, "cases") else \
+        f"dagrad vanishing — the chain h_i = σ(w_i h_(i−1)), n = {rep.n}"
+    print(f"wrote {write_page_pdf(path, title, figure + rep._repr_html_())}")
 
 
 def _check_suffix(args: argparse.Namespace) -> None:

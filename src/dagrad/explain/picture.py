@@ -11,11 +11,14 @@ _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
 def svg(dot: str) -> str:
-    """The DAG as an SVG string (for inline HTML), without the XML prologue."""
+    """The DAG as an SVG string for inline HTML, without the XML prologue, scaling to the page:
+    ``width:100%`` up to its own size, ``height:auto``."""
     import graphviz
 
+    from ..web.page import responsive_svg
+
     data = graphviz.Source(dot).pipe(format="svg").decode("utf-8")
-    return data[data.find("<svg"):]
+    return responsive_svg(data[data.find("<svg"):])
 
 
 def render(dot: str, path: str | os.PathLike) -> str:

@@ -37,10 +37,13 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An HTML table; every cell is escaped."""
+    """An HTML table; every cell is escaped, but a ``dagrad.web.Html`` cell (a formula from
+    ``dagrad.web.tex``) is HTML already."""
+    from ..web.texmath import Html
+
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, Html) else html.escape(fmt(c))}"
+                                    "</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

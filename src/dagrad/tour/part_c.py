@@ -29,8 +29,11 @@ def run(out: Path) -> Section:
                     "(PyTorch's default init, seed 0).")
     rep.render_dag(str(d / "dag.svg"))
     rep.render_dag(str(d / "dag-fine.svg"), level="fine")
+    from ..web.page import html_page
+
     for name, text in (("report.md", rep.to_markdown(dag_path="dag.svg")),
-                       ("report.tex", rep.to_latex()), ("report.html", rep.to_html())):
+                       ("report.tex", rep.to_latex()),
+                       ("report.html", html_page(PARTS["c"][1], rep.to_html()))):
         with atomic_write(d / name, "w") as fh:
             fh.write(text)
     summary = []

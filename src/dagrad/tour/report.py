@@ -132,30 +132,34 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #dde3ee;padding-bottom:.2em;ma
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 td,th{border:1px solid #d5dbe6;padding:.25em .55em;text-align:right}
 th{background:#f1f4f9} pre{background:#f6f8fb;padding:.8em;overflow-x:auto;font-size:.85em}
-img{max-width:100%;border:1px solid #e3e7ef;margin:.5em 0} .ok{color:#16733a} .bad{color:#b3261e}
+img{max-width:100%;height:auto;border:1px solid #e3e7ef;margin:.5em 0}
+.ok{color:#16733a} .bad{color:#b3261e}
 nav a{margin-right:1em} .files a{margin-right:.8em;font-size:.9em}
 summary{cursor:pointer;color:#2a5db0;margin:.6em 0}
 """
 
 
 def _page(sections: Sequence[Section], seconds: float) -> str:
+    """The report page: one ``dg-part`` section per part (a new printed page each), the print
+    stylesheet, and KaTeX inlined where a part shows formulas."""
+    from ..web.page import html_page
+
     nav = "".join(f'<a href="#{s.key}">{html.escape(s.title)}</a>' for s in sections)
     body = []
     for s in sections:
         status = f'<span class="{"ok" if s.ok else "bad"}">{html.escape(s.status())}</span>'
         files = "".join(f'<a href="{html.escape(f)}">{html.escape(f)}</a>' for f in s.files)
-        body.append(f'<section id="{s.key}"><h2>{html.escape(s.title)}</h2>'
+        body.append(f'<section id="{s.key}" class="dg-part"><h2>{html.escape(s.title)}</h2>'
                     f"<p>{status} · {s.seconds:.1f} s</p>"
                     f'<p class="files">files: {files}</p>'
                     "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in s.summary)
                     + f"</ul>{_checks_html(s)}{s.html}</section>")
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>dagrad tour</title><style>{_CSS}</style></head><body>"
-            "<h1>dagrad — the exercise sheet, worked</h1>"
-            f"<p>Backpropagation you can see and trust. {html.escape(headline(sections))} "
-            f"Made by <code>dagrad tour</code> in {seconds:.1f} s.</p>"
-            f"<nav>{nav}</nav>{''.join(body)}</body></html>\n")
+    return html_page("dagrad tour",
+                     "<h1>dagrad — the exercise sheet, worked</h1>"
+                     f"<p>Backpropagation you can see and trust. "
+                     f"{html.escape(headline(sections))} "
+                     f"Made by <code>dagrad tour</code> in {seconds:.1f} s.</p>"
+                     f"<nav>{nav}</nav>{''.join(body)}", css=_CSS)
 
 
 def write_report(out: Path, sections: Sequence[Section], seconds: float) -> Path:

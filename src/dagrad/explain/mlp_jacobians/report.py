@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...web.texmath import tex as tex_inline
+from ...web.texmath import tex_display
 from ..report import (
     fmt,
     html_table,
@@ -440,6 +442,13 @@ def latex(r: JacobianChainReport) -> str:
 
 
 # ----- HTML ------------------------------------------------------------------------------------
+def _html_factor_rows(ch: Chain) -> list[list[Any]]:
+    """The factor table with the Jacobians, formulas and sizes as formulas (KaTeX)."""
+    return [[str(k + 1), tex_inline(f.latex_name), tex_inline(f.latex),
+             tex_inline(_tex_sz(f.shape)), fmt(_norm(f.matrix), 5), _entries_text(f.matrix)]
+            for k, f in enumerate(ch.factors)]
+
+
 def _svg(r: JacobianChainReport) -> str:
     try:
         from ..picture import svg
@@ -450,7 +459,8 @@ def _svg(r: JacobianChainReport) -> str:
 
 
 def html_report(r: JacobianChainReport) -> str:
-    """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
+    """The report as an HTML fragment for Jupyter; every piece of text is escaped, the
+    mathematics is LaTeX marked for KaTeX (or Jupyter's MathJax) by ``dagrad.web.tex``."""
     e = html.escape
     n = r.depth
     h = [f"<div class='dagrad-jacobian-chain'><h3>{e(_title(r))}</h3>"]
@@ -461,19 +471,20 @@ def html_report(r: JacobianChainReport) -> str:
     h.append(_svg(r))
     h.append(html_table(["node", "definition", "size"], _nodes(r)))
     h.append("<h4>The Jacobians of the steps</h4>")
-    for step, _, text, _ in _derivations(r):
-        h.append(f"<p><b>{e(step)}.</b> {e(text)}</p>")
+    for _, step_tex, _, derivation_tex in _derivations(r):
+        h.append(f"<p><b>{tex_inline(step_tex)}</b></p>")
+        h += [tex_display(part) for part in derivation_tex.split(r",\quad")]
     for ch in _chains(r):
-        h.append(f"<h4>{e(_chain_heading(ch))}</h4><p><b>{e(ch.display().text())}</b><br>"
-                 f"sizes: {e(ch.size_expression())} {_mark(ch.sizes_chain)}</p>")
+        h.append(f"<h4>{e(_chain_heading(ch))}</h4>{tex_display(ch.display().tex())}"
+                 f"<p>sizes: {e(ch.size_expression())} {_mark(ch.sizes_chain)}</p>")
         h.append(html_table(["#", "Jacobian", "formula", "size", "‖·‖_F",
-                             "first non-zero entries"], _factor_rows(ch)))
+                             "first non-zero entries"], _html_factor_rows(ch)))
         h.append(f"<p>{e(VJP_NOTE.format(n=n))}</p>")
         h.append(html_table(["step", "product", "= adjoint", "size", "‖·‖",
                              "max |Δ| vs backprop"], _adjoint_rows(ch)))
     h.append("<h4>Bonus: ∇_W1 L with tensors and Kronecker products</h4>")
     h += [f"<p>{e(s)}</p>" for s in _bonus_intro(r)]
-    h.append("<ul>" + "".join(f"<li><b>{e(p.text())}</b><br>{e(p.note + '; ' if p.note else '')}"
+    h.append("<ul>" + "".join(f"<li>{tex_display(p.tex())}{e(p.note + '; ' if p.note else '')}"
                               f"{e(status)}.</li>" for p, status in _bonus_items(r)) + "</ul>")
     h.append(f"<p>{e(_bonus_tail(r))}</p>")
     h.append(f"<h4>{e(check_counts(r))}</h4>")
