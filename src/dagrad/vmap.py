@@ -328,10 +328,21 @@ def _elementwise(op: base.Op, ins: list[Tensor], flags: list[bool], attrs: dict,
     return base.apply(op, tuple(aligned), attrs)
 
 
+def _bmm(a: Tensor, b: Tensor) -> Tensor:
+    return base.apply(linalg.Matmul, (a, b), {})
+
+
 def _matmul(ins: list[Tensor], flags: list[bool], n: int) -> Tensor:
     (a, b), (fa, fb) = ins, flags
     sa = a.shape[1:] if fa else a.shape
     sb = b.shape[1:] if fb else b.shape
+    if fa and fb and len(sa) == 2 and len(sb) == 1:            # (m, k) @ (k,) per sample
+        return shape.reshape(_bmm(a, shape.reshape(b, (n,) + sb + (1,))), (n, sa[0]))
+    if fa and fb and len(sa) == 1 and len(sb) == 2:            # (k,) @ (k, p) per sample
+        return shape.reshape(_bmm(shape.reshape(a, (n, 1) + sa), b), (n, sb[1]))
+    if fa and fb and len(sa) == 1 and len(sb) == 1:            # a · b per sample
+        out = _bmm(shape.reshape(a, (n, 1) + sa), shape.reshape(b, (n,) + sb + (1,)))
+        return shape.reshape(out, (n,))
     if fa and not fb and len(sb) <= 2:
         return base.apply(linalg.Matmul, (a, b), {})
     if fb and not fa and len(sb) == 1 and len(sa) == 1:
@@ -345,6 +356,16 @@ def _matmul(ins: list[Tensor], flags: list[bool], n: int) -> Tensor:
     if fa and fb and len(sa) == len(sb) >= 2:
         return base.apply(linalg.Matmul, (a, b), {})
     return _per_sample(linalg.Matmul, ins, flags, {}, n)
+
+
+def _linear_batched_weights(ins: list[Tensor], flags: list[bool], n: int) -> Tensor:
+    """x Wᵀ + b with a weight per sample (per-sample gradients): one batched matmul."""
+    x, w, b = (_to_batch(t, f, n) for t, f in zip(ins, flags, strict=True))
+    lead, k = x.shape[1:-1], x.shape[-1]
+    m = math.prod(lead)
+    out = _bmm(shape.reshape(x, (n, m, k)), shape.swapaxes(w, -1, -2))   # (n, m, out)
+    out = out + shape.reshape(b, (n, 1, b.shape[-1]))
+    return shape.reshape(out, (n,) + lead + (w.shape[1],))
 
 
 def _cross_entropy(ins: list[Tensor], flags: list[bool], n: int) -> Tensor:
@@ -385,6 +406,8 @@ def _batched_op(op: base.Op, ins: list[Tensor], flags: list[bool], attrs: dict,
                           attrs)
     if op is linalg.Linear and flags[0] and not any(flags[1:]):
         return base.apply(op, tuple(ins), attrs)
+    if op is linalg.Linear:
+        return _linear_batched_weights(ins, flags, n)
     if op is linalg.Matmul:
         return _matmul(ins, flags, n)
     if op is nn.CrossEntropy:
@@ -392,11 +415,18 @@ def _batched_op(op: base.Op, ins: list[Tensor], flags: list[bool], attrs: dict,
     return _per_sample(op, ins, flags, attrs, n)
 
 
-def _replay(tr: _Trace, batch: dict[int, Tensor], n: int) -> tuple[list[Any], list[bool]]:
-    """The trace's outputs computed on the whole batch: (output leaves, which are batched)."""
-    env: dict[int, tuple[Any, bool]] = {}
+def _replay(tr: _Trace, batch: dict[int, Tensor], n: int,
+            per_sample: dict[int, Tensor] | None = None) -> tuple[list[Any], list[bool]]:
+    """The trace's outputs computed on the whole batch: (output leaves, which are batched).
+
+    ``per_sample`` maps id(leaf) of an unbatched leaf to a batched copy to use instead (the
+    parameters of per-sample gradients: one copy per sample, so each loss reaches its own)."""
+    env: dict[int, tuple[Any, bool]] = {
+        k: (v, True) for k, v in (per_sample or {}).items()}
     with _grad_mode(True):
         for t in tr.order:
+            if id(t) in env:
+                continue
             role = tr.role(t)
             if role[0] == "in":
                 env[id(t)] = (batch[role[1]], True)
@@ -452,7 +482,8 @@ def _other_sample(moved: list[Any], flags: list[bool], n: int) -> int | None:
 
 
 def _traced_batch(f: Callable, moved: list[Any], flags: list[bool], kwargs: dict, n: int,
-                  shared: dict[int, Tensor], batch: dict[int, Tensor]
+                  shared: dict[int, Tensor], batch: dict[int, Tensor],
+                  per_sample: dict[int, Tensor] | None = None
                   ) -> tuple[_Trace, list[Any], list[bool]]:
     """Trace f on two samples, check they agree, replay on the batch and check a row."""
     j = _other_sample(moved, flags, n)
@@ -461,7 +492,7 @@ def _traced_batch(f: Callable, moved: list[Any], flags: list[bool], kwargs: dict
     t0 = _Trace(f, moved, flags, kwargs, 0, shared)
     t1 = _Trace(f, moved, flags, kwargs, j, shared)
     _same_graph(t0, t1)
-    leaves, bflags = _replay(t0, batch, n)
+    leaves, bflags = _replay(t0, batch, n, per_sample)
     for v, b, want in zip(leaves, bflags, t1.outs, strict=True):
         if isinstance(v, Tensor) and isinstance(want, Tensor):
             row = v.data[j] if b else v.data
@@ -492,35 +523,32 @@ def _mapped(f: Callable, moved: list[Any], flags: list[bool], kwargs: dict, n: i
 
 def _mapped_grad(spec: tuple, moved: list[Any], flags: list[bool], kwargs: dict,
                  n: int) -> tuple:
-    """Per-sample (value and) gradient of grad's inner function: one batched forward, then
-    reverse passes with the basis cotangents e_i (unbatched arguments) or ones (batched)."""
+    """Per-sample (value and) gradient of grad's inner function from one batched forward and
+    one backward: each unbatched differentiated argument gets one copy per sample in the replay
+    (a broadcast view), so that Σ_i L_i reaches sample i's copy only; the gradients of those
+    copies, and of the batched arguments, are the per-sample gradients."""
     g, argnums, has_aux, kind = spec
     nums = fn_mod._argnums(argnums, len(moved))
     shared = {k: fn_mod._leaf(moved[k]) for k in nums if not flags[k]}
+    copies = {k: Tensor._from_op(np.broadcast_to(p.data, (n,) + p.shape), None).requires_grad_()
+              for k, p in shared.items()}
     batch = _batch_tensors(moved, flags, set(nums))
-    t0, leaves, bflags = _traced_batch(g, moved, flags, kwargs, n, shared, batch)
+    t0, leaves, bflags = _traced_batch(g, moved, flags, kwargs, n, shared, batch,
+                                       {id(shared[k]): c for k, c in copies.items()})
     loss, lb = leaves[0], bflags[0]
     if not isinstance(loss, Tensor) or not lb or loss.shape != (n,):
         raise _Fallback("the per-sample value is not a batched scalar")
-    targets = [shared[k] if k in shared else batch[k] for k in nums]
+    targets = [copies[k] if k in copies else batch[k] for k in nums]
     grads: list[Any] = [None] * len(nums)
-    with _grad_mode(False):
-        unb = [i for i, k in enumerate(nums) if not flags[k]]
-        if unb and loss.requires_grad:
-            size = sum(n * targets[i].numel() * loss.dtype.itemsize for i in unb)
-            jac = fn_mod._dense_reverse(loss, [targets[i] for i in unb], size)
-            for i, jv in zip(unb, jac, strict=True):
-                grads[i] = Tensor._from_op(np.asarray(jv), None)
-        bat = [i for i, k in enumerate(nums) if flags[k]]
-        if bat and loss.requires_grad:
-            gs = autodiff.grad(loss, [targets[i] for i in bat], np.ones(n, loss.dtype),
-                               retain_graph=True)
-            for i, gv in zip(bat, gs, strict=True):
-                grads[i] = gv
+    live = [i for i, t in enumerate(targets) if loss.requires_grad]
+    if live:
+        with _grad_mode(False):
+            gs = autodiff.grad(loss, [targets[i] for i in live], np.ones(n, loss.dtype))
+        for i, gv in zip(live, gs, strict=True):
+            grads[i] = gv
     for i, t in enumerate(targets):
         if grads[i] is None:
-            grads[i] = Tensor._from_op(np.zeros((n,) + tuple(t.shape[int(flags[nums[i]]):]),
-                                                t.dtype), None)
+            grads[i] = Tensor._from_op(np.zeros(t.shape, t.dtype), None)
     grad_out: Any = grads[0] if isinstance(argnums, int) else tuple(grads)
     aux_leaves = [v.detach() if isinstance(v, Tensor) else v for v in leaves[1:]]
     aux = _rebuild(t0.out[1], iter(aux_leaves)) if has_aux else None
