@@ -103,3 +103,19 @@ def test_missing_inputs_are_named(tmp_path):
     (tmp_path / "p.html").write_text("<p>x</p>", encoding="utf-8")
     with pytest.raises(ValueError, match="no-dir"):
         write_pdf(tmp_path / "p.html", tmp_path / "no-dir" / "x.pdf")
+
+
+def test_a_page_with_typeset_formulas_prints_the_same_bytes_twice(tmp_path):
+    """KaTeX's fonts are embedded too: the same page (formulas included) gives the same bytes."""
+    needs_chromium()
+    from dagrad.web import html_page, tex, tex_display
+
+    page = tmp_path / "math.html"
+    page.write_text(html_page("Lösung", f"<p>{tex(r'e^{o_i}')}</p>" + tex_display(
+        r"\frac{\partial L}{\partial z_j} = -\frac{\delta_{jy}}{z_y}")), encoding="utf-8")
+    first = write_pdf(page, tmp_path / "1.pdf").read_bytes()
+    assert write_pdf(page, tmp_path / "2.pdf").read_bytes() == first
+    reader = pypdf.PdfReader(tmp_path / "1.pdf")
+    fonts = {str(f.get_object().get("/BaseFont", "")) for p in reader.pages
+             for f in (p["/Resources"].get("/Font") or {}).values()}
+    assert any("KaTeX" in f for f in fonts), fonts  # typeset with KaTeX's fonts, not raw TeX
