@@ -116,16 +116,23 @@ class _Gen:
         self.lines: list[str] = []
         self.head: list[str] = []
         self.loaded: set[int] = set()
-        self.objs: dict[int, str] = {}
+        self.objs: dict[Any, str] = {}
         self.cleared: set[str] = set()    # targets whose .grad this call set to None already
         for b, arr in enumerate(plan.buffers):
             self.ns[f"b{b}"] = arr
 
     def bind(self, obj: Any, hint: str = "k") -> str:
-        """A name for a constant or object in the generated function's namespace."""
-        key = id(obj)
-        if key in self.objs and self.ns[self.objs[key]] is obj:
-            return self.objs[key]
+        """A name for a constant or object in the generated function's namespace (one name
+        per object; numbers of the same type and bits share one)."""
+        if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
+            key: Any = (type(obj), obj.tobytes())
+        elif type(obj) in (int, float, bool):
+            key = (type(obj), repr(obj))
+        else:
+            key = id(obj)
+        hit = self.objs.get(key)
+        if hit is not None and (type(key) is tuple or self.ns[hit] is obj):
+            return hit
         name = f"{hint}{len(self.ns)}"
         self.ns[name] = obj
         self.objs[key] = name
@@ -358,4 +365,4 @@ def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str]:
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     glb: dict[str, Any] = {"__builtins__": builtins}
     exec(compile(src, filename, "exec"), glb)
-    return glb["_make"](**g.ns), src
+    return glb["_make"](*g.ns.values()), src   # by position: keywords match in O(n) each
