@@ -7,9 +7,10 @@ rules take leading batch axes; reshape, transpose, indexing, matmul and cross_en
 batch axis prepended; an op without such a rule runs sample by sample inside the replay).
 
 Per-sample gradients: for ``vmap(grad(loss), in_axes=(None, 0, 0))(params, x, y)`` the per-sample
-losses L (N,) come from one batched forward and the gradients of every L_i with respect to the
-unbatched ``params`` from reverse passes whose cotangent is the stack of basis vectors e_i
-(the batched cotangents of ``dg.jacobian``, chunked by the dense limit): no loop over samples.
+losses L (N,) come from one batched forward in which ``params`` enter as one copy per sample (a
+broadcast view, so L_i depends on copy i only), and one backward of Σ_i L_i gives the gradient
+with respect to every copy — the per-sample gradients, (N,) + params.shape — with no loop over
+samples and no N-fold cotangents.
 
 A function whose graph depends on the data beyond its inputs — a comparison mask, a branch on
 values, a constant computed from a label, random draws — is detected (f is traced on two samples
