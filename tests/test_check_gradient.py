@@ -119,3 +119,15 @@ def test_without_time_for_sympy_the_verdict_is_said_to_be_numerical(monkeypatch)
 def test_the_derivative_with_respect_to_the_other_variable_is_named():
     r = dg.check.gradient(ROSENBROCK, "x1", "200*(x2 - x1**2)")
     assert not r.ok and r.diagnosis[0] == "your answer is ∂f/∂x2, not ∂f/∂x1"
+
+
+def test_an_answer_undefined_where_the_derivative_is_defined_is_wrong():
+    r = dg.check.gradient("x**2", "x", "sqrt(-x**2 - 1)")
+    assert not r.ok and "not a real number" in r.how
+    assert math.isnan(r.values["yours"]) and r.values["right"] == pytest.approx(2 * r.point["x"])
+
+
+def test_a_function_undefined_at_every_point_tried_still_has_its_dag():
+    assert dg.check.gradient("log(x - 10)", "x", "1/(x - 10)").ok
+    r = dg.check.gradient("log(x - 10)", "x", "1/(x + 10)")
+    assert not r.ok and "v1 → f (∂f/∂v1 = 1/v1)" in r.diagnosis[0]

@@ -233,6 +233,9 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
         for gr in groups:
             gr.values = gr.values[keep]
         term_vals = [v[keep] for v in term_vals]
+    if len(points) < 3:
+        return ([f"your answer is not defined at the points tried where ∂{g.output.name}/∂{wrt} "
+                 "is, so its terms cannot be matched against the paths"], None, notes)
     path_sum = np.sum([len(gr.paths) * gr.values for gr in groups], axis=0)
     if not np.all(nm.close(path_sum, nm.values_at(truth, points), rtol=1e-9)):
         notes.append("the DAG's sum over paths differs from SymPy's derivative — a dagrad bug; "

@@ -135,18 +135,22 @@ def canonical_zero(diff: Any, seconds: float | None = None) -> str | None:
 
 def decide(a: Any, b: Any, variables: Sequence[str], seed: int = 0,
            points: int = POINTS) -> Decision:
-    """Is a == b? By a canonical form of a − b (bounded in time), else by values at ``points``
-    random rational points: a difference at one point decides "not equal" for sure."""
+    """Is a == b (b the right one)? By values at ``points`` random rational points where b is
+    defined — a difference, or a undefined at one of them, decides "not equal" for sure —
+    then by a canonical form of a − b (bounded in time), else numerically, said so."""
     import sympy
 
     a, b = sympy.sympify(a), sympy.sympify(b)
 
     def valid(p: Mapping[str, Any]) -> bool:
-        return math.isfinite(value_at(a, p)) and math.isfinite(value_at(b, p))
+        return math.isfinite(value_at(b, p))
 
     pts = random_points(variables, points, seed=seed, valid=valid)
     for p in pts:
         va, vb = value_at(a, p), value_at(b, p)
+        if not math.isfinite(va):
+            return Decision(False, "yours is not a real number at a random point where the "
+                                   "right one is", p, va, vb, pts)
         if not close(va, vb):
             return Decision(False, f"they differ at a random point (values to {DIGITS} digits)",
                             p, va, vb, pts)
@@ -157,7 +161,8 @@ def decide(a: Any, b: Any, variables: Sequence[str], seed: int = 0,
         return Decision(True, f"decided symbolically (SymPy: {how})",
                         points=pts)
     if not pts:
-        return Decision(False, "undecided: no random point where both are defined", points=pts)
+        return Decision(False, "undecided: the right one is defined at no random point tried",
+                        points=pts)
     return Decision(True, f"decided numerically at {len(pts)} random points (SymPy could not "
                           "simplify the difference to 0 within its time limit)", points=pts)
 
