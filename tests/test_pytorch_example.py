@@ -122,3 +122,24 @@ def test_each_script_runs_end_to_end(name, scripts, tmp_path, capsys):
     assert "epoch 1: last batch loss" in out
     assert f"reloaded from {tmp_path / 'net.pt'}: test accuracy {100 * acc:.2f}%" in out
     assert acc > 0.85
+
+
+@pytest.mark.slow
+def test_the_trained_net_exports_to_onnx_and_torch_with_its_outputs(scripts, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    D, T = scripts
+    dnet, tnet = _twins(D, T, seed=4)
+    _fit(D, T, dnet, tnet, steps=20, eval_mode=False)
+    dnet.eval()
+    x = np.array(D.mnist("test")[:33][0].data, dtype=np.float32)     # 33 normalised digits
+    assert x.shape == (33, 28, 28)
+    want = dnet(dg.tensor(x)).data
+    dg.onnx.export(dnet, x[:2], tmp_path / "net.onnx")
+    (got,) = ort.InferenceSession(str(tmp_path / "net.onnx"),
+                                  providers=["CPUExecutionProvider"]).run(None, {"input": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    twin = dg.interop.to_torch(dnet, into=T.Net())
+    assert not twin.training
+    with torch.no_grad():
+        np.testing.assert_allclose(twin(torch.from_numpy(x)).numpy(), want, rtol=1e-5,
+                                   atol=1e-5)
