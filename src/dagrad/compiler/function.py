@@ -7,8 +7,10 @@ signature traces again.  The traced call *is* an eager call: its result is fn's 
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -148,6 +150,10 @@ class CompiledFunction:
         return self._trace(key, leaves, args, kwargs)
 
     def _trace(self, key: tuple, leaves: list[Any], args: tuple, kwargs: dict) -> Any:
+        with _gc_paused():
+            return self._trace_and_plan(key, leaves, args, kwargs)
+
+    def _trace_and_plan(self, key: tuple, leaves: list[Any], args: tuple, kwargs: dict) -> Any:
         args, kwargs = _rebuild(args, kwargs, leaves)
         with LOCK:
             rec = Recorder(leaves)
@@ -200,6 +206,20 @@ class CompiledFunction:
     def __repr__(self) -> str:
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         return f"<dg.compile of {name}: {len(self._replays)} signature(s) traced>"
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cycle collector off while a trace is recorded and planned: the recording holds a
+    few objects per op, and full collections rescanning them made tracing quadratic in the
+    graph's size (everything it makes is freed by reference counting as usual)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def compile(fn: Callable | None = None, *, max_signatures: int = 32,  # noqa: A001
