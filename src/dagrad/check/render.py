@@ -57,18 +57,32 @@ def text_summary(r: CheckReport) -> str:
     return "\n".join([r.title, *report_lines(r)])
 
 
+def _md(text: object) -> str:
+    """Text with Markdown's emphasis and link characters escaped (``x1**2`` stays ``x1**2``)."""
+    if not isinstance(text, str):
+        return fmt(text)
+    return "".join("\\" + c if c in "\\*_`[]<>" else c for c in text)
+
+
+def _code(text: str) -> str:
+    return f"``{text}``" if "`" not in text else _md(text)
+
+
 def markdown(r: CheckReport) -> str:
     """The report as Markdown."""
-    md = [f"### {r.title}", "", f"- question: {r.question}", f"- answer: `{r.answer}`"]
-    md += [f"- read as: `{line}`" for line in r.read_as]
-    md += [f"- verdict: **{r.verdict}** — {r.how}", ""]
+    md = [f"### {_md(r.title)}", "", f"- question: {_md(r.question)}",
+          f"- answer: {_code(r.answer)}"]
+    md += [f"- read as: {_code(line)}" for line in r.read_as]
+    md += [f"- verdict: **{r.verdict}** — {_md(r.how)}", ""]
     if r.diagnosis:
-        md += ["Diagnosis:", ""] + [f"- {d}" for d in r.diagnosis] + [""]
+        md += ["Diagnosis:", ""] + [f"- {_md(d)}" for d in r.diagnosis] + [""]
     if r.point:
-        md += [f"At {_point(r)}: {_values(r)}", ""]
+        md += [f"At {_md(_point(r))}: {_md(_values(r))}", ""]
     for t in r.tables:
-        md += [f"{t.caption}:", "", markdown_table(list(t.headers), t.rows), ""]
-    md += [f"*Note:* {n}" for n in r.notes]
+        md += [f"{_md(t.caption)}:", "", markdown_table([_md(h) for h in t.headers],
+                                                        [[_md(c) for c in row] for row in t.rows]),
+               ""]
+    md += [f"*Note:* {_md(n)}" for n in r.notes]
     return "\n".join(md)
 
 
