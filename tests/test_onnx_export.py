@@ -185,6 +185,11 @@ def test_refusals_name_what_is_wrong(tmp_path):
         dg.onnx.export(lambda t: t * 2, x, p, opset=16)
     with pytest.raises(ExportError, match="input_names must be 1 distinct names"):
         dg.onnx.export(lambda t: t * 2, x, p, input_names=["a", "b"])
+    with pytest.raises(ExportError, match="dropout draws a new random mask"):
+        dg.onnx.export(lambda t: nn.functional.dropout(t, 0.5, training=True), x, p)
+    with pytest.raises(ExportError, match=r"op 'mul' meets the batch axis with a value of "
+                                          r"shape \(3, 4\) made inside fn"):
+        dg.onnx.export(lambda t: t * dg.randn(*t.shape), x, p)
     assert not p.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
     # without the dynamic batch the reshape is a plain one
     dg.onnx.export(lambda t: dg.reshape(t, (4, 3)), x, p, dynamic_batch=False)

@@ -38,8 +38,9 @@ class V:
 class Builder:
     """Collects nodes and initializers; hands out unique names."""
 
-    def __init__(self, onnx: Any, opset: int, dynamic: bool):
+    def __init__(self, onnx: Any, opset: int, dynamic: bool, batch_size: int | None = None):
         self.onnx = onnx
+        self.batch_size = batch_size   # the example's batch size (dynamic export)
         self.helper = onnx.helper
         self.opset = opset
         self.dynamic = dynamic

@@ -153,7 +153,8 @@ def _build(onnx: Any, rec: Any, leaves: list[Tensor], out_vids: list[int],
            metadata: dict[str, str] | None, graph_name: str) -> Any:
     from ..compiler.ir import ARG, CONST, STATE
 
-    b = Builder(onnx, opset, dynamic)
+    sizes = {leaf.data.shape[0] for leaf in leaves if leaf.data.ndim}
+    b = Builder(onnx, opset, dynamic, sizes.pop() if len(sizes) == 1 else None)
     in_names = _names(input_names, len(leaves), "input", "input_names")
     out_names = _names(output_names, len(out_vids), "output", "output_names")
     b.names.update(in_names)

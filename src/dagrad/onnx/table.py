@@ -42,28 +42,45 @@ class Out:
 
 
 # ----- how the batch axis moves --------------------------------------------------------------
-def _aligned(ins: list[V], out: Out) -> tuple[int | None, bool]:
-    """Broadcasting: an input's batch axis k lands at k + (out.ndim − in.ndim)."""
+def _aligned(ins: list[V], out: Out, b: Builder | None = None,
+             op: str = "") -> tuple[int | None, bool]:
+    """Broadcasting: an input's batch axis k lands at k + (out.ndim − in.ndim).
+
+    With a dynamic batch, a value without the batch axis that spans it at the example's batch
+    size (a constant made inside fn from the batch's shape, a random mask) is refused: it would
+    not follow another batch size.
+    """
     batch = None
     for v in ins:
         if v.batch is not None and v.ndim and batch is None:
             batch = v.batch + len(out.shape) - v.ndim
+    if batch is not None and b is not None and b.dynamic and b.batch_size not in (None, 1):
+        for v in ins:
+            k = batch - (len(out.shape) - v.ndim)
+            if v.batch is None and not v.loose and 0 <= k < v.ndim and \
+                    v.shape[k] == b.batch_size:
+                raise ExportError(
+                    f"dg.onnx.export: op '{op}' meets the batch axis with a value of shape "
+                    f"{v.shape} made inside fn at the example's batch size {b.batch_size} (a "
+                    "constant or random tensor built from the input's shape); it would not "
+                    "follow another batch size: compute it from the input with dagrad ops, or "
+                    "export with dynamic_batch=False")
     return batch, any(v.loose for v in ins)
 
 
-def _elementwise(fn: Callable[[Builder, list[str], Out, dict], str]) -> Callable:
+def _elementwise(fn: Callable[[Builder, list[str], Out, dict], str], op: str) -> Callable:
     """An elementwise emitter: inputs cast to the output dtype, the batch axis aligned."""
 
     def emit(b: Builder, ins: list[V], out: Out, attrs: dict[str, Any]) -> V:
         names = [b.cast(v, out.dtype) for v in ins]
-        batch, loose = _aligned(ins, out)
+        batch, loose = _aligned(ins, out, b, op)
         return V(fn(b, names, out, attrs), out.shape, out.dtype, batch, loose)
 
     return emit
 
 
-def _simple(op_type: str) -> Callable:
-    return _elementwise(lambda b, n, out, attrs: b.node(op_type, n))
+def _simple(op_type: str, op: str) -> Callable:
+    return _elementwise(lambda b, n, out, attrs: b.node(op_type, n), op)
 
 
 def _c(b: Builder, value: float, out: Out) -> str:
@@ -132,7 +149,7 @@ def _clamp(b: Builder, n: list[str], out: Out, attrs: dict) -> str:
 def _where(b: Builder, ins: list[V], out: Out, attrs: dict) -> V:
     cond = b.cast(ins[0], np.bool_)
     names = [cond] + [b.cast(v, out.dtype) for v in ins[1:]]
-    batch, loose = _aligned(ins, out)
+    batch, loose = _aligned(ins, out, b, "where")
     return V(b.node("Where", names), out.shape, out.dtype, batch, loose)
 
 
@@ -320,32 +337,32 @@ def _concatenate(b: Builder, ins: list[V], out: Out, attrs: dict) -> V:
 
 #: dagrad op name → emitter, or Refused(why).  One entry per op of ``dagrad.ops.OPS``.
 TABLE: dict[str, Callable | Refused] = {
-    "add": _simple("Add"),
-    "sub": _simple("Sub"),
-    "mul": _simple("Mul"),
-    "div": _simple("Div"),
-    "neg": _simple("Neg"),
-    "powi": _elementwise(_powi),
-    "pow": _simple("Pow"),
-    "exp": _simple("Exp"),
-    "log": _simple("Log"),
-    "sqrt": _simple("Sqrt"),
-    "abs": _simple("Abs"),
-    "tanh": _simple("Tanh"),
-    "sigmoid": _simple("Sigmoid"),
-    "relu": _simple("Relu"),
-    "leaky_relu": _elementwise(_leaky_relu),
-    "maximum": _simple("Max"),
-    "minimum": _simple("Min"),
+    "add": _simple("Add", "add"),
+    "sub": _simple("Sub", "sub"),
+    "mul": _simple("Mul", "mul"),
+    "div": _simple("Div", "div"),
+    "neg": _simple("Neg", "neg"),
+    "powi": _elementwise(_powi, "powi"),
+    "pow": _simple("Pow", "pow"),
+    "exp": _simple("Exp", "exp"),
+    "log": _simple("Log", "log"),
+    "sqrt": _simple("Sqrt", "sqrt"),
+    "abs": _simple("Abs", "abs"),
+    "tanh": _simple("Tanh", "tanh"),
+    "sigmoid": _simple("Sigmoid", "sigmoid"),
+    "relu": _simple("Relu", "relu"),
+    "leaky_relu": _elementwise(_leaky_relu, "leaky_relu"),
+    "maximum": _simple("Max", "maximum"),
+    "minimum": _simple("Min", "minimum"),
     "where": _where,
     "cast": _cast,
-    "sin": _simple("Sin"),
-    "cos": _simple("Cos"),
-    "log1p": _elementwise(lambda b, n, out, attrs: log1p_of(b, n[0], out)),
-    "expm1": _elementwise(_expm1),
-    "softplus": _elementwise(_softplus),
-    "square": _elementwise(lambda b, n, out, attrs: b.node("Mul", [n[0], n[0]])),
-    "clamp": _elementwise(_clamp),
+    "sin": _simple("Sin", "sin"),
+    "cos": _simple("Cos", "cos"),
+    "log1p": _elementwise(lambda b, n, out, attrs: log1p_of(b, n[0], out), "log1p"),
+    "expm1": _elementwise(_expm1, "expm1"),
+    "softplus": _elementwise(_softplus, "softplus"),
+    "square": _elementwise(lambda b, n, out, attrs: b.node("Mul", [n[0], n[0]]), "square"),
+    "clamp": _elementwise(_clamp, "clamp"),
     "matmul": _matmul,
     "linear": _linear,
     "softmax": _softmax_like("Softmax"),
