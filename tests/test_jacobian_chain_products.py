@@ -124,13 +124,15 @@ def test_one_convention_gradients_are_rows(report):
 
 
 def test_every_rendering_shows_the_products_it_computes(report):
-    renderings = {"text": str(report), "markdown": report.to_markdown(),
-                  "html": html.unescape(report.to_html())}
+    renderings = {"text": str(report), "markdown": report.to_markdown()}
+    page = html.unescape(report.to_html())  # the HTML typesets the LaTeX form (KaTeX)
     tex = report.to_latex()
     for p in report.products():
         for name, text in renderings.items():
             assert p.text() in text, (name, p.text())
         assert p.tex() in tex, p.tex()
+        assert p.tex() in page, p.tex()
+    renderings["html"] = page
     for name, text in {**renderings, "latex": tex}.items():
         # the product the sheet grades: a transposed 1×256 row times a 256-row matrix
         assert "δ1ᵀ · J" not in text and "δ1ᵀ(I" not in text, name
@@ -141,9 +143,28 @@ _SIZE = r"\(([\d,]+(?:×[\d,]+)+)\)"
 _FACTOR = re.compile(_SIZE + r" ([·⊗]) [^·⊗\n]*? " + _SIZE)
 
 
+def _underset_as_text(tex: str) -> str:
+    r"""``\underset{(p \times q)}{A} \cdot …`` written as the text's ``A (p×q) · …``."""
+    out, pos, key = [], 0, r"\underset{("
+    while (start := tex.find(key, pos)) >= 0:
+        out.append(tex[pos:start])
+        size_end = tex.index(")}{", start)
+        size = tex[start + len(key):size_end].replace(r" \times ", "×").replace("{,}", ",")
+        depth, k = 1, size_end + 3
+        while depth:
+            depth += {"{": 1, "}": -1}.get(tex[k], 0)
+            k += 1
+        out.append(f"{tex[size_end + 3:k - 1]} ({size})")
+        pos = k
+    out.append(tex[pos:])
+    return "".join(out).replace(r" \cdot ", " · ").replace(r" \otimes ", " ⊗ ")
+
+
 def test_every_sized_product_in_the_text_chains(report):
-    """Scan the rendered text itself: in every "A (p×q) · B (r×s)", q = r."""
-    for text in (str(report), report.to_markdown(), html.unescape(report.to_html())):
+    """Scan the rendered text itself: in every "A (p×q) · B (r×s)", q = r (the HTML's products
+    are LaTeX for KaTeX: their sizes are read from the underset commands)."""
+    page = _underset_as_text(html.unescape(report.to_html()))
+    for text in (str(report), report.to_markdown(), page):
         pairs = 0
         for line in text.splitlines():
             pos = 0
