@@ -155,8 +155,8 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
     question = (f"a bound on |∂h_n/∂w_i| for h_k = {act.label}(w_k·h_(k−1)), h_0 = h0, "
                 f"|w_k| ≤ {w_max:g}")
     read_as = [r] if (r := reading(expr)) else []
-    searched = (f"{search.trials} evaluations: random weights |w_k| ≤ {w_max:g}, inputs h0 and "
-                f"depths n ≤ {max_n}, then a local search towards the largest ratio")
+    searched = (f"random weights |w_k| ≤ {w_max:g}, inputs h0 and depths n ≤ {max_n}, then a "
+                "local search towards the largest ratio true/bound")
     table = Table("the closest point found", ["n", "i", "h0", "w_1..w_n", "|∂h_n/∂w_i|",
                                              "your bound", "ratio"], [])
     if where is not None:
@@ -164,7 +164,8 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
         table.rows.append([len(w), i, h0, ", ".join(f"{v:.4g}" for v in w), true, b, ratio])
     if search.undefined is not None:
         w, h0, i, true, b = search.undefined
-        report = CheckReport("bound", question, claimed, WRONG, searched,
+        report = CheckReport("bound", question, claimed, WRONG,
+                             f"found in {search.trials} evaluations ({searched})",
                              [f"your bound is not a number at n={len(w)}, i={i}, h0={h0:.6g}, "
                               f"w={np.max(np.abs(w)):.6g} ({b}), where |∂h_n/∂w_i| = {true:.6g}"],
                              read_as=read_as, tables=[table])
@@ -182,7 +183,9 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
             agree = nm.close(engine, true, rtol=1e-8)
             diag.append(f"dagrad's reverse mode on the recorded chain gives {engine:.6g}"
                         + ("" if agree else " — it disagrees with the closed form (a bug)"))
-        report = CheckReport("bound", question, claimed, WRONG, searched, diag,
+        report = CheckReport("bound", question, claimed, WRONG,
+                             f"a counterexample found in {search.trials} evaluations "
+                             f"({searched})", diag,
                              read_as=read_as, tables=[table])
         report.point = point
         report.values = {"|∂h_n/∂w_i|": true, "your bound": b}
@@ -198,7 +201,7 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
                  "your bound")
     report = CheckReport("bound", question, claimed, RIGHT,
                          f"no counterexample in {search.trials} evaluations ({searched}); "
-                         "a search, not a proof",
+                         "a search, not a proof",  # never "proved"
                          [f"no counterexample in {search.trials} evaluations", tight],
                          read_as=read_as, tables=[table])
     report.data.update(ratio=ratio, closest=where)
