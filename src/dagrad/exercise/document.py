@@ -106,6 +106,7 @@ class DisplayMath:
 class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    wrap: tuple[bool, ...] = ()  # LaTeX: columns whose text wraps to fit the page
 
 
 @dataclass(frozen=True)
@@ -202,8 +203,13 @@ class Document:
         out = [r"\documentclass[11pt,a4paper]{article}", r"\usepackage[utf8]{inputenc}",
                r"\usepackage[T1]{fontenc}", rf"\usepackage[{babel}]{{babel}}",
                r"\usepackage{amsmath,amssymb}", r"\usepackage{booktabs}",
-               r"\usepackage{graphicx}", r"\usepackage[margin=2cm]{geometry}",
+               r"\usepackage{graphicx}", r"\usepackage{tabularx}",
+               r"\usepackage[margin=2cm]{geometry}", r"\allowdisplaybreaks",
                r"\setlength{\parindent}{0pt}", r"\setlength{\parskip}{0.6em}",
+               # a display wider than the text is scaled down to fit, never cut off
+               r"\newsavebox{\dgbox}",
+               r"\newcommand{\dgfit}[1]{\sbox{\dgbox}{$\displaystyle #1$}\ifdim\wd\dgbox>"
+               r"\linewidth\resizebox{\linewidth}{!}{\usebox{\dgbox}}\else\usebox{\dgbox}\fi}",
                r"\begin{document}", r"\section*{" + _latex_inline(self.title) + "}"]
         commands = {2: "subsection*", 3: "subsubsection*"}
         for b in self.blocks:
@@ -215,14 +221,21 @@ class Document:
                 env = "enumerate" if b.numbered else "itemize"
                 out += [rf"\begin{{{env}}}", *(r"\item " + _latex_inline(t) for t in b.items),
                         rf"\end{{{env}}}"]
+            elif isinstance(b, DisplayMath) and b.tex.startswith(r"\begin{aligned}"):
+                # many lines: align* may break across pages (a box could not)
+                body = b.tex[len(r"\begin{aligned}"):-len(r"\end{aligned}")]
+                out += [r"{\small", r"\begin{align*}", body, r"\end{align*}}"]
             elif isinstance(b, DisplayMath):
-                out += [r"\[", b.tex, r"\]"]
+                out += [r"\begin{center}\dgfit{%", b.tex, r"}\end{center}"]
             elif isinstance(b, Table):
-                out += [r"\begin{center}\small", r"\begin{tabular}{" + "l" * len(b.headers) + "}",
+                env = "tabularx" if any(b.wrap) else "tabular"
+                cols = "".join("X" if w else "l" for w in (b.wrap or (False,) * len(b.headers)))
+                width = r"{\linewidth}" if any(b.wrap) else ""
+                out += [r"\begin{center}\small", rf"\begin{{{env}}}{width}{{{cols}}}",
                         r"\toprule", " & ".join(_latex_inline(h) for h in b.headers) + r" \\",
                         r"\midrule"]
                 out += [" & ".join(_latex_inline(c) for c in r) + r" \\" for r in b.rows]
-                out += [r"\bottomrule", r"\end{tabular}", r"\end{center}"]
+                out += [r"\bottomrule", rf"\end{{{env}}}", r"\end{center}"]
             elif isinstance(b, Figure):
                 out += [r"\begin{center}",
                         rf"\IfFileExists{{{b.png_file}}}{{\includegraphics[width=\linewidth,"

@@ -274,6 +274,24 @@ def handout(v: VariantB) -> list[Any]:
 _ALIGN = re.compile(r"\\begin\{align\*\}\n(.*?)\n\\end\{align\*\}", re.S)
 
 
+def _one_step_per_line(block: str) -> str:
+    """``a &= b = c = d`` → ``a &= b \\ &= c \\ &= d`` (each step of a long line on its own)."""
+    out = []
+    for line in block.split("\\\\\n"):
+        pieces, depth, start = [], 0, 0
+        for i, ch in enumerate(line):
+            if ch in "{(":
+                depth += 1
+            elif ch in "})":
+                depth -= 1
+            if depth == 0 and line.startswith(" = ", i):
+                pieces.append(line[start:i])
+                start = i + 3
+        pieces.append(line[start:])
+        out.append(" \\\\ &= ".join(pieces))
+    return "\\\\\n".join(out)
+
+
 def key(v: VariantB, s: SolutionB, figure: Figure | None) -> list[Any]:
     """Part (b) of the key (``figure``: the DAG drawn by Graphviz, when drawn)."""
     import sympy
@@ -294,7 +312,7 @@ def key(v: VariantB, s: SolutionB, figure: Figure | None) -> list[Any]:
         Heading(3, _("Local derivatives on the edges")),
         DisplayMath(rf"\begin{{aligned}}{local}\end{{aligned}}"),
         Heading(3, _("Backward pass (adjoints, from the output back to the inputs)")),
-        DisplayMath(rf"\begin{{aligned}}{reverse}\end{{aligned}}"),
+        DisplayMath(rf"\begin{{aligned}}{_one_step_per_line(reverse)}\end{{aligned}}"),
         Heading(3, _("Gradient")),
         Paragraph(_("Summing over the paths from each input to {f} the products of the edge "
                     "derivatives (the chain rule) gives:").format(f=math("f"))),

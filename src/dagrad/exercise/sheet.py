@@ -143,5 +143,5 @@ def make_sheet(seed: int, parts: str | Sequence[str] | None = None, language: st
         key.add(Heading(2, _("Checks")),
                 Table((_("part"), _("what"), _("compared with"), _("result")),
                       tuple((f"({c.part})", _(c.name), _(c.oracle), "✓" if c.ok else "✗")
-                            for c in checks)))
+                            for c in checks), wrap=(False, True, True, False)))
     return Sheet(int(seed), chosen, lang, variants, solutions, checks, handout, key, drawn)
