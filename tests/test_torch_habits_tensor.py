@@ -344,6 +344,24 @@ def test_hook_handle_remove_and_errors():
         (x * x).sum().backward()
 
 
+def test_hooks_are_refused_inside_dg_compile_rather_than_skipped():
+    w = dg.tensor([1.0, 2.0], requires_grad=True)
+    handle = w.register_hook(lambda g: g * 0)
+
+    @dg.compile
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="dg.compile does not replay gradient hooks"):
+        step(dg.tensor([3.0, 4.0]))
+    handle.remove()
+    w.grad = None
+    step(dg.tensor([3.0, 4.0]))
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+
+
 def test_hooks_with_create_graph_give_recorded_gradients():
     a = _data(3)
     x, t = _pair(a)

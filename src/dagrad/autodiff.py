@@ -286,6 +286,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     explaining passes: dagrad keeps the values, so they can still be read).
     """
     if TRACE:
+        if GRAD_HOOKS and any(id(t) in GRAD_HOOKS for t in _graph_nodes(roots)):
+            raise RuntimeError(
+                "register_hook: dg.compile does not replay gradient hooks; remove the hook "
+                "(handle.remove()) or run this step without dg.compile")
         traced = TRACE[-1](roots, cotangents, create_graph, targets)
         if traced is not None:
             return traced
