@@ -109,3 +109,15 @@ def test_bad_adjoints_are_refused(items, at, message):
     with pytest.raises(ValueError) as e:
         dg.check.adjoints(ROSENBROCK, items, at=at)
     assert message in str(e.value)
+
+
+def test_the_node_names_are_those_dagrad_graph_draws(capsys):
+    from dagrad.cli import main
+
+    assert main(["graph", ROSENBROCK, "--at", AT, "--no-symbolic"]) == 0
+    drawn = capsys.readouterr().out
+    g = dg.check.edges(ROSENBROCK, ["v2->v3=2*v2"], at=AT).data["graph"]
+    edges = [e for e in g.edges if e.differentiable and not e.constant]
+    assert len(edges) == 9
+    for e in edges:
+        assert f"{e.source} → {e.target}   ∂{e.target}/∂{e.source}" in drawn
