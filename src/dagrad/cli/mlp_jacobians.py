@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "Kronecker form only, implicitly)")
     p.add_argument("-o", "--out", default="mlp-jacobians", metavar="DIR",
                    help="folder for report.md, report.tex, report.html and dag.svg")
+    from ..explain.solutions import add_option
+
+    add_option(p)
     p.add_argument("--pdf", metavar="PATH", default=None,
                    help="also print report.html to this PDF (A4) with headless Chromium")
 
@@ -94,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     desc = (f"Digit #{args.digit_index} of the embedded MNIST sample's test split (pixels / "
             f"255); MLP {'-'.join(map(str, SIZES))} ({args.activation}, softmax output, seed "
             f"{args.seed}) {state}.")
+    if getattr(args, "solutions", "on") != "on":  # the worksheet or the key
+        from .sheets import run_mlp_jacobians
+
+        return run_mlp_jacobians(args, model, x, label)
     t0 = time.perf_counter()
     report = dg.explain.jacobian_chain(model, x, label, dense=args.dense, description=desc)
     elapsed = time.perf_counter() - t0

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad rosenbrock``."""
     p.add_argument("--at", default="x1=1.5,x2=2", help="the point, e.g. x1=1.5,x2=2")
     add_picture_options(p, fold_flag="--constant-nodes")
+    from ..explain.solutions import add_option
+
+    add_option(p)
     p.add_argument("--pdf", metavar="PATH", default=None,
                    help="also print the report (the DAG, every edge's derivative, the "
                         "derivation and the checks) to this PDF (A4) with headless Chromium")
@@ -49,8 +52,12 @@ def run(args: argparse.Namespace) -> int:
     from .graph import can_print, write_picture
 
     check_output(getattr(args, "out", None))
-    check_html(getattr(args, "html", None))
+    check_html(getattr(args, "html", None), getattr(args, "quiz", False))
     at = _point(args.at)
+    if getattr(args, "solutions", "on") != "on":  # the worksheet or the key
+        from .sheets import run_rosenbrock
+
+        return run_rosenbrock(args, at)
     r = rosenbrock(at["x1"], at["x2"])
     g = r.graph
     cf, (g1, g2) = closed_form(at["x1"], at["x2"])

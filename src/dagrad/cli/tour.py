@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: dagrad-report)")
     p.add_argument("--only", default=None, metavar="PARTS",
                    help="run only these parts, comma-separated: a, b, c, train")
+    from ..explain.solutions import add_option
+
+    add_option(p)
     p.add_argument("--pdf", metavar="PATH", default=None,
                    help="also print the report (index.html) to this PDF (A4, a page per part) "
                         "with headless Chromium")
@@ -28,6 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..tour import run_tour
 
+    if getattr(args, "solutions", "on") != "on":  # the worksheets or the keys
+        from .sheets import run_tour as run_sheets
+
+        return run_sheets(args)
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
     t0 = time.perf_counter()
     print("dagrad tour — the exercise sheet on backpropagation, worked end to end")

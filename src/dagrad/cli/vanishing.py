@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", help="write the plot here (.png or .svg)")
     p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
     p.add_argument("--latex", metavar="PATH", help="also write the report as a LaTeX document")
+    from ..explain.solutions import add_option
+
+    add_option(p)
     p.add_argument("--pdf", metavar="PATH",
                    help="also print the report with its plot to this PDF (A4) with headless "
                         "Chromium")
@@ -150,6 +153,10 @@ def run_chain(args: argparse.Namespace) -> int:
     for act in acts:
         echo_reading(act, label=f"activation {act}: ")
     rep = vanishing(depths[0], acts, weights=_weights(args.weights), x=args.x, seed=args.seed)
+    if getattr(args, "solutions", "on") != "on":  # the worksheet or the key
+        from .sheets import run_vanishing
+
+        return run_vanishing(args, rep)
     if args.derivation:
         print(rep.derivation("text"), end="\n\n")
     print(rep._setup(), end="\n\n")
@@ -170,6 +177,8 @@ def run_mlp(args: argparse.Namespace) -> int:
 
     if args.weights is not None:
         raise UsageError("--weights applies to the chain, not to --mlp")
+    if getattr(args, "solutions", "on") != "on":
+        raise UsageError("--solutions applies to the chain (exercise a), not to --mlp")
     rep = gradient_flow(
         depth=_ints(args.depth, "--depth"),
         activations=split_list(args.activations or "tanh"),
