@@ -247,3 +247,20 @@ def test_pdf_without_chromium_says_what_to_install_before_any_work(command, tmp_
     err = capsys.readouterr().err
     assert "Chromium" in err and "apt-get install" in err and "chromium" in err
     assert not out.exists() and not (tmp_path / "x.pdf").exists()
+
+
+def test_rosenbrock_report_typesets_its_symbolic_gradient(browser, tmp_path):
+    import dagrad as dg
+    from dagrad.web import write_page
+
+    pytest.importorskip("sympy")
+    r = dg.explain.rosenbrock(1.5, 2.0)
+    path = tmp_path / "rosenbrock.html"
+    write_page(path, r.title, r.to_html())
+    opened = Opened(browser, path)
+    _assert_typeset(opened, 2)
+    notes = opened.page.evaluate("""() => [...document.querySelectorAll(
+        '.katex annotation')].map(a => a.textContent)""")
+    assert [n.split("=")[0].strip() for n in notes] == [
+        r"\frac{\partial f}{\partial x_{1}}", r"\frac{\partial f}{\partial x_{2}}"]
+    opened.close()

@@ -119,6 +119,18 @@ def _svg(r: DagGradientReport) -> str:
         return ""
 
 
+def _formula_html(output: str, x: str, formula) -> str:
+    """∂output/∂x = formula, typeset by KaTeX (SymPy's LaTeX; names as SymPy spells them)."""
+    import sympy
+
+    from ...web.texmath import tex
+
+    if formula is None:  # refused as too deep: the report says why elsewhere
+        return html.escape(f"∂{output}/∂{x}: not derived symbolically")
+    d = lambda name: sympy.latex(sympy.Symbol(name))
+    return tex(rf"\frac{{\partial {d(output)}}}{{\partial {d(x)}}} = {sympy.latex(formula)}")
+
+
 def html_report(r: DagGradientReport) -> str:
     """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
     e = html.escape
@@ -128,7 +140,7 @@ def html_report(r: DagGradientReport) -> str:
          "<h4>Every edge's local derivative</h4>", html_table(EDGE_HEAD, r.edge_rows()),
          f"<h4>Reverse pass, node by node</h4><pre>{e(r.graph.derivation())}</pre>"]
     if r.formulas:
-        h.append("<ul>" + "".join(f"<li><code>∂{e(r.output)}/∂{e(x)} = {e(str(f))}</code></li>"
+        h.append("<ul>" + "".join(f"<li>{_formula_html(r.output, x, f)}</li>"
                                   for x, f in r.formulas.items()) + "</ul>")
     if r.checks:
         h.append(html_table(CHECK_HEAD, _check_rows(r)))
