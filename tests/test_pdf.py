@@ -119,3 +119,23 @@ def test_a_page_with_typeset_formulas_prints_the_same_bytes_twice(tmp_path):
     fonts = {str(f.get_object().get("/BaseFont", "")) for p in reader.pages
              for f in (p["/Resources"].get("/Font") or {}).values()}
     assert any("KaTeX" in f for f in fonts), fonts  # typeset with KaTeX's fonts, not raw TeX
+
+
+def test_pdf_and_web_sit_low_and_stay_out_of_import_dagrad():
+    """dagrad.web and dagrad.pdf import only dagrad.atomic (and each other, web never pdf at
+    import time); ``import dagrad`` loads neither, nor pypdf."""
+    import ast
+    import subprocess
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "dagrad"
+    for path in [src / "pdf.py", *sorted((src / "web").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = "web" if path.parent.name == "web" and node.level == 1 else ""
+                target = ".".join(p for p in (base, node.module or "") if p)
+                assert target.split(".")[0] in ("atomic", "web", "pdf") or base, (path, target)
+    code = ("import sys, dagrad; print(sorted(m for m in sys.modules if m.startswith("
+            "('dagrad.web', 'dagrad.pdf', 'pypdf'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
