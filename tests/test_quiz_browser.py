@@ -199,3 +199,5 @@ def test_cli_writes_quiz_pages(tmp_path, capsys) -> None:
     assert answers["y\u0304 = ∂f/∂y"] == 3**2
     assert main(["graph", "x*y", "--at", "x=1,y=2", "--quiz"]) == 2
     assert "--quiz needs --html" in capsys.readouterr().err
+    assert main(["rosenbrock", "--quiz"]) == 2
+    assert "--quiz needs --html" in capsys.readouterr().err

@@ -2,8 +2,13 @@
 
 Users type expressions on the command line (``dagrad graph EXPR --at x1=1.5,x2=2``) and as
 activation functions.  The text never reaches ``eval``/``exec``/``compile``: it is checked by a
-linear scan, parsed with ``ast.parse(src, mode="eval")`` and walked against a strict whitelist
-that builds a small immutable expression tree of our own.
+linear scan, student notation (``x^2``, ``2x``, ``x²``, ``2·x``, ``|x|``, ``√x``, ``e^x``) is
+rewritten token by token to the canonical spelling (:mod:`dagrad.notation`, which refuses what
+is ambiguous with the spelling to write), the result is parsed with
+``ast.parse(src, mode="eval")`` and walked against a strict whitelist that builds a small
+immutable expression tree of our own.  :attr:`Expression.reading` prints the tree back in the
+canonical spelling, so a command can echo how it read the input (``read as: 2*x**2 +
+exp(x)``).
 
 The known functions are the op table's named elementwise functions (:mod:`dagrad.catalogue`:
 ``exp``, ``tanh``, ``sigmoid``, ``leaky_relu(x, slope)``, ``maximum(a, b)``, and any entry added
@@ -16,16 +21,23 @@ formula.
 
 Grammar accepted (everything else raises :class:`ExpressionError`)::
 
-    expr   := expr ('+' | '-' | '*' | '/') expr | ('-' | '+') expr | expr '**' CONST
+    expr   := expr ('+' | '-' | '*' | '/' | '**') expr | ('-' | '+') expr
             | NAME '(' expr [',' expr] ')' | '(' expr ')' | NUMBER | NAME
-    CONST  := a variable-free arithmetic expression of numbers, pi and e
+    (after the student-notation rewrite; ALIASES: ln -> log, max -> maximum, min -> minimum)
 
 Decisions worth knowing:
 
-* Exponents are constants.  When the base contains a variable ``|exponent| <= 64``; when the
-  base is a constant too, ``|exponent| <= 1024`` and the result must stay below ``1e100``, so
+* A constant exponent: when the base contains a variable ``|exponent| <= 64``; when the base
+  is a constant too, ``|exponent| <= 1024`` and the result must stay below ``1e100``, so
   ``9**9**9`` is refused without being computed.  An integer-valued exponent is passed to the
   ``**`` operator as a Python ``int`` (``x**2.0`` passes ``2``).
+* A variable exponent: ``e**y`` is ``exp(y)``; ``b**y`` needs a constant ``b > 0``; ``x**y``
+  goes through the op table's ``pow``, whose derivative in ``y`` is ``x**y*log(x)`` — it is
+  ``exp(y*log(x))``, defined for ``x > 0``, which :attr:`Expression.notes` says.  Evaluated on
+  plain numbers, a negative base with a non-integer exponent is refused (Python would return a
+  complex number).
+* ``^`` is a power.  A chain ``a^b^c`` written with ``^`` (or superscripts) is refused as
+  ambiguous; one written with ``**`` only keeps Python's meaning ``a**(b**c)``.
 * Every variable-free arithmetic sub-expression is folded (in floats, with bounds) at parse
   time only to *check* it; the tree keeps its structure.  Division by a constant that is zero
   (``x/0``, ``1/(2-2)``) is refused at parse time, as are ``0**-1`` and a negative constant base
@@ -35,8 +47,9 @@ Decisions worth knowing:
   x``), so the Rosenbrock text gives ``("x1", "x2")`` whatever order they appear in.
 * Division by a non-constant that happens to be zero is the caller's business: floats raise
   ``ZeroDivisionError`` as Python does, arrays and Tensors give ``inf`` as NumPy does.
-* Only printable ASCII on a single line is accepted (no line breaks, tabs are fine), so column
-  numbers in messages are character columns, counted from 1.
+* Only printable ASCII on a single line is accepted (no line breaks, tabs are fine), plus the
+  notation's signs (``² ³ ⁻ · × − ÷ √`` …, :data:`dagrad.notation.ACCEPTED`); column numbers in
+  messages are character columns of the typed text, counted from 1.
 """
 
 from __future__ import annotations
