@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -135,6 +136,9 @@ class CompiledFunction:
         self._replays: dict[tuple, Callable] = {}
         self._sources: dict[tuple, str] = {}
         self._plans: dict[tuple, Any] = {}
+        #: seconds of the latest trace's phases: "trace" (the eager call recorded), "plan",
+        #: "generate" (the replay built), and "items" (steps in the plan)
+        self.timings: dict[str, float] = {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if ACTIVE:                          # inside another trace: run eagerly, recorded there
@@ -154,6 +158,7 @@ class CompiledFunction:
             return self._trace_and_plan(key, leaves, args, kwargs)
 
     def _trace_and_plan(self, key: tuple, leaves: list[Any], args: tuple, kwargs: dict) -> Any:
+        t0 = time.perf_counter()
         args, kwargs = _rebuild(args, kwargs, leaves)
         with LOCK:
             rec = Recorder(leaves)
@@ -172,9 +177,13 @@ class CompiledFunction:
                 ACTIVE.remove(rec)
             rec.check_mutations()
             trace = rec.trace(_outputs(rec, result))
+        t1 = time.perf_counter()
         plan = build(trace, tune=self.tune)
         trace.arrays = {}                   # the traced call's arrays: no longer needed
+        t2 = time.perf_counter()
         replay, source = generate(plan, getattr(self.fn, "__name__", "fn"))
+        self.timings = {"trace": t1 - t0, "plan": t2 - t1, "generate": time.perf_counter() - t2,
+                        "items": float(len(plan.items))}
         if len(self._replays) >= self.max_signatures:
             oldest = next(iter(self._replays))
             for d in (self._replays, self._sources, self._plans):
@@ -191,6 +200,14 @@ class CompiledFunction:
         if not self._sources:
             raise RuntimeError("dg.compile: not traced yet (call the function once)")
         return next(reversed(self._sources.values()))
+
+    @property
+    def interpreted(self) -> bool:
+        """True when the latest signature's plan replays as interpreted steps (a plan longer
+        than ``fastpaths.COMPILE_CODEGEN_LIMIT`` lines), False for one generated function."""
+        if not self._replays:
+            raise RuntimeError("dg.compile: not traced yet (call the function once)")
+        return getattr(next(reversed(self._replays.values())), "interpreted", False)
 
     @property
     def plan(self) -> Any:

@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import autodiff
+from .. import autodiff, fastpaths
 from ..ops import OPS
 from ..ops.base import WithResiduals, output_only
 from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
+from .interpret import interpreted
 from .ir import ARG, CONST, STATE, Out, Step
 from .kernels import Ctx
 from .plan import Item, Plan, order_of
@@ -349,11 +350,18 @@ def _state_checks(g: _Gen, plan: Plan) -> list[str]:
 
 
 def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str]:
-    """The replay function ``replay(A, T)`` (A: argument arrays, T: argument objects)."""
+    """The replay function ``replay(A, T)`` (A: argument arrays, T: argument objects): one
+    generated function, or — above ``fastpaths.COMPILE_CODEGEN_LIMIT`` lines — the same lines
+    run step by step (:mod:`.interpret`); ``source`` is the generated function's text either way.
+    """
     g = _Gen(plan)
     checks = _state_checks(g, plan)
+    groups: list[list[str]] = []
+    lines = g.lines
     for it in plan.items:
+        start = len(lines)
         g.item(it)
+        groups.append(lines[start:])
     ret = g.output(plan.outputs)
     args = [f"a{v.arg} = A[{v.arg}]" + ("[()]" if v.scalar else "")
             for v in plan.values if v.kind == ARG]
@@ -361,6 +369,9 @@ def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str]:
     params = ", ".join(g.ns)
     src = (f"def _make({params}):\n    def replay(A, T):\n"
            + "".join(f"        {line}\n" for line in body) + "    return replay\n")
+    if len(body) > fastpaths.COMPILE_CODEGEN_LIMIT:
+        pre = [[line] for line in args + checks + g.head]
+        return interpreted(pre + groups, ret, g.ns, label), src
     filename = f"<dg.compile {label} #{next(_counter)}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     glb: dict[str, Any] = {"__builtins__": builtins}

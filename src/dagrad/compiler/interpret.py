@@ -1,0 +1,104 @@
+"""Replay of a large plan: the generated lines run as a program of small compiled steps.
+
+CPython compiles generated code at some microseconds per line, so a plan of hundreds of
+thousands of steps cannot become one function in reasonable time.  Here each step's lines are
+made canonical — every value, buffer and constant name becomes a slot of one list, numbered in
+order of first use — and each distinct canonical text is compiled once into a step function
+closed over its slot numbers.  A replay runs the steps in order over a fresh slot list: the
+same expressions on the same objects as the generated function, so the same numbers, bit for
+bit, and the same effects.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import linecache
+import re
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["interpreted"]
+
+_counter = itertools.count()
+
+#: A string literal (kept), a comment (dropped), or a name that is not an attribute (``.grad``)
+#: nor a keyword argument (``out=``; generated assignments always have a space before ``=``).
+_TOKEN = re.compile(r"('[^'\n]*'|\"[^\"\n]*\"|#[^\n]*|(?<![\w.])[A-Za-z]\w*(?!=(?!=)))")
+#: The generated function's own locals: arguments, state loads, values, and A / T.
+_LOCAL = re.compile(r"[avs]\d+|[AT]")
+
+
+def interpreted(groups: list[list[str]], ret: str, ns: dict[str, Any], label: str = "fn"
+                ) -> Callable:
+    """replay(A, T) running ``groups`` (each a step's lines) then returning ``ret``.
+
+    ns: the generated function's namespace; names in it starting with ``_`` are helpers
+    (globals of every step), the others are per-plan objects (slots, filled once).
+    """
+    glb: dict[str, Any] = {"__builtins__": builtins}
+    glb.update((k, v) for k, v in ns.items() if k[0] == "_")
+    slots: dict[str, int] = {"A": 0, "T": 1}
+    made: dict[str, Callable] = {}              # canonical text -> factory(*slot numbers)
+    tag = f"<dg.compile {label} #{next(_counter)} step"
+
+    kinds: dict[str, bool] = {}                 # name -> is it a slot
+
+    def canonical(lines: list[str], is_ret: bool) -> tuple[str, list[int]]:
+        pieces = _TOKEN.split("\n".join(lines))  # odd pieces: the tokens
+        seen: dict[str, str] = {}
+        order: list[int] = []
+        for i in range(1, len(pieces), 2):
+            t = pieces[i]
+            hit = seen.get(t)
+            if hit is None:
+                c = t[0]
+                if c == "#":
+                    pieces[i] = ""
+                    continue
+                slot = kinds.get(t)
+                if slot is None:
+                    slot = kinds[t] = c != "'" and c != '"' and (
+                        (t in ns and c != "_") or _LOCAL.fullmatch(t) is not None)
+                if not slot:
+                    continue
+                k = slots.get(t)
+                if k is None:
+                    k = slots[t] = len(slots)
+                hit = seen[t] = f"_S[_j{len(order)}]"
+                order.append(k)
+            pieces[i] = hit
+        text = "".join(pieces)
+        return ("return " + text if is_ret else text), order
+
+    def step(lines: list[str], is_ret: bool = False) -> Callable:
+        text, order = canonical(lines, is_ret)
+        factory = made.get(text)
+        if factory is None:
+            params = "".join(f"_j{k}, " for k in range(len(order)))
+            code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
+            src = (f"def _mk({params}):\n    def _step(_S):\n"
+                   + "".join(f"        {line}\n" for line in code) + "    return _step\n")
+            filename = f"{tag} {len(made)}>"
+            linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+            exec(builtins.compile(src, filename, "exec"), glb)
+            factory = made[text] = glb.pop("_mk")
+        return factory(*order)
+
+    steps = [step(lines) for lines in groups if lines]
+    final = step([ret], is_ret=True)
+    init: list[Any] = [None] * len(slots)
+    for name, k in slots.items():
+        if name in ns:
+            init[k] = ns[name]
+
+    def replay(A: Any, T: Any) -> Any:
+        S = init.copy()
+        S[0] = A
+        S[1] = T
+        for s in steps:
+            s(S)
+        return final(S)
+
+    replay.interpreted = True               # type: ignore[attr-defined]
+    return replay
