@@ -232,3 +232,12 @@ def test_vanishing_command_echoes_an_expression_activation(
     assert main(["vanishing", "--activations", "x/(1+|x|)", "--depth", "3",
                  "--weights", "0.5"]) == 0
     assert "activation x/(1+|x|): read as: x/(1 + abs(x))" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("typed", ["|" * 65 + "x" + "|" * 65, "√" * 65 + "x",
+                                   "√(" * 40 + "x" + ")" * 40])
+def test_bars_and_roots_count_towards_the_nesting_limit(typed: str) -> None:
+    with pytest.raises(ExpressionError, match=r"nesting too deep \(limit 64; \|\.\.\.\| and √ "
+                                              r"count as brackets\) at column 65"):
+        parse(typed)
+    assert parse("|" * 64 + "x" + "|" * 64).reading == "abs(" * 64 + "x" + ")" * 64

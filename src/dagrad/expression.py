@@ -450,6 +450,7 @@ def parse(src: str) -> Expression:
     except notation.NotationError as exc:
         raise ExpressionError(str(exc)) from None
     canonical = rewrite.text
+    _check_nesting(canonical, rewrite)  # |x| and √x open brackets of their own
     text = canonical.lstrip(" \t")  # ast.parse would call leading blanks an indent
     indent = len(canonical) - len(text)
     try:
@@ -492,6 +493,19 @@ def _scan(src: str) -> None:
                 "only printable ASCII and the math signs " + " ".join(sorted(notation.ACCEPTED))
                 + " are accepted"
             )
+
+
+def _check_nesting(canonical: str, rewrite: notation.Rewrite) -> None:
+    """Bound the bracket depth of the rewritten text (linear), naming the typed column."""
+    depth = 0
+    for offset, ch in enumerate(canonical):
+        if ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExpressionError(f"nesting too deep (limit {MAX_NESTING}; |...| and √ count "
+                                      f"as brackets) at column {rewrite.column(offset)}")
+        elif ch == ")":
+            depth = max(depth - 1, 0)
 
 
 def _check_size(body: ast.expr) -> None:
