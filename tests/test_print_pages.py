@@ -264,3 +264,10 @@ def test_rosenbrock_report_typesets_its_symbolic_gradient(browser, tmp_path):
     assert [n.split("=")[0].strip() for n in notes] == [
         r"\frac{\partial f}{\partial x_{1}}", r"\frac{\partial f}{\partial x_{2}}"]
     opened.close()
+    # its inline DAG, wider than the paper as Graphviz lays it out, scales to it
+    natural = float(re.search(r"max-width:([\d.]+)pt", r.to_html()).group(1)) * 96 / 72
+    assert natural > CONTENT_W
+    opened = Opened(browser, path, print_media=True)
+    assert len(opened.page.evaluate(FIGURES)) == 1
+    assert figures_outside_the_page(opened.page) == []
+    opened.close()
