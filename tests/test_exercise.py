@@ -275,6 +275,7 @@ def test_latex_compiles_with_pdflatex(sheets, lang, tmp_path):
         assert (tmp_path / f"{stem}.pdf").stat().st_size > 5000
         log = (tmp_path / f"{stem}.log").read_text(encoding="latin-1")
         assert "Missing character" not in log
+        assert "Overfull \\hbox" not in log  # nothing sticks out of the page
         if stem == "key":
             assert "dag-b.png" in log  # the DAG picture went into the PDF
 

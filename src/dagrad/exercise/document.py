@@ -206,6 +206,7 @@ class Document:
                r"\usepackage{graphicx}", r"\usepackage{tabularx}",
                r"\usepackage[margin=2cm]{geometry}", r"\allowdisplaybreaks",
                r"\setlength{\parindent}{0pt}", r"\setlength{\parskip}{0.6em}",
+               r"\setlength{\emergencystretch}{2em}",
                # a display wider than the text is scaled down to fit, never cut off
                r"\newsavebox{\dgbox}",
                r"\newcommand{\dgfit}[1]{\sbox{\dgbox}{$\displaystyle #1$}\ifdim\wd\dgbox>"

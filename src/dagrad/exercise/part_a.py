@@ -164,7 +164,7 @@ def check_bounds(v: VariantA, s: SolutionA) -> Check:
     """σ₁'s bound holds at every layer (the theorem the key states)."""
     g = np.abs(s.gradient)
     ok = bool(np.all(g <= s.bounds[0] * (1 + 1e-12)))
-    return Check("a", "|∂h_n/∂w_i| ≤ |h_{i−1}|·M^{n−i+1}·c^{n−i} for σ₁", "the bound derived "
+    return Check("a", "σ₁'s bound on |∂h_n/∂w_i| holds at every layer", "the bound derived "
                  "by hand (exact M and c)", ok, "holds at every layer" if ok else "VIOLATED")
 
 

@@ -121,11 +121,14 @@ def handout(v: VariantC) -> list[Any]:
               else _("{h} hidden layers with {sizes} neurons").format(h=n - 1,
                                                                      sizes=math(hidden)))
     act = math(r"\operatorname{" + v.activation.replace("_", r"\_") + "}")
+    if v.activation == "leaky_relu":
+        act += " " + _("(negative slope {alpha})").format(alpha=math(r"\alpha = 0.01"))
     output = (_("The output layer of the MLP uses the softmax activation function.")
               if v.loss == "nll" else
               _("The output layer of the MLP is linear: the MLP outputs the logits {o}.")
               .format(o=math(f"o^{{({n})}}")))
-    symbols = ", ".join(["x"] + [f"z^{{({l})}}" for l in range(1, n + 1)] + ["y", "L"])
+    symbols = ", ".join(math(t) for t in
+                        ["x"] + [f"z^{{({l})}}" for l in range(1, n + 1)] + ["y", "L"])
     return [
         Heading(2, _("c) Backpropagation for multivariate functions ({p} points + {b} bonus "
                      "points)").format(p=POINTS, b=BONUS)),
@@ -152,7 +155,7 @@ def handout(v: VariantC) -> list[Any]:
                     "of the activation functions. Make sure that the product of the Jacobian "
                     "matrices can actually be computed: to check this, give the size of every "
                     "Jacobian matrix needed to compute the gradients {gx} and {gb}.").format(
-            symbols=math(symbols), gx=math(r"\nabla_x L"), gb=math(r"\nabla_{b^{(1)}} L"))),
+            symbols=symbols, gx=math(r"\nabla_x L"), gb=math(r"\nabla_{b^{(1)}} L"))),
         Paragraph(_("**Bonus:** ({b} points) Use tensor products to write the gradient {gw} "
                     "with respect to the weight matrix {W} as a product of vectors, matrices "
                     "and tensors as well. Describe in particular the shape and the entries of "

@@ -73,7 +73,7 @@ CHECK_TEXTS = (
     N_("closed form (dagrad.explain.vanishing, NumPy in log space)"),
     N_("∂h_n/∂w_i and h_k at the sheet's weights"), N_("SymPy (exact derivative, 30 digits)"),
     N_("M = sup|σ'| of both activations"), N_("SymPy σ' on a grid of 4004 points"),
-    N_("|∂h_n/∂w_i| ≤ |h_{i−1}|·M^{n−i+1}·c^{n−i} for σ₁"),
+    N_("σ₁'s bound on |∂h_n/∂w_i| holds at every layer"),
     N_("the bound derived by hand (exact M and c)"),
     N_("number of operations in the DAG"), N_("the tree the sheet prints"),
     N_("f and ∇f at the point"), N_("SymPy, exact rationals"),
