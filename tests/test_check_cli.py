@@ -92,3 +92,24 @@ print('codes', a, b, 'sympy' in sys.modules)
                          check=False, timeout=300)
     assert "codes 0 2 False" in res.stdout, (res.stdout, res.stderr)
     assert "pip install 'dagrad[symbolic]'" in res.stderr
+
+
+def test_student_notation_is_read_and_the_reading_echoed(capsys):
+    assert main(["check", "gradient", "x^2 + e^x", "--wrt", "x", "--answer", "2x + e^x"]) == 0
+    out = capsys.readouterr().out
+    assert "read as:  expression: x**2 + exp(x)" in out
+    assert "read as:  answer: 2*x + exp(x)" in out
+    assert main(["check", "gradient", "x**2", "--wrt", "x", "--answer", "2*x"]) == 0
+    assert "read as" not in capsys.readouterr().out  # typed canonically: nothing to echo
+
+
+def test_the_issues_bound_is_broken_and_the_sheets_holds(capsys):
+    assert main(["check", "bound", "--activation", "sigmoid", "--bound",
+                 "abs(h0) * (1/4)**(n-i+1)", "--trials", "300"]) == 1
+    out = capsys.readouterr().out
+    assert "counterexample: n=" in out and "exceeds your bound" in out
+    assert main(["check", "bound", "--activation", "sigmoid", "--bound",
+                 "max(|h0|, 1) * (1/4)^(n-i+1)", "--trials", "300", "--w-max", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "read as:  maximum(abs(h0), 1)*(1/4)**(n - i + 1)" in out
+    assert "no counterexample in" in out and "proved" not in out

@@ -123,3 +123,9 @@ def test_the_node_names_are_those_dagrad_graph_draws(capsys):
     assert len(edges) == 9
     for e in edges:
         assert re.search(rf"{e.source} → {e.target} +∂{e.target}/∂{e.source} ", drawn), e
+
+
+def test_edges_in_student_notation_are_read_and_echoed():
+    r = dg.check.edges(ROSENBROCK, ["x1->v1=2x1", "v2->v3=2·v2"], at=AT)
+    assert r.ok
+    assert r.read_as == ["x1->v1: 2*x1", "v2->v3: 2*v2"]

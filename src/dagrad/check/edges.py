@@ -131,6 +131,7 @@ def edges(expression: str, answers: Sequence[str | EdgeAnswer], *,
                                                     for a in items),
                          WRONG if wrong else RIGHT, how, diagnosis,
                          read_as=[f"expression: {r}"] if (r := reading(expr)) else [])
+    report.read_as += [f"{a.source}->{a.target}: {r}" for a in items if (r := reading(a.expr))]
     report.tables.append(Table(f"the edges at {', '.join(f'{k}={v:g}' for k, v in point.items())}",
                                ["edge", "yours", "right", "verdict", "yours here",
                                 "right here"], rows))
