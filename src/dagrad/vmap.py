@@ -574,7 +574,9 @@ def vmap(f: Callable, in_axes: Axes = 0, out_axes: Axes = 0) -> Callable:
     """f ↦ the map of f over a batch axis: vmap(f)(x)[i] = f(x[i]) (JAX's ``vmap``).
 
     ``in_axes``: for each positional argument the axis to map over, or None to pass it whole
-    (one int or None applies to all); ``out_axes``: where the batch axis goes in each output.
+    (one int or None applies to all; keyword arguments are passed whole); ``out_axes``: where
+    the batch axis goes in each output (an int, None for an output that does not depend on the
+    batch, or one entry per output leaf).
     Per-sample gradients: ``vmap(grad(loss), in_axes=(None, 0, 0))(params, x, y)``.
     """
     if not callable(f):
