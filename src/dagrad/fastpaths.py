@@ -15,8 +15,8 @@ ORIENT_FAST_PATH = True
 #: ``cross_entropy``'s forward saves e^(logits − max) and its row sums on the node for its vjp
 #: (off: the vjp recomputes them from the logits; the values are the same either way).
 CE_SAVE = True
-#: ``dg.compile`` emits a plan of at most this many lines as one generated Python function;
-#: a longer one (CPython compiles some µs per line) runs the same lines as a program of small
-#: steps compiled once per distinct text (:mod:`dagrad.compiler.interpret`).  0: always
+#: ``dg.compile`` emits a plan of at most this many steps as one generated Python function; a
+#: longer one (CPython compiles some µs per generated line) runs the same lines as a program of
+#: small steps compiled once per distinct text (:mod:`dagrad.compiler.interpret`).  0: always
 #: interpret (tests compare the two replays bit for bit).
 COMPILE_CODEGEN_LIMIT = 50_000

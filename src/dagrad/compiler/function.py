@@ -134,7 +134,7 @@ class CompiledFunction:
         self.tune = tune
         self.traces = 0
         self._replays: dict[tuple, Callable] = {}
-        self._sources: dict[tuple, str] = {}
+        self._sources: dict[tuple, Any] = {}
         self._plans: dict[tuple, Any] = {}
         #: seconds of the latest trace's phases: "trace" (the eager call recorded), "plan",
         #: "generate" (the replay built), and "items" (steps in the plan)
@@ -199,7 +199,11 @@ class CompiledFunction:
         """The generated replay code of the latest signature traced."""
         if not self._sources:
             raise RuntimeError("dg.compile: not traced yet (call the function once)")
-        return next(reversed(self._sources.values()))
+        key = next(reversed(self._sources))
+        src = self._sources[key]
+        if callable(src):                   # an interpreted plan's source: made when asked
+            src = self._sources[key] = src()
+        return src
 
     @property
     def interpreted(self) -> bool:

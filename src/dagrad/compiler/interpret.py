@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["interpreted"]
+__all__ = ["Program"]
 
 _counter = itertools.count()
 
@@ -29,25 +29,36 @@ _TOKEN = re.compile(r"('[^'\n]*'|\"[^\"\n]*\"|#[^\n]*|(?<![\w.])[A-Za-z]\w*(?!=(
 _LOCAL = re.compile(r"[avs]\d+|[AT]")
 
 
-def interpreted(groups: list[list[str]], ret: str, ns: dict[str, Any], label: str = "fn"
-                ) -> Callable:
-    """replay(A, T) running ``groups`` (each a step's lines) then returning ``ret``.
+class Program:
+    """Steps over slots.  ns: the generated function's namespace — names starting with ``_``
+    are helpers (globals of every step), the others per-plan objects (slots filled once)."""
 
-    ns: the generated function's namespace; names in it starting with ``_`` are helpers
-    (globals of every step), the others are per-plan objects (slots, filled once).
-    """
-    glb: dict[str, Any] = {"__builtins__": builtins}
-    glb.update((k, v) for k, v in ns.items() if k[0] == "_")
-    slots: dict[str, int] = {"A": 0, "T": 1}
-    made: dict[str, Callable] = {}              # canonical text -> factory(*slot numbers)
-    tag = f"<dg.compile {label} #{next(_counter)} step"
+    def __init__(self, ns: dict[str, Any], label: str = "fn"):
+        self.ns = ns
+        self.glb: dict[str, Any] = {"__builtins__": builtins}
+        self.glb.update((k, v) for k, v in ns.items() if k[0] == "_")
+        self.slots: dict[str, int] = {"A": 0, "T": 1}
+        self.kinds: dict[str, bool] = {}            # name -> is it a slot
+        self.made: dict[str, Callable] = {}         # canonical text -> factory(*slot numbers)
+        self.tag = f"<dg.compile {label} #{next(_counter)} step"
 
-    kinds: dict[str, bool] = {}                 # name -> is it a slot
+    def direct(self, text: str, names: list[str]) -> Callable:
+        """A step from canonical text (``_S[_jk]`` for names[k]) and the names it uses."""
+        slots = self.slots
+        order = []
+        for t in names:
+            k = slots.get(t)
+            if k is None:
+                k = slots[t] = len(slots)
+            order.append(k)
+        return self._step(text, order)
 
-    def canonical(lines: list[str], is_ret: bool) -> tuple[str, list[int]]:
-        pieces = _TOKEN.split("\n".join(lines))  # odd pieces: the tokens
+    def canonical(self, lines: list[str], ret: bool = False) -> Callable:
+        """A step running generated lines (``ret``: one expression, returned)."""
+        pieces = _TOKEN.split("\n".join(lines))    # odd pieces: the tokens
         seen: dict[str, str] = {}
         order: list[int] = []
+        kinds, slots, ns = self.kinds, self.slots, self.ns
         for i in range(1, len(pieces), 2):
             t = pieces[i]
             hit = seen.get(t)
@@ -69,36 +80,36 @@ def interpreted(groups: list[list[str]], ret: str, ns: dict[str, Any], label: st
                 order.append(k)
             pieces[i] = hit
         text = "".join(pieces)
-        return ("return " + text if is_ret else text), order
+        return self._step("return " + text if ret else text, order)
 
-    def step(lines: list[str], is_ret: bool = False) -> Callable:
-        text, order = canonical(lines, is_ret)
-        factory = made.get(text)
+    def _step(self, text: str, order: list[int]) -> Callable:
+        factory = self.made.get(text)
         if factory is None:
             params = "".join(f"_j{k}, " for k in range(len(order)))
             code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
             src = (f"def _mk({params}):\n    def _step(_S):\n"
                    + "".join(f"        {line}\n" for line in code) + "    return _step\n")
-            filename = f"{tag} {len(made)}>"
+            filename = f"{self.tag} {len(self.made)}>"
             linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-            exec(builtins.compile(src, filename, "exec"), glb)
-            factory = made[text] = glb.pop("_mk")
+            exec(builtins.compile(src, filename, "exec"), self.glb)
+            factory = self.made[text] = self.glb.pop("_mk")
         return factory(*order)
 
-    steps = [step(lines) for lines in groups if lines]
-    final = step([ret], is_ret=True)
-    init: list[Any] = [None] * len(slots)
-    for name, k in slots.items():
-        if name in ns:
-            init[k] = ns[name]
+    def replay(self, steps: list[Callable], final: Callable) -> Callable:
+        """replay(A, T): the steps in order over a fresh slot list, then final's value."""
+        init: list[Any] = [None] * len(self.slots)
+        ns = self.ns
+        for name, k in self.slots.items():
+            if name in ns:
+                init[k] = ns[name]
 
-    def replay(A: Any, T: Any) -> Any:
-        S = init.copy()
-        S[0] = A
-        S[1] = T
-        for s in steps:
-            s(S)
-        return final(S)
+        def replay(A: Any, T: Any) -> Any:
+            S = init.copy()
+            S[0] = A
+            S[1] = T
+            for s in steps:
+                s(S)
+            return final(S)
 
-    replay.interpreted = True               # type: ignore[attr-defined]
-    return replay
+        replay.interpreted = True           # type: ignore[attr-defined]
+        return replay

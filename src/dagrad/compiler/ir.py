@@ -19,7 +19,7 @@ CONST = "const"    # made during the trace from constants only: baked into the p
 STEP = "step"      # computed by a step
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Value:
     """One array (or number) the function computes or reads."""
 
@@ -38,7 +38,7 @@ class Value:
         return self.shape == ()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Step:
     """One recorded computation or effect.
 

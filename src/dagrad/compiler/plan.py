@@ -23,7 +23,7 @@ from .kernels import Kernel, View
 __all__ = ["Item", "Plan", "build"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Item:
     """One step as it will run."""
 

@@ -10,6 +10,7 @@ compiled function (``.source``) and registered with linecache, so tracebacks sho
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import linecache
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from ..ops.base import WithResiduals, output_only
 from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
-from .interpret import interpreted
+from .interpret import Program
 from .ir import ARG, CONST, STATE, Out, Step
 from .kernels import Ctx
 from .plan import Item, Plan, order_of
@@ -349,31 +350,75 @@ def _state_checks(g: _Gen, plan: Plan) -> list[str]:
     return lines
 
 
-def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str]:
-    """The replay function ``replay(A, T)`` (A: argument arrays, T: argument objects): one
-    generated function, or — above ``fastpaths.COMPILE_CODEGEN_LIMIT`` lines — the same lines
-    run step by step (:mod:`.interpret`); ``source`` is the generated function's text either way.
-    """
-    g = _Gen(plan)
-    checks = _state_checks(g, plan)
-    groups: list[list[str]] = []
-    lines = g.lines
-    for it in plan.items:
-        start = len(lines)
-        g.item(it)
-        groups.append(lines[start:])
-    ret = g.output(plan.outputs)
+def _source(g: _Gen, plan: Plan, checks: list[str], ret: str) -> str:
     args = [f"a{v.arg} = A[{v.arg}]" + ("[()]" if v.scalar else "")
             for v in plan.values if v.kind == ARG]
     body = args + checks + g.head + g.lines + [f"return {ret}"]
     params = ", ".join(g.ns)
-    src = (f"def _make({params}):\n    def replay(A, T):\n"
-           + "".join(f"        {line}\n" for line in body) + "    return replay\n")
-    if len(body) > fastpaths.COMPILE_CODEGEN_LIMIT:
-        pre = [[line] for line in args + checks + g.head]
-        return interpreted(pre + groups, ret, g.ns, label), src
+    return (f"def _make({params}):\n    def replay(A, T):\n"
+            + "".join(f"        {line}\n" for line in body) + "    return replay\n")
+
+
+def source(plan: Plan) -> str:
+    """The generated replay function's text for a plan (what ``f.source`` shows)."""
+    g = _Gen(plan)
+    checks = _state_checks(g, plan)
+    for it in plan.items:
+        g.item(it)
+    return _source(g, plan, checks, g.output(plan.outputs))
+
+
+def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str | Callable[[], str]]:
+    """The replay function ``replay(A, T)`` (A: argument arrays, T: argument objects) and its
+    source: one generated function, or — for a plan of more than
+    ``fastpaths.COMPILE_CODEGEN_LIMIT`` items — the same lines run step by step
+    (:mod:`.interpret`; the source is then made when asked for)."""
+    if len(plan.items) > fastpaths.COMPILE_CODEGEN_LIMIT:
+        return _interpreted(plan, label), functools.partial(source, plan)
+    g = _Gen(plan)
+    checks = _state_checks(g, plan)
+    for it in plan.items:
+        g.item(it)
+    src = _source(g, plan, checks, g.output(plan.outputs))
     filename = f"<dg.compile {label} #{next(_counter)}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     glb: dict[str, Any] = {"__builtins__": builtins}
     exec(compile(src, filename, "exec"), glb)
     return glb["_make"](*g.ns.values()), src   # by position: keywords match in O(n) each
+
+
+def _interpreted(plan: Plan, label: str) -> Callable:
+    """The plan's lines as a :class:`~.interpret.Program`; a 0-d template step goes straight
+    to its canonical text (no line to parse)."""
+    g = _Gen(plan)
+    prog = Program(g.ns, label)
+    pre = [f"a{v.arg} = A[{v.arg}]" + ("[()]" if v.scalar else "")
+           for v in plan.values if v.kind == ARG] + _state_checks(g, plan)
+    steps = []
+    lines = g.lines
+    fill = kernels.fill
+    name = g.name
+    for it in plan.items:
+        if it.template is not None:
+            start = len(lines)
+            s = it.step
+            reads = it.reads
+            ops = [name(v) if v in reads else "_UNUSED" for v in it.operands]
+            out = name(s.out)
+            if len(lines) > start:                # a captured tensor loaded here first
+                steps.extend(prog.canonical([line]) for line in lines[start:])
+            seen: dict[str, str] = {}
+            names: list[str] = []
+            for n in (out, *ops):
+                if n not in seen and n != "_UNUSED":
+                    seen[n] = f"_S[_j{len(names)}]"
+                    names.append(n)
+            expr, _ = fill(it.template, [seen.get(o, o) for o in ops], s)
+            steps.append(prog.direct(f"{seen[out]} = {expr}", names))
+            continue
+        start = len(lines)
+        g.item(it)
+        steps.append(prog.canonical(lines[start:]))
+    ret = prog.canonical([g.output(plan.outputs)], ret=True)
+    head = [prog.canonical([line]) for line in pre + g.head]
+    return prog.replay(head + steps, ret)

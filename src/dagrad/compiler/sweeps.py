@@ -99,14 +99,20 @@ class TracedSweeps:
 
     def _step(self, step: Step, arr: Any) -> tuple[np.ndarray, int]:
         rec = self.rec
-        a = _array(arr)
-        step.out = rec._new(a, STEP, label=step.op.name if step.op is not None else step.kind)
-        if all(rec.values[i].kind == CONST for i in step.ins):
+        a = arr if type(arr) is np.ndarray else _array(arr)
+        out = step.out = rec._new(a, STEP, label=step.op.name if step.op is not None
+                                  else step.kind)
+        values = rec.values
+        for i in step.ins:
+            if values[i].kind != CONST:
+                break
+        else:
             step.folded = a[()] if a.ndim == 0 else np.array(a, copy=True)
         step.snap = rec.snap(a)
         rec.steps.append(step)
-        rec.bind_array(a, step.out)
-        return a, step.out
+        rec.by_array[id(a)] = out                  # bind_array(a, out)
+        rec.keep.append(a)
+        return a, out
 
     def _add(self, prev: tuple[np.ndarray, int], c: tuple[np.ndarray, int]
              ) -> tuple[np.ndarray, int]:
@@ -159,13 +165,19 @@ class _Recording:
         op, inputs, attrs = node._node
         nv = self.sweeps._node(node)
         c, wrap, reduce = autodiff.apply_vjp(node, i, g[0])
-        operands = (g[0], *[y.data for y in inputs], node.data)
-        alias = tuple(k for k, a in enumerate(operands)
-                      if c.ndim and np.ndim(a) and np.may_share_memory(c, a))
+        if c.ndim:
+            operands = (g[0], *[y.data for y in inputs], node.data)
+            alias = tuple(k for k, a in enumerate(operands)
+                          if np.ndim(a) and np.may_share_memory(c, a))
+        else:
+            alias = ()
         fwd = rec.fwd_of.get(nv)
-        step = Step("vjp", [g[1], *[rec.vid_of(y) for y in inputs], nv, *self._saved(node, fwd)],
-                    op=op, attrs=attrs, index=i, fwd=fwd, sum_to=reduce, wrap=wrap,
-                    alias=alias, dyn=rec._dyn(attrs))
+        vid_of = rec.vid_of
+        ins = [g[1], *[vid_of(y) for y in inputs], nv]
+        if fwd is not None and fwd.op.residuals:
+            ins += self._saved(node, fwd)
+        step = Step("vjp", ins, op=op, attrs=attrs, index=i, fwd=fwd, sum_to=reduce, wrap=wrap,
+                    alias=alias, dyn=rec._dyn(attrs) if attrs else [])
         cc = self.sweeps._step(step, c)
         if step.dyn:
             step.folded = step.snap = None

@@ -79,18 +79,23 @@ class Recorder:
 
     # ----- values -------------------------------------------------------------------------
     def _new(self, arr: Any, kind: str, **kw: Any) -> int:
-        a = arr if isinstance(arr, np.ndarray) else np.asarray(arr)
-        v = Value(len(self.values), tuple(a.shape), a.dtype, kind, **kw)
-        self.values.append(v)
-        self.arrays[v.vid] = arr
-        return v.vid
+        a = arr if type(arr) is np.ndarray or isinstance(arr, np.ndarray) else np.asarray(arr)
+        vid = len(self.values)
+        self.values.append(Value(vid, a.shape, a.dtype, kind, **kw) if kw else
+                           Value(vid, a.shape, a.dtype, kind))
+        self.arrays[vid] = arr
+        return vid
 
     @staticmethod
     def snap(arr: Any) -> Any:
         """A copy of a small value (folded into a constant if its operands turn out to be)."""
-        if np.size(arr) > 16:
+        if type(arr) is np.ndarray or isinstance(arr, np.generic):
+            size, nd = arr.size, arr.ndim
+        else:
+            size, nd = np.size(arr), np.ndim(arr)
+        if size > 16:
             return None
-        return arr[()] if np.ndim(arr) == 0 else np.array(arr, copy=True)
+        return arr[()] if nd == 0 else np.array(arr, copy=True)
 
     def bind(self, t: Tensor, vid: int) -> None:
         """Remember that tensor t (and its array) holds value vid."""
@@ -152,7 +157,8 @@ class Recorder:
                 f"used a constant computed from a traced value (an array of shape {arr.shape}, "
                 "a mask or one-hot); take this derivative eagerly")
         for i, a in enumerate(self.leaf_arrays):     # an argument copied inside fn
-            if a.shape == arr.shape and a.size and np.array_equal(a, arr):
+            if a.shape == arr.shape and a.size and (
+                    bool(a[()] == arr[()]) if arr.ndim == 0 else np.array_equal(a, arr)):
                 v = self._new(arr, STEP, label=f"copy of arg{i}")
                 self.steps.append(Step("copyarg", [self.by_array[id(a)]], v))
                 return v
@@ -196,13 +202,19 @@ class Recorder:
         return t.data is self.leaf_arrays[i] and t._seq < self.start
 
     def _folded(self, ins: list[int], arr: Any) -> Any:
-        if ins and all(self.values[i].kind == CONST for i in ins):
-            return arr[()] if np.ndim(arr) == 0 else np.array(arr, copy=True)
-        return None
+        if not ins:
+            return None
+        values = self.values
+        for i in ins:
+            if values[i].kind != CONST:
+                return None
+        return arr[()] if np.ndim(arr) == 0 else np.array(arr, copy=True)
 
     def _dyn(self, attrs: dict[str, Any]) -> list[tuple[tuple, int, tuple[int, ...]]]:
         """Arrays inside attrs that are (views of) traced values: re-derived at every replay."""
         found: list[tuple[tuple, int, tuple[int, ...]]] = []
+        if not attrs:
+            return found
 
         def walk(x: Any, path: tuple) -> None:
             if isinstance(x, np.ndarray):
@@ -240,17 +252,22 @@ class Recorder:
         """ops.base.HOOKS: one forward op application."""
         if threading.get_ident() != self.thread:
             return
-        ins = [self.vid_of(t) for t in inputs]
+        vid_of = self.vid_of
+        ins = [vid_of(t) for t in inputs]
         arr = out.data
         alias = tuple(k for k, t in enumerate(inputs)
-                      if arr.ndim and t.data.ndim and np.may_share_memory(arr, t.data))
+                      if t.data.ndim and np.may_share_memory(arr, t.data)) if arr.ndim else ()
         v = self._new(arr, STEP, label=op.name)
-        step = Step("fwd", ins, v, op=op, attrs=attrs, alias=alias, dyn=self._dyn(attrs))
-        step.folded = None if step.dyn else self._folded(ins, arr)
-        step.snap = None if step.dyn else self.snap(arr)
+        dyn = self._dyn(attrs) if attrs else []
+        step = Step("fwd", ins, v, op=op, attrs=attrs, alias=alias, dyn=dyn)
+        if not dyn:
+            step.folded = self._folded(ins, arr)
+            step.snap = self.snap(arr)
         self.steps.append(step)
         self.fwd_of[v] = step
-        self.bind(out, v)
+        self.by_tensor[id(out)] = v                # bind(out, v)
+        self.by_array[id(arr)] = v
+        self.keep.append(out)
 
     def on_compare(self, fn: Any, a: Any, b: Any, out: Tensor) -> None:
         """A comparison (no gradient, but dg.where may select with it)."""
