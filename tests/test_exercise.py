@@ -91,7 +91,7 @@ def test_variants_stay_in_the_issue_s_ranges():
         assert all(p.denominator in (1, 2) and abs(p) <= 2 for p in vb.point)
         assert vc.activation in part_c.HIDDEN_ACTIVATIONS and 1 <= vc.label <= vc.sizes[-1]
         seen_losses.add(vc.loss)
-    assert seen_acts == set(part_a.ACTIVATIONS) and seen_losses == {"cross_entropy", "nll"}
+    assert seen_acts == set(part_a.ACTIVATIONS) and seen_losses == {"cross_entropy", "nll", "mse"}
 
 
 def test_the_printed_function_is_the_tree():
@@ -163,6 +163,30 @@ def test_key_c_against_pytorch():
                                gb.numpy(), rtol=1e-9, atol=1e-12)
     assert part_c.expected_shapes(vc)["x"] == [(1, 4), (4, 6), (6, 8), (8, 12)]
     assert part_c.check_sizes(vc, sc).ok and part_c.check_report(vc, sc).ok
+
+
+@pytest.mark.parametrize("loss", ["mse", "nll"])
+def test_key_c_products_against_pytorch(loss):
+    import torch
+
+    import dagrad as dg
+
+    vc = part_c.VariantC((10, 6, 7, 4), "sigmoid", loss, 2, 5)
+    sc = part_c.solve(vc)
+    assert part_c.check_report(vc, sc).ok and part_c.check_sizes(vc, sc).ok
+    model = dg.nn.MLP(list(vc.sizes), activation="sigmoid", output="softmax", seed=vc.seed)
+    Ws = [torch.tensor(np.asarray(m.weight.data, dtype=np.float64)) for m in model.layers]
+    bs = [torch.tensor(np.asarray(m.bias.data, dtype=np.float64)) for m in model.layers]
+    x = torch.tensor(np.random.default_rng(vc.seed).normal(size=10), requires_grad=True)
+    b1 = bs[0].clone().requires_grad_(True)
+    z = torch.sigmoid(Ws[0] @ x + b1)
+    z = torch.sigmoid(Ws[1] @ z + bs[1])
+    s = torch.softmax(Ws[2] @ z + bs[2], 0)
+    target = torch.nn.functional.one_hot(torch.tensor(vc.label - 1), 4).double()
+    loss_t = torch.nn.functional.mse_loss(s, target) if loss == "mse" else -torch.log(s[1])
+    gx, gb = torch.autograd.grad(loss_t, (x, b1))
+    np.testing.assert_allclose(sc.gradients["x"], gx.numpy(), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(sc.gradients["b1"], gb.numpy(), rtol=1e-9, atol=1e-14)
 
 
 def test_a_failing_check_writes_nothing(tmp_path, monkeypatch, capsys):

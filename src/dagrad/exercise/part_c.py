@@ -24,15 +24,18 @@ __all__ = ["VariantC", "SolutionC", "draw", "solve", "CHECKERS", "handout", "key
 
 POINTS, BONUS = 6, 4
 HIDDEN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "softplus")
-LOSSES = ("cross_entropy", "nll")
+LOSSES = ("cross_entropy", "nll", "mse")  # mse: (1/K)·‖z^(n) − e_y‖² of the softmax output
 DENSE_BYTES = 8 * 2**20   # build J_o1(W1) densely up to this size
+MSE_DERIVATION_LATEX = (r"L = \tfrac{1}{K}\sum_k (z_k - t_k)^2,\ t = e_y,\quad "
+                        r"\frac{\partial L}{\partial z_j} = \tfrac{2}{K}(z_j - t_j),\quad "
+                        r"J = \tfrac{2}{K}\,(z - e_y)^\top")
 
 
 @dataclass(frozen=True)
 class VariantC:
     sizes: tuple[int, ...]     # D, H1, …, K
     activation: str
-    loss: str                  # "cross_entropy" (logits) or "nll" (softmax output)
+    loss: str                  # "cross_entropy" (logits), "nll" or "mse" (softmax output)
     label: int                 # the sheet's y ∈ [1 : K] of the instance the key is checked on
     seed: int                  # weights and input of that instance
 
@@ -43,8 +46,10 @@ class VariantC:
 
 @dataclass
 class SolutionC:
-    report: Any                # dagrad.explain.JacobianChainReport of the random instance
-    shapes: dict[str, list[tuple[int, int]]]  # the engine's factor shapes per gradient
+    report: Any                # dagrad.explain.JacobianChainReport (None for the MSE loss)
+    shapes: dict[str, list[tuple[int, int]]]  # the factor shapes per gradient
+    independent: list[tuple[str, bool]]       # (check, passed) against independent routes
+    gradients: dict[str, np.ndarray]          # ∇_x L and ∇_b1 L as the chain products
 
 
 def draw(rng: np.random.Generator) -> VariantC:
@@ -60,17 +65,88 @@ def draw(rng: np.random.Generator) -> VariantC:
 
 
 def solve(v: VariantC) -> SolutionC:
-    """The chains of a random instance of the variant's MLP, by the explainer (c)."""
+    """The chains of a random instance of the variant's MLP: by the explainer (c) for −log z_y,
+    by :func:`_mse_chain` for the mean squared error."""
     import dagrad as dg
 
     model = dg.nn.MLP(list(v.sizes), activation=v.activation,
-                      output="softmax" if v.loss == "nll" else None, seed=v.seed)
+                      output=None if v.loss == "cross_entropy" else "softmax", seed=v.seed)
     x = np.random.default_rng(v.seed).normal(size=v.sizes[0])
+    if v.loss == "mse":
+        return _mse_chain(v, model, x)
     dense = v.sizes[1] ** 2 * v.sizes[0] * 8 <= DENSE_BYTES
     report = dg.explain.jacobian_chain(model, x, v.label - 1, dense=dense,
                                        description="exercise (c) instance")
     shapes = {t: [f.shape for f in report.chains[(t, "layer")].factors] for t in ("x", "b1")}
-    return SolutionC(report, shapes)
+    grads = {t: report.chains[(t, "layer")].adjoints[-1].ravel() for t in ("x", "b1")}
+    return SolutionC(report, shapes, [(c.name, bool(c.ok)) for c in report.independent_checks],
+                     grads)
+
+
+def _mse_chain(v: VariantC, model: Any, x: np.ndarray) -> SolutionC:
+    """L = (1/K)‖softmax(o^(n)) − e_y‖²: the product of the closed-form Jacobians (the
+    explainer's, in NumPy) against dagrad's reverse mode and float64 finite differences."""
+    import dagrad as dg
+    from dagrad.nn.functional import mse_loss
+
+    from ..catalogue import named_functions
+    from ..explain.mlp_jacobians import jacobians as jac
+    from ..explain.mlp_jacobians.model import inspect_mlp
+
+    spec = inspect_mlp(model)
+    n, k = v.depth, v.sizes[-1]
+    target = np.eye(k)[v.label - 1]
+
+    def forward(x_: np.ndarray, b1: np.ndarray) -> tuple[float, list[np.ndarray], np.ndarray]:
+        z, pre = x_, []
+        for l in range(n):
+            o = spec.weights[l] @ z + (b1 if l == 0 else spec.biases[l])
+            pre.append(o)
+            z = jac.softmax(o) if l == n - 1 else jac.activation(v.activation, o, spec.slope)
+        return float(np.mean((z - target) ** 2)), pre, z
+
+    _, pre, s = forward(x, spec.biases[0])
+    chain = [(2.0 / k) * (s - target)[None, :],
+             jac.softmax_jacobian(s) @ spec.weights[n - 1]]
+    for l in range(n - 1, 0, -1):
+        chain.append(jac.activation_jacobian(v.activation, pre[l - 1], spec.slope)
+                     @ spec.weights[l - 1])
+    last_b = jac.activation_jacobian(v.activation, pre[0], spec.slope)
+    row = chain[0]
+    for f in chain[1:-1]:
+        row = row @ f
+    closed = {"x": (row @ chain[-1]).ravel(), "b1": (row @ last_b).ravel()}
+    # dagrad's reverse mode on float64 copies of the same weights
+    xt = dg.tensor(x, dtype="float64", requires_grad=True)
+    b1 = dg.tensor(spec.biases[0], dtype="float64", requires_grad=True)
+    act = named_functions()[v.activation]
+    z = xt
+    for l in range(n):
+        o = dg.matmul(dg.tensor(spec.weights[l], dtype="float64"), z) + (
+            b1 if l == 0 else dg.tensor(spec.biases[l], dtype="float64"))
+        z = dg.softmax(o) if l == n - 1 else act.call(o, *(
+            (spec.slope,) if v.activation == "leaky_relu" else ()))
+    out = mse_loss(z, dg.tensor(target, dtype="float64"))
+    out.backward()
+    engine = {"x": np.asarray(xt.grad, dtype=np.float64), "b1": np.asarray(b1.grad)}
+    # central differences of the NumPy forward along three random directions each
+    rng = np.random.default_rng(v.seed + 1)
+    eps, fd_ok = 1e-6, True
+    for name, size in (("x", v.sizes[0]), ("b1", v.sizes[1])):
+        for _ in range(3):
+            d = rng.normal(size=size)
+            xs = [x + eps * d, x - eps * d] if name == "x" else [x, x]
+            bs = [spec.biases[0]] * 2 if name == "x" else [spec.biases[0] + eps * d,
+                                                          spec.biases[0] - eps * d]
+            num = (forward(xs[0], bs[0])[0] - forward(xs[1], bs[1])[0]) / (2 * eps)
+            fd_ok &= abs(num - closed[name] @ d) <= 1e-6 * max(1.0, abs(num)) + 1e-9
+    agree = all(np.allclose(closed[t], engine[t], rtol=1e-9, atol=1e-14) for t in closed)
+    shapes = {"x": [f.shape for f in chain],
+              "b1": [f.shape for f in chain[:-1]] + [last_b.shape]}
+    return SolutionC(None, shapes, [
+        ("∇_x L and ∇_b1 L: closed-form chain product vs dagrad reverse mode", agree),
+        ("∇_x L and ∇_b1 L: along random directions vs float64 central differences",
+         bool(fd_ok))], closed)
 
 
 def expected_shapes(v: VariantC) -> dict[str, list[tuple[int, int]]]:
@@ -82,12 +158,11 @@ def expected_shapes(v: VariantC) -> dict[str, list[tuple[int, int]]]:
 
 # ----------------------------------------------------------------------------- checks
 def check_report(v: VariantC, s: SolutionC) -> Check:
-    r = s.report
-    failed = [c.name for c in r.independent_checks if not c.ok]
+    failed = [name for name, ok in s.independent if not ok]
+    ok = bool(s.independent) and not failed and (s.report is None or s.report.ok)
     return Check("c", "the Jacobian products for ∇_x L, ∇_b1 L (and ∇_W1 L)", "dagrad reverse "
-                 "mode, dg.jacobian of each step and float64 finite differences",
-                 r.ok and not failed, "; ".join(failed)
-                 or f"{len(r.independent_checks)} independent checks pass")
+                 "mode, dg.jacobian of each step and float64 finite differences", ok,
+                 "; ".join(failed) or f"{len(s.independent)} independent checks pass")
 
 
 def check_sizes(v: VariantC, s: SolutionC) -> Check:
@@ -107,6 +182,9 @@ def _z(l: int, n: int) -> str:
 
 def _loss_tex(v: VariantC) -> str:
     n = v.depth
+    if v.loss == "mse":
+        return (rf"L_{{\mathrm{{mse}}}}(z^{{({n})}}, y) = \frac{{1}}{{{v.sizes[-1]}}}"
+                rf"\sum_{{k=1}}^{{{v.sizes[-1]}}}\bigl(z^{{({n})}}_k - [k = y]\bigr)^2")
     if v.loss == "nll":
         return rf"L_{{\mathrm{{nll}}}}(z^{{({n})}}, y) = -\log z^{{({n})}}_y"
     return (rf"L_{{\mathrm{{ce}}}}(o^{{({n})}}, y) = -\log \operatorname{{softmax}}"
@@ -124,7 +202,7 @@ def handout(v: VariantC) -> list[Any]:
     if v.activation == "leaky_relu":
         act += " " + _("(negative slope {alpha})").format(alpha=math(r"\alpha = 0.01"))
     output = (_("The output layer of the MLP uses the softmax activation function.")
-              if v.loss == "nll" else
+              if v.loss != "cross_entropy" else
               _("The output layer of the MLP is linear: the MLP outputs the logits {o}.")
               .format(o=math(f"o^{{({n})}}")))
     symbols = ", ".join(math(t) for t in
@@ -196,12 +274,18 @@ def key(v: VariantC, s: SolutionC, figure: Figure | None) -> list[Any]:
                                                 L=math(rf"L = -\log z^{{({n})}}_y"))
                      if v.loss == "cross_entropy" else
                      _("The loss is the negative log-likelihood {L}.").format(
-                         L=math(rf"L = -\log z^{{({n})}}_y")))),
+                         L=math(rf"L = -\log z^{{({n})}}_y")) if v.loss == "nll" else
+                     _("The loss is the mean squared error {L} between the softmax output and "
+                       "the one-hot vector of the label.").format(
+                         L=math(rf"L = \tfrac{{1}}{{{sz[-1]}}}\,\lVert z^{{({n})}} - e_y"
+                                r"\rVert^2")))),
     ]
     if figure is not None:
         out.append(figure)
-    steps = [rf"J_L(z^{{({n})}}) = -\tfrac{{1}}{{z^{{({n})}}_y}}\,e_y^\top \in "
-             rf"\mathbb{{R}}^{{1 \times {sz[n]}}}",
+    loss_step = (rf"J_L(z^{{({n})}}) = \tfrac{{2}}{{{sz[n]}}}\,(z^{{({n})}} - e_y)^\top"
+                 if v.loss == "mse" else
+                 rf"J_L(z^{{({n})}}) = -\tfrac{{1}}{{z^{{({n})}}_y}}\,e_y^\top")
+    steps = [loss_step + rf" \in \mathbb{{R}}^{{1 \times {sz[n]}}}",
              rf"J_{{z^{{({n})}}}}({_z(n - 1, n)}) = \bigl(\operatorname{{diag}}(s) - s\,s^\top"
              rf"\bigr)\,W^{{({n})}},\ s = z^{{({n})}} \in \mathbb{{R}}^{{{sz[n]} \times "
              rf"{sz[n - 1]}}}"]
@@ -220,7 +304,8 @@ def key(v: VariantC, s: SolutionC, figure: Figure | None) -> list[Any]:
         Items(tuple(math(t) for t in steps), numbered=False),
         Paragraph(_("Derivations from the definitions:")),
         Items((math(form.derivation_latex), math(jac.SOFTMAX_DERIVATION_LATEX),
-               math(jac.LOSS_DERIVATION_LATEX), math(jac.LINEAR_DERIVATION_LATEX)),
+               math(MSE_DERIVATION_LATEX if v.loss == "mse" else jac.LOSS_DERIVATION_LATEX),
+               math(jac.LINEAR_DERIVATION_LATEX)),
               numbered=False),
         Paragraph(_("**Bonus:** {J} is a tensor of shape {shape} with entries {entries}; with "
                     "{delta}:").format(
@@ -231,9 +316,12 @@ def key(v: VariantC, s: SolutionC, figure: Figure | None) -> list[Any]:
                        r"J_{z^{(1)}}(o^{(1)}) \in \mathbb{R}^{1 \times " + str(sz[1]) + "}"))),
         DisplayMath(r"\nabla_{W^{(1)}} L = \delta^{(1)} \cdot J_{o^{(1)}}(W^{(1)}) = "
                     r"\delta^{(1)\top} x^\top \in \mathbb{R}^{" + f"{sz[1]} \\times {sz[0]}" + "}"),
-        Paragraph(_("Checked on a random instance of this network: the products equal dagrad's "
-                    "reverse mode, each factor equals {jac} of its step, and float64 finite "
-                    "differences agree ({k} independent checks).").format(
-            jac="dg.jacobian", k=len(s.report.independent_checks))),
+        Paragraph((_("Checked on a random instance of this network: the products equal "
+                     "dagrad's reverse mode and float64 finite differences ({k} independent "
+                     "checks).") if s.report is None else
+                   _("Checked on a random instance of this network: the products equal dagrad's "
+                     "reverse mode, each factor equals {jac} of its step, and float64 finite "
+                     "differences agree ({k} independent checks).")).format(
+            jac="dg.jacobian", k=len(s.independent))),
     ]
     return out

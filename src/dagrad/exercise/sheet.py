@@ -82,6 +82,8 @@ CHECK_TEXTS = (
     N_("the Jacobian products for ∇_x L, ∇_b1 L (and ∇_W1 L)"),
     N_("dagrad reverse mode, dg.jacobian of each step and float64 finite differences"),
     N_("the sizes of every Jacobian"), N_("the sizes derived from the layer sizes"),
+    N_("∇_x L and ∇_b1 L: closed-form chain product vs dagrad reverse mode"),
+    N_("∇_x L and ∇_b1 L: along random directions vs float64 central differences"),
 )
 
 
@@ -138,7 +140,7 @@ def make_sheet(seed: int, parts: str | Sequence[str] | None = None, language: st
             else:
                 fig = _figure("dag-c", s.report.dag_dot("layer"), _("The DAG of the MLP and "
                               "its loss; every edge is labelled with its Jacobian."),
-                              drawn) if figures else None
+                              drawn) if figures and s.report is not None else None
                 key.add(*part_c.key(v, s, fig))
         key.add(Heading(2, _("Checks")),
                 Table((_("part"), _("what"), _("compared with"), _("result")),
