@@ -3,8 +3,9 @@
 Each command hands over here when ``--solutions`` is not ``on``.  ``off`` writes what a teacher
 hands out — the DAG (drawn without values and without edge formulas), what is given and the
 numbered blanks — and nothing that holds an answer (the stepper page and the plots are refused,
-since they show the answers; so is ``--pdf`` for now).  ``only`` writes the key: the numbered
-answers, and the pictures with their values.
+since they show the answers).  ``only`` writes the key: the numbered answers, and the pictures
+with their values.  ``--pdf PATH`` prints the worksheet or the key (A4, through headless
+Chromium) for handing out on paper.
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ def _write(path: str | Path, text: str) -> None:
 
 
 def _page(title: str, body: str) -> str:
-    import html
+    """A sheet's page: the reports' page (print stylesheet, KaTeX) in the language in use."""
+    from ..i18n import get_language
+    from ..web.page import html_page
 
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:60em;"
-            "margin:2em auto;line-height:1.5}img{max-width:100%}li{margin:.2em 0}"
-            "</style></head><body>\n" + body + "\n</body></html>\n")
+    return html_page(title, body, lang=get_language())
+
+
+def _pdf(args: argparse.Namespace, html_path: Path) -> None:
+    """``--pdf PATH``: print the sheet's page (its pictures beside it) on A4."""
+    if getattr(args, "pdf", None):
+        from ..pdf import write_pdf
+
+        print(f"wrote {write_pdf(html_path, args.pdf)}")
 
 
 # ----- rosenbrock -------------------------------------------------------------------------------
@@ -76,7 +84,6 @@ def draw(g: Any, path: str | Path, mode: Solutions, constants: str = "fold",
 def run_rosenbrock(args: argparse.Namespace, at: dict[str, float]) -> int:
     """``dagrad rosenbrock --solutions off|only``."""
     mode = mode_of(args)
-    _refuse(args, mode, "--pdf")
     if mode is Solutions.OFF:
         _refuse(args, mode, "--html", "--quiz")
     sheet, g = rosenbrock_sheet(at["x1"], at["x2"])
@@ -84,6 +91,19 @@ def run_rosenbrock(args: argparse.Namespace, at: dict[str, float]) -> int:
     fold = "nodes" if getattr(args, "constant_nodes", False) else "fold"
     if getattr(args, "out", None):
         draw(g, args.out, mode, constants=fold, rankdir=getattr(args, "rankdir", "LR"))
+    if getattr(args, "pdf", None):
+        import tempfile
+
+        from ..dag.render import render
+        from ..web.page import write_page
+
+        with tempfile.TemporaryDirectory(prefix="dagrad-sheet-") as tmp:  # page + its picture
+            show = mode is not Solutions.OFF
+            render(g, Path(tmp) / "dag.svg", values=show, formulas=show, constants=fold,
+                   rankdir=getattr(args, "rankdir", "LR"))
+            page = write_page(Path(tmp) / "sheet.html", sheet.title,
+                              sheet.to_html(mode, "dag.svg"))
+            _pdf(args, Path(page))
     if getattr(args, "html", None):
         g.to_html(args.html, constants=fold, title=ROSENBROCK, quiz=getattr(args, "quiz", False))
         print(f"wrote {args.html}")
@@ -96,7 +116,7 @@ def run_vanishing(args: argparse.Namespace, rep: Any) -> int:
     from ..explain.worksheets import vanishing_chain
 
     mode = mode_of(args)
-    _refuse(args, mode, "--pdf", "--derivation")
+    _refuse(args, mode, "--derivation")
     if mode is Solutions.OFF:
         _refuse(args, mode, "--out")
     sheet = vanishing_chain(rep)
@@ -107,6 +127,10 @@ def run_vanishing(args: argparse.Namespace, rep: Any) -> int:
         _write(args.markdown, sheet.to_markdown(mode))
     if getattr(args, "latex", None):
         _write(args.latex, sheet.to_latex(mode))
+    if getattr(args, "pdf", None):
+        from ..pdf import write_page_pdf
+
+        print(f"wrote {write_page_pdf(args.pdf, sheet.title, sheet.to_html(mode))}")
     return 0
 
 
@@ -149,9 +173,9 @@ def run_mlp_jacobians(args: argparse.Namespace, model: Any, x: Any, label: int) 
     import dagrad as dg
 
     mode = mode_of(args)
-    _refuse(args, mode, "--pdf")
     rep = dg.explain.jacobian_chain(model, x, label, dense=False)
-    write_mlp_sheet(rep, Path(args.out), mode)
+    names = write_mlp_sheet(rep, Path(args.out), mode)
+    _pdf(args, Path(args.out) / next(n for n in names if n.endswith(".html")))
     return 0
 
 
@@ -168,7 +192,6 @@ def run_tour(args: argparse.Namespace) -> int:
     from . import UsageError
 
     mode = mode_of(args)
-    _refuse(args, mode, "--pdf")
     keys = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else ["a", "b",
                                                                                      "c"]
     unknown = [k for k in keys if k not in ("a", "b", "c", "train")]
@@ -207,4 +230,5 @@ def run_tour(args: argparse.Namespace) -> int:
     index = out / f"{kind}.html"
     _write(index, _page(title, f"<h1>{title}</h1>\n" + "\n".join(html_parts)))
     print(f"{kind}: {index.resolve()}")
+    _pdf(args, index)
     return 0
