@@ -451,9 +451,14 @@ def scalar_template(step: Step) -> str | None:
         return None
     if step.kind == "vjp" and (step.sum_to is not None or step.wrap):
         return None
-    if any(type(a) not in (int, float) for a in step.attrs.values()):
-        return None
-    key = (op, step.kind, step.index, tuple(sorted(step.attrs)))
+    attrs = step.attrs
+    if attrs:
+        for a in attrs.values():
+            if type(a) is not int and type(a) is not float:
+                return None
+        key = (op, step.kind, step.index, tuple(sorted(attrs)))
+    else:
+        key = (op, step.kind, step.index, ())
     if key not in _TEMPLATES:
         _TEMPLATES[key] = _generate(step, key[3])
     return _TEMPLATES[key]

@@ -69,19 +69,23 @@ def _fold(trace: Trace) -> list[Step]:
 
 def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
     """A 0-d template or an array kernel for every step that has one."""
-    items = [Item(s, _operands(s)) for s in steps]
+    items = [Item(s, list(s.ins)) for s in steps]
+    template = kernels.scalar_template
     for it in items:
         s = it.step
         if s.kind not in ("fwd", "vjp", "add"):
             continue
+        if values[s.out].shape == ():
+            for v in it.operands:
+                if values[v].shape != ():
+                    break
+            else:
+                t = template(s)
+                if t is not None:
+                    it.template = t
+                    continue
         ops = [values[v] for v in it.operands]
-        out = values[s.out]
-        if out.scalar and all(o.scalar for o in ops):
-            t = kernels.scalar_template(s)
-            if t is not None:
-                it.template = t
-                continue
-        k = kernels.select(View(s, ops, out))
+        k = kernels.select(View(s, ops, values[s.out]))
         it.kernel = None if k is not None and s.saved and not k.saves else k
     return items
 
@@ -97,14 +101,20 @@ def _reads(it: Item, values: list[Value]) -> tuple[int, ...]:
     return tuple(r)
 
 
+def _all_const(vids: Any, values: list[Value]) -> bool:
+    for v in vids:
+        if values[v].kind != CONST:
+            return False
+    return True
+
+
 def _fold_reads(items: list[Item], values: list[Value]) -> list[Item]:
     """Steps that read only constants become constants (e.g. 1·100 in Rosenbrock's backward)."""
     kept = []
     for it in items:
         s = it.step
-        if s.kind in _PURE and s.snap is not None and \
-                it.reads and not s.saved and \
-                all(values[v].kind == CONST for v in it.reads):
+        if s.snap is not None and it.reads and s.kind in _PURE and not s.saved and \
+                _all_const(it.reads, values):
             v = values[s.out]
             v.kind, v.const = CONST, s.snap
             continue
@@ -144,7 +154,10 @@ def _dce(items: list[Item], outs: set[int]) -> list[Item]:
 
 
 class _Allocator:
-    """Linear scan over the steps: buffers by (shape, dtype), reused once all holders are dead."""
+    """Linear scan over the steps: buffers by (shape, dtype), reused once all holders are dead.
+
+    Each buffer knows the last step any holder is read at (``until``); release(i) looks only at
+    the buffers due at step i, so the scan costs O(1) per step however many buffers exist."""
 
     def __init__(self, values: list[Value], last: dict[int, int]):
         self.values = values
@@ -155,6 +168,9 @@ class _Allocator:
         self.pinned: set[int] = set()
         self.store: dict[int, tuple] = {}
         self.roots: dict[int, frozenset[int]] = {}
+        self.until: dict[int, int] = {}
+        self.due: dict[int, set[int]] = {}
+        self.now = 0
 
     def new(self, shape: tuple[int, ...], dtype: np.dtype, dedicated: bool = False,
             order: str = "C") -> int:
@@ -165,20 +181,29 @@ class _Allocator:
         self.buffers.append(np.zeros(shape, dtype, order=order))
         b = len(self.buffers) - 1
         self.holders[b] = set()
+        self.until[b] = -1
         if dedicated:
             self.pinned.add(b)
         return b
 
+    def hold(self, b: int, vid: int) -> None:
+        """vid lives in buffer b (until its last use)."""
+        self.holders[b].add(vid)
+        at = max(self.last.get(vid, -1), self.now)
+        if at > self.until[b]:
+            self.until[b] = at
+            self.due.setdefault(at, set()).add(b)
+
     def put(self, vid: int, b: int) -> None:
         self.store[vid] = ("buf", b)
         self.roots[vid] = frozenset((b,))
-        self.holders[b].add(vid)
+        self.hold(b, vid)
 
     def share(self, vid: int, roots: frozenset[int], store: tuple) -> None:
         self.store[vid] = store
         self.roots[vid] = roots
         for b in roots:
-            self.holders[b].add(vid)
+            self.hold(b, vid)
 
     def dying(self, u: int, i: int, taken: set[int]) -> int | None:
         """The buffer of operand u if it can be overwritten at step i (u dies, nobody shares)."""
@@ -195,13 +220,19 @@ class _Allocator:
         return b
 
     def release(self, i: int) -> None:
-        for b, hs in self.holders.items():
-            if b in self.pinned or not hs:
+        """Free the buffers whose holders are all dead after step i (in buffer order)."""
+        self.now = i + 1
+        due = self.due.pop(i, None)
+        if not due:
+            return
+        for b in sorted(due):
+            hs = self.holders[b]
+            if b in self.pinned or not hs or self.until[b] > i:
                 continue
-            if all(self.last.get(w, -1) <= i for w in hs):
-                hs.clear()
-                arr = self.buffers[b]
-                self.free.setdefault((arr.shape, arr.dtype, order_of(arr)), []).append(b)
+            hs.clear()
+            self.until[b] = -1
+            arr = self.buffers[b]
+            self.free.setdefault((arr.shape, arr.dtype, order_of(arr)), []).append(b)
 
 
 def order_of(arr: np.ndarray) -> str:
@@ -320,5 +351,5 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
         alloc.share(out, frozenset(), ("local",))
     for b in it.temps:               # scratch: free again after this step unless it holds out
         if b != dest:
-            alloc.holders[b].add(-1 - b)
             alloc.last[-1 - b] = i
+            alloc.hold(b, -1 - b)

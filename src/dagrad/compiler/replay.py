@@ -396,25 +396,47 @@ def _interpreted(plan: Plan, label: str) -> Callable:
            for v in plan.values if v.kind == ARG] + _state_checks(g, plan)
     steps = []
     lines = g.lines
-    fill = kernels.fill
-    name = g.name
+    values = plan.values
+    texts: dict[tuple, str] = {}                # (template, kind, name pattern, attrs) -> text
+    known: dict[int, str] = {}                  # vid -> its name (all but captured tensors')
+    store = plan.store
+
+    def name(vid: int) -> str:
+        n = known.get(vid)
+        if n is None:
+            n = g.name(vid)
+            if values[vid].kind != STATE and store.get(vid, ("local",))[0] != "alias":
+                known[vid] = n                  # (a captured tensor: a load line, maybe)
+        return n
+
     for it in plan.items:
         if it.template is not None:
             start = len(lines)
             s = it.step
             reads = it.reads
-            ops = [name(v) if v in reads else "_UNUSED" for v in it.operands]
             out = name(s.out)
+            ops = [name(v) if v in reads else "_UNUSED" for v in it.operands]
             if len(lines) > start:                # a captured tensor loaded here first
                 steps.extend(prog.canonical([line]) for line in lines[start:])
-            seen: dict[str, str] = {}
+            seen: dict[str, int] = {}
             names: list[str] = []
+            pattern = []
             for n in (out, *ops):
-                if n not in seen and n != "_UNUSED":
-                    seen[n] = f"_S[_j{len(names)}]"
+                if n == "_UNUSED":
+                    pattern.append(-1)
+                    continue
+                k = seen.get(n)
+                if k is None:
+                    k = seen[n] = len(names)
                     names.append(n)
-            expr, _ = fill(it.template, [seen.get(o, o) for o in ops], s)
-            steps.append(prog.direct(f"{seen[out]} = {expr}", names))
+                pattern.append(k)
+            key = (it.template, s.kind, tuple(pattern),
+                   tuple(map(repr, s.attrs.values())) if s.attrs else ())
+            text = texts.get(key)
+            if text is None:
+                canon = [f"_S[_j{k}]" if k >= 0 else "_UNUSED" for k in pattern]
+                text = texts[key] = f"{canon[0]} = {kernels.fill(it.template, canon[1:], s)[0]}"
+            steps.append(prog.direct(text, names))
             continue
         start = len(lines)
         g.item(it)
