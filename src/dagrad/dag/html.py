@@ -25,8 +25,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import atomic_write
+from ..i18n import _
 from .kinds import CONST
 from .limit import check_size
+from .stepper_text import page_labels, script_text
 
 if TYPE_CHECKING:
     from .model import Graph
@@ -53,13 +55,13 @@ def _default_title(graph: Graph) -> str:
     """``f = 100·(x2 − x1²)² + (1 − x1)²`` where SymPy can say it, else the output's name."""
     out = graph.output.name
     if len(graph.nodes) > TITLE_NODES:
-        return f"the graph of {out}"
+        return _("the graph of {out}").format(out=out)
     try:
         from .symbolic import pretty_text
 
         return f"{out} = {pretty_text(graph.forward_formula())}"
     except Exception:  # noqa: BLE001 - a title is never worth failing the page for
-        return f"the graph of {out}"
+        return _("the graph of {out}").format(out=out)
 
 
 def page(graph: Graph, constants: str = "nodes", rankdir: str = "LR", title: str | None = None,
@@ -89,12 +91,15 @@ def page(graph: Graph, constants: str = "nodes", rankdir: str = "LR", title: str
 
         asked = questions(content)
         if not asked:
-            raise ValueError("quiz: this graph has no scalar local derivative or adjoint to "
-                             "ask (the quiz asks numbers; step through it without --quiz)")
+            raise ValueError(_("quiz: this graph has no scalar local derivative or adjoint "
+                               "to ask (the quiz asks numbers; step through it without "
+                               "--quiz)"))
         content["quiz"] = {"questions": asked, "rtol": RTOL}
+    content["ui"] = script_text()
     data = json_for_html(content)
-    values = {"csp": csp, "title": html.escape(title), "css": css, "svg": svg,
-              "output": html.escape(graph.output.name), "data": data, "js": js}
+    values = {k: html.escape(v) for k, v in page_labels().items()}
+    values.update({"csp": csp, "title": html.escape(title), "css": css, "svg": svg,
+                   "output": html.escape(graph.output.name), "data": data, "js": js})
     # one pass: what is filled in is never scanned for placeholders again
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], _asset("stepper.html"))
 

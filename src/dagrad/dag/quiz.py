@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import _
+
 __all__ = ["questions", "RTOL"]
 
 RTOL = 1e-6  # the page accepts |typed - answer| <= RTOL * max(|typed|, |answer|) (+ 1e-12)
@@ -50,11 +52,12 @@ def questions(data: dict[str, Any]) -> list[dict[str, Any]]:
                                    for k in feeds.get(e["target"], []))
                 asked.append({
                     "step": i, "kind": "edge", "edge": step["edge"], "node": e["target"],
-                    "prompt": f"{e['label']} at this point",
+                    "prompt": _("{derivative} at this point").format(derivative=e["label"]),
                     "answer": e["value"],
-                    "hint": (f"{target['name']} = {target['formula']}; the edges that feed "
-                             f"{target['name']}: {inputs}. Differentiate with respect to "
-                             f"{source['name']} and put in the values."),
+                    "hint": _("{node} = {formula}; the edges that feed {node}: {inputs}. "
+                              "Differentiate with respect to {source} and put in the values."
+                              ).format(node=target["name"], formula=target["formula"],
+                                       inputs=inputs, source=source["name"]),
                 })
         if step["final"] and step["kind"] in ("edge", "sum"):
             n = nodes[step["node"]]
@@ -68,7 +71,8 @@ def questions(data: dict[str, Any]) -> list[dict[str, Any]]:
                     "step": i, "kind": "adjoint", "edge": None, "node": step["node"],
                     "prompt": f"{_bar(n['name'])} = ∂{out}/∂{n['name']}",
                     "answer": n["adjoint"],
-                    "hint": (f"{n['name']} feeds: {outs}; {_bar(n['name'])} = {terms} "
-                             "(one term per edge out of it)."),
+                    "hint": _("{node} feeds: {outs}; {bar} = {terms} (one term per edge out "
+                              "of it).").format(node=n["name"], outs=outs, bar=_bar(n["name"]),
+                                                terms=terms),
                 })
     return asked

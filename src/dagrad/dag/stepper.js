@@ -12,6 +12,13 @@
   var timer = null;
   var quiz = data.quiz || null;  // quiz mode: questions asked before their step is shown
 
+  var ui = data.ui || {};  // the page's words in its language, "{name}" filled in here
+  function T(key, args) {
+    var s = ui[key] !== undefined ? String(ui[key]) : key;
+    return s.replace(/\{(\w+)\}/g, function (m, k) {
+      return args && args[k] !== undefined && args[k] !== null ? String(args[k]) : m;
+    });
+  }
   function $(id) { return document.getElementById(id); }
   function part(id, row) { return $("a_" + id + "-" + row) || $(id + "-" + row); }
   function toggle(el, cls, on) { if (el) { el.classList.toggle(cls, !!on); } }
@@ -61,8 +68,8 @@
   var list = $("dg-steps");
   var items = steps.map(function (s, i) {
     if (i === 0 || s.phase !== steps[i - 1].phase) {
-      list.appendChild(el("li", "dg-steps-head", s.phase === "forward" ? "Forward pass"
-        : "Backward pass (reverse mode)"));
+      list.appendChild(el("li", "dg-steps-head", s.phase === "forward" ? T("forward_pass")
+        : T("backward_head")));
     }
     var li = el("li", "dg-step dg-step-" + s.phase);
     li.setAttribute("data-step", String(i));
@@ -72,7 +79,7 @@
     list.appendChild(li);
     return li;
   });
-  if (!steps.length) { list.appendChild(el("li", "dg-steps-head", "nothing to step through")); }
+  if (!steps.length) { list.appendChild(el("li", "dg-steps-head", T("nothing"))); }
 
   // ----- quiz mode: which questions each step asks, what was answered, the score ------------
   var asks = {};        // step index -> question indices
@@ -163,10 +170,9 @@
     var score = $("dg-score");
     var asked = answered.filter(function (a) { return a !== null; }).length;
     score.hidden = !quiz;
-    score.textContent = "score: " + tries.right + " right of " + asked + " answered (" +
-      quiz.questions.length + " questions) · " + tries.wrong + " wrong tr" +
-      (tries.wrong === 1 ? "y" : "ies") + " · " + tries.hints + " hint" +
-      (tries.hints === 1 ? "" : "s") + " · " + tries.shown + " shown";
+    score.textContent = T("score", { right: tries.right, answered: asked,
+      total: quiz.questions.length, wrong: tries.wrong, hints: tries.hints,
+      shown: tries.shown });
     ["right", "wrong", "hints", "shown"].forEach(function (k) { setData(score, k, tries[k]); });
     setData(score, "answered", asked);
   }
@@ -182,21 +188,20 @@
     var typed = $("dg-answer").value;
     var v = readNumber(typed);
     if (!isFinite(v)) {
-      feedback("unreadable", "could not read “" + typed + "” as a number: type a number, a " +
-        "fraction such as 3/2, or arithmetic with + − * / ^ and brackets");
+      feedback("unreadable", T("unreadable", { typed: typed }));
       return;
     }
     if (close(v, q.answer)) {
       answered[qi] = "right";
       tries.right += 1;
-      feedback("right", "✓ right: " + q.prompt + " = " + fmt(q.answer));
+      feedback("right", T("right", { prompt: q.prompt, answer: fmt(q.answer) }));
       $("dg-answer").value = "";
       $("dg-hint").hidden = true;
       render();
     } else {
       tries.wrong += 1;
-      feedback("wrong", "✗ " + fmt(v) + " is not " + q.prompt + " — try again" +
-        ($("dg-hint").hidden ? " (or ask for a hint)" : ""));
+      feedback("wrong", T($("dg-hint").hidden ? "wrong_hint" : "wrong",
+        { typed: fmt(v), prompt: q.prompt }));
       showScore();
     }
   }
@@ -211,7 +216,7 @@
       if (qi < 0) { return; }
       var h = $("dg-hint");
       if (h.hidden) { tries.hints += 1; }
-      h.textContent = "hint: " + quiz.questions[qi].hint;
+      h.textContent = T("hint", { hint: quiz.questions[qi].hint });
       h.hidden = false;
       showScore();
     });
@@ -221,7 +226,7 @@
       var q = quiz.questions[qi];
       answered[qi] = "shown";
       tries.shown += 1;
-      feedback("shown", "the answer: " + q.prompt + " = " + fmt(q.answer));
+      feedback("shown", T("shown", { prompt: q.prompt, answer: fmt(q.answer) }));
       $("dg-hint").hidden = true;
       render();
     });
@@ -231,9 +236,9 @@
   var backwardCount = steps.length - forwardCount;
   var shownNodes = nodes.filter(function (n) { return n.shown; }).length;
   var shownEdges = edges.filter(function (e) { return e.shown; }).length;
-  $("dg-gradient").textContent = shownNodes + " nodes · " + shownEdges + " edges · " +
-    forwardCount + " forward steps · " + backwardCount + " backward steps" +
-    (backwardCount ? "" : " (no backward pass: the output is not a scalar)");
+  $("dg-gradient").textContent = T("counts", { nodes: shownNodes, edges: shownEdges,
+    forward: forwardCount, backward: backwardCount }) +
+    (backwardCount ? "" : " " + T("no_backward"));
 
   // ----- the state after step k: values known, adjoints (partial or final), edges used ------
   function stateAt(k) {
@@ -312,7 +317,7 @@
       if (quiz) {
         toggle(li, "dg-masked", masked(i));
         li.querySelector(".dg-step-body").textContent = masked(i) ?
-          "? — answer the question to see this step" : steps[i].text;
+          T("masked") : steps[i].text;
       }
     });
     var cur = items[current];
@@ -335,13 +340,15 @@
   function showStep(step) {
     var phase = $("dg-phase");
     var done = current === steps.length - 1 && steps.length > 0;
-    phase.textContent = !step ? "Ready" : (step.phase === "forward" ? "Forward pass" :
-      "Backward pass") + " · step " + (current + 1) + " of " + steps.length;
+    phase.textContent = !step ? T("ready") : T("phase_step", {
+      phase: T(step.phase === "forward" ? "forward_pass" : "backward_pass"),
+      k: current + 1, n: steps.length });
     phase.setAttribute("data-phase", step ? step.phase : "start");
-    $("dg-step-text").textContent = step ? step.text :
-      "Nothing computed yet. Press Next ⏭ (or →) to evaluate the graph node by node.";
-    var note = step ? step.note : "Grey nodes are not computed yet.";
-    if (done && data.gradient) { note = (note ? note + " — " : "") + "done: " + data.gradient; }
+    $("dg-step-text").textContent = step ? step.text : T("start");
+    var note = step ? step.note : T("start_note");
+    if (done && data.gradient) {
+      note = (note ? note + " — " : "") + T("done", { gradient: data.gradient });
+    }
     $("dg-step-note").textContent = note;
     $("dg-counter").textContent = (current + 1) + " / " + steps.length;
     if (!quiz) { return; }
@@ -349,8 +356,8 @@
     var box = $("dg-quiz");
     box.hidden = qi < 0;
     if (qi >= 0) {
-      $("dg-step-text").textContent = "Your turn: what is " + quiz.questions[qi].prompt + "?";
-      $("dg-step-note").textContent = "Type it below; the step is shown once it is right.";
+      $("dg-step-text").textContent = T("your_turn", { prompt: quiz.questions[qi].prompt });
+      $("dg-step-note").textContent = T("type_below");
       $("dg-question").textContent = quiz.questions[qi].prompt + " =";
       setData(box, "question", qi);
       setData(box, "kind", quiz.questions[qi].kind);
@@ -368,13 +375,13 @@
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
     $("dg-play").classList.remove("dg-playing");
-    $("dg-play-label").textContent = "Play";
+    $("dg-play-label").textContent = T("play");
   }
   function play() {
     if (timer !== null) { stop(); return; }
     if (current >= steps.length - 1) { go(-1); }
     $("dg-play").classList.add("dg-playing");
-    $("dg-play-label").textContent = "Pause";
+    $("dg-play-label").textContent = T("pause");
     timer = setInterval(function () {
       if (current >= steps.length - 1 || (quiz && current >= lastReachable())) {
         stop();
@@ -415,19 +422,20 @@
     var st = stateAt(current);
     var a = st.adj[n.index];
     tipLine("dg-tip-head", n.name + "   " + (n.op ? "(" + n.op + ")" : n.kind === "leaf" ?
-      "(input)" : "(constant)"));
+      T("input") : T("constant")));
     if (n.kind === "op") { tipLine("dg-tip-formula", n.name + " = " + n.formula); }
-    if (n.shape) { tipLine("dg-tip-dim", "shape " + n.shape); }
-    tipLine("dg-tip-value", st.computed[n.index] ? "value " + n.value_text :
-      "value: not computed yet");
+    if (n.shape) { tipLine("dg-tip-dim", T("shape", { shape: n.shape })); }
+    tipLine("dg-tip-value", st.computed[n.index] ? T("value", { value: n.value_text }) :
+      T("value_pending"));
     if (n.kind !== "const") {
-      var label = "adjoint " + bar(n.name) + " = ∂" + outName + "/∂" + n.name;
+      var label = T("adjoint", { bar: bar(n.name), out: outName, name: n.name });
       if (quiz && adjointHidden(n.index)) {
-        tipLine("dg-tip-adjoint", label + ": answer the quiz to see it");
+        tipLine("dg-tip-adjoint", T("quiz_hidden", { label: label }));
         return;
       }
       tipLine("dg-tip-adjoint", a && a.final ? label + " = " + n.adjoint_text :
-        a ? label + " = " + adjointText(n, a) + "  (partial)" : label + ": not computed yet");
+        a ? label + " = " + adjointText(n, a) + "  " + T("partial")
+          : T("pending", { label: label }));
     }
   }
 
@@ -436,20 +444,19 @@
     var src = nodes[e.source];
     tipLine("dg-tip-head", src.name + " → " + nodes[e.target].name);
     if (!e.gradient) {
-      tipLine("dg-tip-dim", src.kind === "const" ? "a constant: no gradient flows here"
-        : "no derivative for this input");
+      tipLine("dg-tip-dim", src.kind === "const" ? T("constant_edge") : T("no_derivative"));
       return;
     }
     if (quiz && edgeHidden(e.index)) {
-      tipLine("dg-tip-formula", e.label + ": answer the quiz to see it");
+      tipLine("dg-tip-formula", T("quiz_hidden", { label: e.label }));
       return;
     }
     tipLine("dg-tip-formula", e.label + " = " + e.formula);
     if (e.value_text !== null && e.value_text !== e.formula) {
-      tipLine("dg-tip-value", st.computed[e.target] ? "= " + e.value_text + " at this point"
-        : "value: not computed yet");
+      tipLine("dg-tip-value", st.computed[e.target] ? T("at_point", { value: e.value_text })
+        : T("value_pending"));
     }
-    if (e.kind !== "scalar") { tipLine("dg-tip-dim", e.kind + " local derivative"); }
+    if (e.kind !== "scalar") { tipLine("dg-tip-dim", T("kind_derivative", { kind: e.kind })); }
     if (e.latex) { tipLine("dg-tip-latex", "LaTeX: " + e.latex); }
     if (st.used[e.index]) {
       var s = steps.find(function (x) { return x.edge === e.index; });
