@@ -69,7 +69,8 @@ class _GradSpy:
         return self if obj is None else self.slot.__get__(obj, cls)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        self.rec.on_grad_write(obj, value)
+        if value is not None or hasattr(obj, "_seq"):  # (not a tensor being made: grad = None)
+            self.rec.on_grad_write(obj, value)
         self.slot.__set__(obj, value)
 
     def __delete__(self, obj: Any) -> None:

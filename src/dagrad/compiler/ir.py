@@ -7,6 +7,7 @@ step) in the order they happened.  Values are numbered; a step reads values and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,12 +61,12 @@ class Step:
     fwd: Step | None = None                            # vjp: the forward step it differentiates
     sum_to: tuple[tuple[int, ...], int] | None = None  # vjp: reduce to (shape, nb) afterwards
     wrap: bool = False                                 # vjp: the rule returned a non-array
-    dyn: list[tuple[tuple, int, tuple[int, ...]]] = field(default_factory=list)
+    dyn: Sequence[tuple[tuple, int, tuple[int, ...]]] = ()
     alias: tuple[int, ...] = ()    # positions of ``ins`` whose memory the result may share
     fn: Any = None                 # cmp: the ufunc; effect: the Effect
     folded: Any = None             # the value when every operand is a constant
     snap: Any = None               # a copy of a small result at trace time (for folding)
-    saved: list[int] = field(default_factory=list)  # fwd: the values it saved for its vjp
+    saved: Sequence[int] = ()      # fwd: the values it saved for its vjp
 
 
 @dataclass(eq=False)

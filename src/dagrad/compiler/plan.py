@@ -10,7 +10,8 @@ of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ class Item:
     kernel: Kernel | None = None
     template: str | None = None
     reads: tuple[int, ...] = ()
-    temps: list[int] = field(default_factory=list)
+    temps: Sequence[int] = ()
 
 
 @dataclass
@@ -329,6 +330,8 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
                     break
         if dest is not None:
             taken.add(dest)
+    temps: list[int] = []
+    it.temps = temps
     for j in range(k.temps):
         b = None
         if j == 0:
@@ -339,7 +342,7 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
         if b is None:
             b = alloc.new(v.shape, v.dtype)
         taken.add(b)
-        it.temps.append(b)
+        temps.append(b)
     if k.result == "buffer":
         if dest is None and k.result_in_temp and it.temps:
             dest = it.temps[0]

@@ -100,8 +100,7 @@ class TracedSweeps:
     def _step(self, step: Step, arr: Any) -> tuple[np.ndarray, int]:
         rec = self.rec
         a = arr if type(arr) is np.ndarray else _array(arr)
-        out = step.out = rec._new(a, STEP, label=step.op.name if step.op is not None
-                                  else step.kind)
+        out = step.out = rec._new_step(a, step.op.name if step.op is not None else step.kind)
         values = rec.values
         for i in step.ins:
             if values[i].kind != CONST:
@@ -177,7 +176,7 @@ class _Recording:
         if fwd is not None and fwd.op.residuals:
             ins += self._saved(node, fwd)
         step = Step("vjp", ins, op=op, attrs=attrs, index=i, fwd=fwd, sum_to=reduce, wrap=wrap,
-                    alias=alias, dyn=rec._dyn(attrs) if attrs else [])
+                    alias=alias, dyn=rec._dyn(attrs) if attrs else ())
         cc = self.sweeps._step(step, c)
         if step.dyn:
             step.folded = step.snap = None

@@ -81,8 +81,15 @@ class Recorder:
     def _new(self, arr: Any, kind: str, **kw: Any) -> int:
         a = arr if type(arr) is np.ndarray or isinstance(arr, np.ndarray) else np.asarray(arr)
         vid = len(self.values)
-        self.values.append(Value(vid, a.shape, a.dtype, kind, **kw) if kw else
-                           Value(vid, a.shape, a.dtype, kind))
+        self.values.append(Value(vid, a.shape, a.dtype, kind, **kw))
+        self.arrays[vid] = arr
+        return vid
+
+    def _new_step(self, arr: Any, label: str) -> int:
+        """_new(arr, STEP, label=label), the recording's most frequent call."""
+        a = arr if type(arr) is np.ndarray or isinstance(arr, np.ndarray) else np.asarray(arr)
+        vid = len(self.values)
+        self.values.append(Value(vid, a.shape, a.dtype, STEP, -1, None, None, label))
         self.arrays[vid] = arr
         return vid
 
@@ -257,8 +264,8 @@ class Recorder:
         arr = out.data
         alias = tuple(k for k, t in enumerate(inputs)
                       if t.data.ndim and np.may_share_memory(arr, t.data)) if arr.ndim else ()
-        v = self._new(arr, STEP, label=op.name)
-        dyn = self._dyn(attrs) if attrs else []
+        v = self._new_step(arr, op.name)
+        dyn = self._dyn(attrs) if attrs else ()
         step = Step("fwd", ins, v, op=op, attrs=attrs, alias=alias, dyn=dyn)
         if not dyn:
             step.folded = self._folded(ins, arr)
