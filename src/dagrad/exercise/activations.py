@@ -60,8 +60,9 @@ def sheet_activation(key: str, slope: Fraction = Fraction(1, 10)) -> SheetActiva
 
 _TABLE = {
     "sigmoid": SheetActivation(
-        "sigmoid", r"\sigma", r"\sigma(u) = \frac{1}{1+e^{-u}}",
-        r"\sigma'(u) = \sigma(u)\,\bigl(1-\sigma(u)\bigr)", Fraction(1, 4), True, True, "sigmoid",
+        "sigmoid", r"\operatorname{sigmoid}", r"\operatorname{sigmoid}(u) = \frac{1}{1+e^{-u}}",
+        r"\operatorname{sigmoid}'(u) = \operatorname{sigmoid}(u)\,\bigl(1-"
+        r"\operatorname{sigmoid}(u)\bigr)", Fraction(1, 4), True, True, "sigmoid",
         lambda u: 1 / (1 + _sympy().exp(-u))),
     "tanh": SheetActivation(
         "tanh", r"\tanh", r"\tanh(u) = \frac{e^{u}-e^{-u}}{e^{u}+e^{-u}}",
