@@ -2,7 +2,7 @@
 # The whole test suite (what CI runs).  Extra arguments go to pytest, e.g. scripts/test.sh -k rosenbrock
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh test --apt graphviz:dot chromium:/usr/bin/chromium \
+bash scripts/bootstrap.sh test --apt graphviz:dot chromium:/usr/bin/chromium gettext:msgfmt \
   texlive-latex-base:pdflatex texlive-latex-recommended:/usr/share/texlive/texmf-dist/tex/latex/booktabs/booktabs.sty \
   texlive-lang-german:/usr/share/texlive/texmf-dist/tex/generic/dehyph/dehypht.tex
 # two workers, one BLAS thread each: no oversubscription of the two cores
