@@ -337,6 +337,26 @@ def test_pdf_through_chromium(tmp_path):
         assert all(w in text for w in words), text[:500]
         assert "/CreationDate" not in (reader.metadata or {})
         assert 1 <= len(reader.pages) <= 12
+    again = tmp_path / "again"
+    assert main(["exercise", "--seed", "2", "--parts", "a,b", "--lang", "de", "--pdf",
+                 "--solutions", "off", "-o", str(again)]) == 0
+    assert (again / "sheet.pdf").read_bytes() == (tmp_path / "sheet.pdf").read_bytes()
+
+
+def test_pdf_without_chromium_says_what_to_install(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("pypdf")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
+    monkeypatch.delenv("DAGRAD_CHROMIUM", raising=False)
+    out = tmp_path / "o"
+    # --solutions off: the handout needs no Graphviz (PATH hides dot too)
+    assert main(["exercise", "--seed", "1", "--pdf", "--solutions", "off", "-o", str(out)]) == 2
+    assert "apt-get install chromium" in capsys.readouterr().err and not out.exists()
+    monkeypatch.setenv("DAGRAD_CHROMIUM", str(tmp_path / "nothing"))
+    assert main(["exercise", "--seed", "1", "--pdf", "--solutions", "off", "-o", str(out)]) == 2
+    assert "DAGRAD_CHROMIUM" in capsys.readouterr().err and not out.exists()
+    # and without Graphviz the key's DAGs are named as what is missing
+    assert main(["exercise", "--seed", "1", "-o", str(out)]) == 2
+    assert "apt-get install graphviz" in capsys.readouterr().err and not out.exists()
 
 
 def test_write_sheet_refuses_a_file_as_folder(tmp_path):

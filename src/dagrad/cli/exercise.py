@@ -55,12 +55,16 @@ def run(args: argparse.Namespace) -> int:
     if args.pdf:
         import importlib.util
 
-        from ..pdf import find_chromium
+        from ..pdf import PdfUnavailable, find_chromium
 
         if importlib.util.find_spec("pypdf") is None:
             raise UsageError(_("--pdf needs pypdf: pip install 'dagrad[pdf]', or leave out "
                                "--pdf"))
-        if find_chromium() is None:
+        try:
+            chromium = find_chromium()
+        except PdfUnavailable as e:  # DAGRAD_CHROMIUM names no program
+            raise UsageError(str(e)) from None
+        if chromium is None:
             raise UsageError(_("--pdf needs headless Chromium, which was not found: install "
                                "Debian's chromium (apt-get install chromium) or set "
                                "DAGRAD_CHROMIUM, or leave out --pdf"))

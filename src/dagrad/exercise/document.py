@@ -190,6 +190,10 @@ class Document:
             out.append("</section>")
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the document (its MathJax reads the same delimiters as KaTeX)."""
+        return self.body_html()
+
     def to_html(self) -> str:
         """A complete, self-contained page (KaTeX and the print stylesheet inlined)."""
         from ..web.page import html_page
