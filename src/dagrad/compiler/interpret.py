@@ -42,23 +42,33 @@ class Program:
         self.made: dict[str, Callable] = {}         # canonical text -> factory(*slot numbers)
         self.tag = f"<dg.compile {label} #{next(_counter)} step"
 
-    def direct(self, text: str, names: list[str]) -> Callable:
-        """A step from canonical text (``_S[_jk]`` for names[k]) and the names it uses."""
-        slots = self.slots
-        order = []
-        for t in names:
-            k = slots.get(t)
-            if k is None:
-                k = slots[t] = len(slots)
-            order.append(k)
-        return self._step(text, order)
+    def slot(self, name: str) -> int:
+        """The slot of a name (a new one the first time)."""
+        k = self.slots.get(name)
+        if k is None:
+            k = self.slots[name] = len(self.slots)
+        return k
+
+    def factory(self, text: str, n: int) -> Callable:
+        """factory(*slots) -> the step running canonical text (``_S[_jk]`` for slot k)."""
+        made = self.made.get(text)
+        if made is None:
+            params = "".join(f"_j{k}, " for k in range(n))
+            code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
+            src = (f"def _mk({params}):\n    def _step(_S):\n"
+                   + "".join(f"        {line}\n" for line in code) + "    return _step\n")
+            filename = f"{self.tag} {len(self.made)}>"
+            linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+            exec(builtins.compile(src, filename, "exec"), self.glb)
+            made = self.made[text] = self.glb.pop("_mk")
+        return made
 
     def canonical(self, lines: list[str], ret: bool = False) -> Callable:
         """A step running generated lines (``ret``: one expression, returned)."""
         pieces = _TOKEN.split("\n".join(lines))    # odd pieces: the tokens
         seen: dict[str, str] = {}
         order: list[int] = []
-        kinds, slots, ns = self.kinds, self.slots, self.ns
+        kinds, slot, ns = self.kinds, self.slot, self.ns
         for i in range(1, len(pieces), 2):
             t = pieces[i]
             hit = seen.get(t)
@@ -67,33 +77,17 @@ class Program:
                 if c == "#":
                     pieces[i] = ""
                     continue
-                slot = kinds.get(t)
-                if slot is None:
-                    slot = kinds[t] = c != "'" and c != '"' and (
+                is_slot = kinds.get(t)
+                if is_slot is None:
+                    is_slot = kinds[t] = c != "'" and c != '"' and (
                         (t in ns and c != "_") or _LOCAL.fullmatch(t) is not None)
-                if not slot:
+                if not is_slot:
                     continue
-                k = slots.get(t)
-                if k is None:
-                    k = slots[t] = len(slots)
                 hit = seen[t] = f"_S[_j{len(order)}]"
-                order.append(k)
+                order.append(slot(t))
             pieces[i] = hit
         text = "".join(pieces)
-        return self._step("return " + text if ret else text, order)
-
-    def _step(self, text: str, order: list[int]) -> Callable:
-        factory = self.made.get(text)
-        if factory is None:
-            params = "".join(f"_j{k}, " for k in range(len(order)))
-            code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
-            src = (f"def _mk({params}):\n    def _step(_S):\n"
-                   + "".join(f"        {line}\n" for line in code) + "    return _step\n")
-            filename = f"{self.tag} {len(self.made)}>"
-            linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-            exec(builtins.compile(src, filename, "exec"), self.glb)
-            factory = self.made[text] = self.glb.pop("_mk")
-        return factory(*order)
+        return self.factory("return " + text if ret else text, len(order))(*order)
 
     def replay(self, steps: list[Callable], final: Callable) -> Callable:
         """replay(A, T): the steps in order over a fresh slot list, then final's value."""

@@ -397,46 +397,48 @@ def _interpreted(plan: Plan, label: str) -> Callable:
     steps = []
     lines = g.lines
     values = plan.values
-    texts: dict[tuple, str] = {}                # (template, kind, name pattern, attrs) -> text
-    known: dict[int, str] = {}                  # vid -> its name (all but captured tensors')
     store = plan.store
+    made: dict[tuple, Callable] = {}            # (template, kind, pattern, attrs) -> factory
+    slot_of: dict[int, int] = {}                # vid -> its slot (all but captured tensors')
+    slot = prog.slot
 
-    def name(vid: int) -> str:
-        n = known.get(vid)
-        if n is None:
-            n = g.name(vid)
-            if values[vid].kind != STATE and store.get(vid, ("local",))[0] != "alias":
-                known[vid] = n                  # (a captured tensor: a load line, maybe)
-        return n
+    def named(vid: int) -> int:
+        k = slot(g.name(vid))                   # (a captured tensor: a load line, maybe)
+        if values[vid].kind != STATE and store.get(vid, ("local",))[0] != "alias":
+            slot_of[vid] = k
+        return k
 
     for it in plan.items:
-        if it.template is not None:
+        template = it.template
+        if template is not None:
             start = len(lines)
             s = it.step
             reads = it.reads
-            out = name(s.out)
-            ops = [name(v) if v in reads else "_UNUSED" for v in it.operands]
-            if len(lines) > start:                # a captured tensor loaded here first
-                steps.extend(prog.canonical([line]) for line in lines[start:])
-            seen: dict[str, int] = {}
-            names: list[str] = []
-            pattern = []
-            for n in (out, *ops):
-                if n == "_UNUSED":
+            k = slot_of.get(s.out)
+            order = [named(s.out) if k is None else k]
+            pattern = [0]
+            for v in it.operands:
+                if v not in reads:
                     pattern.append(-1)
                     continue
-                k = seen.get(n)
+                k = slot_of.get(v)
                 if k is None:
-                    k = seen[n] = len(names)
-                    names.append(n)
-                pattern.append(k)
-            key = (it.template, s.kind, tuple(pattern),
+                    k = named(v)
+                if k in order:
+                    pattern.append(order.index(k))
+                else:
+                    pattern.append(len(order))
+                    order.append(k)
+            if len(lines) > start:                # a captured tensor loaded here first
+                steps.extend(prog.canonical([line]) for line in lines[start:])
+            key = (template, s.kind, tuple(pattern),
                    tuple(map(repr, s.attrs.values())) if s.attrs else ())
-            text = texts.get(key)
-            if text is None:
+            factory = made.get(key)
+            if factory is None:
                 canon = [f"_S[_j{k}]" if k >= 0 else "_UNUSED" for k in pattern]
-                text = texts[key] = f"{canon[0]} = {kernels.fill(it.template, canon[1:], s)[0]}"
-            steps.append(prog.direct(text, names))
+                expr, _ = kernels.fill(template, canon[1:], s)
+                factory = made[key] = prog.factory(f"{canon[0]} = {expr}", len(order))
+            steps.append(factory(*order))
             continue
         start = len(lines)
         g.item(it)
