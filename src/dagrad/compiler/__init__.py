@@ -5,7 +5,9 @@ others) runs fn eagerly — its result is the eager result — while recording e
 every vjp rule a backward pass applies (``loss.backward()``, ``dg.grad``, ``dg.vjp``…), every
 write of a leaf's ``.grad`` (``zero_grad``, backward) and every optimizer step.  The recording
 is planned (constants folded, dead steps dropped — e.g. the gradient of an input nobody needs —,
-fused NumPy kernels chosen, buffers assigned by liveness) and emitted as one Python function;
+fused NumPy kernels chosen, buffers assigned by liveness) and emitted as one Python function
+(a plan of more than ``fastpaths.COMPILE_CODEGEN_LIMIT`` steps: as small compiled steps, see
+:mod:`.interpret`);
 later calls run that function: NumPy calls writing with ``out=`` into buffers made once, no
 Tensor per op, parameters updated in place by fused SGD/Adam kernels.  Values equal eager ones
 (the kernels run the table's operations in the same order): bit for bit with
