@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
 from . import numeric as nm
 from .answers import NodeAnswer, parse_node_value, typed_digits
 from .dag_of import graph_at
@@ -79,20 +80,22 @@ def _truths(g: Any, names: list[str], point: dict[str, Any]
     late = [n for n in names if n not in truths]
     for n in late:
         truths[n] = float(np.asarray(g[n].grad))
-    notes = [f"SymPy did not finish within {seconds:g} s ({limit.SECONDS.env} × 3) for "
-             f"{', '.join(late)}: those are compared with dagrad's backprop"] if late else []
+    notes = [_("SymPy did not finish within {seconds} s ({env} × 3) for {names}: those are "
+               "compared with dagrad's backprop").format(
+                   seconds=f"{seconds:g}", env=limit.SECONDS.env, names=", ".join(late))
+             ] if late else []
     return truths, notes
 
 
 def _matches(student: NodeAnswer, right: float) -> tuple[bool, str]:
     if nm.close(student.value, right, rtol=1e-9, atol=1e-12):
-        return True, "✓ right"
+        return True, _("✓ right")
     digits = typed_digits(student.text)
     if digits and digits >= 2 and right != 0:
         rounded = float(f"{right:.{digits}g}")
         if nm.close(rounded, student.value, rtol=1e-12):
-            return True, f"✓ right (rounded to {digits} digits)"
-    return False, "✗ wrong"
+            return True, _("✓ right (rounded to {digits} digits)").format(digits=digits)
+    return False, _("✗ wrong")
 
 
 def _bar(name: str) -> str:
@@ -115,18 +118,19 @@ def _why(g: Any, node: str, student: float, right: float, truths: dict[str, floa
     lines = [f"{_bar(node)} = {sym} = {nums} = {nm.fmt_value(right)}"]
     vals = [a * b for _, a, b in terms]
     if nm.close(student, -right, rtol=1e-9):
-        lines.append("yours has the opposite sign")
+        lines.append(_("yours has the opposite sign"))
         return lines
     for k in range(len(terms) - 1, 0, -1):
         for subset in itertools.combinations(range(len(terms)), k):
             if nm.close(sum(vals[i] for i in subset), student, rtol=1e-9):
                 left_out = [terms[i][0] for i in range(len(terms)) if i not in subset]
-                lines.append(f"yours is the sum without {' and '.join(left_out)}: every edge "
-                             f"out of {node} adds a term")
+                lines.append(_("yours is the sum without {terms}: every edge out of {node} "
+                               "adds a term").format(terms=_(" and ").join(left_out),
+                                                     node=node))
                 return lines
     f = nm.nice_fraction(student / right) if right else None
     if f is not None and f != 1:
-        lines.append(f"yours is {f} times the right value")
+        lines.append(_("yours is {f} times the right value").format(f=f))
     return lines
 
 
@@ -138,23 +142,24 @@ def adjoints(expression: str, answers: Sequence[str | NodeAnswer], *, at: str | 
     from ..dag.kinds import CONST
 
     if not answers:
-        raise ValueError("give at least one --adjoint NODE=VALUE")
+        raise ValueError(_("give at least one --adjoint NODE=VALUE"))
     if not at:
-        raise ValueError("adjoints are numbers at a point: give it with --at, e.g. "
-                         "--at x1=1.5,x2=2")
-    expr = read(expression, "the expression")
+        raise ValueError(_("adjoints are numbers at a point: give it with --at, e.g. "
+                           "--at x1=1.5,x2=2"))
+    expr = read(expression, _("the expression"))
     items = [a if isinstance(a, NodeAnswer) else parse_node_value(a) for a in answers]
     point = point_of(expr, at, seed)
     g = graph_at(expr, point)
     if not g.scalar:
-        raise ValueError("--adjoint needs a DAG of scalar nodes")
+        raise ValueError(_("--adjoint needs a DAG of scalar nodes"))
     for a in items:
         if a.name not in g:
-            raise ValueError(f"--adjoint {a.name}={a.text}: no node {a.name!r}; the DAG's "
-                             f"nodes are {', '.join(n.name for n in g.nodes)}")
+            raise ValueError(_("--adjoint {item}: no node {name!r}; the DAG's nodes are "
+                               "{nodes}").format(item=f"{a.name}={a.text}", name=a.name,
+                                                 nodes=", ".join(n.name for n in g.nodes)))
         if g[a.name].kind == CONST:
-            raise ValueError(f"--adjoint {a.name}={a.text}: {a.name} is a constant; it has no "
-                             "adjoint")
+            raise ValueError(_("--adjoint {item}: {name} is a constant; it has no adjoint")
+                             .format(item=f"{a.name}={a.text}", name=a.name))
     g.forward_formula()  # the limits are checked, the forward formulas built in a bounded child
     exact = {k: sympy.Rational(repr(v)) for k, v in point.items()}
     truths, notes = _truths(g, given_names(items, g), exact)
@@ -167,8 +172,9 @@ def adjoints(expression: str, answers: Sequence[str | NodeAnswer], *, at: str | 
         ok, verdict = _matches(a, truths[n.name])
         bp = float(np.asarray(n.grad))
         if not nm.close(bp, truths[n.name], rtol=1e-9, atol=1e-12):
-            notes.append(f"dagrad's backprop gives {_bar(n.name)} = {bp:g}, SymPy "
-                         f"{truths[n.name]:g} — a dagrad bug; please report it")
+            notes.append(_("dagrad's backprop gives {node} = {bp}, SymPy {sympy} — a dagrad "
+                           "bug; please report it").format(node=_bar(n.name), bp=f"{bp:g}",
+                                                           sympy=f"{truths[n.name]:g}"))
         rows.append([_bar(n.name), a.text, nm.fmt_value(truths[n.name]), verdict,
                      nm.fmt_value(bp)])
         if not ok:
@@ -177,22 +183,28 @@ def adjoints(expression: str, answers: Sequence[str | NodeAnswer], *, at: str | 
     if wrong:
         first = wrong[0]
         right = truths[first.name]
-        diagnosis.append(f"the first wrong adjoint in backward order is {_bar(first.name)} = "
-                         f"{first.text}; it should be {nm.fmt_value(right)}")
+        diagnosis.append(_("the first wrong adjoint in backward order is {node} = {yours}; it "
+                           "should be {right}").format(node=_bar(first.name), yours=first.text,
+                                                       right=nm.fmt_value(right)))
         diagnosis += _why(g, first.name, first.value, right, truths)
         later = [w.name for w in wrong[1:]]
         if later:
-            diagnosis.append(f"also wrong: {', '.join(_bar(n) for n in later)} (fix "
-                             f"{_bar(first.name)} first: the later ones sum over it)")
+            diagnosis.append(_("also wrong: {nodes} (fix {first} first: the later ones sum "
+                               "over it)").format(nodes=", ".join(_bar(n) for n in later),
+                                                  first=_bar(first.name)))
     at_text = ", ".join(f"{k}={v:g}" for k, v in point.items())
+    out = g.output.name
     report = CheckReport(
-        "adjoints", f"adjoints v̄ = ∂{g.output.name}/∂v of {g.output.name} = {expression} at "
-        f"{at_text}", ", ".join(f"{a.name}={a.text}" for a in items), WRONG if wrong else RIGHT,
-        f"each adjoint compared with sympy.diff of {g.output.name} with that node cut loose, at "
-        f"the point ({len(items)} given; {len(wrong)} wrong)", diagnosis,
-        read_as=[f"expression: {r}"] if (r := reading(expr)) else [], notes=notes)
-    report.tables.append(Table("the adjoints, in backward order",
-                               ["adjoint", "yours", "right", "verdict", "dagrad backprop"], rows))
+        "adjoints", _("adjoints {adjoint} of {f} = {expression} at {point}").format(
+            adjoint=f"v̄ = ∂{out}/∂v", f=out, expression=expression, point=at_text),
+        ", ".join(f"{a.name}={a.text}" for a in items), WRONG if wrong else RIGHT,
+        _("each adjoint compared with sympy.diff of {f} with that node cut loose, at the point "
+          "({n} given; {wrong} wrong)").format(f=out, n=len(items), wrong=len(wrong)), diagnosis,
+        read_as=[_("expression: {reading}").format(reading=r)] if (r := reading(expr)) else [],
+        notes=notes)
+    report.tables.append(Table(_("the adjoints, in backward order"),
+                               [_("adjoint"), _("yours"), _("right"), _("verdict"),
+                                _("dagrad backprop")], rows))
     if wrong:
         report.point = dict(point)
         report.values = {f"yours ({_bar(wrong[0].name)})": wrong[0].value,

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from ..expression import Expression, ExpressionError
+from ..i18n import _
 from .expressions import read
 
 __all__ = ["EdgeAnswer", "NodeAnswer", "parse_edge", "parse_node_value", "typed_digits"]
@@ -38,10 +39,11 @@ def parse_edge(item: str) -> EdgeAnswer:
     left, sep, right = item.partition("=")
     parts = _ARROW.split(left.strip()) if sep else []
     if not sep or len(parts) != 2 or not all(parts) or not right.strip():
-        raise ExpressionError(f"--edge {item!r}: expected SOURCE->TARGET=DERIVATIVE, e.g. "
-                              "v2->v3=2*v2")
+        raise ExpressionError(_("--edge {item!r}: expected SOURCE->TARGET=DERIVATIVE, e.g. "
+                                "v2->v3=2*v2").format(item=item))
     return EdgeAnswer(parts[0], parts[1], right.strip(),
-                      read(right.strip(), f"the derivative of --edge {item!r}"))
+                      read(right.strip(), _("the derivative of --edge {item!r}").format(
+                          item=item)))
 
 
 def parse_node_value(item: str, what: str = "--adjoint") -> NodeAnswer:
@@ -49,16 +51,19 @@ def parse_node_value(item: str, what: str = "--adjoint") -> NodeAnswer:
     name, sep, value = item.partition("=")
     name = name.strip()
     if not sep or not name or not value.strip():
-        raise ExpressionError(f"{what} {item!r}: expected NODE=NUMBER, e.g. v2=-50")
-    expr = read(value.strip(), f"the value of {what} {item!r}")
+        raise ExpressionError(_("{what} {item!r}: expected NODE=NUMBER, e.g. v2=-50").format(
+            what=what, item=item))
+    expr = read(value.strip(), _("the value of {what} {item!r}").format(what=what, item=item))
     if expr.variables:
-        raise ExpressionError(f"{what} {item!r}: the value must be a number (it uses "
-                              f"{', '.join(expr.variables)})")
+        raise ExpressionError(_("{what} {item!r}: the value must be a number (it uses "
+                                "{names})").format(what=what, item=item,
+                                                   names=", ".join(expr.variables)))
     from ..expression import numpy_functions
 
     v = float(expr.evaluate({}, numpy_functions()))
     if not math.isfinite(v):
-        raise ExpressionError(f"{what} {item!r}: the value is not finite")
+        raise ExpressionError(_("{what} {item!r}: the value is not finite").format(
+            what=what, item=item))
     return NodeAnswer(name, value.strip(), v)
 
 

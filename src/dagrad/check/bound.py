@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
 from . import numeric as nm
 from .expressions import read, reading
 from .report import RIGHT, WRONG, CheckReport, Table
@@ -100,7 +101,7 @@ class _Search:
     def climb(self, w: np.ndarray, h0: float, steps: int) -> None:
         cur = self.score(w, h0)
         scale = 0.3
-        for _ in range(steps):
+        for _step in range(steps):
             w2 = np.clip(w + self.rng.normal(0, scale * self.w_max, len(w)), -self.w_max,
                          self.w_max)
             h2 = h0 + float(self.rng.normal(0, scale * max(1.0, abs(h0))))
@@ -129,45 +130,50 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
     from ..explain.vanishing_chain.scalar_chain import activation as resolve
 
     if not (isinstance(w_max, (int, float)) and math.isfinite(w_max) and w_max > 0):
-        raise ValueError(f"--w-max {w_max!r}: a positive number")
+        raise ValueError(_("--w-max {value!r}: a positive number").format(value=w_max))
     if not 1 <= int(trials) <= 1_000_000:
-        raise ValueError(f"--trials {trials}: between 1 and 1,000,000")
+        raise ValueError(_("--trials {value}: between 1 and 1,000,000").format(value=trials))
     if not 1 <= int(max_n) <= 64:
-        raise ValueError(f"--max-n {max_n}: between 1 and 64")
+        raise ValueError(_("--max-n {value}: between 1 and 64").format(value=max_n))
     act = resolve(activation)
-    expr = read(claimed, "the bound")
+    expr = read(claimed, _("the bound"))
     unknown = [v for v in expr.variables if v not in VARIABLES]
     if unknown:
-        raise ValueError(f"the bound uses {', '.join(unknown)}; it may use h0 (or x), n, i and "
-                         "w (the largest |w_k|)")
+        raise ValueError(_("the bound uses {names}; it may use h0 (or x), n, i and w (the "
+                           "largest |w_k|)").format(names=", ".join(unknown)))
     rng = np.random.default_rng(seed)
     search = _Search(act, expr, float(w_max), rng)
-    for _ in range(int(trials)):
+    for _trial in range(int(trials)):
         n = int(rng.integers(1, int(max_n) + 1))
         search.score(*search.random(n))
     climbs = 0
     if search.best[1] is not None:
         w0, h00 = search.best[1][0], search.best[1][1]
-        for _ in range(5):
+        for _climb in range(5):
             search.climb(w0.copy(), h00, CLIMB_STEPS)
             climbs += 1
     ratio, where = search.best
-    question = (f"a bound on |∂h_n/∂w_i| for h_k = {act.label}(w_k·h_(k−1)), h_0 = h0, "
-                f"|w_k| ≤ {w_max:g}")
+    question = _("a bound on {d} for {chain}, {h0}, {w}").format(
+        d="|∂h_n/∂w_i|", chain=f"h_k = {act.label}(w_k·h_(k−1))", h0="h_0 = h0",
+        w=f"|w_k| ≤ {w_max:g}")
     read_as = [r] if (r := reading(expr)) else []
-    searched = (f"random weights |w_k| ≤ {w_max:g}, inputs h0 and depths n ≤ {max_n}, then a "
-                "local search towards the largest ratio true/bound")
-    table = Table("the closest point found", ["n", "i", "h0", "w_1..w_n", "|∂h_n/∂w_i|",
-                                             "your bound", "ratio"], [])
+    searched = _("random weights {w}, inputs h0 and depths {n}, then a local search towards "
+                 "the largest ratio true/bound").format(w=f"|w_k| ≤ {w_max:g}", n=f"n ≤ {max_n}")
+    table = Table(_("the closest point found"), ["n", "i", "h0", "w_1..w_n", "|∂h_n/∂w_i|",
+                                                _("your bound"), _("ratio")], [])
     if where is not None:
         w, h0, i, true, b = where
         table.rows.append([len(w), i, h0, ", ".join(f"{v:.4g}" for v in w), true, b, ratio])
     if search.undefined is not None:
         w, h0, i, true, b = search.undefined
         report = CheckReport("bound", question, claimed, WRONG,
-                             f"found in {search.trials} evaluations ({searched})",
-                             [f"your bound is not a number at n={len(w)}, i={i}, h0={h0:.6g}, "
-                              f"w={np.max(np.abs(w)):.6g} ({b}), where |∂h_n/∂w_i| = {true:.6g}"],
+                             _("found in {n} evaluations ({searched})").format(
+                                 n=search.trials, searched=searched),
+                             [_("your bound is not a number at {where} ({value}), where {d} = "
+                                "{true}").format(
+                                 where=f"n={len(w)}, i={i}, h0={h0:.6g}, "
+                                       f"w={np.max(np.abs(w)):.6g}",
+                                 value=b, d="|∂h_n/∂w_i|", true=f"{true:.6g}")],
                              read_as=read_as, tables=[table])
         report.point = {"n": len(w), "i": i, "h0": h0, "w": float(np.max(np.abs(w)))}
         return report
@@ -176,33 +182,37 @@ def bound(activation: str, claimed: str, *, w_max: float = 1.0, trials: int = 20
         engine = _confirm(act, w, h0, i)
         point = {"n": float(len(w)), "i": float(i), "h0": float(h0),
                  "w": float(np.max(np.abs(w)))}
-        diag = [f"counterexample: n={len(w)}, i={i}, h0={h0:.6g}, weights "
-                f"({', '.join(f'{v:.6g}' for v in w)}): |∂h_n/∂w_i| = {true:.6g} exceeds your "
-                f"bound {b:.6g} ({ratio:.4g} times it)"]
+        diag = [_("counterexample: {where}, weights ({weights}): {d} = {true} exceeds your "
+                  "bound {bound} ({ratio} times it)").format(
+                      where=f"n={len(w)}, i={i}, h0={h0:.6g}",
+                      weights=", ".join(f"{v:.6g}" for v in w), d="|∂h_n/∂w_i|",
+                      true=f"{true:.6g}", bound=f"{b:.6g}", ratio=f"{ratio:.4g}")]
         if engine is not None:
             agree = nm.close(engine, true, rtol=1e-8)
-            diag.append(f"dagrad's reverse mode on the recorded chain gives {engine:.6g}"
-                        + ("" if agree else " — it disagrees with the closed form (a bug)"))
+            diag.append(_("dagrad's reverse mode on the recorded chain gives {value}").format(
+                value=f"{engine:.6g}")
+                + ("" if agree else _(" — it disagrees with the closed form (a bug)")))
         report = CheckReport("bound", question, claimed, WRONG,
-                             f"a counterexample found in {search.trials} evaluations "
-                             f"({searched})", diag,
+                             _("a counterexample found in {n} evaluations ({searched})").format(
+                                 n=search.trials, searched=searched), diag,
                              read_as=read_as, tables=[table])
         report.point = point
         report.values = {"|∂h_n/∂w_i|": true, "your bound": b}
         report.data.update(counterexample=where, ratio=ratio)
         return report
     if where is None:
-        tight = "the derivative was 0 at every point tried"
+        tight = _("the derivative was 0 at every point tried")
     elif ratio >= TIGHT:
-        tight = (f"it looks tight: the search came within {100 * (1 - ratio):.2g}% of it "
-                 f"(ratio {ratio:.6g})")
+        tight = _("it looks tight: the search came within {pct}% of it (ratio {ratio})").format(
+            pct=f"{100 * (1 - ratio):.2g}", ratio=f"{ratio:.6g}")
     else:
-        tight = (f"it does not look tight: the largest |∂h_n/∂w_i| found is {ratio:.4g} of "
-                 "your bound")
+        tight = _("it does not look tight: the largest {d} found is {ratio} of your "
+                  "bound").format(d="|∂h_n/∂w_i|", ratio=f"{ratio:.4g}")
+    none_in = _("no counterexample in {n} evaluations").format(n=search.trials)
     report = CheckReport("bound", question, claimed, RIGHT,
-                         f"no counterexample in {search.trials} evaluations ({searched}); "
-                         "a search, not a proof",  # never "proved"
-                         [f"no counterexample in {search.trials} evaluations", tight],
+                         _("{none_in} ({searched}); a search, not a proof").format(
+                             none_in=none_in, searched=searched),  # never "proved"
+                         [none_in, tight],
                          read_as=read_as, tables=[table])
     report.data.update(ratio=ratio, closest=where)
     return report

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..expression import parse_assignments
+from ..i18n import _
 from . import numeric as nm
 from .answers import EdgeAnswer, parse_edge
 from .dag_of import default_point, graph_at, leaf_exprs
@@ -29,11 +30,12 @@ def point_of(expr: Any, at: str | dict | None, seed: int = 0) -> dict[str, float
     missing = [v for v in expr.variables if v not in point]
     extra = [v for v in point if v not in expr.variables]
     if missing or extra:
-        parts = ([f"--at is missing {', '.join(missing)}"] if missing else []) + \
-                ([f"--at names {', '.join(extra)}, which the expression does not use"]
-                 if extra else [])
-        raise ValueError("; ".join(parts) + f" (the expression's variables: "
-                         f"{', '.join(expr.variables)})")
+        parts = ([_("--at is missing {names}").format(names=", ".join(missing))]
+                 if missing else []) + \
+                ([_("--at names {names}, which the expression does not use").format(
+                    names=", ".join(extra))] if extra else [])
+        raise ValueError("; ".join(parts) + _(" (the expression's variables: {names})").format(
+            names=", ".join(expr.variables)))
     return point
 
 
@@ -47,7 +49,8 @@ def local_truth(g: Any, source: str, target: str) -> Any:
     node = g[target]
     op = node.op_entry
     if op is None or op.symbolic is None:
-        raise ValueError(f"node {target!r} has no SymPy forward in the op table")
+        raise ValueError(_("node {node!r} has no SymPy forward in the op table").format(
+            node=target))
     sym = symbolic.symbols(g)
     local = op.symbolic(*(sym[i] for i in node.inputs), **node.attrs)
     return sympy.diff(local, sym[source])
@@ -58,22 +61,25 @@ def _edge_or_error(g: Any, a: EdgeAnswer) -> None:
 
     for name in (a.source, a.target):
         if name not in g:
-            raise ValueError(f"--edge {a.source}->{a.target}: no node {name!r}; the DAG's "
-                             f"nodes are {', '.join(n.name for n in g.nodes)}")
+            raise ValueError(_("--edge {edge}: no node {name!r}; the DAG's nodes are "
+                               "{nodes}").format(edge=f"{a.source}->{a.target}", name=name,
+                                                 nodes=", ".join(n.name for n in g.nodes)))
     if not any(e.target == a.target for e in g.out_edges(a.source)):
-        outs = ", ".join(f"{e.source}->{e.target}" for e in g.out_edges(a.source)) or "none"
-        raise ValueError(f"--edge {a.source}->{a.target}: the DAG has no such edge (edges out "
-                         f"of {a.source}: {outs})")
+        outs = ", ".join(f"{e.source}->{e.target}" for e in g.out_edges(a.source)) or _("none")
+        raise ValueError(_("--edge {edge}: the DAG has no such edge (edges out of {source}: "
+                           "{outs})").format(edge=f"{a.source}->{a.target}", source=a.source,
+                                             outs=outs))
     if g[a.source].kind == CONST:
-        raise ValueError(f"--edge {a.source}->{a.target}: {a.source} is a constant; no "
-                         "gradient flows along its edge")
+        raise ValueError(_("--edge {edge}: {source} is a constant; no gradient flows along its "
+                           "edge").format(edge=f"{a.source}->{a.target}", source=a.source))
     if not g.scalar:
-        raise ValueError("--edge needs a DAG of scalar nodes")
+        raise ValueError(_("--edge needs a DAG of scalar nodes"))
     unknown = [v for v in a.expr.variables if v not in g]
     if unknown:
-        raise ValueError(f"--edge {a.source}->{a.target}: the derivative uses "
-                         f"{', '.join(unknown)}, which is no node of the DAG (nodes: "
-                         f"{', '.join(n.name for n in g.nodes)})")
+        raise ValueError(_("--edge {edge}: the derivative uses {names}, which is no node of the "
+                           "DAG (nodes: {nodes})").format(
+                               edge=f"{a.source}->{a.target}", names=", ".join(unknown),
+                               nodes=", ".join(n.name for n in g.nodes)))
 
 
 def edges(expression: str, answers: Sequence[str | EdgeAnswer], *,
@@ -85,8 +91,8 @@ def edges(expression: str, answers: Sequence[str | EdgeAnswer], *,
     from ..expression import to_sympy
 
     if not answers:
-        raise ValueError("give at least one --edge SOURCE->TARGET=DERIVATIVE")
-    expr = read(expression, "the expression")
+        raise ValueError(_("give at least one --edge SOURCE->TARGET=DERIVATIVE"))
+    expr = read(expression, _("the expression"))
     items = [a if isinstance(a, EdgeAnswer) else parse_edge(a) for a in answers]
     point = point_of(expr, at, seed)
     g = graph_at(expr, point)
@@ -107,34 +113,39 @@ def edges(expression: str, answers: Sequence[str | EdgeAnswer], *,
         v_right = nm.value_at(truth.xreplace(subs), at_point)
         v_yours = nm.value_at(yours.xreplace(subs), at_point)
         rows.append([f"{a.source} → {a.target}", a.text, right_txt,
-                     "✓ right" if d.equal else "✗ wrong", nm.fmt_value(v_yours),
+                     _("✓ right") if d.equal else _("✗ wrong"), nm.fmt_value(v_yours),
                      nm.fmt_value(v_right)])
         if d.equal:
             continue
         wrong.append(a)
-        line = f"{a.source} → {a.target}: {label} = {right_txt}, not {a.text}"
+        line = _("{edge}: {d} = {right}, not {yours}").format(
+            edge=f"{a.source} → {a.target}", d=label, right=right_txt, yours=a.text)
         ratio = nm.constant_ratio(yours.xreplace(subs), truth.xreplace(subs), d.points)
         if ratio is not None:
             line += f" — {ratio}"
         uses = [e for e in g.in_edges(a.target) if e.source == a.source]
         if len(uses) > 1:
-            line += (f"; {a.target} uses {a.source} {len(uses)} times: the edge's derivative is "
-                     "the sum over its uses")
+            line += _("; {target} uses {source} {n} times: the edge's derivative is the sum "
+                      "over its uses").format(target=a.target, source=a.source, n=len(uses))
         diagnosis.append(line)
         if witness is None and d.witness is not None:
             witness = (a, d)
     n = len(items)
-    how = (f"each edge's derivative compared with sympy.diff of its op ({n} edge"
-           f"{'s' if n > 1 else ''}; {len(wrong)} wrong)")
-    report = CheckReport("edges", f"local derivatives on the DAG of {g.output.name} = "
-                         f"{expression}", "; ".join(f"{a.source}->{a.target}={a.text}"
-                                                    for a in items),
+    how = (_("each edge's derivative compared with sympy.diff of its op ({n} edge; {wrong} "
+             "wrong)") if n == 1 else
+           _("each edge's derivative compared with sympy.diff of its op ({n} edges; {wrong} "
+             "wrong)")).format(n=n, wrong=len(wrong))
+    report = CheckReport("edges", _("local derivatives on the DAG of {f} = {expression}").format(
+                             f=g.output.name, expression=expression),
+                         "; ".join(f"{a.source}->{a.target}={a.text}" for a in items),
                          WRONG if wrong else RIGHT, how, diagnosis,
-                         read_as=[f"expression: {r}"] if (r := reading(expr)) else [])
+                         read_as=[_("expression: {reading}").format(reading=r)]
+                         if (r := reading(expr)) else [])
     report.read_as += [f"{a.source}->{a.target}: {r}" for a in items if (r := reading(a.expr))]
-    report.tables.append(Table(f"the edges at {', '.join(f'{k}={v:g}' for k, v in point.items())}",
-                               ["edge", "yours", "right", "verdict", "yours here",
-                                "right here"], rows))
+    report.tables.append(Table(_("the edges at {point}").format(
+        point=", ".join(f"{k}={v:g}" for k, v in point.items())),
+        [_("edge"), _("yours"), _("right"), _("verdict"), _("yours here"), _("right here")],
+        rows))
     if witness is not None:
         a, d = witness
         report.point = nm.float_point(d.witness)

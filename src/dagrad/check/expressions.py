@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..expression import Expression, ExpressionError, parse
+from ..i18n import _
 
 __all__ = ["read", "reading", "sympy_of"]
 
@@ -17,7 +18,8 @@ __all__ = ["read", "reading", "sympy_of"]
 def read(text: str, what: str) -> Expression:
     """Parse ``text`` (the ``what``: "the expression", "the answer") or raise a clear error."""
     if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
+        raise TypeError(_("{what} must be a str, not {type}").format(
+            what=what, type=type(text).__name__))
     try:
         return parse(text)
     except ExpressionError as e:

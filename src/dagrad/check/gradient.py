@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
 from . import numeric as nm
 from .dag_of import default_point, edge_in_leaves, graph_at, leaf_exprs, path_text
 from .expressions import read, reading, sympy_of
@@ -46,8 +47,9 @@ class _Group:
         for p in self.paths:
             t = path_text(p, self.start)
             texts[t] = texts.get(t, 0) + 1
-        return " and ".join(t if k == 1 else f"{t} ({k} times: an input used {k} times by one "
-                            "op is one path per use)" for t, k in texts.items())
+        return _(" and ").join(
+            t if k == 1 else _("{path} ({k} times: an input used {k} times by one op is one "
+                               "path per use)").format(path=t, k=k) for t, k in texts.items())
 
 
 def _pretty(expr: Any) -> str:
@@ -64,23 +66,24 @@ def _edge_name(e: Any) -> str:
 
 def _join(items: Sequence[str]) -> str:
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + _(" and ") + items[-1]
 
 
 def _factor_words(r: Fraction) -> str:
     """"off by a factor 2 (yours is half of it)", "the sign is wrong", …"""
-    sign = "the sign is wrong" if r < 0 else ""
+    sign = _("the sign is wrong") if r < 0 else ""
     k = abs(r)
     if k == 1:
         return sign
     if k.denominator == 1:
-        size = f"off by a factor {k.numerator} (yours is {k.numerator} times it)"
+        size = _("off by a factor {k} (yours is {k} times it)").format(k=k.numerator)
+    elif k.numerator == 1 and k.denominator == 2:
+        size = _("off by a factor 2 (yours is half of it)")
     elif k.numerator == 1:
-        half = "half" if k.denominator == 2 else f"1/{k.denominator}"
-        size = f"off by a factor {k.denominator} (yours is {half} of it)"
+        size = _("off by a factor {k} (yours is 1/{k} of it)").format(k=k.denominator)
     else:
-        size = f"off by a factor {k.numerator}/{k.denominator}"
-    return f"{sign} and {size}" if sign else size
+        size = _("off by a factor {p}/{q}").format(p=k.numerator, q=k.denominator)
+    return _("the sign is wrong and {size}").format(size=size) if sign else size
 
 
 def _coefficient(e: Any) -> Fraction | None:
@@ -128,22 +131,27 @@ def _ratio_story(group: _Group, extra_vals: np.ndarray, extra_expr: Any, subs: d
         if ok.sum() < 3:
             continue
         if np.all(nm.close(rho[ok] * prod[ok], 1.0, rtol=1e-9)):
-            return (f"the missing factor is exactly the local derivative of {names}: "
-                    f"{'that edge was' if len(part) == 1 else 'those edges were'} left out "
-                    "(a missing inner derivative)", part)
+            text = (_("the missing factor is exactly the local derivative of {names}: that "
+                      "edge was left out (a missing inner derivative)") if len(part) == 1 else
+                    _("the missing factor is exactly the local derivative of {names}: those "
+                      "edges were left out (a missing inner derivative)"))
+            return text.format(names=names), part
         if np.all(nm.close(rho[ok], prod[ok], rtol=1e-9)):
-            return (f"the extra factor is exactly the local derivative of {names}: "
-                    f"{'it is' if len(part) == 1 else 'they are'} counted twice", part)
+            text = (_("the extra factor is exactly the local derivative of {names}: it is "
+                      "counted twice") if len(part) == 1 else
+                    _("the extra factor is exactly the local derivative of {names}: they are "
+                      "counted twice"))
+            return text.format(names=names), part
     ratio = nm.bounded_call(lambda: sympy.factor(sympy.cancel(extra_expr / group.contribution)))
     free = getattr(ratio, "free_symbols", None) or set()
     involved = [e for e in path if edge_in_leaves(e, subs).free_symbols & free] if free else []
-    what = f"the factor {_pretty(ratio)}" if ratio is not None else \
-        "a factor that is not a constant"
+    what = _("the factor {factor}").format(factor=_pretty(ratio)) if ratio is not None else \
+        _("a factor that is not a constant")
     names = ", ".join(sorted(s.name for s in free))
-    tail = (f"; look at the edges whose derivative involves {names}: "
-            f"{_join([_edge_name(e) for e in involved])}" if involved else "")
-    return f"yours differs from it by {what} (not a constant: a wrong power or a wrong " \
-           f"local derivative){tail}", involved
+    tail = (_("; look at the edges whose derivative involves {names}: {edges}").format(
+        names=names, edges=_join([_edge_name(e) for e in involved])) if involved else "")
+    return _("yours differs from it by {what} (not a constant: a wrong power or a wrong local "
+             "derivative)").format(what=what) + tail, involved
 
 
 def _fit(groups: list[_Group], target: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -152,7 +160,7 @@ def _fit(groups: list[_Group], target: np.ndarray) -> tuple[np.ndarray, bool]:
         return np.zeros(0), bool(np.all(nm.close(target, 0.0, rtol=1e-9, atol=1e-9)))
     A = np.stack([g.values for g in groups], axis=1)
     scale = max(1.0, float(np.max(np.abs(target))), float(np.max(np.abs(A))))
-    alpha, *_ = np.linalg.lstsq(A / scale, target / scale, rcond=None)
+    alpha, *_rest = np.linalg.lstsq(A / scale, target / scale, rcond=None)
     nice = [nm.nice_fraction(a) for a in alpha]
     alpha = np.array([float(f) if f is not None else a for a, f in zip(alpha, nice,
                                                                           strict=True)])
@@ -196,10 +204,13 @@ def _other_leaf_story(g: Any, wrt: str, expr: Any, vals: np.ndarray, subs: dict,
 
             c = sympy.Mul(*(edge_in_leaves(e, subs) for e in path))
             cv = nm.values_at(c, points)
-            for sign, word in ((1, ""), (-1, " with the opposite sign")):
+            for sign in (1, -1):
                 if np.all(nm.close(vals, sign * cv, rtol=1e-9)):
-                    return (f"it is the contribution of the path {path_text(path)}{word}, "
-                            f"which starts at {leaf.name}, not at {wrt}")
+                    text = (_("it is the contribution of the path {path}, which starts at "
+                              "{leaf}, not at {wrt}") if sign == 1 else
+                            _("it is the contribution of the path {path} with the opposite "
+                              "sign, which starts at {leaf}, not at {wrt}"))
+                    return text.format(path=path_text(path), leaf=leaf.name, wrt=wrt)
     return None
 
 
@@ -211,8 +222,8 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
     notes: list[str] = []
     paths = g.paths(wrt, limit=10 * MAX_PATHS)
     if len(paths) > MAX_PATHS:
-        return ([f"{len(paths)} paths lead from {wrt} to {g.output.name}: too many to match one "
-                 "by one"], None, notes)
+        return ([_("{n} paths lead from {wrt} to {out}: too many to match one by one").format(
+            n=len(paths), wrt=wrt, out=g.output.name)], None, notes)
     subs = leaf_exprs(g)
     groups: list[_Group] = []
     for p in paths:
@@ -234,12 +245,13 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
             gr.values = gr.values[keep]
         term_vals = [v[keep] for v in term_vals]
     if len(points) < 3:
-        return ([f"your answer is not defined at the points tried where ∂{g.output.name}/∂{wrt} "
-                 "is, so its terms cannot be matched against the paths"], None, notes)
+        return ([_("your answer is not defined at the points tried where {d} is, so its terms "
+                   "cannot be matched against the paths").format(d=f"∂{g.output.name}/∂{wrt}")],
+                None, notes)
     path_sum = np.sum([len(gr.paths) * gr.values for gr in groups], axis=0)
     if not np.all(nm.close(path_sum, nm.values_at(truth, points), rtol=1e-9)):
-        notes.append("the DAG's sum over paths differs from SymPy's derivative — a dagrad bug; "
-                     "please report it")
+        notes.append(_("the DAG's sum over paths differs from SymPy's derivative — a dagrad "
+                       "bug; please report it"))
     alpha, extra = _match(groups, terms, term_vals)
     lines: list[str] = []
     rows: list[list[str]] = []
@@ -248,26 +260,28 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
         m = len(gr.paths)
         a = alpha[k] if k < len(alpha) else 0.0
         frac = nm.nice_fraction(a / m)
-        contributes = (f"contributes {_pretty(gr.contribution)}" if m == 1 else
-                       f"contribute {m} × {_pretty(gr.contribution)}")
-        label = "the path" if m == 1 else "the paths"
+        contributes = (_("the path {path} contributes {c}") if m == 1 else
+                       _("the paths {path} contribute {m} × {c}")).format(
+                           path=gr.text, c=_pretty(gr.contribution), m=m)
         if frac == 1:
-            rows.append([gr.text, _pretty(m * gr.contribution), "✓ present"])
+            rows.append([gr.text, _pretty(m * gr.contribution), _("✓ present")])
             continue
         if frac == 0 or frac is None and abs(a) < 1e-12:
             missing.append(k)
-            rows.append([gr.text, _pretty(m * gr.contribution), "✗ missing"])
+            rows.append([gr.text, _pretty(m * gr.contribution), _("✗ missing")])
             continue
         yours = _pretty(sympy.nsimplify(a) * gr.contribution)
         if frac is None:
-            lines.append(f"{label} {gr.text} {contributes}; your answer has {a:.6g} times its "
-                         "contribution")
+            lines.append(_("{contributes}; your answer has {a} times its contribution").format(
+                contributes=contributes, a=f"{a:.6g}"))
             rows.append([gr.text, _pretty(m * gr.contribution), f"✗ × {a:.6g}"])
             continue
         words = _factor_words(frac)
         suspects = _suspects_for_factor(gr.paths[0], frac)
-        look = f" — look at {_join([_edge_name(e) for e in suspects])}" if suspects else ""
-        lines.append(f"{label} {gr.text} {contributes}; your answer has {yours}: {words}{look}")
+        look = _(" — look at {edges}").format(edges=_join([_edge_name(e) for e in suspects])) \
+            if suspects else ""
+        lines.append(_("{contributes}; your answer has {yours}: {words}").format(
+            contributes=contributes, yours=yours, words=words) + look)
         rows.append([gr.text, _pretty(m * gr.contribution), f"✗ {yours}"])
     extra_exprs = [terms[j] for j in extra]
     extra_vals = [term_vals[j] for j in extra]
@@ -280,10 +294,11 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
         for k, idx in pairs:
             gr = groups[k]
             ex = sympy.Add(*(extra_exprs[i] for i in idx))
-            story, _ = _ratio_story(gr, np.sum([extra_vals[i] for i in idx], axis=0), ex,
+            story, _edges = _ratio_story(gr, np.sum([extra_vals[i] for i in idx], axis=0), ex,
                                     subs, points)
-            lines.append(f"the path {gr.text} contributes {_pretty(gr.contribution)}; your "
-                         f"answer has {_pretty(ex)} in its place: {story}")
+            lines.append(_("the path {path} contributes {c}; your answer has {yours} in its "
+                           "place: {story}").format(path=gr.text, c=_pretty(gr.contribution),
+                                                    yours=_pretty(ex), story=story))
             used.update(idx)
             missing.remove(k)
         extra = [extra[i] for i in range(len(extra)) if i not in used]
@@ -291,14 +306,17 @@ def _locate(g: Any, wrt: str, answer: Any, truth: Any, points: list[dict]
         extra_vals = [term_vals[j] for j in extra]
     for k in missing:
         gr = groups[k]
-        lines.append(f"the path {gr.text} contributes {_pretty(gr.contribution)}; your answer "
-                     "has no term for it (a missing path: the chain rule sums every path)")
+        lines.append(_("the path {path} contributes {c}; your answer has no term for it (a "
+                       "missing path: the chain rule sums every path)").format(
+                           path=gr.text, c=_pretty(gr.contribution)))
     for ex, ev in zip(extra_exprs, extra_vals, strict=True):
         other = _other_leaf_story(g, wrt, ex, ev, subs, points)
-        lines.append(f"your term {_pretty(ex)} matches no path from {wrt} to {g.output.name}"
-                     + (f": {other}" if other else " (an extra term)"))
-    table = Table(f"the paths from {wrt} to {g.output.name} (∂{g.output.name}/∂{wrt} = their sum)",
-                  ["path", "contributes", "in your answer"], rows)
+        head = _("your term {term} matches no path from {wrt} to {out}").format(
+            term=_pretty(ex), wrt=wrt, out=g.output.name)
+        lines.append(head + (f": {other}" if other else _(" (an extra term)")))
+    table = Table(_("the paths from {wrt} to {out} ({d} = their sum)").format(
+        wrt=wrt, out=g.output.name, d=f"∂{g.output.name}/∂{wrt}"),
+        [_("path"), _("contributes"), _("in your answer")], rows)
     return lines, table, notes
 
 
@@ -318,13 +336,14 @@ def gradient(expression: str, wrt: str, answer: str, *, seed: int = 0) -> CheckR
     expr = read(expression, "the expression")
     ans = read(answer, "the answer")
     if wrt not in expr.variables:
-        raise ValueError(f"--wrt {wrt!r}: the expression's variables are "
-                         f"{', '.join(expr.variables) or 'none'}")
+        raise ValueError(_("--wrt {wrt!r}: the expression's variables are {names}").format(
+            wrt=wrt, names=", ".join(expr.variables) or _("none")))
     unknown = [v for v in ans.variables if v not in expr.variables]
     if unknown:
-        raise ValueError(f"the answer uses {', '.join(unknown)}, which the expression "
-                         f"{expression!r} does not have (its variables: "
-                         f"{', '.join(expr.variables)})")
+        raise ValueError(_("the answer uses {names}, which the expression {expression!r} does "
+                           "not have (its variables: {variables})").format(
+                               names=", ".join(unknown), expression=expression,
+                               variables=", ".join(expr.variables)))
     f_sym = sympy_of(expr)
     x = sympy.Symbol(wrt, real=True)
     truth = sympy.diff(f_sym, x)
@@ -332,9 +351,10 @@ def gradient(expression: str, wrt: str, answer: str, *, seed: int = 0) -> CheckR
     decision = nm.decide(a_sym, truth, expr.variables, seed=seed)
     g = graph_at(expr, default_point(expr, seed))
     out = g.output.name
-    read_as = [f"{w}: {r}" for w, r in (("expression", reading(expr)), ("answer", reading(ans)))
-               if r]
-    report = CheckReport("gradient", f"∂{out}/∂{wrt} of {out} = {expression}", answer,
+    read_as = [f"{w}: {r}" for w, r in ((_("expression"), reading(expr)),
+                                        (_("answer"), reading(ans))) if r]
+    report = CheckReport("gradient", _("{d} of {f} = {expression}").format(
+        d=f"∂{out}/∂{wrt}", f=out, expression=expression), answer,
                          RIGHT if decision.equal else WRONG, decision.how, read_as=read_as)
     report.data.update(truth=truth, answer=a_sym, graph=g, decision=decision)
     if decision.equal:
@@ -349,11 +369,13 @@ def gradient(expression: str, wrt: str, answer: str, *, seed: int = 0) -> CheckR
     for other in expr.variables:
         if other != wrt and nm.decide(a_sym, sympy.diff(f_sym, sympy.Symbol(other, real=True)),
                                       expr.variables, seed=seed, points=8).equal:
-            report.diagnosis.append(f"your answer is ∂{out}/∂{other}, not ∂{out}/∂{wrt}")
+            report.diagnosis.append(_("your answer is {other}, not {d}").format(
+                other=f"∂{out}/∂{other}", d=f"∂{out}/∂{wrt}"))
     try:
         lines, table, notes = _locate(g, wrt, a_sym, truth, decision.points)
     except (ValueError, ArithmeticError) as e:  # e.g. a graph SymPy cannot write out
-        lines, table, notes = [f"could not match the answer against the paths: {e}"], None, []
+        lines, table, notes = [_("could not match the answer against the paths: {error}")
+                               .format(error=e)], None, []
     report.diagnosis += lines or [f"∂{out}/∂{wrt} = {_pretty(truth)}"]
     if table is not None:
         report.tables.append(table)

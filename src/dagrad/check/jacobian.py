@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
 from . import numeric as nm
 from .matrix_expression import MatrixShapeError, parse_matrix
 from .report import RIGHT, WRONG, CheckReport, Table
@@ -91,61 +92,67 @@ def _diagnose(name: str, yours: list[np.ndarray], truth: list[np.ndarray], zs: l
     out: list[str] = []
     elementwise = name != "softmax"
     if all(_same(-y, t) for y, t in zip(yours, truth, strict=True)):
-        return ["the sign is wrong: yours is minus the Jacobian"]
+        return [_("the sign is wrong: yours is minus the Jacobian")]
     if all(_same(np.asarray(y).T, t) for y, t in zip(yours, truth, strict=True)):
-        return ["yours is the transpose of the Jacobian (row i holds ∂s_i/∂z_j for every j)"]
+        return [_("yours is the transpose of the Jacobian (row i holds {d} for every j)").format(
+            d="∂s_i/∂z_j")]
     with np.errstate(all="ignore"):
         k = [np.asarray(y) / t for y, t in zip(yours, truth, strict=True)
              if np.asarray(y).shape == t.shape]
     if k and all(np.all(np.isfinite(r)) for r in k):
         f = nm.nice_fraction(float(k[0].flat[0]))
         if f is not None and all(np.all(nm.close(r, float(f), rtol=1e-9)) for r in k):
-            out.append(f"yours is {f} times the Jacobian")
+            out.append(_("yours is {f} times the Jacobian").format(f=f))
             return out
     if {"z"} & expr.names and "s" not in expr.names:
         swapped = [expr.evaluate({"z": s.reshape(-1, 1), "s": s.reshape(-1, 1)}, fns, dim)
                    for s in ss]
         if all(_same(y, t) for y, t in zip(swapped, truth, strict=True)):
-            return ["you wrote z where the output s belongs: with s in place of z yours is "
-                    "right (s is the activation's output, z its input)"]
+            return [_("you wrote z where the output s belongs: with s in place of z yours is "
+                      "right (s is the activation's output, z its input)")]
     if {"s"} & expr.names and "z" not in expr.names:
         swapped = [expr.evaluate({"z": z.reshape(-1, 1), "s": z.reshape(-1, 1)}, fns, dim)
                    for z in zs]
         if all(_same(y, t) for y, t in zip(swapped, truth, strict=True)):
-            return ["you wrote s where the input z belongs: with z in place of s yours is right"]
+            return [_("you wrote s where the input z belongs: with z in place of s yours is "
+                      "right")]
     y, t, s = np.asarray(yours[0]), truth[0], ss[0]
     if y.shape != t.shape:
-        what = "a number" if y.ndim == 0 else "×".join(map(str, y.shape))
-        out.append(f"yours gives {what}, but the Jacobian of {name} on {dim} inputs is "
-                   f"{dim}×{dim}")
+        what = _("a number") if y.ndim == 0 else "×".join(map(str, y.shape))
+        out.append(_("yours gives {what}, but the Jacobian of {name} on {dim} inputs is "
+                     "{size}").format(what=what, name=name, dim=dim, size=f"{dim}×{dim}"))
         return out
     off = ~np.eye(dim, dtype=bool)
     outer = np.outer(s, s)
     if name == "softmax" and np.all(nm.close(y - t, outer, rtol=1e-9, atol=TOL)):
-        return ["the term − s @ sᵀ is missing (every entry loses s_i·s_j)"]
+        return [_("the term {term} is missing (every entry loses {entry})").format(
+            term="− s @ sᵀ", entry="s_i·s_j")]
     if name == "softmax" and np.all(nm.close(y - t, -outer, rtol=1e-9, atol=TOL)):
-        return ["− s @ sᵀ is subtracted twice"]
+        return [_("{term} is subtracted twice").format(term="− s @ sᵀ")]
     diag_ok = bool(np.all(nm.close(np.diag(y), np.diag(t), rtol=TOL, atol=TOL)))
     off_ok = bool(np.all(nm.close(y[off], t[off], rtol=TOL, atol=TOL)))
     if elementwise and not np.all(nm.close(y[off], 0.0, atol=TOL)):
-        out.append(f"{name} acts elementwise (s_i depends on z_i only), so its Jacobian is "
-                   "diagonal; yours has off-diagonal entries")
+        out.append(_("{name} acts elementwise ({which}), so its Jacobian is diagonal; yours "
+                     "has off-diagonal entries").format(
+                         name=name, which=_("s_i depends on z_i only")))
     elif diag_ok and not off_ok:
-        out.append(f"the diagonal is right but the off-diagonal entries are wrong: entry (1,2) "
-                   f"is {t[0, 1]:.6g}" + (" = −s1·s2" if name == "softmax" else "")
-                   + f", yours {y[0, 1]:.6g}")
+        out.append(_("the diagonal is right but the off-diagonal entries are wrong: entry (1,2) "
+                     "is {right}, yours {yours}").format(
+                         right=f"{t[0, 1]:.6g}" + (" = −s1·s2" if name == "softmax" else ""),
+                         yours=f"{y[0, 1]:.6g}"))
     elif off_ok and not diag_ok:
         d = np.diag(y) - np.diag(t)
         if np.all(nm.close(d, -s, rtol=1e-9)):
-            out.append("the diagonal term diag(s) is missing")
+            out.append(_("the diagonal term {term} is missing").format(term="diag(s)"))
         elif np.all(nm.close(d, s, rtol=1e-9)):
-            out.append("diag(s) is counted twice")
+            out.append(_("{term} is counted twice").format(term="diag(s)"))
         else:
-            out.append(f"the off-diagonal entries are right but the diagonal is wrong: entry "
-                       f"(1,1) is {t[0, 0]:.6g}, yours {y[0, 0]:.6g}")
+            out.append(_("the off-diagonal entries are right but the diagonal is wrong: entry "
+                         "(1,1) is {right}, yours {yours}").format(right=f"{t[0, 0]:.6g}",
+                                                                   yours=f"{y[0, 0]:.6g}"))
     else:
-        out.append(f"entry (1,1) is {t[0, 0]:.6g}, yours {y[0, 0]:.6g}; entry (1,2) is "
-                   f"{t[0, 1]:.6g}, yours {y[0, 1]:.6g}")
+        out.append(_("entry (1,1) is {r11}, yours {y11}; entry (1,2) is {r12}, yours {y12}").format(
+            r11=f"{t[0, 0]:.6g}", y11=f"{y[0, 0]:.6g}", r12=f"{t[0, 1]:.6g}", y12=f"{y[0, 1]:.6g}"))
     return out
 
 
@@ -157,9 +164,10 @@ def jacobian(function: str, answer: str, *, seed: int = 0, dim: int = DIM) -> Ch
     names = _functions()
     key = function.strip().lower().replace("-", "_")
     if key not in names:
-        raise ValueError(f"jacobian of {function!r}: choose one of {', '.join(names)}")
+        raise ValueError(_("jacobian of {function!r}: choose one of {names}").format(
+            function=function, names=", ".join(names)))
     if not 2 <= int(dim) <= 16:
-        raise ValueError(f"--dim {dim}: between 2 and 16")
+        raise ValueError(_("--dim {dim}: between 2 and 16").format(dim=dim))
     dim = int(dim)
     fns = numpy_functions()
     expr = parse_matrix(answer, ("s", "z"), fns)
@@ -169,26 +177,30 @@ def jacobian(function: str, answer: str, *, seed: int = 0, dim: int = DIM) -> Ch
     oracle = [_sympy(key, z) for z in zs]
     notes = []
     if not all(_same(a, b) for a, b in zip(engine, oracle, strict=True)):
-        notes.append("dagrad's Jacobian and SymPy's differ at these points — a dagrad bug; "
-                     "please report it")
-    question = f"the Jacobian ∂s/∂z of s = {key}(z), z ∈ ℝ^{dim}, as a matrix in s and z"
-    how = (f"compared at {POINTS} random points z ∈ ℝ^{dim} with dg.jacobian of {key} and "
-           "with SymPy's Jacobian of its forward")
+        notes.append(_("dagrad's Jacobian and SymPy's differ at these points — a dagrad bug; "
+                       "please report it"))
+    question = _("the Jacobian {d} of {s}, {z}, as a matrix in s and z").format(
+        d="∂s/∂z", s=f"s = {key}(z)", z=f"z ∈ ℝ^{dim}")
+    how = _("compared at {n} random points {z} with dg.jacobian of {name} and with SymPy's "
+            "Jacobian of its forward").format(n=POINTS, z=f"z ∈ ℝ^{dim}", name=key)
     read_as = [expr.reading] if expr.reading.replace(" ", "") != answer.replace(" ", "") else []
     try:
         yours = [expr.evaluate({"s": s.reshape(-1, 1), "z": z.reshape(-1, 1)}, fns, dim)
                  for s, z in zip(ss, zs, strict=True)]
     except MatrixShapeError as e:
         report = CheckReport("jacobian", question, answer, WRONG, how,
-                             [f"your expression is not defined: {e}"], read_as=read_as,
+                             [_("your expression is not defined: {error}").format(error=e)],
+                             read_as=read_as,
                              notes=notes)
         return report
     inner = expr.inner_products
     right = all(_same(y, t) for y, t in zip(yours, oracle, strict=True))
     diagnosis = [] if right else _diagnose(key, yours, oracle, zs, ss, expr, fns, dim)
     if inner and not right:
-        diagnosis.append(f"{inner[0]} is a number (an inner product sᵀs); the outer product "
-                         "s @ sᵀ is the n×n matrix with entries s_i·s_j")
+        diagnosis.append(_("{expr} is a number (an inner product {inner}); the outer product "
+                           "{outer} is the {size} matrix with entries {entry}").format(
+                               expr=inner[0], inner="sᵀs", outer="s @ sᵀ", size="n×n",
+                               entry="s_i·s_j"))
     report = CheckReport("jacobian", question, answer, RIGHT if right else WRONG, how,
                          diagnosis, read_as=read_as, notes=notes)
     z0 = zs[0]
@@ -200,7 +212,7 @@ def jacobian(function: str, answer: str, *, seed: int = 0, dim: int = DIM) -> Ch
     rows = [[f"({i + 1},{j + 1})", float(oracle[0][i, j]), float(engine[0][i, j]),
              float(y0[i, j]) if y0.shape == oracle[0].shape else "—"]
             for i in range(min(dim, 3)) for j in range(min(dim, 3))]
-    report.tables.append(Table("entries at the first point", ["entry", "SymPy", "dg.jacobian",
-                                                              "yours"], rows))
+    report.tables.append(Table(_("entries at the first point"),
+                               [_("entry"), "SymPy", "dg.jacobian", _("yours")], rows))
     report.data.update(yours=yours, sympy=oracle, engine=engine, points=zs)
     return report

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..expression import ExpressionError
+from ..i18n import _
 
 __all__ = ["MatrixShapeError", "MatrixExpression", "parse_matrix", "MAX_LENGTH", "MAX_NODES"]
 
@@ -40,11 +41,11 @@ def _ascii(text: str) -> str:
     text = text.replace("^", "**")
     for col, ch in enumerate(text, 1):
         if not (" " <= ch <= "~"):
-            raise ExpressionError(f"character {ch!r} is not allowed in a matrix answer "
-                                  f"(column {col})")
+            raise ExpressionError(_("character {ch!r} is not allowed in a matrix answer "
+                                    "(column {col})").format(ch=ch, col=col))
         if ch in "\\#;[]{}'\"":
-            raise ExpressionError(f"character {ch!r} is not allowed in a matrix answer "
-                                  f"(column {col})")
+            raise ExpressionError(_("character {ch!r} is not allowed in a matrix answer "
+                                    "(column {col})").format(ch=ch, col=col))
     return text
 
 
@@ -70,20 +71,20 @@ def parse_matrix(text: str, variables: tuple[str, ...], functions: Mapping[str, 
                  ) -> MatrixExpression:
     """Parse a matrix answer in ``variables`` (e.g. ("s", "z")); refuse anything else."""
     if not isinstance(text, str) or not text.strip():
-        raise ExpressionError("the matrix answer is empty")
+        raise ExpressionError(_("the matrix answer is empty"))
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"the matrix answer is too long ({len(text)} characters; limit "
-                              f"{MAX_LENGTH})")
+        raise ExpressionError(_("the matrix answer is too long ({n} characters; limit "
+                                "{limit})").format(n=len(text), limit=MAX_LENGTH))
     src = _ascii(text.strip())
     try:
         tree = ast.parse(src, mode="eval").body
     except SyntaxError as e:
-        raise ExpressionError(f"the matrix answer {text!r} (read as {src!r}): invalid syntax: "
-                              f"{e.msg}") from None
+        raise ExpressionError(_("the matrix answer {text!r} (read as {src!r}): invalid syntax: "
+                                "{error}").format(text=text, src=src, error=e.msg)) from None
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
-        raise ExpressionError(f"the matrix answer is too large ({len(nodes)} nodes; limit "
-                              f"{MAX_NODES})")
+        raise ExpressionError(_("the matrix answer is too large ({n} nodes; limit {limit})")
+                              .format(n=len(nodes), limit=MAX_NODES))
     names: set[str] = set()
     allowed = set(variables) | {"I", "e", "pi"}
     known = set(functions) | {"diag", "sum"}
@@ -91,39 +92,45 @@ def parse_matrix(text: str, variables: tuple[str, ...], functions: Mapping[str, 
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in known:
                 what = ast.unparse(node.func)
-                raise ExpressionError(f"unknown function {what!r} in the matrix answer; known: "
-                                      f"{', '.join(sorted(known))}")
+                raise ExpressionError(_("unknown function {what!r} in the matrix answer; known: "
+                                        "{known}").format(what=what,
+                                                          known=", ".join(sorted(known))))
             if node.keywords or len(node.args) != 1:
-                raise ExpressionError(f"{node.func.id}() takes one argument in a matrix answer")
+                raise ExpressionError(_("{name}() takes one argument in a matrix answer").format(
+                    name=node.func.id))
         elif isinstance(node, ast.Name):
             if node.id in known:
                 continue
             if node.id not in allowed:
-                raise ExpressionError(f"unknown name {node.id!r} in the matrix answer; use "
-                                      f"{', '.join(variables)}, I, and the known functions")
+                raise ExpressionError(_("unknown name {name!r} in the matrix answer; use "
+                                        "{names}, I, and the known functions").format(
+                                            name=node.id, names=", ".join(variables)))
             names.add(node.id)
         elif isinstance(node, ast.Attribute):
             if node.attr != "T":
-                raise ExpressionError(f"'.{node.attr}' is not allowed; only .T (transpose)")
+                raise ExpressionError(_("'.{attr}' is not allowed; only .T (transpose)")
+                                      .format(attr=node.attr))
         elif isinstance(node, ast.BinOp):
             if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult,
                                         ast.Pow)):
-                raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; "
-                                      "allowed: + - * / @ ** and the transpose")
+                raise ExpressionError(_("operator {op} is not allowed; allowed: + - * / @ ** "
+                                        "and the transpose").format(op=type(node.op).__name__))
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
-                raise ExpressionError("only unary - and + are allowed")
+                raise ExpressionError(_("only unary - and + are allowed"))
         elif isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-                raise ExpressionError(f"constant {node.value!r} is not allowed")
+                raise ExpressionError(_("constant {value!r} is not allowed").format(
+                    value=node.value))
         elif not isinstance(node, (ast.Load, ast.operator, ast.unaryop)):
-            raise ExpressionError(f"{type(node).__name__} is not allowed in a matrix answer")
+            raise ExpressionError(_("{what} is not allowed in a matrix answer").format(
+                what=type(node).__name__))
     return MatrixExpression(text, src, tree, names)
 
 
 def _shape(v: Any) -> str:
     a = np.asarray(v)
-    return "a number" if a.ndim == 0 else "×".join(str(d) for d in a.shape)
+    return _("a number") if a.ndim == 0 else "×".join(str(d) for d in a.shape)
 
 
 class _Walk:
@@ -159,8 +166,8 @@ class _Walk:
                 return np.diag(a.reshape(-1))
             if a.ndim == 2:
                 return np.diag(a).reshape(-1, 1)
-            raise MatrixShapeError(f"diag({ast.unparse(node.args[0])}) of {_shape(a)}: diag "
-                                   "takes a vector")
+            raise MatrixShapeError(_("{call} of {shape}: diag takes a vector").format(
+                call=f"diag({ast.unparse(node.args[0])})", shape=_shape(a)))
         if name == "sum":
             return float(np.sum(a))
         with np.errstate(all="ignore"):
@@ -172,26 +179,29 @@ class _Walk:
         text = ast.unparse(node)
         if isinstance(node.op, ast.Pow):
             if b.ndim != 0 or not isinstance(node.right, (ast.Constant, ast.UnaryOp)):
-                raise ExpressionError(f"{text}: the exponent must be a number")
+                raise ExpressionError(_("{text}: the exponent must be a number").format(
+                    text=text))
             if abs(float(b)) > MAX_EXPONENT:
-                raise ExpressionError(f"{text}: exponent too large (limit {MAX_EXPONENT})")
+                raise ExpressionError(_("{text}: exponent too large (limit {limit})").format(
+                    text=text, limit=MAX_EXPONENT))
             with np.errstate(all="ignore"):
                 return a ** float(b)
         if isinstance(node.op, ast.MatMult):
             if a.ndim == 0 or b.ndim == 0:
                 return a * b
             if a.shape[-1] != b.shape[0]:
-                raise MatrixShapeError(
-                    f"{ast.unparse(node.left)} ({_shape(a)}) @ {ast.unparse(node.right)} "
-                    f"({_shape(b)}) is not defined: {a.shape[-1]} ≠ {b.shape[0]}")
+                raise MatrixShapeError(_("{product} is not defined: {cols} ≠ {rows}").format(
+                    product=f"{ast.unparse(node.left)} ({_shape(a)}) @ "
+                            f"{ast.unparse(node.right)} ({_shape(b)})",
+                    cols=a.shape[-1], rows=b.shape[0]))
             out = a @ b
             if out.shape == (1, 1):
                 self.inner.append(ast.unparse(node))
                 return float(out[0, 0])
             return out
         if a.ndim and b.ndim and a.shape != b.shape:
-            raise MatrixShapeError(f"{text}: {_shape(a)} and {_shape(b)} elementwise — the "
-                                   "sizes differ")
+            raise MatrixShapeError(_("{text}: {a} and {b} elementwise — the sizes differ")
+                                   .format(text=text, a=_shape(a), b=_shape(b)))
         with np.errstate(all="ignore"):
             if isinstance(node.op, ast.Add):
                 return a + b

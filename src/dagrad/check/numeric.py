@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import _
+
 __all__ = ["DIGITS", "POINTS", "Decision", "random_points", "value_at", "values_at",
            "canonical_zero", "decide", "close", "nice_fraction", "bounded_call",
            "float_point"]
@@ -48,7 +50,7 @@ def random_points(variables: Sequence[str], count: int, seed: int = 0,
 
     rng = np.random.default_rng(seed)
     out: list[dict[str, Any]] = []
-    for _ in range(count * tries):
+    for _try in range(count * tries):
         if len(out) >= count:
             break
         point = {}
@@ -149,22 +151,23 @@ def decide(a: Any, b: Any, variables: Sequence[str], seed: int = 0,
     for p in pts:
         va, vb = value_at(a, p), value_at(b, p)
         if not math.isfinite(va):
-            return Decision(False, "yours is not a real number at a random point where the "
-                                   "right one is", p, va, vb, pts)
+            return Decision(False, _("yours is not a real number at a random point where the "
+                                     "right one is"), p, va, vb, pts)
         if not close(va, vb):
-            return Decision(False, f"they differ at a random point (values to {DIGITS} digits)",
-                            p, va, vb, pts)
+            return Decision(False, _("they differ at a random point (values to {digits} "
+                                     "digits)").format(digits=DIGITS), p, va, vb, pts)
     form = canonical_zero(a - b)
     if form is not None:
-        how = "the difference is 0 as parsed" if form == "as parsed" else \
-            f"{form} of the difference gives 0"
-        return Decision(True, f"decided symbolically (SymPy: {how})",
+        how = _("the difference is 0 as parsed") if form == "as parsed" else \
+            _("{form} of the difference gives 0").format(form=form)
+        return Decision(True, _("decided symbolically (SymPy: {how})").format(how=how),
                         points=pts)
     if not pts:
-        return Decision(False, "undecided: the right one is defined at no random point tried",
-                        points=pts)
-    return Decision(True, f"decided numerically at {len(pts)} random points (SymPy could not "
-                          "simplify the difference to 0 within its time limit)", points=pts)
+        return Decision(False, _("undecided: the right one is defined at no random point "
+                                 "tried"), points=pts)
+    return Decision(True, _("decided numerically at {n} random points (SymPy could not "
+                            "simplify the difference to 0 within its time limit)").format(
+                                n=len(pts)), points=pts)
 
 
 def bounded_call(fn: Any, seconds: float = 2.0) -> Any:
@@ -189,7 +192,7 @@ def nice_fraction(x: float, max_denominator: int = 1000) -> Fraction | None:
 
 def fmt_value(x: float) -> str:
     """A value for a table: 6 significant digits, "undefined" for NaN."""
-    return "undefined" if not math.isfinite(x) else f"{x:.6g}"
+    return _("undefined") if not math.isfinite(x) else f"{x:.6g}"
 
 
 def constant_ratio(a: Any, b: Any, points: Sequence[Mapping[str, Any]]) -> str | None:
@@ -206,13 +209,14 @@ def constant_ratio(a: Any, b: Any, points: Sequence[Mapping[str, Any]]) -> str |
     if f is None or f == 1:
         return None
     if f == 0:
-        return "yours is 0"
+        return _("yours is 0")
     if f == -1:
-        return "the sign is wrong"
-    sign = "the sign is wrong and " if f < 0 else ""
+        return _("the sign is wrong")
     m = abs(f)
     if m.denominator == 1:
-        return f"{sign}off by a factor {m.numerator} (yours is {m.numerator} times it)"
-    if m.numerator == 1:
-        return f"{sign}off by a factor {m.denominator} (yours is 1/{m.denominator} of it)"
-    return f"{sign}off by a factor {m.numerator}/{m.denominator}"
+        size = _("off by a factor {k} (yours is {k} times it)").format(k=m.numerator)
+    elif m.numerator == 1:
+        size = _("off by a factor {k} (yours is 1/{k} of it)").format(k=m.denominator)
+    else:
+        size = _("off by a factor {p}/{q}").format(p=m.numerator, q=m.denominator)
+    return _("the sign is wrong and {size}").format(size=size) if f < 0 else size

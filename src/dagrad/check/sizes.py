@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import _
 from .report import RIGHT, WRONG, CheckReport, Table
 
 __all__ = ["sizes", "sheet_chains", "parse_sizes", "QUANTITIES", "SHEET_SIZES"]
@@ -58,12 +59,13 @@ def sheet_chains(layer_sizes: Sequence[int] = SHEET_SIZES) -> dict[str, list[She
 
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2 or any(s < 1 for s in sizes):
-        raise ValueError(f"--sizes-of {layer_sizes}: give at least two positive layer sizes, "
-                         "e.g. 784,256,256,10")
+        raise ValueError(_("--sizes-of {sizes}: give at least two positive layer sizes, e.g. "
+                           "784,256,256,10").format(sizes=layer_sizes))
     weights = sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
     if weights > MAX_WEIGHTS:
-        raise ValueError(f"--sizes-of {','.join(map(str, sizes))}: {weights:,} weights, above "
-                         f"the {MAX_WEIGHTS:,} this check builds")
+        raise ValueError(_("--sizes-of {sizes}: {n} weights, above the {limit} this check "
+                           "builds").format(sizes=",".join(map(str, sizes)), n=f"{weights:,}",
+                                            limit=f"{MAX_WEIGHTS:,}"))
     with dg.no_grad():
         spec = inspect_mlp(dg.nn.MLP(sizes, activation="tanh"))
     x = np.zeros((1, sizes[0]))
@@ -78,22 +80,22 @@ def sheet_chains(layer_sizes: Sequence[int] = SHEET_SIZES) -> dict[str, list[She
     out: dict[str, list[SheetChain]] = {}
     for q, target in (("grad_x", "x"), ("grad_b1", "b1")):
         dim = m if target == "x" else n
-        out[q] = [SheetChain(f"{QUANTITIES[q]} at the layer level", tuple(named(
+        out[q] = [SheetChain(_("{q} at the layer level").format(q=QUANTITIES[q]), tuple(named(
             chain_names(depth, target, "layer"))), (1, dim)),
-            SheetChain(f"{QUANTITIES[q]} at the fine level (every activation and affine step)",
-                       tuple(named(chain_names(depth, target, "fine"))), (1, dim))]
+            SheetChain(_("{q} at the fine level (every activation and affine step)").format(
+                q=QUANTITIES[q]), tuple(named(chain_names(depth, target, "fine"))), (1, dim))]
     forms = weight_products(np.zeros(n), np.zeros(m), None, lambda: np.zeros(0))
     jw = forms["vec"].factors[1]
     w_factor = (_jacobian_name(jw.name), tuple(jw.shape))
     layer = chain_names(depth, "b1", "layer")[:-1] + [("z1", "o1")]
     fine = chain_names(depth, "b1", "fine")[:-1]
     out["grad_W1"] = [
-        SheetChain("vec(∇W1 L) at the layer level", (*named(layer), w_factor),
-                   tuple(forms["vec"].shape)),
-        SheetChain("vec(∇W1 L) at the fine level", (*named(fine), w_factor),
-                   tuple(forms["vec"].shape))]
+        SheetChain(_("{q} at the layer level").format(q="vec(∇W1 L)"),
+                   (*named(layer), w_factor), tuple(forms["vec"].shape)),
+        SheetChain(_("{q} at the fine level").format(q="vec(∇W1 L)"),
+                   (*named(fine), w_factor), tuple(forms["vec"].shape))]
     for key, label in (("vec", "vec(∇W1 L) = δ1 · J_o1(W1)"), ("outer", "∇W1 L = δ1ᵀ · xᵀ"),
-                       ("tensor", "J_L(W1) = δ1 · J_o1(W1), the 3-tensor")):
+                       ("tensor", _("{q}, the 3-tensor").format(q="J_L(W1) = δ1 · J_o1(W1)"))):
         p = forms[key]
         out["grad_W1"].append(SheetChain(label, tuple((_jacobian_name(o.name), tuple(o.shape))
                                                       for o in p.factors), tuple(p.shape)))
@@ -112,10 +114,11 @@ def parse_sizes(text: str) -> tuple[list[Shape], Shape | None]:
     """"1x10 · 10x256 → 1x256" -> ([(1, 10), (10, 256)], (1, 256)); × x X * between
     dimensions, · ⋅ @ . * or blanks between factors, an optional result after → -> or =."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("--sizes: empty; write the factors' sizes, e.g. "
-                         "'1x10 · 10x256 · 256x256 · 256x784'")
+        raise ValueError(_("--sizes: empty; write the factors' sizes, e.g. "
+                           "'1x10 · 10x256 · 256x256 · 256x784'"))
     if len(text) > 2000:
-        raise ValueError(f"--sizes: too long ({len(text)} characters; limit 2000)")
+        raise ValueError(_("--sizes: too long ({n} characters; limit 2000)").format(
+            n=len(text)))
     parts = re.split(r"→|->|=", text, maxsplit=1)
     body, result_text = (parts[0], parts[1]) if len(parts) == 2 else (text, None)
     shapes: list[Shape] = []
@@ -123,22 +126,22 @@ def parse_sizes(text: str) -> tuple[list[Shape], Shape | None]:
     for match in _SIZE.finditer(body):
         gap = body[pos:match.start()]
         if (shapes and not _SEPARATOR.fullmatch(gap)) or (not shapes and gap.strip()):
-            raise ValueError(f"--sizes {text!r}: cannot read {gap.strip()!r}; write sizes only, "
-                             "e.g. '1x10 · 10x256'")
+            raise ValueError(_("--sizes {text!r}: cannot read {what!r}; write sizes only, e.g. "
+                               "'1x10 · 10x256'").format(text=text, what=gap.strip()))
         shapes.append(_dims(match.group()))
         pos = match.end()
     if body[pos:].strip() or not shapes:
-        raise ValueError(f"--sizes {text!r}: cannot read {body[pos:].strip() or body!r}; "
-                         "write sizes only, e.g. '1x10 · 10x256'")
+        raise ValueError(_("--sizes {text!r}: cannot read {what!r}; write sizes only, e.g. "
+                           "'1x10 · 10x256'").format(text=text, what=body[pos:].strip() or body))
     result = None
     if result_text is not None:
         m = _SIZE.fullmatch(result_text.strip())
         if not m:
-            raise ValueError(f"--sizes {text!r}: the result {result_text.strip()!r} is not a "
-                             "size such as 1x784")
+            raise ValueError(_("--sizes {text!r}: the result {what!r} is not a size such as "
+                               "1x784").format(text=text, what=result_text.strip()))
         result = _dims(m.group())
     if any(d == 0 for s in shapes for d in s):
-        raise ValueError(f"--sizes {text!r}: a size of 0 is no matrix")
+        raise ValueError(_("--sizes {text!r}: a size of 0 is no matrix").format(text=text))
     return shapes, result
 
 
@@ -146,9 +149,10 @@ def _breaks(shapes: list[Shape]) -> list[str]:
     out = []
     for a, b in zip(shapes, shapes[1:], strict=False):
         if a[-1] != b[0]:
-            out.append(f"{size_text(a)} cannot be followed by {size_text(b)}: "
-                       f"{a[-1]:,} ≠ {b[0]:,} (columns of the left factor against rows of the "
-                       "right)")
+            out.append(_("{a} cannot be followed by {b}: {cols} ≠ {rows} (columns of the left "
+                         "factor against rows of the right)").format(
+                             a=size_text(a), b=size_text(b), cols=f"{a[-1]:,}",
+                             rows=f"{b[0]:,}"))
     return out
 
 
@@ -178,17 +182,17 @@ def _align(yours: list[Shape], sheet: SheetChain) -> tuple[int, list[str]]:
         if i and j and D[i][j] == D[i - 1][j - 1] + (yours[i - 1] != want[j - 1]):
             if yours[i - 1] != want[j - 1]:
                 name, s = sheet.factors[j - 1]
-                t = " (its transpose)" if yours[i - 1] == s[::-1] else ""
-                notes.append(f"has {size_text(yours[i - 1])}{t} where the sheet has {name} "
-                             f"({size_text(s)})")
+                t = _(" (its transpose)") if yours[i - 1] == s[::-1] else ""
+                notes.append(_("has {yours}{t} where the sheet has {name} ({size})").format(
+                    yours=size_text(yours[i - 1]), t=t, name=name, size=size_text(s)))
             i, j = i - 1, j - 1
         elif j and D[i][j] == D[i][j - 1] + 1:
             name, s = sheet.factors[j - 1]
-            notes.append(f"has no {name} ({size_text(s)})")
+            notes.append(_("has no {name} ({size})").format(name=name, size=size_text(s)))
             j -= 1
         else:
-            notes.append(f"has an extra {size_text(yours[i - 1])} (factor {i}) that the "
-                         "sheet's chain does not have")
+            notes.append(_("has an extra {size} (factor {i}) that the sheet's chain does not "
+                           "have").format(size=size_text(yours[i - 1]), i=i))
             i -= 1
     return D[a][b], notes[::-1]
 
@@ -198,13 +202,15 @@ def sizes(quantity: str, chain: str, *, layer_sizes: Sequence[int] = SHEET_SIZES
     """Check the sizes of the factors of ∇x L, ∇b1 L or ∇W1 L (``quantity``: grad_x, grad_b1,
     grad_W1) against the sheet's chains for an MLP of ``layer_sizes``."""
     if quantity not in QUANTITIES:
-        raise ValueError(f"--quantity {quantity!r}: choose one of {', '.join(QUANTITIES)}")
+        raise ValueError(_("--quantity {quantity!r}: choose one of {names}").format(
+            quantity=quantity, names=", ".join(QUANTITIES)))
     shapes, claimed = parse_sizes(chain)
     chains = sheet_chains(layer_sizes)[quantity]
     name = QUANTITIES[quantity]
     arch = "-".join(map(str, layer_sizes))
-    question = f"the sizes of the factors of {name} for the {arch} MLP"
-    table = Table("the sheet's chains", ["form", "factors", "result"],
+    question = _("the sizes of the factors of {name} for the {arch} MLP").format(name=name,
+                                                                                 arch=arch)
+    table = Table(_("the sheet's chains"), [_("form"), _("factors"), _("result")],
                   [[c.label, " · ".join(f"{n} ({size_text(s)})" for n, s in c.factors),
                     size_text(c.result)] for c in chains])
     yours = [tuple(s) for s in shapes]
@@ -214,13 +220,14 @@ def sizes(quantity: str, chain: str, *, layer_sizes: Sequence[int] = SHEET_SIZES
     if match is not None and not breaks:
         result = _product(yours)
         ok = claimed is None or claimed == result
-        diagnosis.append(f"it is the sheet's {match.label}: " + " · ".join(
-            f"{n} ({size_text(s)})" for n, s in match.factors) + f" → {size_text(result)}")
+        diagnosis.append(_("it is the sheet's {label}: {chain}").format(
+            label=match.label, chain=" · ".join(f"{n} ({size_text(s)})" for n, s in match.factors)
+            + f" → {size_text(result)}"))
         if not ok:
-            diagnosis.append(f"but the product is {size_text(result)}, not the "
-                             f"{size_text(claimed)} you wrote")
+            diagnosis.append(_("but the product is {result}, not the {claimed} you wrote").format(
+                result=size_text(result), claimed=size_text(claimed)))
         report = CheckReport("sizes", question, chain, RIGHT if ok else WRONG,
-                             "compared with the chains of exercise (c)'s explainer", diagnosis,
+                             _("compared with the chains of exercise (c)'s explainer"), diagnosis,
                              tables=[table])
         report.data.update(match=match, shapes=yours)
         return report
@@ -228,22 +235,26 @@ def sizes(quantity: str, chain: str, *, layer_sizes: Sequence[int] = SHEET_SIZES
     edits = _align(yours, best)[1]
     written = " · ".join(size_text(s) for s in yours)
     if breaks:
-        diagnosis += ["the product is not defined: " + b for b in breaks]
-        diagnosis += [f"compared with the sheet's {best.label}, yours {n}" for n in edits]
+        diagnosis += [_("the product is not defined: {why}").format(why=b) for b in breaks]
+        diagnosis += [_("compared with the sheet's {label}, yours {edit}").format(
+            label=best.label, edit=n) for n in edits]
     else:
         result = _product(yours)
         if result == best.result:
-            diagnosis.append(f"{written} gives the right {size_text(result)} but "
-                             + (" and ".join(edits) or "is not the sheet's chain"))
+            diagnosis.append(_("{written} gives the right {result} but {what}").format(
+                written=written, result=size_text(result),
+                what=_(" and ").join(edits) or _("is not the sheet's chain")))
         else:
-            diagnosis.append(f"{written} gives {size_text(result)}, but {name} is "
-                             f"{size_text(best.result)}")
-            diagnosis += [f"compared with the sheet's {best.label}, yours {n}" for n in edits]
+            diagnosis.append(_("{written} gives {result}, but {name} is {right}").format(
+                written=written, result=size_text(result), name=name,
+                right=size_text(best.result)))
+            diagnosis += [_("compared with the sheet's {label}, yours {edit}").format(
+                label=best.label, edit=n) for n in edits]
         if claimed is not None and claimed != result:
-            diagnosis.append(f"the product is {size_text(result)}, not the "
-                             f"{size_text(claimed)} you wrote")
+            diagnosis.append(_("the product is {result}, not the {claimed} you wrote").format(
+                result=size_text(result), claimed=size_text(claimed)))
     report = CheckReport("sizes", question, chain, WRONG,
-                         "compared with the chains of exercise (c)'s explainer", diagnosis,
+                         _("compared with the chains of exercise (c)'s explainer"), diagnosis,
                          tables=[table])
     report.data.update(match=None, closest=best, shapes=yours)
     return report
