@@ -134,6 +134,9 @@ def test_the_english_default_is_unchanged(capsys, monkeypatch):
 
 @pytest.mark.parametrize("argv, german", [
     (["gradient", "x1*x2", "--wrt", "y", "--answer", "1"], "die Variablen des Ausdrucks"),
+    (["gradient", "x1*", "--wrt", "x1", "--answer", "1"], "der Ausdruck 'x1*'"),
+    (["gradient", "x1", "--wrt", "x1", "--answer", "1+"], "die Antwort '1+'"),
+    (["edges", "3", "--edge", "a->b=1"], "der Ausdruck '3' hat keine Variablen"),
     (["gradient", "x1*x2", "--wrt", "x1", "--answer", "z"], "die Antwort verwendet z"),
     (["edges", ROSENBROCK, "--edge", "v2->v9=1"], "kein Knoten 'v9'; die Knoten des DAG"),
     (["edges", ROSENBROCK, "--edge", "v2=1"], "erwartet wird QUELLE->ZIEL=ABLEITUNG"),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..expression import Expression
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ..dag.model import Graph
@@ -22,14 +23,15 @@ def graph_at(expr: Expression, point: Mapping[str, float]) -> Graph:
     from ..tensor import Tensor
 
     if not expr.variables:
-        raise ValueError(f"the expression {expr.source!r} has no variables, so there is nothing "
-                         "to differentiate")
+        raise ValueError(_("the expression {source!r} has no variables, so there is nothing "
+                           "to differentiate").format(source=expr.source))
     leaves = {v: Tensor(np.asarray(float(point[v]), dtype=np.float64), requires_grad=True,
                         name=v) for v in expr.variables}
     with np.errstate(all="ignore"):
         out = expr.evaluate(leaves)
     if not isinstance(out, Tensor) or not out.requires_grad:
-        raise ValueError(f"the expression {expr.source!r} does not depend on its variables")
+        raise ValueError(_("the expression {source!r} does not depend on its variables").format(
+            source=expr.source))
     return graph(out)
 
 

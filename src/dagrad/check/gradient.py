@@ -333,8 +333,8 @@ def gradient(expression: str, wrt: str, answer: str, *, seed: int = 0) -> CheckR
     paths of the chain rule ∂f/∂x = Σ_paths ∏_edges ∂target/∂source."""
     import sympy
 
-    expr = read(expression, "the expression")
-    ans = read(answer, "the answer")
+    expr = read(expression, _("the expression"))
+    ans = read(answer, _("the answer"))
     if wrt not in expr.variables:
         raise ValueError(_("--wrt {wrt!r}: the expression's variables are {names}").format(
             wrt=wrt, names=", ".join(expr.variables) or _("none")))

@@ -157,7 +157,8 @@ class _Walk:
             return self._call(node.func.id, self.value(node.args[0]), node)
         if isinstance(node, ast.BinOp):
             return self._binop(node)
-        raise ExpressionError(f"{type(node).__name__} is not allowed")  # pragma: no cover
+        raise ExpressionError(_("{what} is not allowed in a matrix answer").format(
+            what=type(node).__name__))  # pragma: no cover
 
     def _call(self, name: str, v: Any, node: ast.Call) -> Any:
         a = np.asarray(v, dtype=np.float64)
