@@ -326,6 +326,10 @@ def translated_parser(base: type[argparse.ArgumentParser] = argparse.ArgumentPar
             with _argparse_messages():
                 return super().parse_known_args(*args, **kwargs)
 
+        def parse_args(self, *args: Any, **kwargs: Any) -> Any:  # "unrecognized arguments"
+            with _argparse_messages():
+                return super().parse_args(*args, **kwargs)
+
         def format_usage(self) -> str:
             with _argparse_messages():
                 return super().format_usage()

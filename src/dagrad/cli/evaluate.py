@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+from ..i18n import N_, _
+
 NAME = "evaluate"
-HELP = "evaluate a checkpoint of 'dagrad train': loss, accuracy and per-class accuracy"
+HELP = N_("evaluate a checkpoint of 'dagrad train': loss, accuracy and per-class accuracy")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad evaluate``."""
-    p.add_argument("checkpoint", help="checkpoint.npz written by 'dagrad train'")
+    p.add_argument("checkpoint", help=_("checkpoint.npz written by 'dagrad train'"))
     p.add_argument("--dataset", choices=["sample", "mnist", "fashion-mnist"],
-                   help="data to evaluate on (default: the one it was trained on)")
+                   help=_("data to evaluate on (default: the one it was trained on)"))
     p.add_argument("--split", choices=["test", "train"], default="test", help="(test)")
-    p.add_argument("--limit", type=int, metavar="N", help="use the first N samples")
-    p.add_argument("-o", "--out", help="also write evaluation.json and confusion.png here")
+    p.add_argument("--limit", type=int, metavar="N", help=_("use the first N samples"))
+    p.add_argument("-o", "--out", help=_("also write evaluation.json and confusion.png here"))
     p.add_argument("--no-plots", dest="plots", action="store_false",
-                   help="with -o: write evaluation.json only, no confusion.png (needs no "
-                        "matplotlib)")
+                   help=_("with -o: write evaluation.json only, no confusion.png (needs no "
+                          "matplotlib)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,22 +40,27 @@ def run(args: argparse.Namespace) -> int:
     X, y = load_dataset(dataset, args.split)
     if args.limit is not None:
         if args.limit < 1:
-            raise ValueError(f"--limit must be at least 1, got {args.limit}")
+            raise ValueError(_("--limit must be at least 1, got {limit}").format(
+                limit=args.limit))
         X, y = X[: args.limit], y[: args.limit]
     if int(X[0].size) != int(cfg.get("input_dim", 784)):
-        raise ValueError(f"{dataset} samples have {X[0].size} values; the model expects "
-                         f"{cfg.get('input_dim')}")
+        raise ValueError(_("{dataset} samples have {size} values; the model expects "
+                           "{expected}").format(dataset=dataset, size=X[0].size,
+                                                expected=cfg.get("input_dim")))
     res = evaluate(model, (_normalized(X, cfg), y), num_classes=int(cfg.get("num_classes", 10)))
     names = CLASS_NAMES.get(dataset, [str(i) for i in range(res.confusion.shape[0])])
-    print(f"checkpoint {args.checkpoint}: MLP {[cfg['input_dim'], *cfg['hidden'], 10]} after "
-          f"{ckpt.epoch} epoch(s) on {cfg['dataset']}")
-    print(f"{dataset} {args.split} ({res.n:,} samples): loss {res.loss:.4f}  "
-          f"accuracy {100 * res.accuracy:.2f}%")
-    print(f"  {'class':<12}{'samples':>8}{'accuracy':>10}")
+    print(_("checkpoint {path}: MLP {sizes} after {epochs} epoch(s) on {dataset}").format(
+        path=args.checkpoint, sizes=[cfg["input_dim"], *cfg["hidden"], 10], epochs=ckpt.epoch,
+        dataset=cfg["dataset"]))
+    print(_("{dataset} {split} ({n} samples): loss {loss}  accuracy {accuracy}").format(
+        dataset=dataset, split=args.split, n=f"{res.n:,}", loss=f"{res.loss:.4f}",
+        accuracy=f"{100 * res.accuracy:.2f}%"))
+    wide = max(10, len(_("accuracy")) + 2)
+    print(f"  {_('class'):<12}{_('samples'):>8}{_('accuracy'):>{wide}}")
     rows = res.confusion.sum(axis=1)
     for c, acc in enumerate(res.per_class_accuracy):
         shown = "—" if rows[c] == 0 else f"{100 * acc:.2f}%"
-        print(f"  {names[c]:<12}{int(rows[c]):>8}{shown:>10}")
+        print(f"  {names[c]:<12}{int(rows[c]):>8}{shown:>{wide}}")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -66,5 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
             written.append(Path(plot_confusion(res.confusion, out / "confusion.png", names,
                                                title=f"{dataset} {args.split}")))
-        print("wrote " + " and ".join(map(str, written)))
+        from .needs import join_words
+
+        print(_("wrote {files}").format(files=join_words([str(w) for w in written])))
     return 0

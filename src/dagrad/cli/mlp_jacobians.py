@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, _
+
 NAME = "mlp-jacobians"
-HELP = ("exercise (c): the 784-256-256-10 MLP's gradients ∇x L, ∇b1 L (and the bonus ∇W1 L) "
-        "as products of explicit Jacobians on a real digit, checked against backprop")
+HELP = N_("exercise (c): the 784-256-256-10 MLP's gradients ∇x L, ∇b1 L (and the bonus ∇W1 L) "
+          "as products of explicit Jacobians on a real digit, checked against backprop")
 
 SIZES = [784, 256, 256, 10]
 BATCH, LR = 64, 0.1
@@ -24,24 +26,26 @@ def _activations() -> list[str]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad mlp-jacobians``."""
-    p.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed (0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help=_("initialisation and shuffling seed ({seed})").format(seed=0))
     p.add_argument("--digit-index", type=int, default=0, metavar="N",
-                   help="which digit of the embedded sample's test split to explain (0)")
+                   help=_("which digit of the embedded sample's test split to explain (0)"))
     p.add_argument("--train-steps", type=int, default=0, metavar="K",
-                   help=f"train the MLP for K SGD steps first (batch {BATCH}, lr {LR}) on the "
-                        "sample's train split; 0 (default) explains it at initialisation")
+                   help=_("train the MLP for K SGD steps first (batch {batch}, lr {lr}) on the "
+                          "sample's train split; 0 (default) explains it at "
+                          "initialisation").format(batch=BATCH, lr=LR))
     p.add_argument("--activation", choices=_activations(), default="tanh",
-                   help="hidden activation (tanh, as the sheet)")
+                   help=_("hidden activation (tanh, as the sheet)"))
     p.add_argument("--dense", action=argparse.BooleanOptionalAction, default=True,
-                   help="build the 392 MiB tensor J_o1(W1) for the bonus (--no-dense: the "
-                        "Kronecker form only, implicitly)")
+                   help=_("build the 392 MiB tensor J_o1(W1) for the bonus (--no-dense: the "
+                          "Kronecker form only, implicitly)"))
     p.add_argument("-o", "--out", default="mlp-jacobians", metavar="DIR",
-                   help="folder for report.md, report.tex, report.html and dag.svg")
+                   help=_("folder for report.md, report.tex, report.html and dag.svg"))
     from ..explain.solutions import add_option
 
     add_option(p)
     p.add_argument("--pdf", metavar="PATH", default=None,
-                   help="also print report.html to this PDF (A4) with headless Chromium")
+                   help=_("also print report.html to this PDF (A4) with headless Chromium"))
 
 
 def _train(model: Any, X: Any, y: Any, steps: int, seed: int) -> float:
@@ -54,7 +58,7 @@ def _train(model: Any, X: Any, y: Any, steps: int, seed: int) -> float:
     opt = dg.optim.SGD(model.parameters(), lr=LR)
     rng = np.random.default_rng(seed)
     loss = float("nan")
-    for _ in range(steps):
+    for _step in range(steps):
         idx = rng.choice(len(X), BATCH, replace=False)
         p = model(dg.tensor(X[idx]))
         out = nll_loss(dg.log(p), y[idx])
@@ -73,30 +77,34 @@ def run(args: argparse.Namespace) -> int:
     from dagrad.atomic import atomic_write
     from dagrad.web.page import html_page
 
+    from ..i18n import get_language
     from . import UsageError
 
     if args.train_steps < 0:
-        raise UsageError(f"--train-steps must be ≥ 0, got {args.train_steps}")
+        raise UsageError(_("--train-steps must be ≥ 0, got {steps}").format(
+            steps=args.train_steps))
     X_test, y_test = dg.data.load_sample("test")
     if not 0 <= args.digit_index < len(X_test):
-        raise UsageError(f"--digit-index must be in 0..{len(X_test) - 1}, got "
-                         f"{args.digit_index}")
+        raise UsageError(_("--digit-index must be in 0..{last}, got {index}").format(
+            last=len(X_test) - 1, index=args.digit_index))
     model = dg.nn.MLP(SIZES, activation=args.activation, output="softmax", seed=args.seed)
     if args.train_steps:
         X_train, y_train = dg.data.load_sample("train")
         Xf = X_train.reshape(len(X_train), -1).astype(np.float32) / 255
         t0 = time.perf_counter()
         last = _train(model, Xf, y_train, args.train_steps, args.seed)
-        state = (f"trained briefly: {args.train_steps} SGD steps (batch {BATCH}, lr {LR}) on "
-                 f"the sample's train split, last batch loss {last:.4f} "
-                 f"({time.perf_counter() - t0:.1f} s)")
+        state = _("trained briefly: {steps} SGD steps (batch {batch}, lr {lr}) on the "
+                  "sample's train split, last batch loss {loss} ({seconds} s)").format(
+                      steps=args.train_steps, batch=BATCH, lr=LR, loss=f"{last:.4f}",
+                      seconds=f"{time.perf_counter() - t0:.1f}")
     else:
-        state = "at initialisation (untrained; PyTorch's default init)"
+        state = _("at initialisation (untrained; PyTorch's default init)")
     x = X_test[args.digit_index].reshape(-1).astype(np.float64) / 255
     label = int(y_test[args.digit_index])
-    desc = (f"Digit #{args.digit_index} of the embedded MNIST sample's test split (pixels / "
-            f"255); MLP {'-'.join(map(str, SIZES))} ({args.activation}, softmax output, seed "
-            f"{args.seed}) {state}.")
+    desc = _("Digit #{index} of the embedded MNIST sample's test split (pixels / 255); MLP "
+             "{sizes} ({activation}, softmax output, seed {seed}) {state}.").format(
+                 index=args.digit_index, sizes="-".join(map(str, SIZES)),
+                 activation=args.activation, seed=args.seed, state=state)
     if getattr(args, "solutions", "on") != "on":  # the worksheet or the key
         from .sheets import run_mlp_jacobians
 
@@ -115,9 +123,10 @@ def run(args: argparse.Namespace) -> int:
         dag = "dag.svg"
         written += ["dag.svg", "dag-fine.svg"]
     except (ImportError, RuntimeError) as e:
-        print(f"note: no DAG picture ({e})")
+        print(_("note: no DAG picture ({reason})").format(reason=e))
     files = {"report.md": report.to_markdown(dag_path=dag), "report.tex": report.to_latex(),
-             "report.html": html_page("dagrad mlp-jacobians", report.to_html())}
+             "report.html": html_page("dagrad mlp-jacobians", report.to_html(),
+                                      lang=get_language())}
     for name, text in files.items():
         with atomic_write(out / name, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -128,11 +137,15 @@ def run(args: argparse.Namespace) -> int:
         write_pdf(out / "report.html", args.pdf)
     print(str(report))
     print()
-    dense = (f"; dense tensor {report.weight.seconds_dense:.2f} s"
-             if report.weight.seconds_dense is not None else "; dense tensor skipped (--no-dense)")
+    dense = ("; " + _("dense tensor {seconds} s").format(
+        seconds=f"{report.weight.seconds_dense:.2f}")
+             if report.weight.seconds_dense is not None
+             else "; " + _("dense tensor skipped (--no-dense)"))
     from dagrad.explain.mlp_jacobians.report import check_counts
 
-    print(f"report built in {elapsed:.2f} s{dense}")
-    print(f"wrote {', '.join(written)} to {out}/" + (f" and {args.pdf}" if args.pdf else ""))
-    print(("" if report.ok else "FAILED: ") + check_counts(report))
+    print(_("report built in {seconds} s").format(seconds=f"{elapsed:.2f}") + dense)
+    files = ", ".join(written)
+    print(_("wrote {files} to {folder}/ and {pdf}").format(files=files, folder=out, pdf=args.pdf)
+          if args.pdf else _("wrote {files} to {folder}/").format(files=files, folder=out))
+    print(("" if report.ok else _("FAILED: ")) + check_counts(report))
     return 0 if report.ok else 1

@@ -18,9 +18,10 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..i18n import N_, _
+
 __all__ = ["Requirement", "Need", "NEEDS", "SYMPY", "MATPLOTLIB", "GRAPHVIZ", "DOT", "CHROMIUM",
-           "PYPDF",
-           "needs_of", "missing_message"]
+           "PYPDF", "needs_of", "missing_message", "join_words"]
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,16 @@ class Requirement:
 
 SYMPY = Requirement("SymPy", module="sympy", extra="symbolic")
 MATPLOTLIB = Requirement("matplotlib", module="matplotlib", extra="plot")
-GRAPHVIZ = Requirement("the graphviz package", module="graphviz", extra="draw")
-DOT = Requirement("Graphviz's dot program", program="dot", apt="graphviz")
-CHROMIUM = Requirement("headless Chromium", program="chromium", apt="chromium")
+GRAPHVIZ = Requirement(N_("the graphviz package"), module="graphviz", extra="draw")
+DOT = Requirement(N_("Graphviz's dot program"), program="dot", apt="graphviz")
+CHROMIUM = Requirement(N_("headless Chromium"), program="chromium", apt="chromium")
 PYPDF = Requirement("pypdf", module="pypdf", extra="pdf")
 
 
 @dataclass(frozen=True)
 class Need:
-    """A requirement this run would use, what for, and how to run without it (if it can)."""
+    """A requirement this run would use, what for, and how to run without it (if it can);
+    the purpose and the way without are already in the language of the run."""
 
     requirement: Requirement
     purpose: str
@@ -80,10 +82,10 @@ def _picture(args: argparse.Namespace) -> list[Need]:
     """-o as a drawn picture and --html (laid out by dot), as graph and rosenbrock take them."""
     needs = []
     if _suffix(getattr(args, "out", None)) in _DRAWN:
-        needs.append(Need(DOT, f"to draw {args.out}",
-                          "or write DOT source instead (-o with a .dot suffix)"))
+        needs.append(Need(DOT, _("to draw {path}").format(path=args.out),
+                          _("or write DOT source instead (-o with a .dot suffix)")))
     if getattr(args, "html", None):
-        needs.append(Need(DOT, f"to lay out the DAG of {args.html}"))
+        needs.append(Need(DOT, _("to lay out the DAG of {path}").format(path=args.html)))
     return needs
 
 
@@ -92,16 +94,17 @@ def _pdf(args: argparse.Namespace) -> list[Need]:
     path = getattr(args, "pdf", None)
     if not path:
         return []
-    return [Need(CHROMIUM, f"to print {path}", "or leave out --pdf"),
-            Need(PYPDF, f"to write {path}", "or leave out --pdf")]
+    return [Need(CHROMIUM, _("to print {path}").format(path=path), _("or leave out --pdf")),
+            Need(PYPDF, _("to write {path}").format(path=path), _("or leave out --pdf"))]
 
 
 def _graph(args: argparse.Namespace) -> list[Need]:
-    return [Need(SYMPY, "for the edge formulas and the chain-rule derivation"), *_picture(args)]
+    return [Need(SYMPY, _("for the edge formulas and the chain-rule derivation")),
+            *_picture(args)]
 
 
 def _rosenbrock(args: argparse.Namespace) -> list[Need]:
-    return [Need(SYMPY, "for the edge formulas and the symbolic check"), *_picture(args),
+    return [Need(SYMPY, _("for the edge formulas and the symbolic check")), *_picture(args),
             *_pdf(args)]
 
 
@@ -124,69 +127,77 @@ def _is_activation_name(item: str) -> bool:
 def _vanishing(args: argparse.Namespace) -> list[Need]:
     needs = _pdf(args)
     if getattr(args, "pdf", None):
-        needs.append(Need(MATPLOTLIB, f"to plot into {args.pdf}", "or leave out --pdf"))
+        needs.append(Need(MATPLOTLIB, _("to plot into {path}").format(path=args.pdf),
+                          _("or leave out --pdf")))
     if getattr(args, "out", None) and _suffix(args.out) in (".png", ".svg"):
-        needs.append(Need(MATPLOTLIB, f"to plot {args.out}", "or leave out -o"))
+        needs.append(Need(MATPLOTLIB, _("to plot {path}").format(path=args.out),
+                          _("or leave out -o")))
     # an item with a comma inside parentheses splits into pieces that are no names either
     items = (getattr(args, "activations", None) or "").split(",")
     if not getattr(args, "mlp", False) and not all(_is_activation_name(i) for i in items if i):
-        needs.append(Need(SYMPY, "for σ' of an activation typed as an expression",
-                          f"or use the named activations ({', '.join(_without_sympy())})"))
+        needs.append(Need(SYMPY, _("for σ' of an activation typed as an expression"),
+                          _("or use the named activations ({names})").format(
+                              names=", ".join(_without_sympy()))))
     return needs
 
 
-_TOUR_PARTS: dict[str, list[Need]] = {
-    "a": [Need(MATPLOTLIB, "for the plots of part a"),
-          Need(SYMPY, "for σ' of part a's expression activation")],
-    "b": [Need(SYMPY, "for part b's formulas"), Need(DOT, "to draw part b's DAG")],
-    "c": [Need(GRAPHVIZ, "to draw part c's DAG"), Need(DOT, "to draw part c's DAG")],
-    "train": [Need(MATPLOTLIB, "for the training plots")],
-}
+def _tour_parts() -> dict[str, list[Need]]:
+    """What each part of the tour needs (built when asked, in the language of the run)."""
+    return {
+        "a": [Need(MATPLOTLIB, _("for the plots of part a")),
+              Need(SYMPY, _("for σ' of part a's expression activation"))],
+        "b": [Need(SYMPY, _("for part b's formulas")), Need(DOT, _("to draw part b's DAG"))],
+        "c": [Need(GRAPHVIZ, _("to draw part c's DAG")), Need(DOT, _("to draw part c's DAG"))],
+        "train": [Need(MATPLOTLIB, _("for the training plots"))],
+    }
 
 
 def _tour(args: argparse.Namespace) -> list[Need]:
+    table = _tour_parts()
     only = getattr(args, "only", None)
-    parts = [p.strip() for p in only.split(",") if p.strip()] if only else list(_TOUR_PARTS)
-    hint = "or run only some parts with --only" if not only else ""
-    return [Need(n.requirement, n.purpose, hint) for p in parts for n in _TOUR_PARTS.get(p, [])] \
+    parts = [p.strip() for p in only.split(",") if p.strip()] if only else list(table)
+    hint = _("or run only some parts with --only") if not only else ""
+    return [Need(n.requirement, n.purpose, hint) for p in parts for n in table.get(p, [])] \
         + _pdf(args)
 
 
 def _train(args: argparse.Namespace) -> list[Need]:
     if not getattr(args, "plots", True):
         return []
-    return [Need(MATPLOTLIB, "for curves.png and confusion.png",
-                 "or run with --no-plots to train without them")]
+    return [Need(MATPLOTLIB, _("for curves.png and confusion.png"),
+                 _("or run with --no-plots to train without them"))]
 
 
 def _evaluate(args: argparse.Namespace) -> list[Need]:
     if not getattr(args, "out", None) or not getattr(args, "plots", True):
         return []
-    return [Need(MATPLOTLIB, "for confusion.png", "or run with --no-plots")]
+    return [Need(MATPLOTLIB, _("for confusion.png"), _("or run with --no-plots"))]
 
 
 def _mlp_jacobians(args: argparse.Namespace) -> list[Need]:
     act = getattr(args, "activation", None) or "tanh"
     if act in _without_sympy() or act == "identity":
         return _pdf(args)
-    return [*_pdf(args), Need(SYMPY, f"for the closed form of {act}'s Jacobian (sympy.diff)",
-                 f"or use an activation written out in NumPy ({', '.join(_without_sympy())})")]
+    return [*_pdf(args),
+            Need(SYMPY, _("for the closed form of {activation}'s Jacobian (sympy.diff)").format(
+                activation=act),
+                 _("or use an activation written out in NumPy ({names})").format(
+                     names=", ".join(_without_sympy())))]
 
 
 def _check(args: argparse.Namespace) -> list[Need]:
     if getattr(args, "kind", None) == "sizes":
         return []
-    return [Need(SYMPY, "to decide the answer (SymPy's derivatives, Jacobians and "
-                        "canonical forms)")]
+    return [Need(SYMPY, _("to decide the answer (SymPy's derivatives, Jacobians and "
+                          "canonical forms)"))]
 
 
 def _exercise(args: argparse.Namespace) -> list[Need]:
-    needs = [Need(SYMPY, "to check every solution (exact derivatives) before it is written")]
+    needs = [Need(SYMPY, _("to check every solution (exact derivatives) before it is written"))]
     if getattr(args, "solutions", "on") != "off":
-        needs += [Need(GRAPHVIZ, "to draw the key's DAGs", "or write the handout only with "
-                       "--solutions off"),
-                  Need(DOT, "to draw the key's DAGs", "or write the handout only with "
-                       "--solutions off")]
+        without = _("or write the handout only with --solutions off")
+        needs += [Need(GRAPHVIZ, _("to draw the key's DAGs"), without),
+                  Need(DOT, _("to draw the key's DAGs"), without)]
     return needs
 
 
@@ -212,8 +223,11 @@ def needs_of(command: str, args: argparse.Namespace) -> list[Need]:
 
 
 # ----- the message -----------------------------------------------------------------------------
-def _join(words: Sequence[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def join_words(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c' (the 'and' in the current language)."""
+    if len(words) == 1:
+        return words[0]
+    return _("{first} and {last}").format(first=", ".join(words[:-1]), last=words[-1])
 
 
 def missing_message(command: str, needs: Sequence[Need]) -> str | None:
@@ -229,7 +243,7 @@ def missing_message(command: str, needs: Sequence[Need]) -> str | None:
                 withouts.append(need.without)
     if not missing:
         return None
-    what = _join([f"{req.label} ({'; '.join(why)})" for req, why in missing.items()])
+    what = join_words([f"{_(req.label)} ({'; '.join(why)})" for req, why in missing.items()])
     extras = [req.extra for req in missing if req.extra]
     apts = [req.apt for req in missing if req.apt]
     how = []
@@ -237,8 +251,11 @@ def missing_message(command: str, needs: Sequence[Need]) -> str | None:
         how.append(f"pip install 'dagrad[{','.join(extras)}]'")
     if apts:
         pkgs = " ".join(apts)
-        how.append(f"apt-get install {pkgs} (Debian/Ubuntu; elsewhere conda install {pkgs} or "
-                   f"brew install {pkgs})")
-    verb = "is" if len(missing) == 1 else "are"
-    line = f"dagrad {command}: {what} {verb} not installed; install with: {' and '.join(how)}"
+        how.append(_("apt-get install {packages} (Debian/Ubuntu; elsewhere conda install "
+                     "{packages} or brew install {packages})").format(packages=pkgs))
+    if len(missing) == 1:
+        line = _("dagrad {command}: {what} is not installed; install with: {how}")
+    else:
+        line = _("dagrad {command}: {what} are not installed; install with: {how}")
+    line = line.format(command=command, what=what, how=join_words(how))
     return line + (f" — {'; '.join(withouts)}" if withouts else "")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..explain.solutions import Solutions, Worksheet
+from ..i18n import _
 
 ROSENBROCK = "f(x1, x2) = 100(x2 − x1²)² + (1 − x1)²"
 
@@ -32,9 +33,10 @@ def _refuse(args: argparse.Namespace, mode: Solutions, *names: str) -> None:
     for name in names:
         value = getattr(args, name.lstrip("-").replace("-", "_"), None)
         if value:
-            why = ("it shows the answers" if mode is Solutions.OFF else
-                   "it is the worked report, not the key")
-            raise UsageError(f"{name} cannot be used with --solutions {mode.value}: {why}")
+            why = (_("it shows the answers") if mode is Solutions.OFF else
+                   _("it is the worked report, not the key"))
+            raise UsageError(_("{option} cannot be used with --solutions {mode}: {why}").format(
+                option=name, mode=mode.value, why=why))
 
 
 def _write(path: str | Path, text: str) -> None:
@@ -42,7 +44,7 @@ def _write(path: str | Path, text: str) -> None:
 
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(text)
-    print(f"wrote {path}")
+    print(_("wrote {path}").format(path=path))
 
 
 def _page(title: str, body: str) -> str:
@@ -58,7 +60,7 @@ def _pdf(args: argparse.Namespace, html_path: Path) -> None:
     if getattr(args, "pdf", None):
         from ..pdf import write_pdf
 
-        print(f"wrote {write_pdf(html_path, args.pdf)}")
+        print(_("wrote {path}").format(path=write_pdf(html_path, args.pdf)))
 
 
 # ----- rosenbrock -------------------------------------------------------------------------------
@@ -68,7 +70,8 @@ def rosenbrock_sheet(x1: float, x2: float) -> tuple[Worksheet, Any]:
     from ..explain.worksheets import function_dag
 
     g = rosenbrock(x1, x2).graph
-    return function_dag(g, ROSENBROCK, given=[f"the point x1 = {x1:g}, x2 = {x2:g}"]), g
+    return function_dag(g, ROSENBROCK, given=[_("the point {point}").format(
+        point=f"x1 = {x1:g}, x2 = {x2:g}")]), g
 
 
 def draw(g: Any, path: str | Path, mode: Solutions, constants: str = "fold",
@@ -78,7 +81,7 @@ def draw(g: Any, path: str | Path, mode: Solutions, constants: str = "fold",
 
     show = mode is not Solutions.OFF
     render(g, path, values=show, formulas=show, constants=constants, rankdir=rankdir)
-    print(f"wrote {path}")
+    print(_("wrote {path}").format(path=path))
 
 
 def run_rosenbrock(args: argparse.Namespace, at: dict[str, float]) -> int:
@@ -106,7 +109,7 @@ def run_rosenbrock(args: argparse.Namespace, at: dict[str, float]) -> int:
             _pdf(args, Path(page))
     if getattr(args, "html", None):
         g.to_html(args.html, constants=fold, title=ROSENBROCK, quiz=getattr(args, "quiz", False))
-        print(f"wrote {args.html}")
+        print(_("wrote {path}").format(path=args.html))
     return 0
 
 
@@ -122,7 +125,7 @@ def run_vanishing(args: argparse.Namespace, rep: Any) -> int:
     sheet = vanishing_chain(rep)
     print(sheet.text(mode), end="")
     if getattr(args, "out", None):
-        print(f"wrote {rep.plot(args.out)}")
+        print(_("wrote {path}").format(path=rep.plot(args.out)))
     if getattr(args, "markdown", None):
         _write(args.markdown, sheet.to_markdown(mode))
     if getattr(args, "latex", None):
@@ -130,7 +133,8 @@ def run_vanishing(args: argparse.Namespace, rep: Any) -> int:
     if getattr(args, "pdf", None):
         from ..pdf import write_page_pdf
 
-        print(f"wrote {write_page_pdf(args.pdf, sheet.title, sheet.to_html(mode))}")
+        print(_("wrote {path}").format(path=write_page_pdf(args.pdf, sheet.title,
+                                                          sheet.to_html(mode))))
     return 0
 
 
@@ -157,7 +161,7 @@ def write_mlp_sheet(rep: Any, out: Path, mode: Solutions, stem: str | None = Non
         picture: str | None = f"{stem}-dag.svg"
         written.append(picture)
     except (ImportError, RuntimeError) as e:
-        print(f"note: no DAG picture ({e})")
+        print(_("note: no DAG picture ({reason})").format(reason=e))
         picture = None
     for name, text in ((f"{stem}.md", sheet.to_markdown(mode, picture)),
                        (f"{stem}.tex", sheet.to_latex(mode)),
@@ -196,7 +200,8 @@ def run_tour(args: argparse.Namespace) -> int:
                                                                                      "c"]
     unknown = [k for k in keys if k not in ("a", "b", "c", "train")]
     if unknown:
-        raise UsageError(f"--only: unknown part {', '.join(unknown)}; choose from a, b, c, train")
+        raise UsageError(_("--only: unknown part {parts}; choose from a, b, c, train").format(
+            parts=", ".join(unknown)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     kind = "worksheet" if mode is Solutions.OFF else "key"
@@ -224,11 +229,14 @@ def run_tour(args: argparse.Namespace) -> int:
                                         else None))
         md_parts.append(sheet.to_markdown(mode))
     if "train" in keys:
-        print("note: the training run asks no questions; it has no worksheet")
-    title = "dagrad — the exercise sheet on backpropagation: " + kind
+        print(_("note: the training run asks no questions; it has no worksheet"))
+    title = (_("dagrad — the exercise sheet on backpropagation: worksheet")
+             if mode is Solutions.OFF else
+             _("dagrad — the exercise sheet on backpropagation: key"))
     _write(out / f"{kind}.md", f"# {title}\n\n" + "\n".join(md_parts))
     index = out / f"{kind}.html"
     _write(index, _page(title, f"<h1>{title}</h1>\n" + "\n".join(html_parts)))
-    print(f"{kind}: {index.resolve()}")
+    print((_("worksheet: {path}") if mode is Solutions.OFF else _("key: {path}")).format(
+        path=index.resolve()))
     _pdf(args, index)
     return 0

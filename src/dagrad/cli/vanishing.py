@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..i18n import N_, _
+
 NAME = "vanishing"
-HELP = ("exercise (a): ∂h_n/∂w_i of the chain h_i = σ(w_i h_(i-1)) by autodiff vs closed form "
-        "vs bound (exit status 1 when a check fails); --mlp: per-layer gradient norms of a deep "
-        "MLP on real digits")
+HELP = N_("exercise (a): ∂h_n/∂w_i of the chain h_i = σ(w_i h_(i-1)) by autodiff vs closed "
+          "form vs bound (exit status 1 when a check fails); --mlp: per-layer gradient norms of "
+          "a deep MLP on real digits")
 
 _MLP_ONLY = ("init", "steps", "width", "batch", "lr")
 
@@ -17,44 +19,50 @@ _MLP_ONLY = ("init", "steps", "width", "batch", "lr")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``dagrad vanishing``."""
     p.add_argument("--depth", default="20",
-                   help="chain: the number of layers n (default 20); --mlp: hidden layers, "
-                        "one or a comma list such as 10,20")
+                   help=_("chain: the number of layers n (default 20); --mlp: hidden layers, "
+                          "one or a comma list such as 10,20"))
     from ..catalogue import activation_names
 
     names = ", ".join(activation_names())
     p.add_argument("--activations", default=None,
-                   help=f"comma list; chain default sigmoid,tanh,relu — the op table's "
-                        f"activations ({names}; leaky_relu:0.1 sets the slope) or expressions "
-                        "in x such as 'x / (1 + abs(x))'; --mlp default tanh (any of those "
-                        "names)")
+                   help=_("comma list; chain default sigmoid,tanh,relu — the op table's "
+                          "activations ({names}; leaky_relu:0.1 sets the slope) or expressions "
+                          "in x such as 'x / (1 + abs(x))'; --mlp default tanh (any of those "
+                          "names)").format(names=names))
     w = p.add_mutually_exclusive_group()
     w.add_argument("--weights", default=None,
-                   help="chain weights: one number for every layer or n comma-separated numbers "
-                        "(default: w_i ~ U(-1, 1) from --seed)")
+                   help=_("chain weights: one number for every layer or n comma-separated "
+                          "numbers (default: w_i ~ U(-1, 1) from --seed)"))
     w.add_argument("--seed", type=int, default=None,
-                   help="random seed (chain weights; MLP init and batches, default 0)")
-    p.add_argument("--x", type=float, default=1.0, help="chain input h_0 = x (default 1.0)")
+                   help=_("random seed (chain weights; MLP init and batches, default 0)"))
+    p.add_argument("--x", type=float, default=1.0,
+                   help=_("chain input h_0 = x (default 1.0)"))
     p.add_argument("--rows", type=int, default=40,
-                   help="chain: at most this many layers per table (default 40; 0 = all)")
-    p.add_argument("--derivation", action="store_true", help="chain: print the derivation too")
+                   help=_("chain: at most this many layers per table (default 40; 0 = all)"))
+    p.add_argument("--derivation", action="store_true",
+                   help=_("chain: print the derivation too"))
     p.add_argument("--mlp", action="store_true",
-                   help="measure gradient flow in a deep MLP on real MNIST digits instead")
+                   help=_("measure gradient flow in a deep MLP on real MNIST digits instead"))
     p.add_argument("--init", default=None,
-                   help="--mlp: comma list of standard, xavier, he (default standard,xavier)")
+                   help=_("--mlp: comma list of standard, xavier, he (default standard,xavier)"))
     p.add_argument("--steps", type=int, default=None,
-                   help="--mlp: SGD steps before the second measurement (default 50)")
-    p.add_argument("--width", type=int, default=None, help="--mlp: hidden width (default 256)")
-    p.add_argument("--batch", type=int, default=None, help="--mlp: batch size (default 256)")
-    p.add_argument("--lr", type=float, default=None, help="--mlp: SGD learning rate (default 0.1)")
-    p.add_argument("-o", "--out", help="write the plot here (.png or .svg)")
-    p.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown")
-    p.add_argument("--latex", metavar="PATH", help="also write the report as a LaTeX document")
+                   help=_("--mlp: SGD steps before the second measurement (default 50)"))
+    p.add_argument("--width", type=int, default=None,
+                   help=_("--mlp: hidden width (default 256)"))
+    p.add_argument("--batch", type=int, default=None,
+                   help=_("--mlp: batch size (default 256)"))
+    p.add_argument("--lr", type=float, default=None,
+                   help=_("--mlp: SGD learning rate (default 0.1)"))
+    p.add_argument("-o", "--out", help=_("write the plot here (.png or .svg)"))
+    p.add_argument("--markdown", metavar="PATH", help=_("also write the report as Markdown"))
+    p.add_argument("--latex", metavar="PATH",
+                   help=_("also write the report as a LaTeX document"))
     from ..explain.solutions import add_option
 
     add_option(p)
     p.add_argument("--pdf", metavar="PATH",
-                   help="also print the report with its plot to this PDF (A4) with headless "
-                        "Chromium")
+                   help=_("also print the report with its plot to this PDF (A4) with headless "
+                          "Chromium"))
 
 
 def split_list(text: str) -> list[str]:
@@ -72,7 +80,7 @@ def split_list(text: str) -> list[str]:
             cur.append(ch)
     items.append("".join(cur).strip())
     if any(not item for item in items):
-        raise ValueError(f"empty item in the list {text!r}")
+        raise ValueError(_("empty item in the list {text!r}").format(text=text))
     return items
 
 
@@ -80,8 +88,8 @@ def _ints(text: str, what: str) -> list[int]:
     try:
         return [int(v) for v in split_list(text)]
     except ValueError:
-        raise ValueError(f"{what} must be an integer or a comma list of integers, "
-                         f"got {text!r}") from None
+        raise ValueError(_("{option} must be an integer or a comma list of integers, got "
+                           "{text!r}").format(option=what, text=text)) from None
 
 
 def _weights(text: str | None) -> list[float] | float | None:
@@ -90,7 +98,8 @@ def _weights(text: str | None) -> list[float] | float | None:
     try:
         vals = [float(v) for v in split_list(text)]
     except ValueError:
-        raise ValueError(f"--weights must be numbers separated by commas, got {text!r}") from None
+        raise ValueError(_("--weights must be numbers separated by commas, got {text!r}").format(
+            text=text)) from None
     return vals[0] if len(vals) == 1 else vals
 
 
@@ -99,12 +108,12 @@ def _write_text(path: str, text: str) -> None:
 
     with atomic_write(path, "w") as f:
         f.write(text)
-    print(f"wrote {path}")
+    print(_("wrote {path}").format(path=path))
 
 
 def _outputs(rep, args: argparse.Namespace) -> None:
     if args.out:
-        print(f"wrote {rep.plot(args.out)}")
+        print(_("wrote {path}").format(path=rep.plot(args.out)))
     if args.markdown:
         _write_text(args.markdown, rep.to_markdown())
     if args.latex:
@@ -123,16 +132,21 @@ def _write_pdf(rep, path: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="dagrad-vanishing-") as tmp:
         plot = Path(rep.plot(Path(tmp) / "plot.svg")).read_bytes()
-    figure = (f'<p><img alt="the plot" src="data:image/svg+xml;base64,'
+    import html
+
+    figure = (f'<p><img alt="{html.escape(_("the plot"))}" src="data:image/svg+xml;base64,'
               f'{base64.b64encode(plot).decode("ascii")}"></p>')
-    title = "dagrad vanishing — gradient flow" if hasattr(rep, "cases") else \
-        f"dagrad vanishing — the chain h_i = σ(w_i h_(i−1)), n = {rep.n}"
-    print(f"wrote {write_page_pdf(path, title, figure + rep._repr_html_())}")
+    title = _("dagrad vanishing — gradient flow") if hasattr(rep, "cases") else \
+        _("dagrad vanishing — the chain {chain}, n = {n}").format(chain="h_i = σ(w_i h_(i−1))",
+                                                                  n=rep.n)
+    print(_("wrote {path}").format(path=write_page_pdf(path, title,
+                                                      figure + rep._repr_html_())))
 
 
 def _check_suffix(args: argparse.Namespace) -> None:
     if args.out and not args.out.lower().endswith((".png", ".svg")):
-        raise ValueError(f"-o/--out must end in .png or .svg, got {args.out!r}")
+        raise ValueError(_("-o/--out must end in .png or .svg, got {path!r}").format(
+            path=args.out))
 
 
 def run_chain(args: argparse.Namespace) -> int:
@@ -143,15 +157,15 @@ def run_chain(args: argparse.Namespace) -> int:
 
     given = [f"--{k}" for k in _MLP_ONLY if getattr(args, k) is not None]
     if given:
-        raise UsageError(f"{', '.join(given)}: only with --mlp")
+        raise UsageError(_("{options}: only with --mlp").format(options=", ".join(given)))
     depths = _ints(args.depth, "--depth")
     if len(depths) != 1:
-        raise UsageError("the chain takes one --depth (the number of layers n)")
+        raise UsageError(_("the chain takes one --depth (the number of layers n)"))
     acts = split_list(args.activations or "sigmoid,tanh,relu")
     from .graph import echo_reading
 
     for act in acts:
-        echo_reading(act, label=f"activation {act}: ")
+        echo_reading(act, label=_("activation {name}: ").format(name=act))
     rep = vanishing(depths[0], acts, weights=_weights(args.weights), x=args.x, seed=args.seed)
     if getattr(args, "solutions", "on") != "on":  # the worksheet or the key
         from .sheets import run_vanishing
@@ -165,7 +179,8 @@ def run_chain(args: argparse.Namespace) -> int:
     _outputs(rep, args)
     if not rep.ok:
         for line in rep.failures():
-            print(f"dagrad vanishing: CHECK FAILED: {line}", file=sys.stderr)
+            print(_("dagrad vanishing: CHECK FAILED: {failure}").format(failure=line),
+                  file=sys.stderr)
         return 1
     return 0
 
@@ -176,9 +191,9 @@ def run_mlp(args: argparse.Namespace) -> int:
     from ..explain.vanishing_chain.flow import gradient_flow
 
     if args.weights is not None:
-        raise UsageError("--weights applies to the chain, not to --mlp")
+        raise UsageError(_("--weights applies to the chain, not to --mlp"))
     if getattr(args, "solutions", "on") != "on":
-        raise UsageError("--solutions applies to the chain (exercise a), not to --mlp")
+        raise UsageError(_("--solutions applies to the chain (exercise a), not to --mlp"))
     rep = gradient_flow(
         depth=_ints(args.depth, "--depth"),
         activations=split_list(args.activations or "tanh"),
@@ -187,7 +202,8 @@ def run_mlp(args: argparse.Namespace) -> int:
         steps=50 if args.steps is None else args.steps, lr=args.lr or 0.1,
         seed=0 if args.seed is None else args.seed)
     print(rep)
-    print("\ntime per case: " + ", ".join(f"{c.label}: {c.seconds:.1f} s" for c in rep.cases))
+    print("\n" + _("time per case: {times}").format(
+        times=", ".join(f"{c.label}: {c.seconds:.1f} s" for c in rep.cases)))
     _outputs(rep, args)
     return 0
 

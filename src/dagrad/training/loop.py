@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..i18n import _
 from ..nn import functional as F
 from ..tensor import STATE, Tensor, no_grad
 from .checkpoint import Checkpoint, load_checkpoint, rng_from_array, save_checkpoint
@@ -118,7 +119,7 @@ def evaluate(model: Any, data: Any, *, loss_fn: LossFn | None = None, batch_size
         if was_training and hasattr(model, "train"):
             model.train()
     if n == 0 or conf is None:
-        raise ValueError("evaluate: no samples")
+        raise ValueError(_("evaluate: no samples"))
     return EvalResult(loss=total / n, accuracy=float(np.trace(conf)) / n, confusion=conf, n=n)
 
 
@@ -140,8 +141,8 @@ class _StopFlag:
         if self.requested:  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
         self.requested = True
-        print("\ninterrupt: stopping after this step and saving a checkpoint "
-              "(Ctrl-C again to abort at once)", file=sys.stderr, flush=True)
+        print("\n" + _("interrupt: stopping after this step and saving a checkpoint (Ctrl-C "
+                       "again to abort at once)"), file=sys.stderr, flush=True)
 
     def restore(self) -> None:
         if self._installed:
@@ -156,9 +157,9 @@ def _resume_state(resume: Any, checkpoint: str | None) -> Checkpoint | None:
         return resume
     path = checkpoint if resume is True else os.fspath(resume)
     if path is None:
-        raise ValueError("fit: resume=True needs checkpoint=PATH")
+        raise ValueError(_("fit: resume=True needs checkpoint=PATH"))
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint to resume at {path}")
+        raise FileNotFoundError(_("no checkpoint to resume at {path}").format(path=path))
     return load_checkpoint(path)
 
 
@@ -220,7 +221,8 @@ def fit(model: Any, optimizer: Any, train_loader: Any, test_data: Any = None, ep
             loss_sum, correct, seen = partial if epoch == start_epoch else (0.0, 0, 0)
             first = skip if epoch == start_epoch else 0
             t0 = time.perf_counter()
-            bar = ProgressBar(n_batches, desc=f"epoch {epoch + 1}/{epochs}",
+            bar = ProgressBar(n_batches, desc=_("epoch {epoch}/{epochs}").format(
+                epoch=epoch + 1, epochs=epochs),
                               enabled=bool(progress))
             for b, (xb, yb) in enumerate(train_loader, start=1):
                 if b <= first:
@@ -299,9 +301,11 @@ def _train_step(model: Any, optimizer: Any, loss_fn: LossFn, compiled: bool) -> 
 def _summary(r: Mapping[str, Any], epochs: int) -> str:
     """One line per epoch: losses, accuracies, time."""
     width = len(str(epochs))
-    text = (f"epoch {r['epoch']:>{width}}/{epochs}  train loss {r['train_loss']:.4f} "
-            f"acc {100 * r['train_acc']:6.2f}%")
+    text = _("epoch {epoch}/{epochs}  train loss {loss} acc {accuracy}").format(
+        epoch=f"{r['epoch']:>{width}}", epochs=epochs, loss=f"{r['train_loss']:.4f}",
+        accuracy=f"{100 * r['train_acc']:6.2f}%")
     if "test_loss" in r:
-        text += f"  test loss {r['test_loss']:.4f} acc {100 * r['test_acc']:6.2f}%"
+        text += "  " + _("test loss {loss} acc {accuracy}").format(
+            loss=f"{r['test_loss']:.4f}", accuracy=f"{100 * r['test_acc']:6.2f}%")
     text += f"  lr {r['lr']:.2e}  {r['seconds']:.2f}s"
     return text

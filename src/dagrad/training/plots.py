@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
+from ..i18n import _
 
 __all__ = ["plot_curves", "plot_confusion", "require_matplotlib"]
 
@@ -29,9 +30,9 @@ def require_matplotlib() -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise ImportError(f"the plots need matplotlib, which is not installed: {INSTALL_HINT} "
-                          "(or train without plots: --no-plots, plots=False)",
-                          name="matplotlib")
+        raise ImportError(_("the plots need matplotlib, which is not installed: {install} (or "
+                            "train without plots: --no-plots, plots=False)").format(
+                                install=INSTALL_HINT), name="matplotlib")
 
 
 def _figure(size: tuple[float, float]):
@@ -55,7 +56,7 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike,
     fig = _figure((10, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = [h["epoch"] for h in history]
-    for key, label, style in (("train", "train", "-o"), ("test", "test", "-s")):
+    for key, label, style in (("train", _("train"), "-o"), ("test", _("test"), "-s")):
         loss = [h.get(f"{key}_loss") for h in history]
         acc = [h.get(f"{key}_acc") for h in history]
         if any(v is not None for v in loss):
@@ -66,8 +67,8 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike,
                         label=label, markersize=3)
     from matplotlib.ticker import MaxNLocator
 
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax_loss.set(xlabel=_("epoch"), ylabel=_("cross-entropy loss"), title=_("loss"))
+    ax_acc.set(xlabel=_("epoch"), ylabel=_("accuracy (%)"), title=_("accuracy"))
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -90,7 +91,7 @@ def plot_confusion(confusion: np.ndarray, path: str | os.PathLike,
     rows = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros(cm.shape, float), where=rows > 0)
     im = ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="fraction of the true class")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=_("fraction of the true class"))
     for i in range(n):
         for j in range(n):
             if cm[i, j]:
@@ -99,8 +100,9 @@ def plot_confusion(confusion: np.ndarray, path: str | os.PathLike,
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0,
                   ha="right" if max(map(len, names)) > 2 else "center")
     ax.set_yticks(range(n), names)
-    ax.set(xlabel="predicted", ylabel="true")
+    ax.set(xlabel=_("predicted"), ylabel=_("true"))
     acc = np.trace(cm) / max(cm.sum(), 1)
-    ax.set_title(f"{title + ' — ' if title else ''}accuracy {100 * acc:.2f}%")
+    ax.set_title(f"{title + ' — ' if title else ''}"
+                 + _("accuracy {accuracy}").format(accuracy=f"{100 * acc:.2f}%"))
     fig.tight_layout()
     return _save(fig, path)

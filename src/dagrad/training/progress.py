@@ -11,6 +11,8 @@ import sys
 import time
 from typing import TextIO
 
+from ..i18n import _
+
 __all__ = ["ProgressBar", "format_seconds"]
 
 
@@ -56,13 +58,13 @@ class ProgressBar:
             parts.append("[" + "#" * filled + "." * (width - filled) + "]")
         parts.append(f"{self.done}/{self.total}")
         if self.loss is not None:
-            parts.append(f"loss {self.loss:.4f}")
-        parts.append(f"{rate:,.0f} samples/s")
+            parts.append(_("loss {loss}").format(loss=f"{self.loss:.4f}"))
+        parts.append(_("{rate} samples/s").format(rate=f"{rate:,.0f}"))
         if final:
             parts.append(f"{format_seconds(elapsed)}")
         else:
             eta = elapsed / max(self.done, 1) * (self.total - self.done)
-            parts.append(f"ETA {format_seconds(eta)}")
+            parts.append(_("ETA {time}").format(time=format_seconds(eta)))
         return "  ".join(parts)
 
     def update(self, done: int, loss: float | None = None, samples: int | None = None) -> None:

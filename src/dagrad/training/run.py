@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write
+from ..i18n import N_, _
 from .checkpoint import Checkpoint, load_checkpoint
 from .loop import EvalResult, FitResult, evaluate, fit
 
@@ -43,11 +44,12 @@ CLASS_NAMES = {
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                       "Sneaker", "Bag", "Ankle boot"],
 }
+#: What each dataset is (English msgids; shown through ``_()``).
 DATASET_NOTES = {
-    "sample": "the 10,000 real MNIST digits embedded in dagrad (8,000 train / 2,000 test); "
-              "--dataset mnist or fashion-mnist trains on a full set",
-    "mnist": "MNIST (60,000 train / 10,000 test)",
-    "fashion-mnist": "Fashion-MNIST (60,000 train / 10,000 test)",
+    "sample": N_("the 10,000 real MNIST digits embedded in dagrad (8,000 train / 2,000 test); "
+                 "--dataset mnist or fashion-mnist trains on a full set"),
+    "mnist": N_("MNIST (60,000 train / 10,000 test)"),
+    "fashion-mnist": N_("Fashion-MNIST (60,000 train / 10,000 test)"),
 }
 
 
@@ -57,25 +59,29 @@ def resolve_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]
     cfg.update({k: v for k, v in (overrides or {}).items() if v is not None})
     unknown = set(cfg) - set(DEFAULTS) - {"input_dim", "num_classes", "mean", "std"}
     if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        raise ValueError(_("unknown settings: {names}").format(names=", ".join(sorted(unknown))))
     cfg["dataset"] = str(cfg["dataset"]).strip().lower().replace("_", "-")
     if cfg["dataset"] not in CLASS_NAMES:
-        raise ValueError(f"unknown dataset {cfg['dataset']!r}: use sample, mnist or "
-                         "fashion-mnist")
+        raise ValueError(_("unknown dataset {name!r}: use sample, mnist or "
+                           "fashion-mnist").format(name=cfg["dataset"]))
     if cfg["optimizer"] not in LR_DEFAULTS:
-        raise ValueError(f"optimizer must be sgd or adam, got {cfg['optimizer']!r}")
+        raise ValueError(_("optimizer must be sgd or adam, got {name!r}").format(
+            name=cfg["optimizer"]))
     if cfg["schedule"] not in ("none", "step", "cosine"):
-        raise ValueError(f"schedule must be none, step or cosine, got {cfg['schedule']!r}")
+        raise ValueError(_("schedule must be none, step or cosine, got {name!r}").format(
+            name=cfg["schedule"]))
     if cfg["lr"] is None:
         cfg["lr"] = LR_DEFAULTS[cfg["optimizer"]]
     for key in ("epochs", "batch_size"):
         if int(cfg[key]) < 1:
-            raise ValueError(f"{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
+            raise ValueError(_("{setting} must be at least 1, got {value}").format(
+                setting=key.replace("_", "-"), value=cfg[key]))
     for key in ("limit_train", "limit_test"):
         if cfg[key] is not None and int(cfg[key]) < 1:
-            raise ValueError(f"{key.replace('_', '-')} must be at least 1, got {cfg[key]}")
+            raise ValueError(_("{setting} must be at least 1, got {value}").format(
+                setting=key.replace("_", "-"), value=cfg[key]))
     if not float(cfg["lr"]) > 0:
-        raise ValueError(f"lr must be positive, got {cfg['lr']}")
+        raise ValueError(_("lr must be positive, got {value}").format(value=cfg["lr"]))
     cfg["hidden"] = [int(h) for h in cfg["hidden"]]
     return cfg
 
@@ -89,8 +95,10 @@ def merge_resume_config(saved: Mapping[str, Any], explicit: Mapping[str, Any]) -
             continue
         if key == "epochs":
             if int(value) != int(saved["epochs"]) and saved.get("schedule") != "none":
-                conflicts.append(f"epochs ({value} vs {saved['epochs']}: the "
-                                 f"{saved.get('schedule')} schedule is laid over all epochs)")
+                conflicts.append(_("epochs ({value} vs {saved}: the {schedule} schedule is "
+                                   "laid over all epochs)").format(
+                                       value=value, saved=saved["epochs"],
+                                       schedule=saved.get("schedule")))
             cfg["epochs"] = int(value)
         elif key in FIXED_ON_RESUME:
             norm = [int(h) for h in value] if key == "hidden" else value
@@ -99,8 +107,8 @@ def merge_resume_config(saved: Mapping[str, Any], explicit: Mapping[str, Any]) -
             if norm != saved.get(key):
                 conflicts.append(f"{key.replace('_', '-')} ({norm} vs {saved.get(key)})")
     if conflicts:
-        raise ValueError("--resume continues the saved run; these settings differ from it: "
-                         + "; ".join(conflicts))
+        raise ValueError(_("--resume continues the saved run; these settings differ from it: "
+                           "{conflicts}").format(conflicts="; ".join(conflicts)))
     return cfg
 
 
@@ -216,17 +224,23 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
     ckpt = None
     if resume:
         if not ckpt_path.exists():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+            raise FileNotFoundError(_("--resume: no checkpoint at {path}").format(
+                path=ckpt_path))
         ckpt = load_checkpoint(ckpt_path)
         cfg = merge_resume_config(resolve_config(ckpt.config), overrides)
         if ckpt.epoch >= int(cfg["epochs"]):
-            say(f"{ckpt_path}: all {cfg['epochs']} epochs are done; evaluating it again")
+            say(_("{path}: all {epochs} epochs are done; evaluating it again").format(
+                path=ckpt_path, epochs=cfg["epochs"]))
+        elif ckpt.batch:
+            say(_("resuming {path} at epoch {epoch}, batch {batch}").format(
+                path=ckpt_path, epoch=ckpt.epoch + 1, batch=ckpt.batch + 1))
         else:
-            say(f"resuming {ckpt_path} at epoch {ckpt.epoch + 1}"
-                + (f", batch {ckpt.batch + 1}" if ckpt.batch else ""))
+            say(_("resuming {path} at epoch {epoch}").format(path=ckpt_path,
+                                                             epoch=ckpt.epoch + 1))
     else:
         cfg = resolve_config(overrides)
-    say(f"dataset: {cfg['dataset']} — {DATASET_NOTES[cfg['dataset']]}")
+    say(_("dataset: {name} — {note}").format(name=cfg["dataset"],
+                                             note=_(DATASET_NOTES[cfg["dataset"]])))
     t0 = time.perf_counter()
     Xtr, ytr, Xte, yte = load_data(cfg)
     cfg["input_dim"] = int(np.prod(Xtr.shape[1:]))
@@ -239,10 +253,12 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
     model = build_model(cfg)
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, len(loader))
-    say(f"model: MLP {[cfg['input_dim'], *cfg['hidden'], cfg['num_classes']]} "
-        f"({cfg['activation']}, {model.num_parameters():,} parameters); {cfg['optimizer']} "
-        f"lr {cfg['lr']:g}, {cfg['schedule']} schedule, batch {cfg['batch_size']}, "
-        f"{cfg['epochs']} epochs; writing to {out}")
+    say(_("model: MLP {sizes} ({activation}, {parameters} parameters); {optimizer} lr {lr}, "
+          "{schedule} schedule, batch {batch}, {epochs} epochs; writing to {out}").format(
+              sizes=[cfg["input_dim"], *cfg["hidden"], cfg["num_classes"]],
+              activation=cfg["activation"], parameters=f"{model.num_parameters():,}",
+              optimizer=cfg["optimizer"], lr=f"{cfg['lr']:g}", schedule=cfg["schedule"],
+              batch=cfg["batch_size"], epochs=cfg["epochs"], out=out))
     out.mkdir(parents=True, exist_ok=True)
     n_train, n_test = len(ytr), len(yte)
 
@@ -263,20 +279,24 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
         from .plots import plot_curves
 
         plot_curves(result.history, out / "curves.png",
-                    title=f"MLP on {cfg['dataset']}")
+                    title=_("MLP on {dataset}").format(dataset=cfg["dataset"]))
     if plots and final is not None:
         from .plots import plot_confusion
 
         plot_confusion(final.confusion, out / "confusion.png", CLASS_NAMES[cfg["dataset"]],
-                       title=f"{cfg['dataset']} test")
+                       title=_("{dataset} test").format(dataset=cfg["dataset"]))
     result.extra.update(config=cfg, seconds=seconds, out=str(out))
     if result.interrupted:
-        where = (f"in epoch {result.epoch + 1} after batch {result.batch}" if result.batch
-                 else f"after epoch {result.epoch}")
-        say(f"interrupted {where}: checkpoint saved to {ckpt_path}; continue with: "
-            f"dagrad train -o {out} --resume")
+        where = (_("interrupted in epoch {epoch} after batch {batch}").format(
+            epoch=result.epoch + 1, batch=result.batch) if result.batch
+                 else _("interrupted after epoch {epoch}").format(epoch=result.epoch))
+        say(_("{where}: checkpoint saved to {path}; continue with: {command}").format(
+            where=where, path=ckpt_path, command=f"dagrad train -o {out} --resume"))
     elif final is not None:
-        say(f"test accuracy {100 * final.accuracy:.2f}% (loss {final.loss:.4f}) after "
-            f"{result.epoch} epoch{'s' if result.epoch != 1 else ''} in {seconds:.1f}s; "
-            f"files in {out}")
+        done = (_("test accuracy {accuracy} (loss {loss}) after {n} epoch in {seconds}s; files "
+                  "in {out}") if result.epoch == 1 else
+                _("test accuracy {accuracy} (loss {loss}) after {n} epochs in {seconds}s; files "
+                  "in {out}"))
+        say(done.format(accuracy=f"{100 * final.accuracy:.2f}%", loss=f"{final.loss:.4f}",
+                        n=result.epoch, seconds=f"{seconds:.1f}", out=out))
     return result
