@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -121,6 +122,14 @@ def test_a_right_answer_in_german(capsys, argv, monkeypatch):
     assert "verdict:  RIGHT" in out_en
     assert numbers(out_de) == numbers(out_en)
     assert formulas(out_de) == formulas(out_en)
+
+
+def test_the_readme_quotes_the_german_diagnosis(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code, out, _ = run(capsys, [*WRONG[0][0], "--lang", "de"])
+    assert code == 1
+    first = next(line for line in out.splitlines() if line.startswith("  - der Pfad"))
+    assert first in readme
 
 
 def test_the_english_default_is_unchanged(capsys, monkeypatch):

@@ -8,7 +8,8 @@ at="x1=1.5,x2=2")`` — adjoint values, the first wrong one in backward order ex
 ``bound("sigmoid", "abs(h0) * (1/4)**(n-i+1)")`` — a bound on |∂h_n/∂w_i|, searched for a
 counterexample.  Each returns a :class:`CheckReport` (``verdict``, ``ok``, ``diagnosis``,
 ``point``, ``to_markdown()``, ``_repr_html_()``); every verdict is computed by SymPy and the
-engine, never looked up.
+engine, never looked up.  A report is written in the language active when the check runs
+(``dagrad.i18n.use_language("de")``, ``--lang de``, ``DAGRAD_LANG``); only its prose changes.
 """
 
 from __future__ import annotations
