@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..i18n import _
 from . import symbolic as sy
 from .kinds import CONST
 from .limit import check_size
@@ -73,7 +74,7 @@ def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) ->
     arrow = "→" if unicode else "->"
     dot = "·" if unicode else "*"
     width = max(len(n.name) for n in graph.nodes)
-    lines = ["Forward pass (evaluation order):"]
+    lines = [_("Forward pass (evaluation order):")]
     for n in graph.nodes:
         if n.kind == CONST:
             continue
@@ -82,8 +83,9 @@ def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) ->
             lines.append(f"  {n.name}{pad} = {_node_formula(graph, n, unicode)} = "
                          f"{_num(n.value, unicode)}")
         else:
-            lines.append(f"  {n.name}{pad} = {_num(n.value, unicode)}   (input)")
-    lines += ["", f"Local derivatives on the edges ({_d('target', 'source', unicode)}):"]
+            lines.append(f"  {n.name}{pad} = {_num(n.value, unicode)}   " + _("(input)"))
+    lines += ["", _("Local derivatives on the edges ({d}):").format(
+        d=_d(_("target"), _("source"), unicode))]
     pairs = [(f"{e.source} {arrow} {e.target}", e) for e in graph.edges
              if e.differentiable and not e.constant]
     w = max((len(p) for p, _ in pairs), default=0)
@@ -95,11 +97,11 @@ def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) ->
         else:
             text += f"   [{sy.kind_label(e)}, {_shape_note(graph, e)}]"
         lines.append(text)
-    lines += ["", f"Reverse pass (adjoints {_bar('v', unicode)} = {_d(out, 'v', unicode)}, "
-                  "from the output back to the inputs):"]
+    lines += ["", _("Reverse pass (adjoints {bar} = {d}, from the output back to the "
+                    "inputs):").format(bar=_bar("v", unicode), d=_d(out, "v", unicode))]
     if graph.output.grad is None:
-        lines.append("  (not computed: the output is not a scalar; use "
-                     "dg.graph(out, grad_output=...))")
+        lines.append("  " + _("(not computed: the output is not a scalar; use "
+                              "dg.graph(out, grad_output=...))"))
         return "\n".join(lines)
     for n in reversed(graph.nodes):
         if n.kind == CONST:
@@ -111,7 +113,8 @@ def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) ->
             continue
         edges = _grad_edges(graph, n)
         if not edges:
-            lines.append(lhs + f"0   ({out} does not depend on {n.name})")
+            lines.append(lhs + "0   " + _("({out} does not depend on {name})").format(
+                out=out, name=n.name))
             continue
         names = " + ".join(f"{_bar(e.target, unicode)}{dot}{_d(e.target, e.source, unicode)}"
                            for e in edges)
@@ -127,15 +130,13 @@ def to_text(graph: Graph, unicode: bool = True, max_nodes: int | None = None) ->
         nabla = "∇" if unicode else "grad "
         parts = ", ".join(_d(out, x.name, unicode) for x in leaves)
         vals = ", ".join(_num(x.grad, unicode) for x in leaves)
-        lines += ["", f"Gradient: {nabla}{out} = ({parts}) = ({vals})"]
+        lines += ["", _("Gradient:") + f" {nabla}{out} = ({parts}) = ({vals})"]
     return "\n".join(lines)
 
 
 def _shape_note(graph: Graph, e: Edge) -> str:
     src, dst = graph[e.source].shape, graph[e.target].shape
-    if e.kind == "diagonal":
-        return f"shape {dst}"
-    return f"shape {dst + src}"
+    return _("shape {shape}").format(shape=dst if e.kind == "diagonal" else dst + src)
 
 
 # ----- LaTeX ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autodiff import sum_to
+from ..i18n import _
 from . import symbolic as sy
 from .kinds import CONST, LEAF, OP
 
@@ -117,7 +118,7 @@ def _forward_steps(graph: Graph) -> list[dict[str, Any]]:
         if n.kind == CONST:
             continue
         if n.kind == LEAF:
-            text = f"{n.name} = {_num(n.value)}   (input)"
+            text = f"{n.name} = {_num(n.value)}   " + _("(input)")
         else:
             text = f"{n.name} = {sy.node_text(graph, n)} = {_num(n.value)}"
         steps.append({"phase": "forward", "kind": "value", "node": n.index, "edge": None,
@@ -151,16 +152,18 @@ def _backward_steps(graph: Graph) -> list[dict[str, Any]]:
         step = {"phase": "backward", "node": n.index, "edge": None, "final": True}
         if n is out:
             steps.append({**step, "kind": "seed", "text": f"{_bar(n.name)} = ∂{n.name}/∂"
-                          f"{n.name} = 1", "note": "the backward pass starts at the output"})
+                          f"{n.name} = 1", "note": _("the backward pass starts at the output")})
         elif not uses:
             steps.append({**step, "kind": "zero", "text": f"{_bar(n.name)} = 0",
-                          "note": f"{out.name} does not depend on {n.name}"})
+                          "note": _("{out} does not depend on {name}").format(
+                              out=out.name, name=n.name)})
         elif len(got) > 1:
             got.sort(key=lambda t: t[0])
             parts = " + ".join(_paren(_num(c)) for _, c in got)
             steps.append({**step, "kind": "sum", "text": f"{_bar(n.name)} = {parts} = "
-                          f"{_num(n.grad)}", "note": f"{n.name} feeds {len(got)} nodes: "
-                          "the chain rule adds their contributions"})
+                          f"{_num(n.grad)}", "note": _(
+                              "{name} feeds {k} nodes: the chain rule adds their "
+                              "contributions").format(name=n.name, k=len(got))})
         for e in graph.in_edges(n.name) if n.kind == OP else []:
             if not e.differentiable or e.constant:
                 continue
@@ -169,8 +172,10 @@ def _backward_steps(graph: Graph) -> list[dict[str, Any]]:
             total = sum(1 for u in graph.out_edges(src) if u.differentiable)
             terms[src].append((number[id(e)], c))
             done = len(terms[src])
-            note = (f"{_bar(src)} = {_num(c)}   ({src} feeds only {e.target})" if total == 1
-                    else f"term {done} of {total} of {_bar(src)}")
+            note = (f"{_bar(src)} = {_num(c)}   " + _("({src} feeds only {target})").format(
+                src=src, target=e.target) if total == 1
+                else _("term {k} of {n} of {adjoint}").format(k=done, n=total,
+                                                               adjoint=_bar(src)))
             steps.append({"phase": "backward", "kind": "edge", "node": index[src],
                           "edge": number[id(e)], "text": _edge_text(graph, e, c),
                           "note": note, "final": total == 1,

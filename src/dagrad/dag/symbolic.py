@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..i18n import N_, _
 from ..ops.base import Template
 from . import limit, local
 from .kinds import CONST, LEAF
@@ -57,7 +58,7 @@ def fmt_number(v: Any) -> str:
     if a.size <= 6:
         text = np.array2string(a, precision=4, separator=", ", max_line_width=10_000)
         return re.sub(r"\s*\n\s*", " ", text)
-    return f"array of shape {a.shape}"
+    return _("array of shape {shape}").format(shape=a.shape)
 
 
 def _exact(v: np.ndarray) -> Any:
@@ -314,5 +315,5 @@ def latex_expr(graph: Graph, expr: Any) -> str:
 
 def kind_label(edge: Edge) -> str:
     """A short word for the form of an edge's value."""
-    return {local.SCALAR: "scalar", local.DIAGONAL: "diagonal", local.JACOBIAN: "Jacobian",
-            local.NONE: "no derivative"}[edge.kind]
+    return _({local.SCALAR: N_("scalar"), local.DIAGONAL: N_("diagonal"),
+              local.JACOBIAN: N_("Jacobian"), local.NONE: N_("no derivative")}[edge.kind])

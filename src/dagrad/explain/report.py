@@ -98,9 +98,14 @@ def ascii_text(text: str) -> str:
     return "".join(UNICODE_SPELLINGS[c][0] if c in UNICODE_SPELLINGS else c for c in text)
 
 
+#: The letters and quotes of German prose that pdflatex sets as they are (inputenc utf8, T1).
+GERMAN_LETTERS = frozenset("äöüÄÖÜßéè„“‚‘«»")
+
+
 def latex_text(text: str) -> str:
     """Text for LaTeX outside math: escaped, the report's Unicode spelled as LaTeX (pdflatex-safe;
-    a combining macron becomes ``\\bar``, any other non-ASCII character ``?``)."""
+    a combining macron becomes ``\\bar``, German letters and quotes stay, any other non-ASCII
+    character becomes ``?``)."""
     out: list[str] = []
     for ch in text:
         if ch == "\u0304" and out:          # a combining macron: L̄ → $\bar{L}$
@@ -109,6 +114,8 @@ def latex_text(text: str) -> str:
             out.append(UNICODE_SPELLINGS[ch][1])
         elif ord(ch) < 128:
             out.append(latex_escape(ch))
+        elif ch in GERMAN_LETTERS:
+            out.append(ch)
         else:
             out.append("?")
     return "".join(out)
@@ -123,9 +130,17 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+def latex_babel() -> str:
+    """The babel line for the current language (ngerman for German: hyphenation, quotes)."""
+    from ..i18n import get_language
+
+    return "\\usepackage[ngerman]{babel}\n" if get_language() == "de" else ""
+
+
 def latex_document(title: str, body: str) -> str:
-    """A complete LaTeX document a student can compile with pdflatex."""
-    return (LATEX_PREAMBLE + r"\title{" + latex_text(title) + "}\n\\date{}\n"
+    """A complete LaTeX document a student can compile with pdflatex (babel ngerman when the
+    current language is German)."""
+    return (LATEX_PREAMBLE + latex_babel() + r"\title{" + latex_text(title) + "}\n\\date{}\n"
             r"\begin{document}" + "\n\\maketitle\n" + body + "\n\\end{document}\n")
 
 

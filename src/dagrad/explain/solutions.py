@@ -16,6 +16,8 @@ import enum
 import html
 from dataclasses import dataclass, field
 
+from ..i18n import _
+
 __all__ = ["Solutions", "Question", "Worksheet", "add_option", "BLANK"]
 
 BLANK = "________"
@@ -36,16 +38,17 @@ class Solutions(str, enum.Enum):
         try:
             return cls(value)
         except ValueError:
-            raise ValueError(f"--solutions must be one of off, on, only; got {value!r}") from None
+            raise ValueError(_("--solutions must be one of off, on, only; got {value!r}").format(
+                value=value)) from None
 
 
 def add_option(p: argparse.ArgumentParser) -> None:
     """Add ``--solutions off|on|only`` (default on) to a command's parser."""
     p.add_argument("--solutions", choices=[s.value for s in Solutions], default="on",
-                   help="on (default): the worked solution; off: a worksheet to hand out — the "
-                        "DAG, the questions and the sizes to fill in, without values, "
-                        "adjoints, formulas or products (pictures without values and edge "
-                        "formulas); only: the key, without the questions")
+                   help=_("on (default): the worked solution; off: a worksheet to hand out — "
+                          "the DAG, the questions and the sizes to fill in, without values, "
+                          "adjoints, formulas or products (pictures without values and edge "
+                          "formulas); only: the key, without the questions"))
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,11 @@ class Worksheet:
         """The worksheet (OFF: given + blanks) or the key (ONLY: numbered answers)."""
         mode = Solutions.of(mode)
         if mode is Solutions.ON:
-            raise ValueError("a worksheet is written with solutions off or only")
-        out = [self.title + (" — worksheet" if mode is Solutions.OFF else " — key"), ""]
+            raise ValueError(_("a worksheet is written with solutions off or only"))
+        out = [(_("{title} — worksheet") if mode is Solutions.OFF else _("{title} — key"))
+               .format(title=self.title), ""]
         if mode is Solutions.OFF:
-            out += ["Given:", *(f"  {g}" for g in self.given), "", "Fill in:"]
+            out += [_("Given:"), *(f"  {g}" for g in self.given), "", _("Fill in:")]
         for q in self.questions:
             if q.label in self.sections:
                 out.append(f"  {self.sections[q.label]}")
@@ -91,7 +95,7 @@ class Worksheet:
         lines = self.lines(mode)
         body = [f"# {lines[0]}", ""]
         if picture:
-            body += [f"![the DAG]({picture})", ""]
+            body += [f"![{_('the DAG')}]({picture})", ""]
         body += [f"- {line.strip()}" if line.startswith("  ") else line for line in lines[2:]]
         return "\n".join(body) + "\n"
 
@@ -101,11 +105,13 @@ class Worksheet:
         lines = self.lines(mode)
         parts = [f"<h2>{html.escape(lines[0])}</h2>"]
         if mode is Solutions.OFF:
-            parts.append("<h3>Given</h3><ul>" + "".join(
+            parts.append(f"<h3>{html.escape(_('Given'))}</h3><ul>" + "".join(
                 f"<li>{html.escape(g)}</li>" for g in self.given) + "</ul>")
         if picture:
-            parts.append(f'<p><img src="{html.escape(picture)}" alt="the DAG"></p>')
-        parts.append("<h3>" + ("Fill in" if mode is Solutions.OFF else "Key") + "</h3><ul>")
+            parts.append(f'<p><img src="{html.escape(picture)}" '
+                         f'alt="{html.escape(_("the DAG"))}"></p>')
+        parts.append("<h3>" + html.escape(_("Fill in") if mode is Solutions.OFF else _("Key"))
+                     + "</h3><ul>")
         for q in self.questions:
             if q.label in self.sections:
                 parts.append(f"</ul><h4>{html.escape(self.sections[q.label])}</h4><ul>")
@@ -127,10 +133,13 @@ class Worksheet:
                 s = s.replace(a, b)
             return s
 
-        body = [r"\documentclass{article}", r"\usepackage{fontspec}", r"\begin{document}",
-                rf"\section*{{{tex(lines[0])}}}"]
+        from ..i18n import get_language
+
+        babel = [r"\usepackage[ngerman]{babel}"] if get_language() == "de" else []
+        body = [r"\documentclass{article}", r"\usepackage{fontspec}", *babel,
+                r"\begin{document}", rf"\section*{{{tex(lines[0])}}}"]
         if mode is Solutions.OFF:
-            body += [r"\paragraph{Given}", r"\begin{itemize}",
+            body += [rf"\paragraph{{{tex(_('Given'))}}}", r"\begin{itemize}",
                      *(rf"\item {tex(g)}" for g in self.given), r"\end{itemize}"]
         body.append(r"\begin{enumerate}")
         for q in self.questions:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...i18n import N_
 from .explainer import DagGradientReport, dag_gradient
 
-__all__ = ["FORMULA", "GRADIENT_FORMULAS", "closed_form", "rosenbrock", "rosenbrock_function"]
+__all__ = ["TITLE", "FORMULA", "GRADIENT_FORMULAS", "closed_form", "rosenbrock",
+           "rosenbrock_function"]
 
 FORMULA = "100*(x2 - x1**2)**2 + (1 - x1)**2"
+#: The report's title (a msgid: it renders in the language active then).
+TITLE = N_("Rosenbrock: f = 100·(x2 − x1²)² + (1 − x1)²")
 GRADIENT_FORMULAS = {"x1": "-400*x1*(x2 - x1**2) - 2*(1 - x1)", "x2": "200*(x2 - x1**2)"}
 
 
@@ -31,7 +35,7 @@ def rosenbrock(x1: float = 1.5, x2: float = 2.0, *, symbolic: bool = True) -> Da
     b = dg.tensor(x2, dtype="float64", requires_grad=True, name="x2")
     g = dg.trace(rosenbrock_function, a, b)
     _, (g1, g2) = closed_form(x1, x2)
-    return dag_gradient(g, title="Rosenbrock: f = 100·(x2 − x1²)² + (1 − x1)²",
+    return dag_gradient(g, title=TITLE,
                         expected={"x1": g1, "x2": g2},
                         expected_formulas=GRADIENT_FORMULAS if symbolic else None,
                         symbolic=symbolic)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...i18n import N_, _
 from ..rendering import DagRendering
 
 if TYPE_CHECKING:
@@ -26,13 +27,34 @@ __all__ = ["DagCheck", "DagGradientReport", "dag_gradient"]
 
 @dataclass
 class DagCheck:
-    """One comparison: what was computed, what it was compared with, and whether they agree."""
+    """One comparison: what was computed, what it was compared with, and whether they agree.
+
+    ``name``, ``ours``, ``oracle`` and ``detail`` are English (``name`` is the check's key);
+    ``msgids`` holds the four as catalog templates filled from ``args``, so that
+    :meth:`localized` writes them in the language active when the report is rendered.
+    """
 
     name: str
     ours: str
     oracle: str
     ok: bool
     detail: str
+    msgids: tuple[str, str, str, str] | None = None
+    args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ok: bool, name: str, ours: str, oracle: str, detail: str, /,
+           **args: str) -> DagCheck:
+        """A check from four msgid templates (English) and the values they name."""
+        msgids = (name, ours, oracle, detail)
+        return cls(*(m.format(**args) for m in msgids[:3]), ok, detail.format(**args),
+                   msgids=msgids, args=dict(args))
+
+    def localized(self) -> tuple[str, str, str, str]:
+        """(name, ours, oracle, detail) in the current language."""
+        if self.msgids is None:
+            return self.name, self.ours, self.oracle, self.detail
+        return tuple(_(m).format(**self.args) for m in self.msgids)  # type: ignore[return-value]
 
 
 @dataclass
@@ -119,18 +141,20 @@ def _formula_check(g: Graph, formulas: Mapping[str, Any],
         return None  # SymPy's zoo/oo do not compare as floats
     ok = all(bool(np.isclose(_at_point(f, g), gradient[x], rtol=1e-9, atol=1e-12))
              for x, f in finite.items())
-    return DagCheck("formulas at the point", "∂f/∂x by the chain rule, evaluated at the point",
-                    "backprop's ∇f", ok, "the formulas at this point equal backprop" if ok
-                    else "MISMATCH between the formulas and backprop")
+    return DagCheck.of(ok, N_("formulas at the point"),
+                       N_("∂f/∂x by the chain rule, evaluated at the point"), N_("backprop's ∇f"),
+                       N_("the formulas at this point equal backprop") if ok
+                       else N_("MISMATCH between the formulas and backprop"))
 
 
 def _numeric_check(gradient: Mapping[str, float], expected: Mapping[str, float]) -> DagCheck:
     ok = all(abs(gradient[x] - v) <= 1e-9 * max(1.0, abs(v)) for x, v in expected.items())
     ours = ", ".join(f"{gradient[x]:g}" for x in expected)
     want = ", ".join(f"{v:g}" for v in expected.values())
-    return DagCheck("∇f at the point", "backprop over the DAG", "the gradient derived by hand",
-                    ok, f"({ours}) vs ({want}), relative difference ≤ 1e-9"
-                    if ok else f"MISMATCH: ({ours}) vs ({want})")
+    return DagCheck.of(ok, N_("∇f at the point"), N_("backprop over the DAG"),
+                       N_("the gradient derived by hand"),
+                       N_("({ours}) vs ({want}), relative difference ≤ 1e-9") if ok
+                       else N_("MISMATCH: ({ours}) vs ({want})"), ours=ours, want=want)
 
 
 def _symbolic_check(formulas: Mapping[str, Any], expected: Mapping[str, str]) -> DagCheck:
@@ -147,10 +171,11 @@ def _symbolic_check(formulas: Mapping[str, Any], expected: Mapping[str, str]) ->
 
     ok = all(same(x) for x in expected)
     hand = ", ".join(expected.values())
-    return DagCheck("∇f as a formula", "the chain rule over the DAG (sum over paths of the "
-                    "product of the edge formulas)", f"the gradient derived by hand ({hand}); "
-                    "SymPy simplifies the difference", ok,
-                    "difference = 0" if ok else "difference ≠ 0")
+    return DagCheck.of(ok, N_("∇f as a formula"),
+                       N_("the chain rule over the DAG (sum over paths of the product of the edge "
+                          "formulas)"),
+                       N_("the gradient derived by hand ({hand}); SymPy simplifies the difference"),
+                       N_("difference = 0") if ok else N_("difference ≠ 0"), hand=hand)
 
 
 def dag_gradient(g: Graph, *, title: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ...i18n import N_, _
 from ..report import html_table, latex_document, latex_table, latex_text, markdown_table
 
 if TYPE_CHECKING:
@@ -12,9 +13,22 @@ if TYPE_CHECKING:
 
 __all__ = ["report_lines", "text_summary", "markdown", "latex", "html_report"]
 
-EDGE_HEAD = ["edge", "local derivative", "formula", "value"]
-CHECK_HEAD = ["check", "computed by", "compared with", "result"]
+EDGE_HEAD = [N_("edge"), N_("local derivative"), N_("formula"), N_("value")]
+CHECK_HEAD = [N_("check"), N_("computed by"), N_("compared with"), N_("result")]
 FORMULAS_CHECK = "formulas at the point"
+EDGES = N_("Every edge's local derivative")
+
+
+def _head(words: list[str]) -> list[str]:
+    """A table head in the current language."""
+    return [_(w) for w in words]
+
+
+def _title(r: DagGradientReport) -> str:
+    """The title in the current language (the default one and the catalog's titles)."""
+    if r.title == f"The DAG of {r.output}":
+        return _("The DAG of {f}").format(f=r.output)
+    return _(r.title)
 
 
 def _d(unicode: bool):
@@ -26,17 +40,19 @@ def _formula_lines(r: DagGradientReport, unicode: bool) -> list[str]:
     body, notes = [], []
     for x in r.graph.leaves:
         if x.name in r.refused:
-            body.append(f"  {d(out, x.name)}: not derived symbolically: {r.refused[x.name]}")
+            body.append("  " + _("{d}: not derived symbolically: {why}").format(
+                d=d(out, x.name), why=r.refused[x.name]))
             continue
         body.append(f"  {d(out, x.name)} = {r.formulas[x.name]}")
         if x.name in r.notes:
             notes.append(f"  {d(out, x.name)}: {r.notes[x.name]}")
-    how = "some not simplified (see below)" if notes else "simplified"
+    how = _("some not simplified (see below)") if notes else _("simplified")
     ok = all(c.ok for c in r.checks if c.name == FORMULAS_CHECK)
-    return ["", "Symbolic gradient (sum over the paths of the product of the edge formulas, "
-                f"{how}):", *body, *notes,
-            "  check: " + ("the formulas at this point equal backprop" if ok
-                           else "MISMATCH between the formulas and backprop")]
+    return ["", _("Symbolic gradient (sum over the paths of the product of the edge formulas, "
+                  "{how}):").format(how=how), *body, *notes,
+            "  " + _("check: {result}").format(
+                result=_("the formulas at this point equal backprop") if ok
+                else _("MISMATCH between the formulas and backprop"))]
 
 
 def report_lines(r: DagGradientReport, *, unicode: bool = True, latex: bool = False) -> list[str]:
@@ -44,9 +60,11 @@ def report_lines(r: DagGradientReport, *, unicode: bool = True, latex: bool = Fa
     from ...dag.symbolic import fmt_number
 
     g, out, d = r.graph, r.output, _d(unicode)
-    lines = [f"value:    {out} = {fmt_number(g.output.value)}",
-             "gradient: " + ", ".join(f"{d(out, x.name)} = {fmt_number(x.grad)}"
-                                      for x in g.leaves), ""]
+    value, gradient = _("value:"), _("gradient:")
+    width = max(len(value), len(gradient)) + 1
+    lines = [value.ljust(width) + f"{out} = {fmt_number(g.output.value)}",
+             gradient.ljust(width) + ", ".join(f"{d(out, x.name)} = {fmt_number(x.grad)}"
+                                               for x in g.leaves), ""]
     lines += (g.to_latex() if latex else g.derivation(unicode=unicode)).splitlines()
     if r.symbolic:
         lines += _formula_lines(r, unicode)
@@ -54,18 +72,25 @@ def report_lines(r: DagGradientReport, *, unicode: bool = True, latex: bool = Fa
 
 
 def _check_rows(r: DagGradientReport) -> list[list[str]]:
-    return [[c.name, c.ours, c.oracle, ("✓ " if c.ok else "✗ ") + c.detail] for c in r.checks]
+    rows = []
+    for c in r.checks:
+        name, ours, oracle, detail = c.localized()
+        rows.append([name, ours, oracle, ("✓ " if c.ok else "✗ ") + detail])
+    return rows
 
 
 def _status(r: DagGradientReport) -> str:
     n = len(r.checks)
-    return f"checks: {sum(c.ok for c in r.checks)} of {n} pass" if n else "no checks"
+    return _("checks: {k} of {n} pass").format(k=sum(c.ok for c in r.checks), n=n) if n \
+        else _("no checks")
 
 
 def text_summary(r: DagGradientReport) -> str:
     """The report as plain text: title, the lines of :func:`report_lines` and the checks."""
-    lines = [r.title, *report_lines(r), "", _status(r)]
-    lines += [f"  {'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" for c in r.checks]
+    lines = [_title(r), *report_lines(r), "", _status(r)]
+    for c in r.checks:
+        name, _ours, _oracle, detail = c.localized()
+        lines.append(f"  {'ok  ' if c.ok else _('FAIL')} {name}: {detail}")
     return "\n".join(lines)
 
 
@@ -75,26 +100,30 @@ def _gradient_row(r: DagGradientReport) -> str:
 
 def markdown(r: DagGradientReport, dag_path: str | None = None) -> str:
     """The report as Markdown (``dag_path``: a picture of the DAG to show)."""
-    md = [f"### {r.title}", "", f"- {r.output} = {r.value:g}; ∇{r.output} by backprop: "
-          f"{_gradient_row(r)}", f"- {_status(r)}", ""]
+    md = [f"### {_title(r)}", "", f"- {r.output} = {r.value:g}; " + _(
+          "∇{f} by backprop: {gradient}").format(f=r.output, gradient=_gradient_row(r)),
+          f"- {_status(r)}", ""]
     if dag_path:
-        md += [f"![the DAG]({dag_path})", ""]
-    md += ["Every edge's local derivative:", "", markdown_table(EDGE_HEAD, r.edge_rows()), "",
+        md += [f"![{_('the DAG')}]({dag_path})", ""]
+    md += [_(EDGES) + ":", "",
+           markdown_table(_head(EDGE_HEAD), r.edge_rows()), "",
            "```text", r.graph.derivation(), "```", ""]
     if r.formulas:
-        md += ["∂f/∂x by the chain rule (sum over paths of the product of the edge formulas):", ""]
+        md += [_("∂f/∂x by the chain rule (sum over paths of the product of the edge "
+                 "formulas):"), ""]
         md += [f"- `∂{r.output}/∂{x} = {f}`" for x, f in r.formulas.items()] + [""]
     if r.checks:
-        md += [markdown_table(CHECK_HEAD, _check_rows(r)), ""]
+        md += [markdown_table(_head(CHECK_HEAD), _check_rows(r)), ""]
     return "\n".join(md)
 
 
 def latex(r: DagGradientReport) -> str:
     """The report as a complete LaTeX document (pdflatex)."""
-    body = [latex_text(f"{r.output} = {r.value:g}; gradient by backprop: ")
+    body = [latex_text(f"{r.output} = {r.value:g}; " + _("gradient by backprop:") + " ")
             + ", ".join(rf"$\partial {r.output}/\partial {x} = {v:g}$"
                         for x, v in r.gradient.items()), "",
-            latex_table(["edge", "formula", "value"],
+            latex_table([latex_text(_("edge")), latex_text(_("formula")),
+                         latex_text(_("value"))],
                         [[latex_text(a), latex_text(f), latex_text(v)]
                          for a, _, f, v in r.edge_rows()], "llr", size="small"), "",
             r.graph.to_latex()]
@@ -105,9 +134,11 @@ def latex(r: DagGradientReport) -> str:
         body += [rf"\frac{{\partial {r.output}}}{{\partial {x}}} &= {sympy.latex(f)}\\"
                  for x, f in r.formulas.items()]
         body.append(r"\end{align*}")
-    body += [latex_text(f"{c.name}: {'pass' if c.ok else 'FAIL'} ({c.detail})") + r"\\"
-             for c in r.checks]
-    return latex_document(r.title, "\n".join(body))
+    for c in r.checks:
+        name, _ours, _oracle, detail = c.localized()
+        verdict = _("pass") if c.ok else _("FAIL")
+        body.append(latex_text(f"{name}: {verdict} ({detail})") + r"\\")
+    return latex_document(_title(r), "\n".join(body))
 
 
 def _svg(r: DagGradientReport) -> str:
@@ -126,7 +157,7 @@ def _formula_html(output: str, x: str, formula) -> str:
     from ...web.texmath import tex
 
     if formula is None:  # refused as too deep: the report says why elsewhere
-        return html.escape(f"∂{output}/∂{x}: not derived symbolically")
+        return html.escape(_("∂{f}/∂{x}: not derived symbolically").format(f=output, x=x))
     d = lambda name: sympy.latex(sympy.Symbol(name))
     return tex(rf"\frac{{\partial {d(output)}}}{{\partial {d(x)}}} = {sympy.latex(formula)}")
 
@@ -134,15 +165,16 @@ def _formula_html(output: str, x: str, formula) -> str:
 def html_report(r: DagGradientReport) -> str:
     """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
     e = html.escape
-    h = [f"<div class='dagrad-function-dag'><h3>{e(r.title)}</h3>",
-         f"<p>{e(r.output)} = {e(f'{r.value:g}')}; ∇{e(r.output)} by backprop: "
-         f"{e(_gradient_row(r))}; {e(_status(r))}</p>", _svg(r),
-         "<h4>Every edge's local derivative</h4>", html_table(EDGE_HEAD, r.edge_rows()),
-         f"<h4>Reverse pass, node by node</h4><pre>{e(r.graph.derivation())}</pre>"]
+    gradient = _("∇{f} by backprop: {gradient}").format(f=r.output, gradient=_gradient_row(r))
+    h = [f"<div class='dagrad-function-dag'><h3>{e(_title(r))}</h3>",
+         f"<p>{e(r.output)} = {e(f'{r.value:g}')}; {e(gradient)}; {e(_status(r))}</p>",
+         _svg(r), f"<h4>{e(_(EDGES), quote=False)}</h4>",
+         html_table(_head(EDGE_HEAD), r.edge_rows()),
+         f"<h4>{e(_('Reverse pass, node by node'))}</h4><pre>{e(r.graph.derivation())}</pre>"]
     if r.formulas:
         h.append("<ul>" + "".join(f"<li>{_formula_html(r.output, x, f)}</li>"
                                   for x, f in r.formulas.items()) + "</ul>")
     if r.checks:
-        h.append(html_table(CHECK_HEAD, _check_rows(r)))
+        h.append(html_table(_head(CHECK_HEAD), _check_rows(r)))
     return "".join(h) + "</div>"
 

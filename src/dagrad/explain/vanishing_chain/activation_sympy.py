@@ -67,11 +67,16 @@ class SymbolicActivation:
     why_estimate: str = ""  # why SymPy gave no exact sup (for an estimate)
 
     def sup_sentence(self) -> str:
-        """One sentence: the value and how it was found."""
+        """One sentence: the value and how it was found (in the current language)."""
+        from ...i18n import _
+
         if self.sup_exact:
-            return f"sup|σ'| = {self.sup_text} (exact, by SymPy)"
+            return _("sup|σ'| = {sup} (exact, by SymPy)").format(sup=self.sup_text)
         why = f"; {self.why_estimate}" if self.why_estimate else ""
-        return f"sup|σ'| {self.sup_text} ({GRID_TEXT}{why})"
+        grid = _("a numerical estimate: the largest |σ'| on {points} points in [−{half}, {half}] "
+                 "and tails to ±{tail}, refined").format(
+            points=f"{GRID_POINTS:,}", half=f"{GRID_HALF:g}", tail=f"{TAIL_MAX:.0e}")
+        return f"sup|σ'| {self.sup_text} ({grid}{why})"
 
 
 def _heaviside(a: Any, h0: Any = 0.0) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from ...i18n import _
 from .. import report as rp
 from .scalar_chain import MAX_TABLE_ROWS
 
@@ -24,11 +25,11 @@ def text_summary(r: VanishingReport) -> str:
 def markdown(r: VanishingReport, max_rows: int | None = MAX_TABLE_ROWS) -> str:
     """The whole report as Markdown (math in $…$)."""
     shown = r.layers_shown(max_rows)
-    out = ["# Vanishing gradients in the chain h_i = σ(w_i h_{i−1})", "",
-           r._setup() + ".", "", r.derivation("markdown"), "", "## Measured", ""]
+    out = ["# " + _("Vanishing gradients in the chain h_i = σ(w_i h_{i−1})"), "",
+           r._setup() + ".", "", r.derivation("markdown"), "", "## " + _("Measured"), ""]
     for label, res in r.results.items():
         out += [f"### σ = `{label}` ({res.activation.formula})", "",
-                rp.markdown_table(r.HEADERS, res.rows(shown)), ""]
+                rp.markdown_table(r.headers(), res.rows(shown)), ""]
         if r._note(shown):
             out += [r._note(shown), ""]
         out += [f"- {s}" for s in res.summary()] + [""]
@@ -38,11 +39,11 @@ def markdown(r: VanishingReport, max_rows: int | None = MAX_TABLE_ROWS) -> str:
 def html_report(r: VanishingReport) -> str:
     """The report as an HTML fragment for Jupyter; every piece of text is escaped."""
     shown = r.layers_shown()
-    out = [f"<h3>Vanishing gradients: h_i = σ(w_i h_(i−1)), n = {r.n}</h3>",
-           f"<p>{html.escape(r._setup())}</p>"]
+    title = _("Vanishing gradients: h_i = σ(w_i h_(i−1)), n = {n}").format(n=r.n)
+    out = [f"<h3>{html.escape(title)}</h3>", f"<p>{html.escape(r._setup())}</p>"]
     for label, res in r.results.items():
         out.append(f"<h4>σ = {html.escape(label)} ({html.escape(res.activation.formula)})</h4>")
-        out.append(rp.html_table(r.HEADERS, res.rows(shown)))
+        out.append(rp.html_table(r.headers(), res.rows(shown)))
         out.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in res.summary())
                    + "</ul>")
     out.append("<pre>" + html.escape(r.derivation("text")) + "</pre>")
@@ -53,14 +54,15 @@ def latex(r: VanishingReport, max_rows: int | None = MAX_TABLE_ROWS) -> str:
     """A complete LaTeX document: derivation, tables, summaries."""
     shown = r.layers_shown(max_rows)
     body = [rp.latex_escape(rp.ascii_text(r._setup())) + ".", "", r.derivation("latex"),
-            r"\section*{Measured}"]
+            r"\section*{" + rp.latex_text(_("Measured")) + "}"]
     for label, res in r.results.items():
         body.append(r"\subsection*{$\sigma$ = \texttt{" + rp.latex_escape(label) + "}}")
-        body += [r"{\footnotesize", rp.latex_table(r.LATEX_HEADERS, rp.latex_cells(res.rows(shown)),
+        body += [r"{\footnotesize", rp.latex_table(r.headers(latex=True),
+                                                   rp.latex_cells(res.rows(shown)),
                                                    "rrrrrrrrl"), "}", ""]
         if r._note(shown):
             body += [rp.latex_escape(r._note(shown)), ""]
         body.append(r"\begin{itemize}")
         body += [r"\item " + rp.latex_escape(rp.ascii_text(s)) for s in res.summary()]
         body.append(r"\end{itemize}")
-    return rp.latex_document(f"Vanishing gradients, n = {r.n}", "\n".join(body))
+    return rp.latex_document(_("Vanishing gradients, n = {n}").format(n=r.n), "\n".join(body))

@@ -39,6 +39,7 @@ import numpy as np
 from ... import closed_forms
 from ...catalogue import activation_names, named_functions
 from ...expression import Call, Expression, ExpressionError, Variable, numpy_functions, parse
+from ...i18n import N_, _
 from .. import report as rp
 from ..rendering import Rendering
 from .activation_sympy import SymbolicActivation
@@ -57,6 +58,10 @@ LOG10_MAX = math.log10(float(np.finfo(np.float64).max))  # ≈ 308.25
 SMALLEST_SUBNORMAL = 2.0**-1074
 RTOL = 1e-8  # autodiff vs closed form, relative, in the normal range
 FAILED = ("mismatch",)  # flags that are failed checks
+#: The flags as the tables write them (msgids: they render in the current language).
+FLAG_WORDS = {"ok": N_("ok"), "underflow": N_("underflow"), "subnormal": N_("subnormal"),
+              "dead": N_("dead"), "zero": N_("zero"), "overflow": N_("overflow"),
+              "nan": N_("nan"), "mismatch": N_("mismatch")}
 
 
 # --------------------------------------------------------------------------- activations
@@ -164,11 +169,12 @@ class Activation:
         if self.kind in named:
             text = named[self.kind]
             if self.sym is not None:
-                text += f"; SymPy shows {self.label} = {self.kind}(x)"
+                text += "; " + _("SymPy shows {label} = {kind}(x)").format(label=self.label,
+                                                                           kind=self.kind)
             return text
         d = str(self.sym.derivative)
         d = d if len(d) <= 90 else d[:87] + "..."
-        return f"σ' = {d} by SymPy; {self.sym.sup_sentence()}"
+        return _("σ' = {d} by SymPy; {sup}").format(d=d, sup=self.sym.sup_sentence())
 
 
 def _as_tensor_like(y: Any, t: Any) -> Any:
@@ -326,15 +332,15 @@ class ChainResult:
             k = i - 1
             flag = self.flags[k]
             exact0 = np.isneginf(self.log10_abs[k])
-            ad = "underflow" if flag == "underflow" else self.autodiff[k]
+            ad = _("underflow") if flag == "underflow" else self.autodiff[k]
             cf = rp.fmt_log10(self.sign[k], self.log10_abs[k])
             if self.log10_bound is None:
-                b, r = "n/a", "n/a"
+                b = r = _("n/a")
             else:
                 b, r = rp.fmt_log10(1.0, self.log10_bound[k]), rp.fmt_log10(1.0, ratio[k])
-            lg = "exact 0" if exact0 else rp.fmt(self.log10_abs[k], 5)
+            lg = _("exact 0") if exact0 else rp.fmt(self.log10_abs[k], 5)
             hv = rp.fmt_log10(self.sign_h[k], self.log10_h[k])
-            out.append([i, self.weights[k], hv, ad, cf, b, r, lg, flag])
+            out.append([i, self.weights[k], hv, ad, cf, b, r, lg, _(FLAG_WORDS[flag])])
         return out
 
     def summary(self) -> list[str]:
@@ -343,52 +349,60 @@ class ChainResult:
         comparable = sum(f in ("ok", "mismatch") for f in self.flags)
         zeros = sum(f in ("dead", "zero") for f in self.flags)
         bad = self.failed_layers
-        text = "autodiff vs closed form:"
+        text = _("autodiff vs closed form:")
         if comparable:
-            text += (f" max relative difference {rp.fmt(self.max_rel_error, 2)} over "
-                     f"{comparable} normal-range layers")
+            text += " " + _("max relative difference {d} over {k} normal-range layers").format(
+                d=rp.fmt(self.max_rel_error, 2), k=comparable)
         if zeros:
-            text += f"{';' if comparable else ''} both exactly 0 at {zeros} layers"
+            text += (";" if comparable else "") + " " + _(
+                "both exactly 0 at {k} layers").format(k=zeros)
         if not comparable and not zeros:
-            text += " no layer within float64's normal range to compare"
+            text += " " + _("no layer within float64's normal range to compare")
         if bad.size:
-            text += (f" — CHECK FAILED (MISMATCH) at {bad.size} layer{'s' if bad.size > 1 else ''}"
-                     f" (i = {_ranges(bad)}): autodiff ≠ closed form")
+            text += " — " + (
+                _("CHECK FAILED (MISMATCH) at {k} layers (i = {i}): autodiff ≠ closed form")
+                if bad.size > 1 else
+                _("CHECK FAILED (MISMATCH) at {k} layer (i = {i}): autodiff ≠ closed form")
+            ).format(k=bad.size, i=_ranges(bad))
         lines.append(text)
         if self.log10_bound is not None:
             ratio = self.log10_ratio
             k = int(np.argmax(ratio))
-            lines.append(("bound holds at every layer" if self.bound_holds else
-                          "BOUND VIOLATED") + "; largest |∂h_n/∂w_i| / bound = "
-                         f"{rp.fmt_log10(1.0, ratio[k], 4)} at i = {k + 1}")
+            lines.append((_("bound holds at every layer") if self.bound_holds else
+                          _("BOUND VIOLATED")) + "; " + _(
+                "largest |∂h_n/∂w_i| / bound = {r} at i = {i}").format(
+                r=rp.fmt_log10(1.0, ratio[k], 4), i=k + 1))
         else:
-            lines.append(f"bound: n/a ({self.activation.sym.sup_sentence()}: σ' is unbounded)"
-                         if self.activation.sym is not None and
-                         math.isinf(self.activation.sym.sup) else
-                         "bound: n/a (sup|σ'| is not defined: σ' is NaN everywhere)")
+            lines.append(_("bound: n/a ({sup}: σ' is unbounded)").format(
+                sup=self.activation.sym.sup_sentence())
+                if self.activation.sym is not None and math.isinf(self.activation.sym.sup)
+                else _("bound: n/a (sup|σ'| is not defined: σ' is NaN everywhere)"))
         if self.log10_bound is not None and self.activation.sym is not None and \
                 self.activation.kind == "expression":
-            lines.append(f"bound from {self.activation.sym.sup_sentence()}")
+            lines.append(_("bound from {sup}").format(sup=self.activation.sym.sup_sentence()))
         if self.dead_layer is not None:
             k = self.dead_layer
-            what = ("h_n and every ∂h_n/∂w_i are exactly 0 (dead chain)"
+            what = (_("h_n and every ∂h_n/∂w_i are exactly 0 (dead chain)")
                     if self.activation.kind == "relu" or not np.any(self.autodiff)
-                    else f"every ∂h_n/∂w_i with i ≤ {k} is exactly 0")
-            lines.append(f"dead at layer {k}: u_{k} = w_{k}·h_{k - 1} = "
-                         f"{rp.fmt(self.u[k - 1], 4)} gives σ'(u_{k}) = 0, so {what}")
+                    else _("every ∂h_n/∂w_i with i ≤ {k} is exactly 0").format(k=k))
+            lines.append(_("dead at layer {k}: u_{k} = w_{k}·h_{j} = {u} gives σ'(u_{k}) = 0, "
+                           "so {what}").format(k=k, j=k - 1, u=rp.fmt(self.u[k - 1], 4),
+                                               what=what))
         uf = self.underflow_layers
         if uf.size:
             lo = float(np.min(self.log10_abs[uf - 1]))
-            lines.append(f"float64 underflow: {uf.size} layers (i = {_ranges(uf)}) are exactly 0 "
-                         f"in float64 and the log-space closed form lies below float64's "
-                         f"smallest normal number 10^{LOG10_TINY:.2f} there (down to "
-                         f"10^{lo:.1f})")
+            lines.append(_("float64 underflow: {k} layers (i = {i}) are exactly 0 in float64 "
+                           "and the log-space closed form lies below float64's smallest normal "
+                           "number 10^{tiny} there (down to 10^{lo})").format(
+                k=uf.size, i=_ranges(uf), tiny=f"{LOG10_TINY:.2f}", lo=f"{lo:.1f}"))
         sub = self.flags.count("subnormal")
         if sub:
-            lines.append(f"{sub} layers are subnormal in float64 (fewer significant digits)")
+            lines.append(_("{k} layers are subnormal in float64 (fewer significant "
+                           "digits)").format(k=sub))
         for f in ("overflow", "nan"):
             if f in self.flags:
-                lines.append(f"{self.flags.count(f)} layers: {f}")
+                lines.append(_("{k} layers: {flag}").format(k=self.flags.count(f),
+                                                            flag=_(FLAG_WORDS[f])))
         return lines
 
 
@@ -579,10 +593,12 @@ class VanishingReport(Rendering):
     seed: int | None
     results: dict[str, ChainResult]
 
-    HEADERS = ("i", "w_i", "h_(i-1)", "∂h_n/∂w_i autodiff", "closed form", "bound",
-               "|∂|/bound", "log10 |∂h_n/∂w_i|", "flag")
+    #: The table's head (msgids: :meth:`headers` writes them in the current language).
+    HEADERS = ("i", "w_i", "h_(i-1)", N_("∂h_n/∂w_i autodiff"), N_("closed form"), N_("bound"),
+               N_("|∂|/bound"), "log10 |∂h_n/∂w_i|", N_("flag"))
     LATEX_HEADERS = ("$i$", "$w_i$", "$h_{i-1}$", r"$\partial h_n/\partial w_i$ (autodiff)",
-                     "closed form", "bound", "ratio", r"$\log_{10}|\cdot|$", "flag")
+                     N_("closed form"), N_("bound"), N_("ratio"), r"$\log_{10}|\cdot|$",
+                     N_("flag"))
 
     _renderer = "vanishing_chain.chain_render"
 
@@ -604,10 +620,10 @@ class VanishingReport(Rendering):
         for label, r in self.results.items():
             bad = r.failed_layers
             if bad.size:
-                out.append(f"σ = {label}: autodiff ≠ closed form at {bad.size} of {r.n} layers "
-                           f"(i = {_ranges(bad)})")
+                out.append(_("σ = {act}: autodiff ≠ closed form at {k} of {n} layers "
+                             "(i = {i})").format(act=label, k=bad.size, n=r.n, i=_ranges(bad)))
             if r.bound_holds is False:
-                out.append(f"σ = {label}: the closed form exceeds the bound")
+                out.append(_("σ = {act}: the closed form exceeds the bound").format(act=label))
         return out
 
     def layers_shown(self, max_rows: int | None = MAX_TABLE_ROWS) -> list[int]:
@@ -617,13 +633,28 @@ class VanishingReport(Rendering):
         picks = np.unique(np.round(np.linspace(1, self.n, max_rows)).astype(int))
         return [int(i) for i in picks]
 
+    def headers(self, latex: bool = False) -> list[str]:
+        """The table's head in the current language (``latex``: the LaTeX spelling)."""
+        return [_(h) for h in (self.LATEX_HEADERS if latex else self.HEADERS)]
+
+    def weights_text(self) -> str:
+        """Where the weights came from, in the current language."""
+        if self.weights_source.startswith("w_i ~ U(-1, 1)") and self.seed is not None:
+            return _("w_i ~ U(-1, 1), numpy default_rng({seed})").format(seed=self.seed)
+        if self.weights_source == "weights given":
+            return _("weights given")
+        if self.weights_source.endswith(" for every layer"):
+            return _("w_i = {w} for every layer").format(w=rp.fmt(self.weights[0]))
+        return self.weights_source
+
     def _setup(self) -> str:
-        return (f"chain h_i = σ(w_i·h_(i-1)), h_0 = x = {rp.fmt(self.x)}, n = {self.n} layers; "
-                f"{self.weights_source}; float64")
+        return _("chain h_i = σ(w_i·h_(i-1)), h_0 = x = {x}, n = {n} layers; {weights}; "
+                 "float64").format(x=rp.fmt(self.x), n=self.n, weights=self.weights_text())
 
     def _note(self, shown: list[int]) -> str:
-        return "" if len(shown) == self.n else (
-            f"(showing {len(shown)} of {self.n} layers; the report's arrays hold all of them)")
+        return "" if len(shown) == self.n else _(
+            "(showing {k} of {n} layers; the report's arrays hold all of them)").format(
+            k=len(shown), n=self.n)
 
     def table(self, activation: str | None = None, max_rows: int | None = MAX_TABLE_ROWS) -> str:
         """The per-layer table(s) for the terminal, with each activation's summary."""
@@ -633,7 +664,7 @@ class VanishingReport(Rendering):
             if activation is not None and label != activation:
                 continue
             parts.append(f"σ = {label}   ({r.activation.formula})")
-            parts.append(rp.text_table(self.HEADERS, r.rows(shown)))
+            parts.append(rp.text_table(self.headers(), r.rows(shown)))
             if self._note(shown):
                 parts.append(self._note(shown))
             parts += ["  " + s for s in r.summary()]
