@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..i18n import _
+
 __all__ = ["render", "svg"]
 
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -26,18 +28,18 @@ def render(dot: str, path: str | os.PathLike) -> str:
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
-        raise ValueError(f"render_dag: unknown picture type {p.suffix!r} for {str(p)!r}; use "
-                         ".svg, .png or .pdf")
+        raise ValueError(_("render_dag: unknown picture type {suffix} for {path}; use .svg, "
+                           ".png or .pdf").format(suffix=repr(p.suffix), path=repr(str(p))))
     try:
         import graphviz
     except ImportError as e:
-        raise ImportError("render_dag needs the graphviz package: pip install "
-                          "'dagrad[draw]'") from e
+        raise ImportError(_("render_dag needs the graphviz package: pip install "
+                            "'dagrad[draw]'")) from e
     try:
         data = graphviz.Source(dot).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:
-        raise RuntimeError("render_dag needs Graphviz's 'dot' program (e.g. apt-get install "
-                           "graphviz)") from e
+        raise RuntimeError(_("render_dag needs Graphviz's 'dot' program (e.g. apt-get "
+                             "install graphviz)")) from e
     from ..atomic import atomic_write
 
     if p.parent and not p.parent.exists():

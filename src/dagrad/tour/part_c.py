@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from ..atomic import atomic_write
-from .report import PARTS, Check, Section
+from ..i18n import _, get_language
+from .report import Check, Section, title
 
 SIZES = [784, 256, 256, 10]
 
@@ -24,36 +26,39 @@ def run(out: Path) -> Section:
     model = dg.nn.MLP(SIZES, activation="tanh", output="softmax", seed=0)
     rep = dg.explain.jacobian_chain(
         model, x, label, dense=True,
-        description="Digit #0 of the embedded MNIST sample's test split (pixels / 255); the "
-                    "sheet's MLP 784-256-256-10 (tanh, tanh, softmax) at initialisation "
-                    "(PyTorch's default init, seed 0).")
+        description=_("Digit #0 of the embedded MNIST sample's test split (pixels / 255); the "
+                      "sheet's MLP 784-256-256-10 (tanh, tanh, softmax) at initialisation "
+                      "(PyTorch's default init, seed 0)."))
     rep.render_dag(str(d / "dag.svg"))
     rep.render_dag(str(d / "dag-fine.svg"), level="fine")
     from ..web.page import html_page
 
     for name, text in (("report.md", rep.to_markdown(dag_path="dag.svg")),
                        ("report.tex", rep.to_latex()),
-                       ("report.html", html_page(PARTS["c"][1], rep.to_html()))):
+                       ("report.html", html_page(title("c"), rep.to_html(),
+                                                 lang=get_language()))):
         with atomic_write(d / name, "w") as fh:
             fh.write(text)
     summary = []
     for target in ("x", "b1"):
         summary.append(rep.chain(target, "layer").display().text())
-    from ..explain.mlp_jacobians.factors import SOURCES
+    from ..explain.mlp_jacobians.factors import check_name, source
     from ..explain.mlp_jacobians.report import check_counts, oracle_breakdown
     from ..explain.report import fmt
 
-    summary.append(f"{check_counts(rep)}; the checks, by what they compare: "
-                   f"{oracle_breakdown(rep)}")
-    summary.append(f"bonus: {rep.weight.products['vec'].text()} = "
-                   f"{' ⊗ '.join(f.text() for f in rep.weight.products['kron'].factors)}, "
-                   f"J_o1(W1) = I_256 ⊗ xᵀ")
-    checks = [Check(c.name, SOURCES[c.subject], SOURCES[c.oracle], c.ok,
+    summary.append(_("{counts}; the checks, by what they compare: {breakdown}").format(
+        counts=check_counts(rep), breakdown=oracle_breakdown(rep)))
+    summary.append(_("bonus: {formula}").format(
+        formula=f"{rep.weight.products['vec'].text()} = "
+                f"{' ⊗ '.join(f.text() for f in rep.weight.products['kron'].factors)}, "
+                "J_o1(W1) = I_256 ⊗ xᵀ"))
+    checks = [Check(check_name(c), source(c.subject), source(c.oracle), c.ok,
                     f"{fmt(c.value, 3)} ≤ {fmt(c.tol, 2)}" if c.tol is not None else "",
-                    kind=c.oracle) for c in rep.independent_checks]
+                    kind=_(c.oracle)) for c in rep.independent_checks]
     page = ('<p><img src="c/dag.svg" alt="x → z1 → z2 → z3 → L with y"></p>'
-            "<details open><summary>every Jacobian with its formula and size, the products and "
-            "the checks</summary>" + rep.to_html() + "</details>")
-    return Section("c", PARTS["c"][1], summary, page, rep.to_markdown(dag_path="c/dag.svg"),
+            "<details open><summary>"
+            + html.escape(_("every Jacobian with its formula and size, the products and the "
+                            "checks")) + "</summary>" + rep.to_html() + "</details>")
+    return Section("c", title("c"), summary, page, rep.to_markdown(dag_path="c/dag.svg"),
                    ["c/dag.svg", "c/dag-fine.svg", "c/report.md", "c/report.tex",
                     "c/report.html"], rep.ok, checks=checks)

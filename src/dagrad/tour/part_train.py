@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .report import PARTS, Section
+from ..i18n import _
+from .report import Section, title
 
 EPOCHS = 3
 
@@ -19,21 +20,25 @@ def run(out: Path) -> Section:
     final = result.final
     hist = result.history
     acc = final.accuracy if final is not None else float("nan")
-    summary = [f"{EPOCHS} epochs on 8,000 embedded MNIST digits in "
-               f"{result.extra['seconds']:.1f} s: test accuracy {100 * acc:.2f}% on 2,000 "
-               f"held-out digits (loss {hist[0]['train_loss']:.3f} → "
-               f"{hist[-1]['train_loss']:.3f}); `dagrad train` runs the full 20 epochs"]
+    summary = [_("{epochs} epochs on 8,000 embedded MNIST digits in {seconds} s: test "
+                 "accuracy {accuracy}% on 2,000 held-out digits (loss {first} → {last}); "
+                 "`dagrad train` runs the full 20 epochs").format(
+        epochs=EPOCHS, seconds=f"{result.extra['seconds']:.1f}", accuracy=f"{100 * acc:.2f}",
+        first=f"{hist[0]['train_loss']:.3f}", last=f"{hist[-1]['train_loss']:.3f}")]
     rows = "".join(
         f"<tr><td>{r['epoch']}</td><td>{r['train_loss']:.4f}</td>"
         f"<td>{100 * r['train_acc']:.2f}%</td><td>{r['test_loss']:.4f}</td>"
         f"<td>{100 * r['test_acc']:.2f}%</td></tr>" for r in hist)
-    page = (f"<p>{html.escape(summary[0])}.</p><table><thead><tr><th>epoch</th><th>train loss"
-            "</th><th>train acc</th><th>test loss</th><th>test acc</th></tr></thead>"
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in (_("epoch"), _("train loss"), _("train acc"),
+                                                   _("test loss"), _("test acc")))
+    curves, confusion = _("loss and accuracy per epoch"), _("confusion matrix")
+    page = (f"<p>{e(summary[0])}.</p><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{rows}</tbody></table>"
-            '<p><img src="train/curves.png" alt="loss and accuracy per epoch">'
-            '<img src="train/confusion.png" alt="confusion matrix"></p>')
-    md = (f"- {summary[0]}\n\n![curves](train/curves.png)\n\n"
-          "![confusion](train/confusion.png)\n")
-    return Section("train", PARTS["train"][1], summary, page, md,
+            f'<p><img src="train/curves.png" alt="{e(curves)}">'
+            f'<img src="train/confusion.png" alt="{e(confusion)}"></p>')
+    md = (f"- {summary[0]}\n\n![{curves}](train/curves.png)\n\n"
+          f"![{confusion}](train/confusion.png)\n")
+    return Section("train", title("train"), summary, page, md,
                    ["train/curves.png", "train/confusion.png", "train/metrics.json",
                     "train/checkpoint.npz"], acc > 0.85)

@@ -18,14 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write
+from ..i18n import N_, _, get_language
 
-# part key -> (module, title)
+# part key -> (module, title); the title is an English msgid: _(title) where it is shown
 PARTS: dict[str, tuple[str, str]] = {
-    "a": (".part_a", "(a) Vanishing gradients in a deep chain"),
-    "b": (".part_b", "(b) The Rosenbrock function as a DAG"),
-    "c": (".part_c", "(c) The MLP's gradient as a chain of Jacobians"),
-    "train": (".part_train", "Training the sheet's MLP on real digits"),
+    "a": (".part_a", N_("(a) Vanishing gradients in a deep chain")),
+    "b": (".part_b", N_("(b) The Rosenbrock function as a DAG")),
+    "c": (".part_c", N_("(c) The MLP's gradient as a chain of Jacobians")),
+    "train": (".part_train", N_("Training the sheet's MLP on real digits")),
 }
+
+
+def title(key: str) -> str:
+    """The title of part ``key`` in the current language."""
+    return _(PARTS[key][1])
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Check:
 
     @property
     def mark(self) -> str:
-        return "✓" if self.passed else "✗ FAILED"
+        return "✓" if self.passed else _("✗ FAILED")
 
 
 @dataclass
@@ -76,31 +82,36 @@ class Section:
     def status(self) -> str:
         """'2 of 2 independent checks pass', or what failed; the part's other expectations."""
         n, k = len(self.checks), self.checks_passed
-        text = (f"{k} of {n} independent check{'s' if n != 1 else ''} pass" if n else
-                "no independent checks listed")
+        one, many = _("{k} of {n} independent check passes"), _("{k} of {n} independent "
+                                                                 "checks pass")
+        text = ((one if n == 1 else many).format(k=k, n=n) if n else
+                _("no independent checks listed"))
         if k < n:
-            return text + " — CHECK FAILED, see below"
-        return text + ("; expected results hold" if self.ok else
-                       "; an expected result did not hold — see below")
+            return text + _(" — CHECK FAILED, see below")
+        return text + (_("; expected results hold") if self.ok else
+                       _("; an expected result did not hold — see below"))
 
 
 def headline(sections: Sequence[Section]) -> str:
     """What the page claims about its checks, generated from the checks the parts reported."""
     checks = [c for s in sections for c in s.checks]
     if not checks:
-        return "No part of this report lists an independent check."
+        return _("No part of this report lists an independent check.")
     parts = []
     for s in sections:
         if s.checks:
             kinds = Counter(c.oracle_kind for c in s.checks)
             parts.append(f"{s.title.split(' ', 1)[0]} {len(s.checks)}: "
-                         + ", ".join(f"{k} against {o}" for o, k in kinds.items()))
-    text = (f"{sum(c.passed for c in checks)} of {len(checks)} independent checks pass "
-            f"({'; '.join(parts)}); each compares two computations of one quantity that share "
-            "no derivative code, both named with the check.")
+                         + ", ".join(_("{k} against {oracle}").format(k=k, oracle=o)
+                                     for o, k in kinds.items()))
+    text = _("{passed} of {n} independent checks pass ({parts}); each compares two "
+             "computations of one quantity that share no derivative code, both named with the "
+             "check.").format(passed=sum(c.passed for c in checks), n=len(checks),
+                              parts="; ".join(parts))
     none = [s.title for s in sections if not s.checks]
     if none:
-        text += f" Listed without independent checks: {'; '.join(none)}."
+        text += " " + _("Listed without independent checks: {parts}.").format(
+            parts="; ".join(none))
     return text
 
 
@@ -111,16 +122,18 @@ def _checks_html(s: Section) -> str:
                    f"<td>{html.escape(c.oracle)}</td><td>{html.escape(c.detail)}</td>"
                    f'<td class="{"ok" if c.passed else "bad"}">{html.escape(c.mark)}</td></tr>'
                    for c in s.checks)
-    return ("<h3>Independent checks</h3><table><thead><tr><th>check</th><th>computed by"
-            "</th><th>oracle</th><th>details</th><th></th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in
+                   (_("check"), _("computed by"), _("oracle"), _("details"), ""))
+    return (f"<h3>{html.escape(_('Independent checks'))}</h3><table><thead><tr>{head}</tr>"
+            f"</thead><tbody>{rows}</tbody></table>")
 
 
 def _checks_markdown(s: Section) -> str:
     if not s.checks:
         return ""
-    lines = ["**Independent checks** (what is checked: computed by … vs oracle):", ""]
-    lines += [f"- {c.mark} {c.name}: {c.subject} vs {c.oracle}"
+    lines = [_("**Independent checks** (what is checked: computed by … vs oracle):"), ""]
+    lines += [f"- {c.mark} {c.name}: "
+              + _("{subject} vs {oracle}").format(subject=c.subject, oracle=c.oracle)
               + (f" ({c.detail})" if c.detail else "") for c in s.checks]
     return "\n".join(lines) + "\n\n"
 
@@ -151,15 +164,16 @@ def _page(sections: Sequence[Section], seconds: float) -> str:
         files = "".join(f'<a href="{html.escape(f)}">{html.escape(f)}</a>' for f in s.files)
         body.append(f'<section id="{s.key}" class="dg-part"><h2>{html.escape(s.title)}</h2>'
                     f"<p>{status} · {s.seconds:.1f} s</p>"
-                    f'<p class="files">files: {files}</p>'
+                    f'<p class="files">{html.escape(_("files:"))} {files}</p>'
                     "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in s.summary)
                     + f"</ul>{_checks_html(s)}{s.html}</section>")
+    made = html.escape(_("Made by {command} in {seconds} s.")).format(
+        command="<code>dagrad tour</code>", seconds=f"{seconds:.1f}")
     return html_page("dagrad tour",
-                     "<h1>dagrad — the exercise sheet, worked</h1>"
-                     f"<p>Backpropagation you can see and trust. "
-                     f"{html.escape(headline(sections))} "
-                     f"Made by <code>dagrad tour</code> in {seconds:.1f} s.</p>"
-                     f"<nav>{nav}</nav>{''.join(body)}", css=_CSS)
+                     f"<h1>{html.escape(_('dagrad — the exercise sheet, worked'))}</h1>"
+                     f"<p>{html.escape(_('Backpropagation you can see and trust.'))} "
+                     f"{html.escape(headline(sections))} {made}</p>"
+                     f"<nav>{nav}</nav>{''.join(body)}", css=_CSS, lang=get_language())
 
 
 def write_report(out: Path, sections: Sequence[Section], seconds: float) -> Path:
@@ -168,7 +182,7 @@ def write_report(out: Path, sections: Sequence[Section], seconds: float) -> Path
     index = out / "index.html"
     with atomic_write(index, "w") as f:
         f.write(_page(sections, seconds))
-    md = f"# dagrad — the exercise sheet, worked\n\n{headline(sections)}\n\n" + "\n\n".join(
+    md = f"# {_('dagrad — the exercise sheet, worked')}\n\n{headline(sections)}\n\n" + "\n\n".join(
         f"## {s.title}\n\n{s.status()}\n\n{_checks_markdown(s)}" + s.markdown.strip()
         for s in sections) + "\n"
     with atomic_write(out / "report.md", "w") as f:
@@ -182,13 +196,13 @@ def run_tour(out: Path, only: Sequence[str] | None = None,
     keys = list(only) if only else list(PARTS)
     unknown = [k for k in keys if k not in PARTS]
     if unknown:
-        raise ValueError(f"--only: unknown part {', '.join(unknown)}; choose from "
-                         f"{', '.join(PARTS)}")
+        raise ValueError(_("--only: unknown part {parts}; choose from {choices}").format(
+            parts=", ".join(unknown), choices=", ".join(PARTS)))
     t0 = time.perf_counter()
     sections = []
     for key in keys:
-        module, title = PARTS[key]
-        log(f"{title} …")
+        module = PARTS[key][0]
+        log(f"{title(key)} …")
         start = time.perf_counter()
         part = importlib.import_module(module, __package__)
         section = part.run(out)
@@ -199,7 +213,8 @@ def run_tour(out: Path, only: Sequence[str] | None = None,
             log("  " + line)
         for c in section.checks:
             if not c.passed:
-                log(f"  CHECK FAILED: {c.name}: {c.subject} vs {c.oracle}"
+                log("  " + _("CHECK FAILED: {name}: {subject} vs {oracle}").format(
+                    name=c.name, subject=c.subject, oracle=c.oracle)
                     + (f" ({c.detail})" if c.detail else ""))
         log(f"  {section.status()}")
         sections.append(section)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...i18n import N_
 from ..rendering import DagRendering
 from .factors import Chain, Check, CheckedReport, build_chain, sample_factors, tolerance
 from .model import MLPSpec, backprop, numpy_forward
@@ -162,24 +163,27 @@ CLOSED, BACKPROP = "closed forms", "dagrad reverse mode"
 def _checks(r: BatchJacobianChain, bp_losses: np.ndarray) -> list[Check]:
     """The independent checks (each naming its oracle), then the consistency check."""
     mb = r.mean_backprop
-    cs = [Check("L_n: NumPy forward vs dagrad's forward through the model, max |Δ|",
-                _diff(r.losses, bp_losses), tolerance(r.losses), "NumPy forward",
-                "dagrad forward"),
-          Check("per-sample ∇_{x_n} L_n: chain vs per-sample backprop, max |Δ|",
-                _diff(r.grad_x, r.backprop_grad_x), tolerance(r.backprop_grad_x), CLOSED,
-                BACKPROP),
-          Check("per-sample δ1_n = ∇_b1 L_n: chain vs per-sample backprop, max |Δ|",
-                _diff(r.delta, r.backprop_delta), tolerance(r.backprop_delta), CLOSED, BACKPROP),
-          Check("every intermediate adjoint of every sample vs backprop, max |Δ|",
-                float(r.adjoint_diffs.max()),
-                tolerance(1.0 / r.probabilities[np.arange(r.n), r.labels]), CLOSED, BACKPROP),
-          Check("∇_X L̄ = (1/N)·per-sample chains vs backprop of the mean loss, max |Δ|",
-                _diff(r.mean_grad_x, mb["x"]), tolerance(mb["x"]), CLOSED, BACKPROP),
-          Check("∇_W1 L̄ = (1/N) Δᵀ X vs backprop of the mean loss, max |Δ|",
-                _diff(r.mean_grad_W1, mb["W1"]), tolerance(mb["W1"]), CLOSED, BACKPROP)]
+    mean = N_("{grad} vs backprop of the mean loss, max |Δ|")
+    cs = [Check.of(N_("{L}: NumPy forward vs dagrad's forward through the model, max |Δ|"),
+                   _diff(r.losses, bp_losses), tolerance(r.losses), "NumPy forward",
+                   "dagrad forward", L="L_n"),
+          Check.of(N_("per-sample {grad}: chain vs per-sample backprop, max |Δ|"),
+                   _diff(r.grad_x, r.backprop_grad_x), tolerance(r.backprop_grad_x), CLOSED,
+                   BACKPROP, grad="∇_{x_n} L_n"),
+          Check.of(N_("per-sample {grad}: chain vs per-sample backprop, max |Δ|"),
+                   _diff(r.delta, r.backprop_delta), tolerance(r.backprop_delta), CLOSED,
+                   BACKPROP, grad="δ1_n = ∇_b1 L_n"),
+          Check.of(N_("every intermediate adjoint of every sample vs backprop, max |Δ|"),
+                   float(r.adjoint_diffs.max()),
+                   tolerance(1.0 / r.probabilities[np.arange(r.n), r.labels]), CLOSED,
+                   BACKPROP),
+          Check.of(mean, _diff(r.mean_grad_x, mb["x"]), tolerance(mb["x"]), CLOSED, BACKPROP,
+                   grad="∇_X L̄ = (1/N)·per-sample chains"),
+          Check.of(mean, _diff(r.mean_grad_W1, mb["W1"]), tolerance(mb["W1"]), CLOSED,
+                   BACKPROP, grad="∇_W1 L̄ = (1/N) Δᵀ X")]
     if "b1" in mb:
-        cs.append(Check("∇_b1 L̄ = (1/N) Σ δ1_n vs backprop of the mean loss, max |Δ|",
-                        _diff(r.mean_grad_b1, mb["b1"]), tolerance(mb["b1"]), CLOSED, BACKPROP))
-    cs.append(Check(f"every per-sample chain multiplies: {r.example.size_expression()}",
-                    r.example.sizes_chain))
+        cs.append(Check.of(mean, _diff(r.mean_grad_b1, mb["b1"]), tolerance(mb["b1"]), CLOSED,
+                           BACKPROP, grad="∇_b1 L̄ = (1/N) Σ δ1_n"))
+    cs.append(Check.of(N_("every per-sample chain multiplies: {sizes}"), r.example.sizes_chain,
+                       sizes=r.example.size_expression()))
     return cs

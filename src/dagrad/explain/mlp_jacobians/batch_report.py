@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...i18n import N_, _
 from ..report import (
     fmt,
     html_table,
@@ -17,12 +18,12 @@ from ..report import (
     text_table,
 )
 from .report import (
-    CHECK_HEAD,
-    CONSISTENCY_HEAD,
     CONSISTENCY_NOTE,
     VJP_NOTE,
     check_counts,
+    check_head,
     check_rows,
+    consistency_head,
     consistency_rows,
     factor_table,
     network_line,
@@ -35,23 +36,27 @@ if TYPE_CHECKING:
 __all__ = ["markdown", "latex", "html_report", "text_summary"]
 
 MAX_ROWS = 16
-TITLE = "Exercise (c) on a batch: per-sample Jacobian chains and the batch-mean loss"
+TITLE = N_("Exercise (c) on a batch: per-sample Jacobian chains and the batch-mean loss")
 
 
 def _explain(r: BatchJacobianChain) -> list[str]:
     n, N = r.depth, r.n
+    h, d = r.spec.sizes[1], r.spec.sizes[0]
     return [
-        f"Each sample n has its own chain ∇_(x_n) L_n = J_L(z{n})[n] · J_z{n}(o{n})[n] · … · "
-        f"J_o1(x)[n] with the sizes {r.example.size_expression()}, evaluated at sample n's "
-        f"forward values. Sample n's outputs depend only on its own input, so the Jacobians "
-        f"over the whole batch would be block-diagonal: the chain splits into {N} independent "
-        f"per-sample chains of vector–Jacobian products, and no dense Jacobian over the batch "
-        f"is ever built.",
-        f"Batch-mean loss L̄ = (1/N) Σ_n L_n: ∇_(x_n) L̄ = (1/N)·∇_(x_n) L_n; ∇_b1 L̄ = (1/N) "
-        f"Σ_n δ1_n; ∇_W1 L̄ ({r.spec.sizes[1]}×{r.spec.sizes[0]}) = (1/N) Σ_n δ1_nᵀ "
-        f"({r.spec.sizes[1]}×1) · x_nᵀ (1×{r.spec.sizes[0]}) = (1/N)·Δᵀ ({r.spec.sizes[1]}×{N}) "
-        f"· X ({N}×{r.spec.sizes[0]}), with δ1_n = ∇_o1 L_n (= ∇_b1 L_n, a 1×{r.spec.sizes[1]} "
-        f"row) from sample n's chain, Δ the {N} rows δ1_n stacked and X the {N} inputs as rows.",
+        _("Each sample n has its own chain {chain} with the sizes {sizes}, evaluated at sample "
+          "n's forward values. Sample n's outputs depend only on its own input, so the "
+          "Jacobians over the whole batch would be block-diagonal: the chain splits into {N} "
+          "independent per-sample chains of vector–Jacobian products, and no dense Jacobian "
+          "over the batch is ever built.").format(
+            chain=f"∇_(x_n) L_n = J_L(z{n})[n] · J_z{n}(o{n})[n] · … · J_o1(x)[n]",
+            sizes=r.example.size_expression(), N=N),
+        _("Batch-mean loss {mean}: {formulas}, with {delta} from sample n's chain, Δ the {N} "
+          "rows δ1_n stacked and X the {N} inputs as rows.").format(
+            mean="L̄ = (1/N) Σ_n L_n",
+            formulas=f"∇_(x_n) L̄ = (1/N)·∇_(x_n) L_n; ∇_b1 L̄ = (1/N) Σ_n δ1_n; ∇_W1 L̄ "
+                     f"({h}×{d}) = (1/N) Σ_n δ1_nᵀ ({h}×1) · x_nᵀ (1×{d}) = (1/N)·Δᵀ ({h}×{N}) "
+                     f"· X ({N}×{d})",
+            delta=f"δ1_n = ∇_o1 L_n (= ∇_b1 L_n, 1×{h})", N=N),
     ]
 
 
@@ -68,8 +73,9 @@ def _sample_rows(r: BatchJacobianChain) -> list[list[str]]:
     return rows
 
 
-_SAMPLE_HEAD = ["n", "label", "L_n", "pred.", "‖∇_x L_n‖", "‖∇_b1 L_n‖", "‖∇_W1 L_n‖_F",
-                "max |Δ| ∇_x vs backprop"]
+def _sample_head() -> list[str]:
+    return ["n", _("label"), "L_n", _("pred."), "‖∇_x L_n‖", "‖∇_b1 L_n‖", "‖∇_W1 L_n‖_F",
+            _("max |Δ| {grad} vs backprop").format(grad="∇_x")]
 
 
 def _mean_rows(r: BatchJacobianChain) -> list[list[str]]:
@@ -87,38 +93,42 @@ def _mean_rows(r: BatchJacobianChain) -> list[list[str]]:
     return rows
 
 
-_MEAN_HEAD = ["gradient of the mean loss", "shape", "‖·‖", "max |Δ| vs backprop"]
+def _mean_head() -> list[str]:
+    return [_("gradient of the mean loss"), _("shape"), "‖·‖", _("max |Δ| vs backprop")]
 
 
 def _more(r: BatchJacobianChain) -> list[str]:
-    return [f"(the first {MAX_ROWS} of {r.n} samples)"] if r.n > MAX_ROWS else []
+    return [_("(the first {k} of {n} samples)").format(k=MAX_ROWS, n=r.n)] \
+        if r.n > MAX_ROWS else []
 
 
 def _head(r: BatchJacobianChain) -> list[str]:
-    return [f"Network: {network_line(r)}.",
-            f"Batch: N = {r.n} inputs, labels 0-based (the sheet's y = label + 1); "
-            f"L̄ = {fmt(r.mean_loss, 8)}."]
+    return [f"{_('Network')}: {network_line(r)}.",
+            _("Batch: {N} inputs, labels 0-based (the sheet's y = label + 1); {mean}.").format(
+                N=f"N = {r.n}", mean=f"L̄ = {fmt(r.mean_loss, 8)}")]
 
 
 def markdown(r: BatchJacobianChain, dag_path: str | None = None) -> str:
     """The batch report as Markdown."""
-    out = [f"# {TITLE}", ""]
+    out = [f"# {_(TITLE)}", ""]
     if r.description:
         out += [f"*{r.description}*", ""]
     out += [f"- {s}" for s in _head(r)] + [""]
     if dag_path:
-        out += [f"![the DAG of one sample's loss]({dag_path})", ""]
+        out += [f"![{_('the DAG of one sample’s loss')}]({dag_path})", ""]
     out += [s for p in _explain(r) for s in (p, "")]
-    out += ["## One sample's chain (sample 0, fine level)", "", f"**{r.example.expression()}**",
-            "", "```", factor_table(r.example), "```", "", VJP_NOTE.format(n=r.depth), ""]
-    out += ["## Per-sample gradients", "", markdown_table(_SAMPLE_HEAD, _sample_rows(r)), ""]
+    out += [f"## {_('One sample’s chain (sample 0, fine level)')}", "",
+            f"**{r.example.expression()}**", "", "```", factor_table(r.example), "```", "",
+            _(VJP_NOTE).format(n=r.depth), ""]
+    out += [f"## {_('Per-sample gradients')}", "",
+            markdown_table(_sample_head(), _sample_rows(r)), ""]
     out += _more(r) + ([""] if _more(r) else [])
-    out += ["## Gradients of the batch-mean loss", "", markdown_table(_MEAN_HEAD, _mean_rows(r)),
-            ""]
-    out += ["## Checks", "", markdown_table(CHECK_HEAD, check_rows(r)), "",
+    out += [f"## {_('Gradients of the batch-mean loss')}", "",
+            markdown_table(_mean_head(), _mean_rows(r)), ""]
+    out += [f"## {_('Checks')}", "", markdown_table(check_head(), check_rows(r)), "",
             f"{check_counts(r)}.", "", sources_note(), ""]
-    out += ["### Consistency (not counted as checks)", "", CONSISTENCY_NOTE, "",
-            markdown_table(CONSISTENCY_HEAD, consistency_rows(r)), ""]
+    out += [f"### {_('Consistency (not counted as checks)')}", "", _(CONSISTENCY_NOTE), "",
+            markdown_table(consistency_head(), consistency_rows(r)), ""]
     return "\n".join(out)
 
 
@@ -140,51 +150,56 @@ def latex(r: BatchJacobianChain) -> str:
              r"\nabla_{W^{(1)}} \bar L = \frac1N \sum_n \delta^{(1)\top}_n x_n^\top "
              r"= \frac1N \Delta^\top X \]")
     b += [latex_text(p) for p in _explain(r)]
-    b.append(r"\section*{Per-sample gradients}")
-    b.append(latex_table(*_tex(_SAMPLE_HEAD, _sample_rows(r)), "rlrrrrrr", size="footnotesize"))
+    b.append(r"\section*{" + latex_text(_("Per-sample gradients")) + "}")
+    b.append(latex_table(*_tex(_sample_head(), _sample_rows(r)), "rlrrrrrr",
+                         size="footnotesize"))
     b += [latex_text(s) for s in _more(r)]
-    b.append(r"\section*{Gradients of the batch-mean loss}")
-    b.append(latex_table(*_tex(_MEAN_HEAD, _mean_rows(r)), "lrrr", size="footnotesize"))
-    b.append(r"\section*{Checks}")
+    b.append(r"\section*{" + latex_text(_("Gradients of the batch-mean loss")) + "}")
+    b.append(latex_table(*_tex(_mean_head(), _mean_rows(r)), "lrrr", size="footnotesize"))
+    b.append(r"\section*{" + latex_text(_("Checks")) + "}")
     b.append(latex_text(check_counts(r)) + ".")
-    b.append(latex_table(*_tex(CHECK_HEAD, check_rows(r)), "p{6cm}p{2.2cm}p{2.2cm}rrl",
+    b.append(latex_table(*_tex(check_head(), check_rows(r)), "p{6cm}p{2.2cm}p{2.2cm}rrl",
                          size="footnotesize"))
     b.append(latex_text(sources_note()))
-    b.append(r"\subsection*{Consistency (not counted as checks)}")
-    b.append(latex_text(CONSISTENCY_NOTE))
-    b.append(latex_table(*_tex(CONSISTENCY_HEAD, consistency_rows(r)), "p{11cm}rl",
+    b.append(r"\subsection*{" + latex_text(_("Consistency (not counted as checks)")) + "}")
+    b.append(latex_text(_(CONSISTENCY_NOTE)))
+    b.append(latex_table(*_tex(consistency_head(), consistency_rows(r)), "p{11cm}rl",
                          size="footnotesize"))
-    return latex_document(TITLE, "\n\n".join(b))
+    return latex_document(_(TITLE), "\n\n".join(b))
 
 
 def html_report(r: BatchJacobianChain) -> str:
     """The batch report as an HTML fragment; every piece of text is escaped."""
     e = html.escape
-    h = [f"<div class='dagrad-jacobian-chain'><h3>{e(TITLE)}</h3>"]
+    h = [f"<div class='dagrad-jacobian-chain'><h3>{e(_(TITLE))}</h3>"]
     if r.description:
         h.append(f"<p><em>{e(r.description)}</em></p>")
     h.append("<ul>" + "".join(f"<li>{e(s)}</li>" for s in _head(r)) + "</ul>")
     h += [f"<p>{e(p)}</p>" for p in _explain(r)]
-    h.append("<h4>Per-sample gradients</h4>" + html_table(_SAMPLE_HEAD, _sample_rows(r)))
+    h.append(f"<h4>{e(_('Per-sample gradients'))}</h4>"
+             + html_table(_sample_head(), _sample_rows(r)))
     h += [f"<p>{e(s)}</p>" for s in _more(r)]
-    h.append("<h4>Gradients of the batch-mean loss</h4>" + html_table(_MEAN_HEAD, _mean_rows(r)))
+    h.append(f"<h4>{e(_('Gradients of the batch-mean loss'))}</h4>"
+             + html_table(_mean_head(), _mean_rows(r)))
     h.append(f"<h4>{e(check_counts(r))}</h4>")
-    h.append(html_table(CHECK_HEAD, check_rows(r)))
+    h.append(html_table(check_head(), check_rows(r)))
     h.append(f"<p>{e(sources_note())}</p>")
-    h.append(f"<h4>Consistency (not counted as checks)</h4><p>{e(CONSISTENCY_NOTE)}</p>")
-    h.append(html_table(CONSISTENCY_HEAD, consistency_rows(r)) + "</div>")
+    h.append(f"<h4>{e(_('Consistency (not counted as checks)'))}</h4>"
+             f"<p>{e(_(CONSISTENCY_NOTE))}</p>")
+    h.append(html_table(consistency_head(), consistency_rows(r)) + "</div>")
     return "\n".join(h)
 
 
 def text_summary(r: BatchJacobianChain) -> str:
     """Per-sample table, mean-loss gradients and checks as plain text."""
-    out = [TITLE] + ([r.description] if r.description else []) + _head(r) + [""]
-    out += [f"per-sample chain: {r.example.expression()}",
-            f"  sizes: {r.example.size_expression()}", ""]
-    out += [text_table(_SAMPLE_HEAD, _sample_rows(r))] + _more(r) + [""]
-    out += [text_table(_MEAN_HEAD, _mean_rows(r)), ""]
+    out = [_(TITLE)] + ([r.description] if r.description else []) + _head(r) + [""]
+    out += [f"{_('per-sample chain:')} {r.example.expression()}",
+            f"  {_('sizes:')} {r.example.size_expression()}", ""]
+    out += [text_table(_sample_head(), _sample_rows(r))] + _more(r) + [""]
+    out += [text_table(_mean_head(), _mean_rows(r)), ""]
     out.append(check_counts(r))
-    out += [f"  {c[-1]} {c[0]}: {c[3]}   [{c[1]} vs {c[2]}]" for c in check_rows(r)]
-    out.append("consistency (not counted as checks):")
+    out += [f"  {c[-1]} {c[0]}: {c[3]}   [" + _("{subject} vs {oracle}").format(
+        subject=c[1], oracle=c[2]) + "]" for c in check_rows(r)]
+    out.append(_("consistency (not counted as checks):"))
     out += [f"  {c[-1]} {c[0]}: {c[1]}" for c in consistency_rows(r)]
     return "\n".join(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...i18n import _
 from .batch import batch_chain
 from .model import check_inputs, inspect_mlp
 from .single import JacobianChainReport, single_report
@@ -36,9 +37,9 @@ def jacobian_chain(model: Any, x: Any, y: Any, *, dense: bool | None = None,
     xs, ys, batched = check_inputs(spec, x, y)
     if batched:
         if dense:
-            raise ValueError("jacobian_chain: dense=True builds the 3-tensor of one input; a "
-                             "batch uses the implicit Kronecker form (take one sample with "
-                             "report.sample(n, dense=True))")
+            raise ValueError(_("jacobian_chain: dense=True builds the 3-tensor of one input; "
+                               "a batch uses the implicit Kronecker form (take one sample with "
+                               "report.sample(n, dense=True))"))
         return batch_chain(spec, xs, ys, model=model, description=description)
     return single_report(spec, xs[0], int(ys[0]), True if dense is None else bool(dense),
                          check_steps, description)

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import ops
+from ...i18n import N_, _
 from ...tensor import Tensor
 from . import jacobians as jac
 from .model import MLPSpec
 from .products import Operand, Product
 
 __all__ = ["Factor", "Chain", "Check", "SOURCES", "split_checks", "node_latex", "sample_factors",
-           "chain_names", "multiply", "build_chain", "tolerance"]
+           "chain_names", "multiply", "build_chain", "tolerance", "source", "source_name",
+           "check_name"]
 
 
 def node_latex(name: str) -> str:
@@ -170,15 +172,29 @@ def sample_factors(spec: MLPSpec, v: dict[str, np.ndarray], y: int,
 
 # The computations a check may compare.  An independent check names two different ones: what it
 # checks (``subject``) and the oracle it compares with; a consistency check names none.
+# Keys and descriptions are English msgids: source_name() and source() translate them.
 SOURCES: dict[str, str] = {
-    "closed forms": "the Jacobians written from their definitions (explain.jacobians, NumPy), "
-                    "multiplied as displayed",
-    "NumPy forward": "the MLP's forward pass in plain NumPy (mlp_jacobians.model.numpy_forward)",
-    "dagrad forward": "the model's own modules run by dagrad (the op table's forward functions)",
-    "dagrad reverse mode": "dagrad's backprop through the model (the op table's vjp rules)",
-    "dg.jacobian": "dagrad's Jacobian of each step by itself (the op table's rules)",
-    "finite differences": "central differences of the NumPy forward in float64",
+    N_("closed forms"): N_("the Jacobians written from their definitions (explain.jacobians, "
+                           "NumPy), multiplied as displayed"),
+    N_("NumPy forward"): N_("the MLP's forward pass in plain NumPy "
+                            "(mlp_jacobians.model.numpy_forward)"),
+    N_("dagrad forward"): N_("the model's own modules run by dagrad (the op table's forward "
+                             "functions)"),
+    N_("dagrad reverse mode"): N_("dagrad's backprop through the model (the op table's vjp "
+                                  "rules)"),
+    "dg.jacobian": N_("dagrad's Jacobian of each step by itself (the op table's rules)"),
+    N_("finite differences"): N_("central differences of the NumPy forward in float64"),
 }
+
+
+def source_name(key: str | None) -> str:
+    """A computation's short name (a key of :data:`SOURCES`) in the current language."""
+    return _(key) if key else ""
+
+
+def source(key: str | None) -> str:
+    """What the computation ``key`` is, in the current language."""
+    return _(SOURCES[key]) if key else ""
 
 
 @dataclass
@@ -196,6 +212,15 @@ class Check:
     tol: float | None = None
     subject: str | None = None
     oracle: str | None = None
+    msgid: str | None = None  # the name as a catalog template, filled from args when shown
+    args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, msgid: str, value: float | bool, tol: float | None = None,
+           subject: str | None = None, oracle: str | None = None, **args: str) -> Check:
+        """A check named by an English template (``msgid``) and the values it names; the
+        name is English, :func:`check_name` writes it in the language of the report."""
+        return cls(msgid.format(**args), value, tol, subject, oracle, msgid, dict(args))
 
     def __post_init__(self) -> None:
         if self.oracle is None:
@@ -218,6 +243,11 @@ class Check:
         if self.tol is None:
             return bool(self.value)
         return bool(np.isfinite(self.value) and self.value <= self.tol)
+
+
+def check_name(c: Check) -> str:
+    """The check's name in the current language."""
+    return _(c.msgid).format(**{k: _(v) for k, v in c.args.items()}) if c.msgid else c.name
 
 
 def split_checks(checks: list[Check]) -> tuple[list[Check], list[Check]]:

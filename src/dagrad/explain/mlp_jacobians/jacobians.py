@@ -15,6 +15,7 @@ import numpy as np
 
 from ... import closed_forms
 from ...catalogue import activation_names, named_functions
+from ...i18n import N_, _
 from ...limits import check_dense
 
 __all__ = [
@@ -39,9 +40,9 @@ _WRITTEN_FORMS: dict[str, ActivationForm] = {
     "tanh": ActivationForm(
         "tanh", "diag(1 − tanh²({o}))",
         r"\operatorname{diag}\bigl(1-\tanh^2({o})\bigr)",
-        "tanh(u) = (eᵘ − e⁻ᵘ)/(eᵘ + e⁻ᵘ), so by the quotient rule tanh'(u) = "
-        "((eᵘ + e⁻ᵘ)² − (eᵘ − e⁻ᵘ)²)/(eᵘ + e⁻ᵘ)² = 1 − tanh²(u). z_i = tanh(o_i) depends "
-        "on o_i only, hence ∂tanh(o_i)/∂o_j = δ_ij·(1 − tanh²(o_i)): a diagonal matrix.",
+        N_("tanh(u) = (eᵘ − e⁻ᵘ)/(eᵘ + e⁻ᵘ), so by the quotient rule tanh'(u) = "
+           "((eᵘ + e⁻ᵘ)² − (eᵘ − e⁻ᵘ)²)/(eᵘ + e⁻ᵘ)² = 1 − tanh²(u). z_i = tanh(o_i) depends "
+           "on o_i only, hence ∂tanh(o_i)/∂o_j = δ_ij·(1 − tanh²(o_i)): a diagonal matrix."),
         r"\tanh u = \frac{e^{u}-e^{-u}}{e^{u}+e^{-u}},\quad "
         r"\tanh' u = \frac{(e^{u}+e^{-u})^2-(e^{u}-e^{-u})^2}{(e^{u}+e^{-u})^2} = 1-\tanh^2 u,"
         r"\quad \frac{\partial \tanh(o_i)}{\partial o_j} = "
@@ -49,30 +50,31 @@ _WRITTEN_FORMS: dict[str, ActivationForm] = {
     "sigmoid": ActivationForm(
         "sigmoid", "diag(σ({o})·(1 − σ({o})))",
         r"\operatorname{diag}\bigl(\sigma({o})\odot(1-\sigma({o}))\bigr)",
-        "σ(u) = 1/(1 + e⁻ᵘ), so σ'(u) = e⁻ᵘ/(1 + e⁻ᵘ)² = σ(u)(1 − σ(u)); elementwise, hence "
-        "∂σ(o_i)/∂o_j = δ_ij·σ(o_i)(1 − σ(o_i)): a diagonal matrix.",
+        N_("σ(u) = 1/(1 + e⁻ᵘ), so σ'(u) = e⁻ᵘ/(1 + e⁻ᵘ)² = σ(u)(1 − σ(u)); elementwise, "
+           "hence ∂σ(o_i)/∂o_j = δ_ij·σ(o_i)(1 − σ(o_i)): a diagonal matrix."),
         r"\sigma(u) = \frac{1}{1+e^{-u}},\quad \sigma'(u) = \frac{e^{-u}}{(1+e^{-u})^2}"
         r" = \sigma(u)\bigl(1-\sigma(u)\bigr),\quad \frac{\partial \sigma(o_i)}{\partial o_j}"
         r" = \delta_{ij}\,\sigma(o_i)\bigl(1-\sigma(o_i)\bigr)"),
     "relu": ActivationForm(
         "relu", "diag(1[{o} > 0])",
         r"\operatorname{diag}\bigl(\mathbb{1}[{o} > 0]\bigr)",
-        "relu(u) = max(0, u) has slope 1 for u > 0 and 0 for u < 0 (0 at u = 0, as PyTorch); "
-        "elementwise, hence ∂relu(o_i)/∂o_j = δ_ij·1[o_i > 0]: a diagonal 0/1 matrix.",
+        N_("relu(u) = max(0, u) has slope 1 for u > 0 and 0 for u < 0 (0 at u = 0, as "
+           "PyTorch); elementwise, hence ∂relu(o_i)/∂o_j = δ_ij·1[o_i > 0]: a diagonal 0/1 "
+           "matrix."),
         r"\operatorname{relu}(u) = \max(0,u),\quad \operatorname{relu}'(u) = \mathbb{1}[u>0],"
         r"\quad \frac{\partial \operatorname{relu}(o_i)}{\partial o_j} = \delta_{ij}\,"
         r"\mathbb{1}[o_i>0]"),
     "leaky_relu": ActivationForm(
         "leaky_relu", "diag(1[{o} > 0] + α·1[{o} ≤ 0])",
         r"\operatorname{diag}\bigl(\mathbb{1}[{o}>0] + \alpha\,\mathbb{1}[{o}\le 0]\bigr)",
-        "leaky_relu(u) = u for u > 0, α·u otherwise; elementwise, hence "
-        "∂φ(o_i)/∂o_j = δ_ij·(1 if o_i > 0 else α): a diagonal matrix.",
+        N_("leaky_relu(u) = u for u > 0, α·u otherwise; elementwise, hence "
+           "∂φ(o_i)/∂o_j = δ_ij·(1 if o_i > 0 else α): a diagonal matrix."),
         r"\varphi(u) = \begin{cases}u & u>0\\ \alpha u & u\le 0\end{cases},\quad "
         r"\frac{\partial \varphi(o_i)}{\partial o_j} = \delta_{ij}\,(\mathbb{1}[o_i>0]"
         r" + \alpha\,\mathbb{1}[o_i\le 0])"),
     "identity": ActivationForm(
         "identity", "I", "I",
-        "φ(u) = u, so ∂o_i/∂o_j = δ_ij: the identity matrix.",
+        N_("φ(u) = u, so ∂o_i/∂o_j = δ_ij: the identity matrix."),
         r"\varphi(u) = u,\quad \frac{\partial o_i}{\partial o_j} = \delta_{ij}"),
 }
 
@@ -83,13 +85,14 @@ def _derived_form(name: str) -> ActivationForm:
 
     u = sympy.Symbol("u", real=True)
     (a,), f = closed_forms.sympy_forward(name)
-    _, d = closed_forms.sympy_derivative(name)
+    _args, d = closed_forms.sympy_derivative(name)
     f, d = f.subs(a, u), d.subs(a, u)
     op = rf"\operatorname{{{name}}}"
     return ActivationForm(
         name, f"diag({name}'({{o}}))", rf"\operatorname{{diag}}\bigl({op}'({{o}})\bigr)",
-        f"{name}(u) = {f}, so {name}'(u) = {d} (by SymPy); elementwise, hence "
-        f"∂{name}(o_i)/∂o_j = δ_ij·{name}'(o_i): a diagonal matrix.",
+        _("{f}, so {d} (by SymPy); elementwise, hence {j}: a diagonal matrix.").format(
+            f=f"{name}(u) = {f}", d=f"{name}'(u) = {d}",
+            j=f"∂{name}(o_i)/∂o_j = δ_ij·{name}'(o_i)"),
         rf"{op}(u) = {sympy.latex(f)},\quad {op}'(u) = {sympy.latex(d)},\quad "
         rf"\frac{{\partial {op}(o_i)}}{{\partial o_j}} = \delta_{{ij}}\,{op}'(o_i)")
 
@@ -130,7 +133,7 @@ def _attributes(name: str, slope: float) -> tuple[float, ...]:
     """The activation's attributes after o: leaky_relu's slope α, else none."""
     return (slope,)[:len(named_functions()[name].attributes)]
 
-SOFTMAX_DERIVATION = (
+SOFTMAX_DERIVATION = N_(
     "s_i = e^{o_i} / Σ_k e^{o_k}. By the quotient rule ∂s_i/∂o_j = (δ_ij·e^{o_i}·Σ − "
     "e^{o_i}·e^{o_j}) / Σ² = s_i(δ_ij − s_j), i.e. J = diag(s) − s·sᵀ: symmetric, and each row "
     "sums to s_i(1 − Σ_j s_j) = 0.")
@@ -138,12 +141,12 @@ SOFTMAX_DERIVATION_LATEX = (
     r"s_i = \frac{e^{o_i}}{\sum_k e^{o_k}},\quad \frac{\partial s_i}{\partial o_j} = "
     r"\frac{\delta_{ij} e^{o_i}\sum_k e^{o_k} - e^{o_i} e^{o_j}}{(\sum_k e^{o_k})^2}"
     r" = s_i(\delta_{ij} - s_j),\quad J = \operatorname{diag}(s) - s\,s^\top")
-LOSS_DERIVATION = ("L = −log z_y depends on z_y only: ∂L/∂z_j = −δ_jy / z_y, the row vector "
-                   "−(1/z_y)·e_yᵀ.")
+LOSS_DERIVATION = N_("L = −log z_y depends on z_y only: ∂L/∂z_j = −δ_jy / z_y, the row "
+                      "vector −(1/z_y)·e_yᵀ.")
 LOSS_DERIVATION_LATEX = (r"L = -\log z_y,\quad \frac{\partial L}{\partial z_j} = "
                          r"-\frac{\delta_{jy}}{z_y},\quad J = -\tfrac{1}{z_y}\,e_y^\top")
-LINEAR_DERIVATION = ("o_i = Σ_k W_ik z_k + b_i: ∂o_i/∂z_k = W_ik (the matrix W itself), "
-                     "∂o_i/∂b_j = δ_ij (the identity), ∂o_i/∂W_jk = δ_ij·z_k (a 3-tensor).")
+LINEAR_DERIVATION = N_("o_i = Σ_k W_ik z_k + b_i: ∂o_i/∂z_k = W_ik (the matrix W itself), "
+                        "∂o_i/∂b_j = δ_ij (the identity), ∂o_i/∂W_jk = δ_ij·z_k (a 3-tensor).")
 LINEAR_DERIVATION_LATEX = (
     r"o_i = \sum_k W_{ik} z_k + b_i,\quad \frac{\partial o_i}{\partial z_k} = W_{ik},\quad "
     r"\frac{\partial o_i}{\partial b_j} = \delta_{ij},\quad "

@@ -72,8 +72,15 @@ class Product:
     op: str = "·"
     reference: np.ndarray | None = field(default=None, repr=False)  # the oracle's value
     oracle: str | None = None   # what computed ``reference`` (a check's SOURCES key)
-    note: str = ""              # what the product means (shown after it)
+    note: str = ""              # what the product means (an English msgid; {name}s from note_args)
     dense: bool = False         # evaluating it forms a dense tensor (dense=True only)
+    note_args: dict[str, str] = field(default_factory=dict)
+
+    def note_text(self) -> str:
+        """The note in the current language, its placeholders filled in."""
+        from ...i18n import _
+
+        return _(self.note).format(**self.note_args) if self.note else ""
 
     def __post_init__(self) -> None:
         if self.op not in ("·", "⊗"):

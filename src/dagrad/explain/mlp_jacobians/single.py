@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...i18n import N_
 from ..rendering import DagRendering
 from .factors import Chain, Check, CheckedReport, Factor, build_chain, sample_factors, tolerance
 from .finite_difference import FiniteDifference, directional_derivative
@@ -185,39 +186,45 @@ def _fd_gap(r: JacobianChainReport, target: str, fd: FiniteDifference) -> float:
 def _checks(r: JacobianChainReport) -> list[Check]:
     """The independent checks (each naming its oracle), then the consistency checks."""
     n = r.depth
-    cs = [Check("L: NumPy forward vs dagrad's forward through the model, |Δ|",
-                abs(r.loss - r.loss_backprop), tolerance(np.array([r.loss])),
-                subject="NumPy forward", oracle="dagrad forward")]
+    cs = [Check.of(N_("L: NumPy forward vs dagrad's forward through the model, |Δ|"),
+                   abs(r.loss - r.loss_backprop), tolerance(np.array([r.loss])),
+                   subject="NumPy forward", oracle="dagrad forward")]
     for (t, lv), ch in r.chains.items():
-        cs.append(Check(f"∇_{t} L ({lv}): chain product vs backprop, max |Δ|",
-                        ch.max_abs_diff, tolerance(ch.reference), CLOSED, BACKPROP))
+        cs.append(Check.of(N_("{grad} ({level}): chain product vs backprop, max |Δ|"),
+                           ch.max_abs_diff, tolerance(ch.reference), CLOSED, BACKPROP,
+                           grad=f"∇_{t} L", level=lv))
         worst = max(ch.adjoint_diffs)
-        cs.append(Check(f"∇_{t} L ({lv}): every intermediate adjoint vs backprop, max |Δ|",
-                        worst, tolerance(np.concatenate([b.ravel() for b in ch.backprop])),
-                        CLOSED, BACKPROP))
+        cs.append(Check.of(N_("{grad} ({level}): every intermediate adjoint vs backprop, "
+                              "max |Δ|"),
+                           worst, tolerance(np.concatenate([b.ravel() for b in ch.backprop])),
+                           CLOSED, BACKPROP, grad=f"∇_{t} L", level=lv))
     for name, d in r.step_diffs.items():
-        cs.append(Check(f"{name}: closed form vs dg.jacobian of its step, max |Δ|", d,
-                        tolerance(r.factors[name].matrix), CLOSED, "dg.jacobian"))
+        cs.append(Check.of(N_("{name}: closed form vs dg.jacobian of its step, max |Δ|"), d,
+                           tolerance(r.factors[name].matrix), CLOSED, "dg.jacobian",
+                           name=name))
     for t, fd in r.finite_differences.items():
-        where = "every form" if t == "W1" else "both chains"
-        cs.append(Check(f"∇_{t} L · v ({where}) vs central finite differences of L along a "
-                        f"random unit v, |Δ|", _fd_gap(r, t, fd), fd.tolerance(), CLOSED,
-                        "finite differences"))
+        msgid = (N_("{grad} · v (every form) vs central finite differences of L along a "
+                    "random unit v, |Δ|") if t == "W1" else
+                 N_("{grad} · v (both chains) vs central finite differences of L along a "
+                    "random unit v, |Δ|"))
+        cs.append(Check.of(msgid, _fd_gap(r, t, fd), fd.tolerance(), CLOSED,
+                           "finite differences", grad=f"∇_{t} L"))
     w = r.weight
     for key in GRADIENT_FORMS:
         if key in w.results:
-            cs.append(Check(f"∇_W1 L = {LABELS[key]} vs backprop, max |Δ|", w.diff(key),
-                            tolerance(w.backprop), CLOSED, BACKPROP))
+            cs.append(Check.of(N_("{grad} = {form} vs backprop, max |Δ|"), w.diff(key),
+                               tolerance(w.backprop), CLOSED, BACKPROP, grad="∇_W1 L",
+                               form=LABELS[key]))
     # consistency: true by construction, reported but never counted as checks
     for (t, lv), ch in r.chains.items():
-        cs.append(Check(f"sizes chain for ∇_{t} L ({lv}): {ch.size_expression()}",
-                        ch.sizes_chain))
+        cs.append(Check.of(N_("sizes chain for {grad} ({level}): {sizes}"), ch.sizes_chain,
+                           grad=f"∇_{t} L", level=lv, sizes=ch.size_expression()))
     sm = r.factors[f"J_z{n}(o{n})"].matrix
-    cs.append(Check(f"J_z{n}(o{n}) symmetric: max |J − Jᵀ|", float(np.max(np.abs(sm - sm.T))),
-                    1e-14))
-    cs.append(Check(f"J_z{n}(o{n}) rows sum to 0: max |row sum|",
-                    float(np.max(np.abs(sm.sum(axis=1)))), 1e-14))
+    cs.append(Check.of(N_("{J} symmetric: max |J − Jᵀ|"), float(np.max(np.abs(sm - sm.T))),
+                       1e-14, J=f"J_z{n}(o{n})"))
+    cs.append(Check.of(N_("{J} rows sum to 0: max |row sum|"),
+                       float(np.max(np.abs(sm.sum(axis=1)))), 1e-14, J=f"J_z{n}(o{n})"))
     if w.flat_vs_kron is not None:
-        cs.append(Check("J_o1(W1): the 3-tensor flattened equals I ⊗ xᵀ built by np.kron, "
-                        "max |Δ|", w.flat_vs_kron, 0.0))
+        cs.append(Check.of(N_("{J}: the 3-tensor flattened equals I ⊗ xᵀ built by np.kron, "
+                              "max |Δ|"), w.flat_vs_kron, 0.0, J="J_o1(W1)"))
     return cs

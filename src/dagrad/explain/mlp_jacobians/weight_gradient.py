@@ -21,18 +21,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...i18n import N_
 from . import jacobians as jac
 from .products import Operand, Product
 
 __all__ = ["WeightGradient", "weight_gradient", "weight_products", "LABELS"]
 
 # what each form of ∇_W1 L is, in a few words (the check names use these)
-LABELS = {
-    "J": "J_o1(W1) = I ⊗ xᵀ (Kronecker product)",
-    "vec": "δ1 · J_o1(W1) (dense Jacobian, flattened)",
-    "kron": "δ1 ⊗ xᵀ (Kronecker form, implicit)",
-    "outer": "δ1ᵀ · xᵀ (outer product)",
-    "tensor": "δ1 · J_o1(W1) (dense 3-tensor, summed over i)",
+LABELS = {  # English msgids, translated where shown
+    "J": N_("J_o1(W1) = I ⊗ xᵀ (Kronecker product)"),
+    "vec": N_("δ1 · J_o1(W1) (dense Jacobian, flattened)"),
+    "kron": N_("δ1 ⊗ xᵀ (Kronecker form, implicit)"),
+    "outer": N_("δ1ᵀ · xᵀ (outer product)"),
+    "tensor": N_("δ1 · J_o1(W1) (dense 3-tensor, summed over i)"),
 }
 GRADIENT_FORMS = ("vec", "kron", "outer", "tensor")
 
@@ -69,30 +70,38 @@ def weight_products(delta: np.ndarray, x: np.ndarray, reference: np.ndarray | No
     return {
         "J": Product("J_o1(W1)", jw, (n, N),
                      [Operand(f"I_{n}", rf"I_{{{n}}}", (n, n), lambda: np.eye(n)), x_t], op="⊗",
-                     note=f"∂o1_i/∂W1_jk = δ_ij·x_k with the columns ordered as vec(W1) (row j "
-                          f"of W1 is columns j·{m:,} … j·{m:,} + {m - 1:,}): row i holds xᵀ in "
-                          f"block i and zeros elsewhere", dense=True),
+                     note=N_("{d} with the columns ordered as vec(W1) (row j of W1 is columns "
+                             "{cols}): row i holds xᵀ in block i and zeros elsewhere"),
+                     note_args={"d": "∂o1_i/∂W1_jk = δ_ij·x_k",
+                                "cols": f"j·{m:,} … j·{m:,} + {m - 1:,}"}, dense=True),
         "vec": Product(vec, vec_tex, (1, N),
                        [d_row, Operand("J_o1(W1)", jw, (n, N), tensor)],
                        reference=sub((1, N)), oracle="dagrad reverse mode",
-                       note="the chain rule, with the gradient of L with respect to vec(W1) "
-                            "as a row", dense=True),
+                       note=N_("the chain rule, with the gradient of L with respect to "
+                               "vec(W1) as a row"), dense=True),
         "kron": Product(vec, vec_tex, (1, N), [d_row, x_t], op="⊗", reference=sub((1, N)),
                         oracle="dagrad reverse mode",
-                        note=f"the mixed-product rule (A ⊗ B)·(C ⊗ D) = (A·C) ⊗ (B·D) with δ1 = "
-                             f"δ1 ⊗ 1 (1×1): δ1 (1×{n}) · I_{n} ({n}×{n}) = δ1 and 1 (1×1) · xᵀ "
-                             f"(1×{m}) = xᵀ, so the same row without forming the {n}×{N:,} "
-                             "matrix"),
+                        note=N_("the mixed-product rule {rule} with {split}: {left} and "
+                                "{right}, so the same row without forming the {size} matrix"),
+                        note_args={"rule": "(A ⊗ B)·(C ⊗ D) = (A·C) ⊗ (B·D)",
+                                   "split": "δ1 = δ1 ⊗ 1 (1×1)",
+                                   "left": f"δ1 (1×{n}) · I_{n} ({n}×{n}) = δ1",
+                                   "right": f"1 (1×1) · xᵀ (1×{m}) = xᵀ",
+                                   "size": f"{n}×{N:,}"}),
         "outer": Product("∇_W1 L", r"\nabla_{W^{(1)}} L", (n, m),
                          [Operand("δ1ᵀ", r"\delta^{(1)\top}", (n, 1), row.T), x_t],
                          reference=sub((n, m)), oracle="dagrad reverse mode",
-                         note=f"vec(∇_W1 L) cut into {n} rows of {m} (the shape of W1): "
-                              "(∇_W1 L)_jk = δ1_j·x_k"),
+                         note=N_("vec(∇_W1 L) cut into {n} rows of {m} (the shape of W1): "
+                                 "{entries}"),
+                         note_args={"n": str(n), "m": str(m),
+                                    "entries": "(∇_W1 L)_jk = δ1_j·x_k"}),
         "tensor": Product("J_L(W1)", r"J_L(W^{(1)})", (1, n, m),
                           [d_row, Operand("J_o1(W1)", jw, (n, n, m), tensor)],
                           reference=sub((1, n, m)), oracle="dagrad reverse mode",
-                          note=f"the 3-tensor contracted over i: Σ_i δ1_i·δ_ij·x_k = δ1_j·x_k; "
-                               f"∇_W1 L ({n}×{m}) is J_L(W1) without its leading 1",
+                          note=N_("the 3-tensor contracted over i: {sum}; {grad} is J_L(W1) "
+                                  "without its leading 1"),
+                          note_args={"sum": "Σ_i δ1_i·δ_ij·x_k = δ1_j·x_k",
+                                     "grad": f"∇_W1 L ({n}×{m})"},
                           dense=True),
     }
 
