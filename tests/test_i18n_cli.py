@@ -301,3 +301,53 @@ def test_msgfmt_checks_the_catalog_and_compiles_what_compile_po_writes(tmp_path)
     assert ours.info()["language"] == theirs.info()["language"] == "de"
     # and a German string through both
     assert ours.gettext("loss {loss}") == theirs.gettext("loss {loss}") == "Verlust {loss}"
+
+
+def test_a_bad_checkpoint_is_refused_in_german(tmp_path, capsys):
+    import numpy as np
+
+    from dagrad import nn
+    from dagrad.training import load_checkpoint, save_checkpoint
+
+    good = tmp_path / "good.npz"
+    save_checkpoint(good, nn.MLP([4, 3], seed=0).state_dict())
+    arrays = dict(np.load(good, allow_pickle=False))
+
+    def variant(name, **changes):
+        data = {**arrays, **changes}
+        np.savez(tmp_path / name, **{k: v for k, v in data.items() if v is not None})
+        return tmp_path / name
+
+    cases = {
+        "kein Trainings-Checkpoint von dagrad (Format 'other'": variant(
+            "f.npz", format=np.array("other")),
+        "dem Checkpoint fehlt config": variant("m.npz", config=None),
+        "Eintrag 'config.npy' ist kein gültiges JSON": variant("j.npz",
+                                                               config=np.array("{oops")),
+        "muss aus endlichen Gleitkommazahlen bestehen": variant(
+            "n.npz", **{"model.0.weight": np.full((3, 4), np.nan)}),
+        "'epoch' muss eine nichtnegative ganze Zahl sein, erhielt -1": variant(
+            "e.npz", epoch=np.array(-1)),
+        "Eintrag 'rng.npy' muss 6 uint64 enthalten": variant("r.npz", rng=np.arange(3)),
+    }
+    with use_language("de"):
+        for message, path in cases.items():
+            with pytest.raises(ValueError, match=re.escape(message)):
+                load_checkpoint(path)
+    # through the command line: the file's name, the German reason, exit status 2
+    code, _out, err = _run(capsys, ["evaluate", str(cases["dem Checkpoint fehlt config"]),
+                                    "--lang", "de"])
+    assert code == 2 and err.startswith("dagrad evaluate: Fehler: ")
+    assert "m.npz: dem Checkpoint fehlt config" in err
+
+
+def test_lang_holds_for_one_command_only(capsys, monkeypatch):
+    monkeypatch.delenv("DAGRAD_LANG", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    _help(capsys, ["train", "--lang", "de"])
+    assert i18n.get_language() == "en"  # the next test, or the caller, is not left in German
+    with use_language("de"):
+        _help(capsys, ["train", "--lang", "en"])
+        assert i18n.get_language() == "de"

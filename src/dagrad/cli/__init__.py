@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..i18n import LANGUAGES, _, language_from_argv, set_language, translated_parser
+from ..i18n import LANGUAGES, _, language_from_argv, translated_parser, use_language
 from .needs import missing_message, needs_of
 from .parser import CommandParser
 
@@ -81,14 +81,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dagrad`` console command."""
-    try:  # --lang is read first, so that --help and argparse's messages are in that language
-        lang = language_from_argv(sys.argv[1:] if argv is None else argv)
-        set_language(lang if lang in ("en", "de") else None)
+    """Entry point of the ``dagrad`` console command; ``--lang`` holds for this call only."""
+    # --lang is read first, so that --help and argparse's messages are in that language (an
+    # unknown value is left to argparse, which names the choices)
+    lang = language_from_argv(sys.argv[1:] if argv is None else argv)
+    lang = lang if lang in LANGUAGES else None
+    try:
+        with use_language(lang):
+            pass
     except ValueError as e:  # DAGRAD_LANG names no language dagrad writes
         # no language to write in yet: DAGRAD_LANG itself is what is wrong
         print(f"dagrad: error: {e}", file=sys.stderr)
         return 2
+    with use_language(lang):  # the previous setting comes back after the command
+        return _command(argv)
+
+
+def _command(argv: Sequence[str] | None) -> int:
+    """Parse, check what the run needs, run it; errors as one line (status 2 or 1)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

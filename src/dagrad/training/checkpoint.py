@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import save_npz
+from ..i18n import N_, _
 from ..npz import MAX_BYTES, NpzReader
 from ..optim.optimizer import flat_state_dict
 from ..sizes import format_bytes
@@ -112,18 +113,22 @@ def _config_sizes(config: dict[str, Any], where: str) -> tuple[list[int], str]:
     cfg = {**_ARCH_DEFAULTS, **{k: config[k] for k in _ARCH_DEFAULTS if k in config}}
     hidden = cfg["hidden"]
     if not isinstance(hidden, list):
-        raise ValueError(f"{where}: 'hidden' must be a list of layer sizes, got {hidden!r}")
+        raise ValueError(_("{where}: 'hidden' must be a list of layer sizes, got "
+                           "{hidden!r}").format(where=where, hidden=hidden))
     sizes = [cfg["input_dim"], *hidden, cfg["num_classes"]]
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
-        raise ValueError(f"{where}: layer sizes must be positive integers, got input_dim "
-                         f"{cfg['input_dim']!r}, hidden {hidden!r}, num_classes "
-                         f"{cfg['num_classes']!r}")
+        raise ValueError(_("{where}: layer sizes must be positive integers, got input_dim "
+                           "{input_dim!r}, hidden {hidden!r}, num_classes "
+                           "{num_classes!r}").format(where=where, input_dim=cfg["input_dim"],
+                                                     hidden=hidden,
+                                                     num_classes=cfg["num_classes"]))
     try:
         dtype = np.dtype(cfg["dtype"])
     except TypeError:
         dtype = None
     if dtype is None or dtype.kind != "f":
-        raise ValueError(f"{where}: 'dtype' must name a float dtype, got {cfg['dtype']!r}")
+        raise ValueError(_("{where}: 'dtype' must name a float dtype, got {dtype!r}").format(
+            where=where, dtype=cfg["dtype"]))
     return sizes, str(dtype)
 
 
@@ -147,32 +152,37 @@ def _check_member_kinds(name: str, z: NpzReader) -> None:
     """Refuse unknown members, and declared dtypes/shapes that are not what save wrote."""
     for key in z.keys:
         if key not in FIXED_KEYS and not key.startswith(_PREFIXES):
-            raise ValueError(
-                f"{name}: unexpected member {key + '.npy'!r} ({format_bytes(z.stored_size(key))} "
-                f"declared), not part of a {FORMAT} file (format, epoch, batch, partial, rng, "
-                "config, history, model.*, optim.*, sched.*); refused without reading it")
+            raise ValueError(_(
+                "{name}: unexpected member {member!r} ({size} declared), not part of a {format} "
+                "file (format, epoch, batch, partial, rng, config, history, model.*, optim.*, "
+                "sched.*); refused without reading it").format(
+                    name=name, member=key + ".npy", size=format_bytes(z.stored_size(key)),
+                    format=FORMAT))
     rules: dict[str, tuple[str, tuple[int, ...] | None, str]] = {
-        "format": ("U", (), "a string"), "config": ("U", (), "a JSON string"),
-        "history": ("U", (), "a JSON string"), "epoch": ("iu", (), "a non-negative integer"),
-        "batch": ("iu", (), "a non-negative integer"), "partial": ("f", (3,), "3 floats"),
-        "rng": ("u", (6,), "6 uint64"),
+        "format": ("U", (), N_("a string")), "config": ("U", (), N_("a JSON string")),
+        "history": ("U", (), N_("a JSON string")),
+        "epoch": ("iu", (), N_("a non-negative integer")),
+        "batch": ("iu", (), N_("a non-negative integer")), "partial": ("f", (3,), N_("3 floats")),
+        "rng": ("u", (6,), N_("6 uint64")),
     }
     for key in z.keys:
         h = z.header(key)
         model = key.startswith("model.")
-        kinds, shape, want = rules.get(key, ("f", None, "floats") if model else
-                                       ("biufU", None, "numbers or strings")
+        kinds, shape, want = rules.get(key, ("f", None, N_("floats")) if model else
+                                       ("biufU", None, N_("numbers or strings"))
                                        if key.startswith("sched.") else   # mode="min", …
-                                       ("biuf", None, "numbers"))
+                                       ("biuf", None, N_("numbers")))
         if h.dtype.kind not in kinds or h.dtype.fields is not None or (
                 shape is not None and h.shape != shape) or (key == "rng" and h.dtype.itemsize != 8):
-            raise ValueError(f"{name}: member {key + '.npy'!r} must hold {want}, its header "
-                             f"declares {h.dtype} {h.shape}")
+            raise ValueError(_("{name}: member {member!r} must hold {want}, its header "
+                               "declares {dtype} {shape}").format(
+                                   name=name, member=key + ".npy", want=_(want), dtype=h.dtype,
+                                   shape=h.shape))
 
 
 def _layer_order(key: str) -> tuple[int, int, str]:
     """Sort "0.weight", "0.bias", "2.weight", … by layer, weight first; other names last."""
-    index, _, rest = key.partition(".")
+    index, _dot, rest = key.partition(".")
     return (int(index) if index.isdigit() else 1 << 30, rest != "weight", key)
 
 
@@ -180,23 +190,28 @@ def _check_architecture(name: str, z: NpzReader, config: dict[str, Any]) -> None
     """A ``dagrad train`` config's MLP must have exactly the stored parameters' shapes."""
     if not any(k in config for k in ("input_dim", "hidden", "num_classes")):
         return  # not a `dagrad train` run: the model is the caller's to rebuild
-    expected = config_parameter_shapes(config, f"{name}: member 'config.npy'")
+    expected = config_parameter_shapes(config, _("{name}: member {member!r}").format(
+        name=name, member="config.npy"))
     stored = {k[6:]: z.header(k) for k in z.keys if k.startswith("model.")}
     problems = []
     for key in sorted(set(expected) | set(stored), key=_layer_order):
         if key not in stored:
-            problems.append(f"model.{key} missing")
+            problems.append(_("{member} missing").format(member=f"model.{key}"))
         elif key not in expected:
-            problems.append(f"model.{key} not in the config's MLP")
+            problems.append(_("{member} not in the config's MLP").format(member=f"model.{key}"))
         elif (stored[key].shape, str(stored[key].dtype)) != expected[key]:
-            problems.append(f"model.{key} is {stored[key].dtype} {stored[key].shape}, the "
-                            f"config says {expected[key][1]} {expected[key][0]}")
+            problems.append(_("{member} is {dtype} {shape}, the config says {want_dtype} "
+                              "{want_shape}").format(
+                                  member=f"model.{key}", dtype=stored[key].dtype,
+                                  shape=stored[key].shape, want_dtype=expected[key][1],
+                                  want_shape=expected[key][0]))
     if problems:
-        sizes, _ = _config_sizes(config, name)
-        shown = "; ".join(problems[:4]) + (f"; … ({len(problems)} in all)"
+        sizes, _dtype = _config_sizes(config, name)
+        shown = "; ".join(problems[:4]) + ("; " + _("… ({n} in all)").format(n=len(problems))
                                            if len(problems) > 4 else "")
-        raise ValueError(f"{name}: its config describes an MLP {sizes} that does not match the "
-                         f"stored parameters: {shown}")
+        raise ValueError(_("{name}: its config describes an MLP {sizes} that does not match the "
+                           "stored parameters: {problems}").format(name=name, sizes=sizes,
+                                                                   problems=shown))
 
 
 def _read_json(name: str, z: NpzReader, key: str, kind: type) -> Any:
@@ -204,9 +219,11 @@ def _read_json(name: str, z: NpzReader, key: str, kind: type) -> Any:
     try:
         out = json.loads(value)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{name}: member '{key}.npy' is not valid JSON ({e})") from None
+        raise ValueError(_("{name}: member {member!r} is not valid JSON ({error})").format(
+            name=name, member=f"{key}.npy", error=e)) from None
     if not isinstance(out, kind):
-        raise ValueError(f"{name}: member '{key}.npy' must be a JSON {kind.__name__}")
+        raise ValueError(_("{name}: member {member!r} must be a JSON {kind}").format(
+            name=name, member=f"{key}.npy", kind=kind.__name__))
     return out
 
 
@@ -227,13 +244,15 @@ def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> C
             small_string = h.dtype.kind == "U" and h.shape == () and h.nbytes <= 1024
             found = str(z.read("format")) if small_string else f"<{h.describe()}>"
         if found != FORMAT:
-            raise ValueError(f"{name}: not a dagrad training checkpoint (format {found!r}, "
-                             f"expected {FORMAT!r})")
+            raise ValueError(_("{name}: not a dagrad training checkpoint (format {found!r}, "
+                               "expected {expected!r})").format(name=name, found=found,
+                                                               expected=FORMAT))
         missing = [k for k in FIXED_KEYS if k not in keys]
         if missing:
-            raise ValueError(f"{name}: checkpoint lacks {', '.join(missing)}")
+            raise ValueError(_("{name}: checkpoint lacks {members}").format(
+                name=name, members=", ".join(missing)))
         if not any(k.startswith("model.") for k in keys):
-            raise ValueError(f"{name}: checkpoint holds no model parameters")
+            raise ValueError(_("{name}: checkpoint holds no model parameters").format(name=name))
         _check_member_kinds(name, z)
         z.check_budget([k for k in z.keys if k != "format"])
         config = _read_json(name, z, "config", dict)
@@ -243,11 +262,13 @@ def load_checkpoint(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> C
     model = {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
     for k, v in model.items():
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name}: parameter {k} must be finite floats ({v.dtype})")
+            raise ValueError(_("{name}: parameter {parameter} must be finite floats "
+                               "({dtype})").format(name=name, parameter=k, dtype=v.dtype))
     epoch, batch, partial = int(arrays["epoch"]), int(arrays["batch"]), arrays["partial"]
     for key, value in (("epoch", epoch), ("batch", batch)):
         if value < 0:
-            raise ValueError(f"{name}: '{key}' must be a non-negative integer, got {value}")
+            raise ValueError(_("{name}: {member!r} must be a non-negative integer, got "
+                               "{value}").format(name=name, member=key, value=value))
     return Checkpoint(
         model=model,
         optimizer={k[6:]: v for k, v in arrays.items() if k.startswith("optim.")},
