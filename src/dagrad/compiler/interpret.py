@@ -16,6 +16,7 @@ import itertools
 import linecache
 import re
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 __all__ = ["Program"]
@@ -50,17 +51,25 @@ class Program:
         return k
 
     def factory(self, text: str, n: int) -> Callable:
-        """factory(*slots) -> the step running canonical text (``_S[_jk]`` for slot k)."""
+        """factory(*slots) -> the step running canonical text (``_S[_jk]`` for slot k).
+
+        The step is a function of the slot list whose slot numbers are its default arguments
+        (one object per step, read as fast locals)."""
         made = self.made.get(text)
         if made is None:
-            params = "".join(f"_j{k}, " for k in range(n))
+            params = "".join(f", _j{k}=0" for k in range(n))
             code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
-            src = (f"def _mk({params}):\n    def _step(_S):\n"
-                   + "".join(f"        {line}\n" for line in code) + "    return _step\n")
+            src = f"def _step(_S{params}):\n" + "".join(f"    {line}\n" for line in code)
             filename = f"{self.tag} {len(self.made)}>"
             linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
             exec(builtins.compile(src, filename, "exec"), self.glb)
-            made = self.made[text] = self.glb.pop("_mk")
+            code_obj = self.glb.pop("_step").__code__
+            glb = self.glb
+
+            def made(*slots: int, _code: Any = code_obj) -> Callable:
+                return FunctionType(_code, glb, "_step", slots)
+
+            self.made[text] = made
         return made
 
     def canonical(self, lines: list[str], ret: bool = False) -> Callable:

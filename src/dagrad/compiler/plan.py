@@ -70,7 +70,7 @@ def _fold(trace: Trace) -> list[Step]:
 
 def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
     """A 0-d template or an array kernel for every step that has one."""
-    items = [Item(s, list(s.ins)) for s in steps]
+    items = [Item(s, s.ins) for s in steps]    # (operands: the step's list, never changed)
     template = kernels.scalar_template
     for it in items:
         s = it.step
@@ -146,8 +146,8 @@ def _dce(items: list[Item], outs: set[int]) -> list[Item]:
     kept = []
     for it in reversed(items):
         s = it.step
-        makes = {s.out, *s.saved} - {None}
-        if s.kind == "effect" or makes & needed:
+        if s.kind == "effect" or s.out in needed or \
+                (s.saved and not needed.isdisjoint(s.saved)):
             kept.append(it)
             needed.update(it.reads)
     kept.reverse()
@@ -262,8 +262,18 @@ def build(trace: Trace, tune: bool = True) -> Plan:
     values = trace.values
     steps = _fold(trace)
     items = _choose(steps, values)
+    parsed: dict[tuple, tuple[int, ...]] = {}    # (template, kind, n) -> positions read
     for it in items:
-        it.reads = _reads(it, values)
+        t = it.template
+        if t is None:
+            it.reads = _reads(it, values)
+            continue
+        ops = it.operands
+        key = (t, it.step.kind, len(ops))
+        pos = parsed.get(key)
+        if pos is None:
+            pos = parsed[key] = kernels.reads(t, it.step, len(ops))
+        it.reads = tuple([ops[k] for k in pos])
     items = _fold_reads(items, values)
     outs = _out_vids(trace.outputs)
     items = _dce(items, outs)
@@ -279,9 +289,15 @@ def build(trace: Trace, tune: bool = True) -> Plan:
     alloc = _Allocator(values, last)
     dedicated: dict[int, int] = {}
     arrays = trace.arrays if tune else None
+    release, store = alloc.release, alloc.store
     for i, it in enumerate(items):
-        _assign(alloc, it, i, values, grads, dedicated, arrays)
-        alloc.release(i)
+        s = it.step
+        if it.template is not None and not s.saved:   # a 0-d local: _assign's first case
+            store[s.out] = ("local",)
+            alloc.roots[s.out] = frozenset()
+        else:
+            _assign(alloc, it, i, values, grads, dedicated, arrays)
+        release(i)
     return Plan(trace, values, items, alloc.buffers, alloc.store, dedicated, trace.outputs)
 
 

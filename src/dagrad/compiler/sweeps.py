@@ -162,7 +162,9 @@ class _Recording:
               ) -> tuple[np.ndarray, int]:
         rec = self.rec
         op, inputs, attrs = node._node
-        nv = self.sweeps._node(node)
+        nv = rec.by_tensor.get(id(node))
+        if nv is None:
+            nv = self.sweeps._node(node)              # (raises: a tensor from before the call)
         c, wrap, reduce = autodiff.apply_vjp(node, i, g[0])
         if c.ndim:
             operands = (g[0], *[y.data for y in inputs], node.data)
@@ -175,8 +177,8 @@ class _Recording:
         ins = [g[1], *[vid_of(y) for y in inputs], nv]
         if fwd is not None and fwd.op.residuals:
             ins += self._saved(node, fwd)
-        step = Step("vjp", ins, op=op, attrs=attrs, index=i, fwd=fwd, sum_to=reduce, wrap=wrap,
-                    alias=alias, dyn=rec._dyn(attrs) if attrs else ())
+        step = Step("vjp", ins, None, op, attrs, i, fwd, reduce, wrap,   # (positional: hot)
+                    rec._dyn(attrs) if attrs else (), alias)
         cc = self.sweeps._step(step, c)
         if step.dyn:
             step.folded = step.snap = None

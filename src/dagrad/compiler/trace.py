@@ -259,20 +259,22 @@ class Recorder:
         """ops.base.HOOKS: one forward op application."""
         if threading.get_ident() != self.thread:
             return
-        vid_of = self.vid_of
-        ins = [vid_of(t) for t in inputs]
+        by_tensor = self.by_tensor
+        ins = [by_tensor.get(id(t)) for t in inputs]
+        if None in ins:
+            ins = [self.vid_of(t) for t in inputs]
         arr = out.data
         alias = tuple(k for k, t in enumerate(inputs)
                       if t.data.ndim and np.may_share_memory(arr, t.data)) if arr.ndim else ()
         v = self._new_step(arr, op.name)
         dyn = self._dyn(attrs) if attrs else ()
-        step = Step("fwd", ins, v, op=op, attrs=attrs, alias=alias, dyn=dyn)
+        step = Step("fwd", ins, v, op, attrs, 0, None, None, False, dyn, alias)  # positional
         if not dyn:
             step.folded = self._folded(ins, arr)
             step.snap = self.snap(arr)
         self.steps.append(step)
         self.fwd_of[v] = step
-        self.by_tensor[id(out)] = v                # bind(out, v)
+        by_tensor[id(out)] = v                     # bind(out, v)
         self.by_array[id(arr)] = v
         self.keep.append(out)
 
