@@ -351,3 +351,47 @@ def test_lang_holds_for_one_command_only(capsys, monkeypatch):
     with use_language("de"):
         _help(capsys, ["train", "--lang", "en"])
         assert i18n.get_language() == "de"
+
+
+_SCIENTIFIC = re.compile(r"-?\d\.\d+e[-+]\d+")
+
+
+def test_mlp_jacobians_prints_and_writes_german(capsys, tmp_path):
+    runs = {}
+    for lang in ("en", "de"):
+        code, out, _err = _run(capsys, ["mlp-jacobians", "--no-dense", "--lang", lang, "-o",
+                                        str(tmp_path / lang)])
+        assert code == 0
+        runs[lang] = out
+    de, en = runs["de"], runs["en"]
+    assert "Bericht in " in de and "dichter Tensor ausgelassen (--no-dense)" in de
+    assert f"nach {tmp_path / 'de'}/ geschrieben" in de
+    assert "report built in" not in de and "dense tensor skipped" not in de
+    assert "report built in" in en
+    assert _SCIENTIFIC.findall(de) == _SCIENTIFIC.findall(en) and _SCIENTIFIC.findall(en)
+    assert '<html lang="de"' in (tmp_path / "de" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="en"' in (tmp_path / "en" / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_tour_summary_and_worksheet_titles_are_german(capsys, tmp_path):
+    pytest.importorskip("sympy")
+    code, out, _err = _run(capsys, ["tour", "--only", "b", "--lang", "de", "-o",
+                                    str(tmp_path / "report")])
+    assert code == 0
+    assert out.startswith("dagrad tour — das Übungsblatt zur Backpropagation, von Anfang bis "
+                          "Ende gelöst")
+    assert re.search(r"^1 Teil in \d+\.\d s; 2 von 2 unabhängigen Prüfungen bestanden$", out,
+                     re.M)
+    assert f"Bericht: {tmp_path / 'report' / 'index.html'}" in out
+    assert "independent checks pass" not in out and "report:" not in out
+    code, out, _err = _run(capsys, ["tour", "--only", "b", "--solutions", "off", "--lang", "de",
+                                    "-o", str(tmp_path / "sheet")])
+    assert code == 0
+    assert f"Aufgabenblatt: {tmp_path / 'sheet' / 'worksheet.html'}" in out
+    page = (tmp_path / "sheet" / "worksheet.html").read_text(encoding="utf-8")
+    assert "dagrad — das Übungsblatt zur Backpropagation: Aufgabenblatt" in page
+    assert '<html lang="de"' in page
+    code, _out, err = _run(capsys, ["tour", "--only", "b,x", "--solutions", "off", "--lang",
+                                    "de", "-o", str(tmp_path / "bad")])
+    assert code == 2 and "--only: unbekannter Teil x; wählen Sie aus a, b, c, train" in err
