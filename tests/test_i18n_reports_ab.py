@@ -311,3 +311,43 @@ def test_numbers_helper_can_fail():
     assert numbers("x = 1") != numbers("x = 2")
     assert not math.isnan(float(numbers("1e-07")[0]))
     assert np.isfinite(4.0**-8)
+
+
+# ----- exercise (a) with --mlp and the plots --------------------------------------------------
+def test_gradient_flow_report_in_german():
+    from dagrad.explain.vanishing_chain.flow import gradient_flow
+
+    rep = gradient_flow(depth=[2], activations=["tanh"], inits=["standard", "xavier"], width=8,
+                        batch=16, steps=0, seed=0)
+    en, de = both(lambda: str(rep))
+    assert "Tiefe" in de and "Verhältnisse: erste versteckte Schicht" in de
+    assert "depth" not in de and "real MNIST digits" not in de
+    assert numbers(de) == numbers(en)
+    md_en, md_de = both(rep.to_markdown)
+    assert md_de.startswith("# Gradientenfluss in einem tiefen MLP")
+    assert numbers(md_de) == numbers(md_en)
+    tex = both(rep.to_latex)[1]
+    assert "Gradientenfluss" in tex and r"\usepackage[ngerman]{babel}" in tex
+    # the table's numbers are the cases' own ratios
+    c = rep.cases[0]
+    assert f"{c.ratio('backprop', 'init'):.3g}" in de
+
+
+def _svg_text(path) -> str:
+    return " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text(encoding="utf-8")))
+
+
+def test_chain_plot_labels_in_german(tmp_path, chain):
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # the words as <text>, not paths
+        with i18n.use_language("de"):
+            chain.plot(tmp_path / "de.svg")
+        with i18n.use_language("en"):
+            chain.plot(tmp_path / "en.svg")
+    de, en = _svg_text(tmp_path / "de.svg"), _svg_text(tmp_path / "en.svg")
+    # (the axis labels and title hold mathtext, drawn as paths; the legend is text)
+    assert "relu: autodiff (tot ab Schicht 1)" in de and "relu: exakt 0 (unten gezeichnet)" in de
+    assert "sigmoid: Schranke" in de and "bound" not in de and "dead" not in de
+    assert "relu: autodiff (dead at layer 1)" in en and "sigmoid: bound" in en
+    assert chain["relu"].dead_layer == 1 and chain["relu"].weights[0] * 1.0 < 0  # u_1 = w_1·x

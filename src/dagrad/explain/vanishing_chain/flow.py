@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ...i18n import _
 from .. import report as rp
 from ..rendering import Rendering
 
@@ -219,7 +220,7 @@ class GradientFlowReport(Rendering):
         return ["init", "trained"] if self.steps else ["init"]
 
     def when_label(self, when: str) -> str:
-        return "at init" if when == "init" else f"after {self.steps} SGD steps"
+        return _("at init") if when == "init" else _("after {k} SGD steps").format(k=self.steps)
 
     def case(self, depth: int, activation: str, init: str) -> FlowCase:
         """The case with these settings."""
@@ -229,13 +230,14 @@ class GradientFlowReport(Rendering):
         raise KeyError(f"no case depth={depth}, activation={activation}, init={init}")
 
     def _short(self, when: str) -> str:
-        return "init" if when == "init" else f"{self.steps} steps"
+        return _("init") if when == "init" else _("{k} steps").format(k=self.steps)
 
     def headers(self) -> list[str]:
-        h = ["depth", "σ", "init"]
+        """The ratio table's head in the current language."""
+        h = [_("depth"), "σ", _("init")]
         for q in ("‖∂L/∂o_1‖/‖∂L/∂o_d‖", "‖∇W_1‖/‖∇W_d‖"):
             h += [f"{q} {self._short(w)}" for w in self.whens]
-        h += ["loss " + self._short(w) for w in self.whens]
+        h += [_("loss") + " " + self._short(w) for w in self.whens]
         return h
 
     def rows(self) -> list[list[Any]]:
@@ -249,10 +251,12 @@ class GradientFlowReport(Rendering):
         return out
 
     def _setup(self) -> str:
-        return (f"MLP 784 → {self.width} × depth → 10, softmax cross-entropy, {self.batch} real "
-                f"MNIST digits (dg.data.load_sample, scaled to [0, 1]), zero biases; SGD lr "
-                f"{self.lr:g}, batch {self.batch}, {self.steps} steps; seed {self.seed}. "
-                "Ratios are first hidden layer / last hidden layer (d = depth).")
+        return _("MLP 784 → {width} × depth → 10, softmax cross-entropy, {batch} real MNIST "
+                 "digits (dg.data.load_sample, scaled to [0, 1]), zero biases; SGD lr {lr}, "
+                 "batch {batch}, {steps} steps; seed {seed}. Ratios are first hidden layer / "
+                 "last hidden layer (d = depth).").format(
+            width=self.width, batch=self.batch, lr=f"{self.lr:g}", steps=self.steps,
+            seed=self.seed)
 
     def verdict(self) -> list[str]:
         """Glorot & Bengio's claim checked for each (depth, activation) with standard and xavier."""
@@ -266,11 +270,17 @@ class GradientFlowReport(Rendering):
             rs, rx = s.ratio("backprop"), x.ratio("backprop")
             ok = rs < 1 and rs < rx
             similar = 0.25 <= rx <= 4
-            out.append(f"{a}, depth {d}: back-propagated ‖∂L/∂o_1‖/‖∂L/∂o_d‖ at init = "
-                       f"{rp.fmt(rs, 3)} (standard) vs {rp.fmt(rx, 3)} (xavier) — "
-                       + ("standard shrinks toward the input, xavier "
-                          + ("keeps it of similar size" if similar else "much less")
-                          + " (as Glorot & Bengio)" if ok else "NOT as Glorot & Bengio"))
+            if not ok:
+                how = _("NOT as Glorot & Bengio")
+            elif similar:
+                how = _("standard shrinks toward the input, xavier keeps it of similar size "
+                        "(as Glorot & Bengio)")
+            else:
+                how = _("standard shrinks toward the input, xavier much less (as Glorot & "
+                        "Bengio)")
+            out.append(_("{act}, depth {d}: back-propagated ‖∂L/∂o_1‖/‖∂L/∂o_d‖ at init = {rs} "
+                         "(standard) vs {rx} (xavier) — {how}").format(
+                act=a, d=d, rs=rp.fmt(rs, 3), rx=rp.fmt(rx, 3), how=how))
         return out
 
     def table(self) -> str:
@@ -291,8 +301,8 @@ class GradientFlowReport(Rendering):
         depths = sorted({c.depth for c in self.cases})
         for col, when in enumerate(whens):
             for row, (name, quantity) in enumerate(
-                    ((r"$\|\partial L/\partial o_l\|$ (back-propagated)", "backprop"),
-                     (r"$\|\nabla_{W_l} L\|$ (weight gradient)", "weight"))):
+                    ((r"$\|\partial L/\partial o_l\|$ " + _("(back-propagated)"), "backprop"),
+                     (r"$\|\nabla_{W_l} L\|$ " + _("(weight gradient)"), "weight"))):
                 ax = axes[row, col]
                 for c in self.cases:
                     g = (c.backprop if quantity == "backprop" else c.weight)[when]
@@ -302,15 +312,15 @@ class GradientFlowReport(Rendering):
                     ax.plot([layers[-1]], [g[-1]], "s", ms=5, mfc="none",
                             color=colors[(c.activation, c.init)])
                 ax.set_title(f"{name}, {self.when_label(when)}", fontsize=10)
-                ax.set_xlabel("layer l (1 = first hidden; last = output layer, square)")
-                ax.set_ylabel("norm (log scale)")
+                ax.set_xlabel(_("layer l (1 = first hidden; last = output layer, square)"))
+                ax.set_ylabel(_("norm (log scale)"))
                 ax.grid(alpha=0.3, which="both")
                 ax.xaxis.get_major_locator().set_params(integer=True)
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8,
                    frameon=False)
-        fig.suptitle(f"Gradient flow, MLP 784→{self.width}×depth→10 on {self.batch} real digits",
-                     fontsize=11)
+        fig.suptitle(_("Gradient flow, MLP 784→{width}×depth→10 on {batch} real digits").format(
+            width=self.width, batch=self.batch), fontsize=11)
         rows_needed = math.ceil(len(labels) / min(3, len(labels)))
         fig.tight_layout(rect=(0, 0.03 + 0.025 * rows_needed, 1, 0.97))
         return save_figure(fig, path)

@@ -46,6 +46,8 @@ def plot_chain(rep: Any, path: str | os.PathLike) -> str:
     imported here, so that the report and its plot form no import circle)."""
     from matplotlib.lines import Line2D
 
+    from ...i18n import _
+
     fig = new_figure((10, 5.6))
     ax = fig.subplots()
     i = np.arange(1, rep.n + 1)
@@ -69,7 +71,7 @@ def plot_chain(rep: Any, path: str | os.PathLike) -> str:
         ok = np.isfinite(y)
         name = f"{label}: autodiff"
         if r.dead_layer is not None and r.activation.kind == "relu":
-            name += f" (dead at layer {r.dead_layer})"
+            name += " " + _("(dead at layer {k})").format(k=r.dead_layer)
         ax.plot(i[ok], y[ok], "-o", color=color, ms=ms, lw=1.6, label=name)
         uf = flags == "underflow"
         if uf.any() and many:
@@ -79,31 +81,36 @@ def plot_chain(rep: Any, path: str | os.PathLike) -> str:
         bad = flags == "mismatch"
         if bad.any():  # a failed check: show the closed form, which autodiff missed
             ax.plot(i[bad], r.log10_abs[bad], "s", mfc="none", mec="red", ms=ms + 5, mew=1.5,
-                    lw=0, label=f"{label}: closed form where autodiff differs (CHECK FAILED)")
+                    lw=0, label=f"{label}: " + _("closed form where autodiff differs "
+                                                 "(CHECK FAILED)"))
         z = ~np.isfinite(r.log10_abs)
         if z.any():
             ax.plot(i[z], np.full(z.sum(), floor + 0.5 * pad), "x", color=color, ms=6,
                     markevery=max(1, int(z.sum()) // 40), lw=0,
-                    label=f"{label}: exactly 0 (drawn at the bottom)")
+                    label=f"{label}: " + _("exactly 0 (drawn at the bottom)"))
         if r.log10_bound is not None:
             b = r.log10_bound
             bok = np.isfinite(b)
-            ax.plot(i[bok], b[bok], "--", color=color, lw=1.2, alpha=0.85, label=f"{label}: bound")
+            ax.plot(i[bok], b[bok], "--", color=color, lw=1.2, alpha=0.85,
+                    label=f"{label}: " + _("bound"))
     if any("underflow" in r.flags for r in rep.results.values()):
         extra.append(Line2D([], [], ls=":" if many else "", marker="" if many else "o",
                             mfc="white", mec="0.3", color="0.3", lw=2.2 if many else 0,
-                            label="float64 underflow: exactly 0,\ndrawn at its log-space value"))
+                            label=_("float64 underflow: exactly 0,\ndrawn at its log-space "
+                                    "value")))
     if lo < LOG10_TINY:
         ax.axhline(LOG10_TINY, color="0.4", ls=":", lw=1)
-        ax.text(1, LOG10_TINY, " smallest normal float64 (2.2e-308)", va="bottom", fontsize=8,
+        ax.text(1, LOG10_TINY, " " + _("smallest normal float64 (2.2e-308)"), va="bottom",
+                fontsize=8,
                 color="0.3")
     ax.set_ylim(floor, hi + pad)
     ax.set_xlim(0.5, rep.n + 0.5)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("layer i (weight $w_i$)")
+    ax.set_xlabel(_("layer i (weight $w_i$)"))
     ax.set_ylabel(r"$\log_{10}\,|\partial h_n / \partial w_i|$")
-    ax.set_title(rf"Chain $h_i = \sigma(w_i h_{{i-1}})$, $n = {rep.n}$, $x = {rep.x:g}$: "
-                 "gradient w.r.t. each weight", fontsize=11)
+    ax.set_title(_("Chain {chain}, {n}, {x}: gradient w.r.t. each weight").format(
+        chain=r"$h_i = \sigma(w_i h_{i-1})$", n=f"$n = {rep.n}$", x=f"$x = {rep.x:g}$"),
+        fontsize=11)
     ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles + extra, labels + [e.get_label() for e in extra], fontsize=8,
