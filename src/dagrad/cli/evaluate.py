@@ -55,12 +55,12 @@ def run(args: argparse.Namespace) -> int:
     print(_("{dataset} {split} ({n} samples): loss {loss}  accuracy {accuracy}").format(
         dataset=dataset, split=args.split, n=f"{res.n:,}", loss=f"{res.loss:.4f}",
         accuracy=f"{100 * res.accuracy:.2f}%"))
-    wide = max(10, len(_("accuracy")) + 2)
-    print(f"  {_('class'):<12}{_('samples'):>8}{_('accuracy'):>{wide}}")
+    wide, count = max(10, len(_("accuracy")) + 2), max(8, len(_("samples")) + 1)
+    print(f"  {_('class'):<12}{_('samples'):>{count}}{_('accuracy'):>{wide}}")
     rows = res.confusion.sum(axis=1)
     for c, acc in enumerate(res.per_class_accuracy):
         shown = "—" if rows[c] == 0 else f"{100 * acc:.2f}%"
-        print(f"  {names[c]:<12}{int(rows[c]):>8}{shown:>{wide}}")
+        print(f"  {names[c]:<12}{int(rows[c]):>{count}}{shown:>{wide}}")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
