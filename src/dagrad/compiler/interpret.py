@@ -40,37 +40,31 @@ class Program:
         self.glb.update((k, v) for k, v in ns.items() if k[0] == "_")
         self.slots: dict[str, int] = {"A": 0, "T": 1}
         self.kinds: dict[str, bool] = {}            # name -> is it a slot
-        self.made: dict[str, Callable] = {}         # canonical text -> factory(*slot numbers)
+        self.made: dict[str, Any] = {}              # canonical text -> the code of its steps
         self.tag = f"<dg.compile {label} #{next(_counter)} step"
 
-    def slot(self, name: str) -> int:
-        """The slot of a name (a new one the first time)."""
-        k = self.slots.get(name)
+    def slot(self, key: str | int) -> int:
+        """The slot of a name — or of a local value's number (its name is ``v<vid>``) — a new
+        one the first time."""
+        k = self.slots.get(key)
         if k is None:
-            k = self.slots[name] = len(self.slots)
+            k = self.slots[key] = len(self.slots)
         return k
 
-    def factory(self, text: str, n: int) -> Callable:
-        """factory(*slots) -> the step running canonical text (``_S[_jk]`` for slot k).
-
-        The step is a function of the slot list whose slot numbers are its default arguments
-        (one object per step, read as fast locals)."""
-        made = self.made.get(text)
-        if made is None:
+    def code(self, text: str, n: int) -> Any:
+        """The code of ``_step(_S, _j0, …)`` running canonical text (``_S[_jk]``: the k-th
+        slot); a step is that code with its slot numbers as default arguments (one object per
+        step, read as fast locals)."""
+        code = self.made.get(text)
+        if code is None:
             params = "".join(f", _j{k}=0" for k in range(n))
-            code = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
-            src = f"def _step(_S{params}):\n" + "".join(f"    {line}\n" for line in code)
+            lines = [line.rstrip() for line in text.split("\n") if line.strip()] or ["pass"]
+            src = f"def _step(_S{params}):\n" + "".join(f"    {line}\n" for line in lines)
             filename = f"{self.tag} {len(self.made)}>"
             linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
             exec(builtins.compile(src, filename, "exec"), self.glb)
-            code_obj = self.glb.pop("_step").__code__
-            glb = self.glb
-
-            def made(*slots: int, _code: Any = code_obj) -> Callable:
-                return FunctionType(_code, glb, "_step", slots)
-
-            self.made[text] = made
-        return made
+            code = self.made[text] = self.glb.pop("_step").__code__
+        return code
 
     def canonical(self, lines: list[str], ret: bool = False) -> Callable:
         """A step running generated lines (``ret``: one expression, returned)."""
@@ -93,10 +87,11 @@ class Program:
                 if not is_slot:
                     continue
                 hit = seen[t] = f"_S[_j{len(order)}]"
-                order.append(slot(t))
+                order.append(slot(int(t[1:]) if t[0] == "v" and t[1:].isdigit() else t))
             pieces[i] = hit
         text = "".join(pieces)
-        return self.factory("return " + text if ret else text, len(order))(*order)
+        code = self.code("return " + text if ret else text, len(order))
+        return FunctionType(code, self.glb, "_step", tuple(order))
 
     def replay(self, steps: list[Callable], final: Callable) -> Callable:
         """replay(A, T): the steps in order over a fresh slot list, then final's value."""

@@ -14,6 +14,7 @@ import functools
 import itertools
 import linecache
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,14 @@ from ..tensor import Tensor
 from . import kernels
 from . import optim as fused_optim
 from .interpret import Program
-from .ir import ARG, CONST, STATE, Out, Step
+from .ir import ARG, CONST, STATE, STEP, Out, Step
 from .kernels import Ctx
 from .plan import Item, Plan, order_of
 
 __all__ = ["generate"]
 
 _counter = itertools.count()
+_LOCAL = ("local",)
 
 
 class Stale(Exception):
@@ -398,13 +400,18 @@ def _interpreted(plan: Plan, label: str) -> Callable:
     lines = g.lines
     values = plan.values
     store = plan.store
-    made: dict[tuple, Callable] = {}            # (template, kind, pattern, attrs) -> factory
+    made: dict[tuple, Any] = {}                 # (template, kind, pattern, attrs) -> code
     slot_of: dict[int, int] = {}                # vid -> its slot (all but captured tensors')
+    slots = prog.slots                          # a local value's slot is keyed by its vid
     slot = prog.slot
+    glb = prog.glb
 
     def named(vid: int) -> int:
+        if values[vid].kind == STEP and store.get(vid, _LOCAL) == _LOCAL:
+            k = slot_of[vid] = slot(vid)        # "v{vid}"
+            return k
         k = slot(g.name(vid))                   # (a captured tensor: a load line, maybe)
-        if values[vid].kind != STATE and store.get(vid, ("local",))[0] != "alias":
+        if values[vid].kind != STATE and store.get(vid, _LOCAL)[0] != "alias":
             slot_of[vid] = k
         return k
 
@@ -414,8 +421,17 @@ def _interpreted(plan: Plan, label: str) -> Callable:
             start = len(lines)
             s = it.step
             reads = it.reads
-            k = slot_of.get(s.out)
-            order = [named(s.out) if k is None else k]
+            out = s.out
+            if out in slot_of:
+                order = [slot_of[out]]
+            elif values[out].kind == STEP and store.get(out, _LOCAL) == _LOCAL:
+                k = slots.get(out)
+                if k is None:
+                    k = slots[out] = len(slots)
+                slot_of[out] = k
+                order = [k]
+            else:
+                order = [named(out)]
             pattern = [0]
             for v in it.operands:
                 if v not in reads:
@@ -433,12 +449,12 @@ def _interpreted(plan: Plan, label: str) -> Callable:
                 steps.extend(prog.canonical([line]) for line in lines[start:])
             key = (template, s.kind, tuple(pattern),
                    tuple(map(repr, s.attrs.values())) if s.attrs else ())
-            factory = made.get(key)
-            if factory is None:
+            code = made.get(key)
+            if code is None:
                 canon = [f"_S[_j{k}]" if k >= 0 else "_UNUSED" for k in pattern]
                 expr, _ = kernels.fill(template, canon[1:], s)
-                factory = made[key] = prog.factory(f"{canon[0]} = {expr}", len(order))
-            steps.append(factory(*order))
+                code = made[key] = prog.code(f"{canon[0]} = {expr}", len(order))
+            steps.append(FunctionType(code, glb, "_step", tuple(order)))
             continue
         start = len(lines)
         g.item(it)
