@@ -173,8 +173,11 @@ class _Recording:
         else:
             alias = ()
         fwd = rec.fwd_of.get(nv)
-        vid_of = rec.vid_of
-        ins = [g[1], *[vid_of(y) for y in inputs], nv]
+        by_tensor = rec.by_tensor
+        vids = [by_tensor.get(id(y)) for y in inputs]
+        if None in vids:
+            vids = [rec.vid_of(y) for y in inputs]
+        ins = [g[1], *vids, nv]
         if fwd is not None and fwd.op.residuals:
             ins += self._saved(node, fwd)
         step = Step("vjp", ins, None, op, attrs, i, fwd, reduce, wrap,   # (positional: hot)
