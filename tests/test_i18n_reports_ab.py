@@ -351,3 +351,25 @@ def test_chain_plot_labels_in_german(tmp_path, chain):
     assert "sigmoid: Schranke" in de and "bound" not in de and "dead" not in de
     assert "relu: autodiff (dead at layer 1)" in en and "sigmoid: bound" in en
     assert chain["relu"].dead_layer == 1 and chain["relu"].weights[0] * 1.0 < 0  # u_1 = w_1·x
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+def test_worksheets_latex_compiles_with_pdflatex_in_both_languages(tmp_path, chain):
+    r = rosenbrock()
+    for lang in ("en", "de"):
+        with i18n.use_language(lang):
+            sheets = {"a": worksheets.vanishing_chain(chain), "b":
+                      worksheets.function_dag(r.graph, "f = 100·(x2 − x1²)² + (1 − x1)²")}
+            for name, sheet in sheets.items():
+                for mode in ("off", "only"):
+                    tex = sheet.to_latex(mode)
+                    assert "fontspec" not in tex and "?" not in tex.replace(
+                        "Where is", "")  # nothing the preamble cannot set
+                    assert (r"\usepackage[ngerman]{babel}" in tex) == (lang == "de")
+                    log = _pdflatex(tex, tmp_path, f"{name}-{mode}-{lang}")
+                    assert "Missing character" not in log
+    # the German key states the gradient by hand
+    with i18n.use_language("de"):
+        tex = worksheets.function_dag(r.graph, "f").to_latex("only")
+    g1, _g2 = rosenbrock_gradient(1.5, 2.0)
+    assert "Musterlösung" in tex and rf"$\bar{{x}}$1 = {g1:g}" in tex

@@ -70,7 +70,7 @@ def test_worksheet_modes() -> None:
     with pytest.raises(ValueError):
         sheet.text("on")
     assert "6" not in re.sub(r"<[^>]+>", "", sheet.to_html("off")).replace("x = 3", "")
-    assert r"\item[(1)] ∂f/∂x = 6" in sheet.to_latex("only")
+    assert r"\item[(1)] $\partial$f/$\partial$x = 6" in sheet.to_latex("only")  # pdflatex-safe
 
 
 # ----- rosenbrock -------------------------------------------------------------------------------

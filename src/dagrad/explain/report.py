@@ -90,6 +90,7 @@ UNICODE_SPELLINGS = {
     "ᵀ": ("^T", r"$^\top$"), "δ": ("delta", r"$\delta$"), "φ": ("phi", r"$\varphi$"),
     "⊗": ("(x)", r"$\otimes$"), "Δ": ("Delta", r"$\Delta$"), "Σ": ("Sigma", r"$\Sigma$"),
     "ℝ": ("R", r"$\mathbb{R}$"), "✓": ("ok", "ok"), "✗": ("FAILED", "FAILED"), "|": ("|", r"$|$"),
+    **{c: (f"^{d}", f"$^{d}$") for c, d in zip("⁰¹³⁴⁵⁶⁷⁸⁹⁻", "013456789-", strict=True)},
 }
 
 

@@ -122,28 +122,22 @@ class Worksheet:
         return "\n".join(parts)
 
     def to_latex(self, mode: Solutions | str) -> str:
-        """A small LaTeX document: the given items and an enumerate of blanks or answers."""
+        """A small LaTeX document for pdflatex (the reports' preamble, babel ngerman in German):
+        the given items and an enumerate of blanks (a rule to write on) or answers."""
+        from .report import LATEX_PREAMBLE, latex_babel, latex_text
+
         mode = Solutions.of(mode)
         lines = self.lines(mode)
-
-        def tex(s: str) -> str:
-            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                         ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"),
-                         ("^", r"\^{}"), ("~", r"\~{}")):
-                s = s.replace(a, b)
-            return s
-
-        from ..i18n import get_language
-
-        babel = [r"\usepackage[ngerman]{babel}"] if get_language() == "de" else []
-        body = [r"\documentclass{article}", r"\usepackage{fontspec}", *babel,
-                r"\begin{document}", rf"\section*{{{tex(lines[0])}}}"]
+        blank = r"\rule{3cm}{0.4pt}"
+        body = [LATEX_PREAMBLE + latex_babel() + r"\begin{document}", r"\sloppy",
+                rf"\section*{{{latex_text(lines[0])}}}"]
         if mode is Solutions.OFF:
-            body += [rf"\paragraph{{{tex(_('Given'))}}}", r"\begin{itemize}",
-                     *(rf"\item {tex(g)}" for g in self.given), r"\end{itemize}"]
+            body += [rf"\paragraph{{{latex_text(_('Given'))}}}", r"\begin{itemize}",
+                     *(rf"\item {latex_text(g)}" for g in self.given), r"\end{itemize}"]
         body.append(r"\begin{enumerate}")
         for q in self.questions:
-            text = f"{q.prompt} = {BLANK}" if mode is Solutions.OFF else q.answer
-            body.append(rf"\item[({tex(q.label)})] {tex(text)}")
+            text = f"{latex_text(q.prompt)} = {blank}" if mode is Solutions.OFF \
+                else latex_text(q.answer)
+            body.append(rf"\item[({latex_text(q.label)})] {text}")
         body += [r"\end{enumerate}", r"\end{document}"]
         return "\n".join(body) + "\n"
