@@ -123,6 +123,10 @@ def test_graph_derivation_in_german_ascii_and_unicode():
         assert numbers(de) == numbers(en)
     # ∂(xy + x)/∂x = y + 1 = 4, ∂/∂y = x = 2, by hand
     assert "(4, 2)" in de
+    tex_en, tex_de = both(g.to_latex)
+    assert "% Rückwärtsdurchlauf: Adjungierte" in tex_de and "% reverse pass" in tex_en
+    uncommented = lambda t: [ln for ln in t.splitlines() if not ln.startswith("%")]
+    assert uncommented(tex_de) == uncommented(tex_en)
 
 
 def test_stepper_notes_in_german():

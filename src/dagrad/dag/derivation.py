@@ -181,7 +181,7 @@ def to_latex(graph: Graph, max_nodes: int | None = None) -> str:
     """The derivation as LaTeX: align* blocks for the forward pass, edges and reverse pass."""
     check_size(len(graph.nodes), max_nodes, action="write")
     out = graph.output.name
-    parts = ["% forward pass (evaluation order)", r"\begin{align*}"]
+    parts = ["% " + _("forward pass (evaluation order)"), r"\begin{align*}"]
     rows = []
     for n in graph.nodes:
         if n.kind == CONST:
@@ -189,7 +189,7 @@ def to_latex(graph: Graph, max_nodes: int | None = None) -> str:
         rhs = _lnum(n.value) if n.kind != "op" else f"{_lnode(graph, n)} = {_lnum(n.value)}"
         rows.append(f"{sy.latex_name(n.name)} &= {rhs}")
     parts += ["\\\\\n".join(rows), r"\end{align*}"]
-    parts += ["% local derivatives on the edges", r"\begin{align*}"]
+    parts += ["% " + _("local derivatives on the edges"), r"\begin{align*}"]
     rows = []
     for e in graph.edges:
         if not e.differentiable or e.constant:
@@ -201,7 +201,8 @@ def to_latex(graph: Graph, max_nodes: int | None = None) -> str:
     parts += ["\\\\\n".join(rows), r"\end{align*}"]
     if graph.output.grad is None:
         return "\n".join(parts)
-    parts += ["% reverse pass: adjoints, from the output back to the inputs", r"\begin{align*}"]
+    parts += ["% " + _("reverse pass: adjoints, from the output back to the inputs"),
+              r"\begin{align*}"]
     rows = []
     for n in reversed(graph.nodes):
         if n.kind == CONST:
