@@ -233,13 +233,19 @@ class CompiledFunction:
 def _gc_paused() -> Iterator[None]:
     """The cycle collector off while a trace is recorded and planned: the recording holds a
     few objects per op, and full collections rescanning them made tracing quadratic in the
-    graph's size (everything it makes is freed by reference counting as usual)."""
+    graph's size (everything it makes is freed by reference counting as usual).  Afterwards
+    the survivors (the plan and its replay, a few objects per step) join the oldest generation
+    directly (gc.freeze + gc.unfreeze, only when nothing else is frozen), instead of the first
+    young collections scanning every one of them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if enabled:
+        if gc.get_freeze_count() == 0:      # (nobody else uses the permanent generation)
+            gc.freeze()                     # what survived the trace (the plan, the replay)
+            gc.unfreeze()                   # goes to the oldest generation at once, not
+        if enabled:                         # through young collections rescanning it all
             gc.enable()
 
 
