@@ -107,8 +107,9 @@ def test_dagrad_lang_environment_sets_the_page_language(tmp_path):
     path = tmp_path / "s.html"
     env = {"DAGRAD_LANG": "de", "PATH": "/usr/bin:/bin"}
     dagrad = str(Path(sys.executable).with_name("dagrad"))
-    subprocess.run([dagrad, "rosenbrock", "--html", str(path),
-                    "-o", str(tmp_path / "r.svg")], check=True, env=env, capture_output=True)
+    run = subprocess.run([dagrad, "rosenbrock", "--html", str(path), "-o", str(tmp_path / "r.svg")],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
     assert "Vorwärtsdurchlauf" in path.read_text()
 
 
@@ -122,3 +123,191 @@ def test_graph_to_html_follows_use_language(tmp_path):
         [(n["name"], n["value"], n["adjoint"]) for n in nodes_en]
     assert "Rückwärtsdurchlauf" in (tmp_path / "de.html").read_text()
     assert "Rückwärtsdurchlauf" not in (tmp_path / "en.html").read_text()
+
+
+# ----- the (c) report: dg.explain.jacobian_chain and dagrad mlp-jacobians -----------------------
+NUMBER = re.compile(r"(?<![A-Za-z_])-?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?")
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(NUMBER.findall(text.replace("−", "-")))
+
+
+@pytest.fixture(scope="module")
+def chain_report():
+    """A small MLP's Jacobian chain (tanh, biases, softmax output) on one input."""
+    import numpy as np
+
+    model = dg.nn.MLP([6, 5, 4, 3], activation="tanh", output="softmax", seed=3)
+    x = np.random.default_rng(0).normal(size=6)
+    return dg.explain.jacobian_chain(model, x, 2, dense=True)
+
+
+def _without_timings(md: str) -> str:
+    return md.split("\n## Timings")[0].split("\n## Laufzeiten")[0]
+
+
+def test_jacobian_chain_report_renders_german_with_the_same_numbers(chain_report):
+    r = chain_report
+    with use_language("de"):
+        md, tex, page, text = r.to_markdown(), r.to_latex(), r.to_html(), str(r)
+    md_en, tex_en, page_en = r.to_markdown(), r.to_latex(), r.to_html()
+    assert "## Laufzeiten" in md and "## Timings" in md_en
+    for term in ("Jacobi-Matrizen", "Kettenregel", "Rückwärtsdurchlauf", "Adjungierte",
+                 "Aktivierungsfunktion", "Quotientenregel", "Diagonalmatrix", "Prüfungen",
+                 "| geschlossene Formen | dagrads Rückwärtsmodus |", "Zähler-Layout",
+                 "## Laufzeiten", "Bonus (dichter Tensor)"):
+        assert term in md, term
+    for sentence in ("The Jacobians of the steps", "Numerator layout", "vector–Jacobian "
+                     "product (a 1", "Consistency facts hold", "Computations named",
+                     "chain product vs backprop", "the chain rule, with the gradient",
+                     "hidden activation", "predicted class"):
+        assert sentence in md_en and sentence not in md, sentence
+        assert sentence not in text and sentence not in page
+    # only the prose changed: every number, every display formula and every product is the same
+    assert _numbers(_without_timings(md)) == _numbers(_without_timings(md_en))
+    assert re.findall(r"\$\$.*?\$\$", md) == re.findall(r"\$\$.*?\$\$", md_en)
+    assert re.findall(r"\\\[.*?\\\]", tex, re.S) == re.findall(r"\\\[.*?\\\]", tex_en, re.S)
+    assert re.findall(r"\\\[.*?\\\]", page) == re.findall(r"\\\[.*?\\\]", page_en)
+    assert "\\usepackage[ngerman]{babel}" in tex or "ngerman" in tex
+    # the check results are the report's, whatever the language: closed forms vs backprop
+    assert "Prüfungen: 28 von 28 bestanden" not in md or r.ok
+    assert r.ok
+
+
+def test_german_latex_of_the_chain_compiles(chain_report, tmp_path):
+    import shutil
+
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    with use_language("de"):
+        (tmp_path / "c.tex").write_text(chain_report.to_latex(), encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "c.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "c.pdf").stat().st_size > 0
+
+
+def test_batch_report_is_german():
+    import numpy as np
+
+    model = dg.nn.MLP([5, 4, 3], activation="sigmoid", output=None, seed=1)
+    X = np.random.default_rng(1).normal(size=(3, 5))
+    r = dg.explain.jacobian_chain(model, X, np.array([0, 2, 1]))
+    with use_language("de"):
+        md = r.to_markdown()
+    md_en = r.to_markdown()
+    assert "Gradienten je Beispiel" in md and "Per-sample gradients" not in md
+    assert "Per-sample gradients" in md_en
+    assert _numbers(md) == _numbers(md_en)
+
+
+def test_mlp_jacobians_cli_writes_german(tmp_path, capsys):
+    out = tmp_path / "mj"
+    assert main(["mlp-jacobians", "--lang", "de", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Aufgabe (c): der Gradient des MLP als Kette von Jacobi-Matrizen")
+    assert "[Schichtebene]" in printed and "max |Kette − Backpropagation|" in printed
+    assert '<html lang="de">' in (out / "report.html").read_text()
+    assert "Die Jacobi-Matrizen der Schritte" in (out / "report.md").read_text()
+
+
+def test_render_dag_error_is_german(chain_report, tmp_path):
+    with use_language("de"), pytest.raises(ValueError, match="unbekannter Bildtyp '.gif'"):
+        chain_report.render_dag(str(tmp_path / "d.gif"))
+
+
+# ----- the tour: every part's page, the index, the PDF ----------------------------------------
+@pytest.fixture(scope="module")
+def tours(tmp_path_factory):
+    """The tour's parts (a), (b), (c) in German with its PDF, and (b), (c) in English."""
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sympy")
+    d = tmp_path_factory.mktemp("tour")
+    pdf = d / "de.pdf"
+    args = ["--pdf", str(pdf)] if shutil.which("chromium") or Path(
+        "/usr/bin/chromium").exists() else []
+    assert main(["tour", "--lang", "de", "--only", "a,b,c", "-o", str(d / "de")] + args) == 0
+    assert main(["tour", "--lang", "en", "--only", "b,c", "-o", str(d / "en")]) == 0
+    return d / "de", d / "en", (pdf if args else None)
+
+
+def test_tour_index_and_parts_are_german(tours):
+    de, en, _pdf = tours
+    index = (de / "index.html").read_text()
+    assert '<html lang="de">' in index
+    for words in ("dagrad — das Übungsblatt, durchgerechnet", "(a) Verschwindende Gradienten "
+                  "in einer tiefen Kette", "(b) Die Rosenbrock-Funktion als DAG",
+                  "(c) Der Gradient des MLP als Kette von Jacobi-Matrizen",
+                  "Unabhängige Prüfungen", "unabhängigen Prüfungen bestanden", "Dateien:",
+                  "Die lokale Ableitung jeder Kante", "Kettenregel, symbolisch"):
+        assert words in index, words
+    for sentence in ("the exercise sheet, worked", "independent checks pass", "Independent "
+                     "checks", "Every edge’s local derivative", "files:"):
+        assert sentence not in index, sentence
+    md = (de / "report.md").read_text()
+    assert md.startswith("# dagrad — das Übungsblatt, durchgerechnet")
+    assert "**Unabhängige Prüfungen**" in md
+    # the stepper page of (b) and the (c) report are German too
+    assert "Vorwärtsdurchlauf" in (de / "b" / "stepper.html").read_text()
+    assert '<html lang="de">' in (de / "c" / "report.html").read_text()
+    # the same numbers and pictures as the English run
+    c_de, c_en = (de / "c" / "report.tex").read_text(), (en / "c" / "report.tex").read_text()
+    assert re.findall(r"\\\[.*?\\\]", c_de, re.S) == re.findall(r"\\\[.*?\\\]", c_en, re.S)
+    assert (de / "c" / "dag.svg").read_bytes() == (en / "c" / "dag.svg").read_bytes()
+    maths = [re.findall(r"\\begin\{align\*\}.*?\\end\{align\*\}", (d / "b" / "derivation.tex")
+                        .read_text(), re.S) for d in (de, en)]
+    assert maths[0] and maths[0] == maths[1]
+
+
+def test_tour_pdf_is_german_with_the_english_numbers(tours):
+    pypdf = pytest.importorskip("pypdf")
+    de, en, pdf = tours
+    if pdf is None:
+        pytest.skip("Chromium is not installed")
+    reader = pypdf.PdfReader(pdf)
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    text = text.replace("−", "-")
+    assert text.startswith("dagrad — das Übungsblatt, durchgerechnet")
+    for title in ("(a) Verschwindende Gradienten in einer tiefen Kette",
+                  "(b) Die Rosenbrock-Funktion als DAG",
+                  "(c) Der Gradient des MLP als Kette von Jacobi-Matrizen"):
+        assert title in text, title
+    # ∇f(1.5, 2) by the closed form (−400·x1·(x2 − x1²) − 2(1 − x1), 200(x2 − x1²))
+    g1, g2 = -400 * X1 * (X2 - X1**2) - 2 * (1 - X1), 200 * (X2 - X1**2)
+    assert f"∇f = ({g1:g}, {g2:g}) durch Backpropagation" in text
+    # (c): the loss of the English run's sample line, in the German PDF
+    loss = re.search(r"L = −log z3_y = ([\d.]+)", (en / "c" / "report.md").read_text()).group(1)
+    assert loss in text
+    assert "unabhängigen Prüfungen bestanden" in text and "independent checks" not in text
+    assert len(reader.pages) >= 3
+
+
+def test_tour_pages_print_on_a4_in_chromium(browser, tours, tmp_path):  # noqa: F811
+    from test_print_pages import Opened, _assert_typeset, figures_outside_the_page
+
+    de, _en, _pdf = tours
+    for name in ("index.html", "c/report.html"):
+        opened = Opened(browser, de / name, print_media=True)
+        _assert_typeset(opened, 20)
+        page = opened.page
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert figures_outside_the_page(page) == []
+        shot = tmp_path / (name.replace("/", "-") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        opened.close()
+
+
+def test_tour_help_and_unknown_part_are_german(capsys):
+    with pytest.raises(SystemExit):
+        main(["tour", "--lang", "de", "--help"])
+    assert "Optionen" in capsys.readouterr().out
+    with use_language("de"), pytest.raises(ValueError, match="unbekannter Teil z"):
+        from dagrad.tour import run_tour
+
+        run_tour(Path("/nonexistent-never-written"), ["z"], log=lambda s: None)

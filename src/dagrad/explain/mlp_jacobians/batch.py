@@ -120,10 +120,10 @@ def batch_chain(spec: MLPSpec, X: np.ndarray, y: np.ndarray, model: Any = None,
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     vals = numpy_forward(spec, X, y)
-    t["NumPy forward"] = time.perf_counter() - t0
+    t[N_("NumPy forward")] = time.perf_counter() - t0
     t0 = time.perf_counter()
     bp = backprop(spec, X, y, mean=True)
-    t["backprop (per-sample and mean)"] = time.perf_counter() - t0
+    t[N_("backprop (per-sample and mean)")] = time.perf_counter() - t0
     t0 = time.perf_counter()
     N, n = len(y), spec.depth
     gx = np.zeros_like(X)

@@ -53,8 +53,9 @@ VJP_NOTE = N_("The product is evaluated left to right: v ← J_L(z{n}), then v �
 
 CONSISTENCY_NOTE = N_("Consistency facts hold by construction and are not counted as checks: "
                       "sizes that chain (a product whose sizes do not chain raises before it is "
-                      "printed), the softmax Jacobian's symmetry and zero row sums, and two "
-                      "builds of one definition. They are listed so that nothing is hidden.")
+                      "printed), the softmax Jacobian's symmetry and its row sums of 0, and "
+                      "two builds of one definition. They are listed so that nothing is "
+                      "hidden.")
 
 # ----- numbers ------------------------------------------------------------------------
 def matrix_entries(A: np.ndarray, k: int = 3) -> list[tuple[tuple[int, ...], float]]:
@@ -230,7 +231,7 @@ def _bonus_tail(r: JacobianChainReport) -> str:
     if w.dense:
         ents = ", ".join(f"T[{i},{j},{k}] = {fmt(v, 4)}" for (i, j, k), v in w.tensor_entries)
         return _("Built densely ({mib}) and dropped after use: {norm} (= {root}), {nnz} "
-                 "non-zeros (= {n} × the {pixels} non-zero pixels); {entries}.").format(
+                 "entries ≠ 0 (= {n} × the {pixels} pixels ≠ 0); {entries}.").format(
             mib=_mib(w.nbytes), norm=f"‖J_o1(W1)‖_F = {fmt(w.tensor_norm, 6)}",
             root=f"√{n}·‖x‖", nnz=f"{w.tensor_nnz:,}", n=n, pixels=np.count_nonzero(w.x),
             entries=ents)
@@ -609,7 +610,7 @@ def _node_head() -> list[str]:
 
 
 def _factor_head() -> list[str]:
-    return ["#", _("Jacobian"), _("formula"), _("size"), "‖·‖_F", _("first non-zero entries")]
+    return ["#", _("Jacobian"), _("formula"), _("size"), "‖·‖_F", _("first entries ≠ 0")]
 
 
 def _adjoint_head() -> list[str]:

@@ -139,25 +139,25 @@ def single_report(spec: MLPSpec, x: np.ndarray, y: int, dense: bool, check_steps
     vals = numpy_forward(spec, x[None, :], np.array([y]))
     v = {k: a[0] for k, a in vals.items()}
     factors = sample_factors(spec, v, y)
-    t["closed forms"] = time.perf_counter() - t0
+    t[N_("closed forms")] = time.perf_counter() - t0
     t0 = time.perf_counter()
     bp = backprop(spec, x[None, :], np.array([y]))
     adj = {k: a.reshape(a.shape[1:]) if k != "b1" else a for k, a in bp.adjoints.items()}
-    t["backprop"] = time.perf_counter() - t0
+    t[N_("backprop")] = time.perf_counter() - t0
     t0 = time.perf_counter()
     targets = TARGETS if spec.has_bias else ("x",)
     chains = {(tg, lv): build_chain(factors, spec.depth, tg, lv, adj)
               for tg in targets for lv in LEVELS}
-    t["products"] = time.perf_counter() - t0
+    t[N_("products")] = time.perf_counter() - t0
     delta = chains[("x", "fine")].adjoints[-2]     # δ1 = ∇_o1 L, the row before J_o1(x)
     weight = weight_gradient(delta, x, bp.grad_W1, dense)
-    t["bonus (Kronecker, implicit)"] = weight.seconds_kron
+    t[N_("bonus (Kronecker, implicit)")] = weight.seconds_kron
     if weight.seconds_dense is not None:
-        t["bonus (dense tensor)"] = weight.seconds_dense
+        t[N_("bonus (dense tensor)")] = weight.seconds_dense
     t0 = time.perf_counter()
     fd = {tg: directional_derivative(spec, x, int(y), tg)
           for tg in ("x", "b1", "W1") if tg != "b1" or spec.has_bias}
-    t["finite differences"] = time.perf_counter() - t0
+    t[N_("finite differences")] = time.perf_counter() - t0
     loss = float(v["L"])
     report = JacobianChainReport(spec, x, int(y), v, loss, float(bp.losses[0]), factors, chains,
                                  weight, finite_differences=fd, description=description,
@@ -165,7 +165,7 @@ def single_report(spec: MLPSpec, x: np.ndarray, y: int, dense: bool, check_steps
     if check_steps:
         t0 = time.perf_counter()
         report.step_diffs = _check_factors(factors)
-        t["dg.jacobian of every step"] = time.perf_counter() - t0
+        t[N_("dg.jacobian of every step")] = time.perf_counter() - t0
     report.checks = _checks(report)
     return report
 
