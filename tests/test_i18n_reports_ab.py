@@ -377,3 +377,18 @@ def test_worksheets_latex_compiles_with_pdflatex_in_both_languages(tmp_path, cha
         tex = worksheets.function_dag(r.graph, "f").to_latex("only")
     g1, _g2 = rosenbrock_gradient(1.5, 2.0)
     assert "Musterlösung" in tex and rf"$\bar{{x}}$1 = {g1:g}" in tex
+
+
+def test_the_dag_picture_in_german():
+    r = rosenbrock()
+    en, de = both(r.dag_dot)
+    assert ">Eingabe<" in de and ">Wert 1.5<" in de and ">input<" not in de
+    assert ">input<" in en and ">value 1.5<" in en
+    assert numbers(re.sub(r"<[^>]+>", " ", de)) == numbers(re.sub(r"<[^>]+>", " ", en))
+    import dagrad as dg
+
+    a = dg.tensor(np.ones(3), dtype="float64", requires_grad=True, name="a")
+    g = dg.trace(lambda t: (t * t).sum(), a)
+    with i18n.use_language("de"):
+        dot = g.to_dot()
+    assert "Form (3,)" in dot and "diagonal" in dot

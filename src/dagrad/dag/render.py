@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..atomic import atomic_write
+from ..i18n import _
 from . import symbolic as sy
 from .kinds import CONST, LEAF
 from .limit import GraphTooLargeError, check_size, too_large_svg
@@ -83,7 +84,7 @@ def _node_label(graph: Graph, node: Node, values: bool, ids: str | None = None) 
                 f'<FONT COLOR="#555555">{_e(text)}</FONT></TD></TR></TABLE>>')
     style = "output" if node.name == out else node.kind
     fill, head, border = _STYLE[style]
-    tag = "input" if node.kind == LEAF else node.symbol or node.op
+    tag = _("input") if node.kind == LEAF else node.symbol or node.op
     rows = [f'<TR><TD ALIGN="LEFT"><B>{_e(node.name)}</B></TD>'
             f'<TD ALIGN="RIGHT"><FONT POINT-SIZE="10" COLOR="{head}"><B>{_e(tag)}</B></FONT>'
             f'</TD></TR>']
@@ -91,11 +92,11 @@ def _node_label(graph: Graph, node: Node, values: bool, ids: str | None = None) 
         rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">= {_e(sy.node_text(graph, node))}'
                     f'</TD></TR>')
     if not node.is_scalar:
-        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">shape '
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="9">{_e(_("shape"))} '
                     f'{_e(node.shape)}</FONT></TD></TR>')
     if values:
         rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"{_tag(ids, "value")}>'
-                    f'<FONT COLOR="{_VALUE}">value '
+                    f'<FONT COLOR="{_VALUE}">{_e(_("value"))} '
                     f'{_e(_num(node.value))}</FONT></TD></TR>')
         if node.grad is not None:
             rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"{_tag(ids, "adjoint")}>'
@@ -134,7 +135,7 @@ def _edge_label(graph: Graph, edge: Edge, values: bool, ids: str | None = None,
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape) if shape else "scalar"
+    return "×".join(str(s) for s in shape) if shape else _("scalar")
 
 
 # ----- DOT ------------------------------------------------------------------------------------
