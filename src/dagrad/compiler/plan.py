@@ -71,7 +71,7 @@ def _fold(trace: Trace) -> list[Step]:
 def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
     """A 0-d template or an array kernel for every step that has one."""
     items = [Item(s, s.ins) for s in steps]    # (operands: the step's list, never changed)
-    template = kernels.scalar_template
+    chosen: dict[tuple, str | None] = {}    # (op, kind, index) -> template, plain steps
     for it in items:
         s = it.step
         if s.kind not in ("fwd", "vjp", "add"):
@@ -81,7 +81,12 @@ def _choose(steps: list[Step], values: list[Value]) -> list[Item]:
                 if values[v].shape != ():
                     break
             else:
-                t = template(s)
+                if s.attrs or s.dyn or s.sum_to is not None or s.wrap:
+                    t = kernels.scalar_template(s)
+                else:                   # the same answer for every such step of a rule
+                    key = (s.op, s.kind, s.index)
+                    t = chosen[key] if key in chosen else \
+                        chosen.setdefault(key, kernels.scalar_template(s))
                 if t is not None:
                     it.template = t
                     continue
@@ -114,8 +119,9 @@ def _fold_reads(items: list[Item], values: list[Value]) -> list[Item]:
     kept = []
     for it in items:
         s = it.step
-        if s.snap is not None and it.reads and s.kind in _PURE and not s.saved and \
-                _all_const(it.reads, values):
+        reads = it.reads
+        if s.snap is not None and reads and values[reads[0]].kind == CONST and \
+                s.kind in _PURE and not s.saved and _all_const(reads, values):
             v = values[s.out]
             v.kind, v.const = CONST, s.snap
             continue
