@@ -392,3 +392,25 @@ def test_the_dag_picture_in_german():
     with i18n.use_language("de"):
         dot = g.to_dot()
     assert "Form (3,)" in dot and "diagonal" in dot
+
+
+def test_errors_of_exercise_a_in_german(capsys):
+    from dagrad.expression import ExpressionError
+
+    with i18n.use_language("de"):
+        with pytest.raises(ValueError, match="n muss eine positive ganze Zahl sein"):
+            vanishing(0)
+        with pytest.raises(ValueError, match=r"eine Zahl oder 3 Zahlen sein .* Form \(2,\)"):
+            vanishing(3, "tanh", weights=[0.5, 0.5])
+        with pytest.raises(ExpressionError, match="weder ein bekannter Name"):
+            vanishing(3, "x*y")
+        with pytest.raises(ExpressionError, match="Steigung nach 'leaky_relu:' muss eine Zahl"):
+            vanishing(3, "leaky_relu:abc")
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        vanishing(0)
+    from dagrad.cli import main
+
+    code = main(["vanishing", "--depth", "3", "--activations", "x*y", "--lang", "de"])
+    i18n.set_language(None)
+    err = capsys.readouterr().err
+    assert code == 2 and "weder ein bekannter Name" in err and "neither" not in err

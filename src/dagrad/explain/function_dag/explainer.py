@@ -194,7 +194,8 @@ def dag_gradient(g: Graph, *, title: str | None = None,
     if expected is not None:
         unknown = sorted(set(expected) - set(gradient))
         if unknown:
-            raise ValueError(f"expected names {', '.join(unknown)}, not inputs of the DAG")
+            raise ValueError(_("expected names {names}, not inputs of the DAG").format(
+                names=", ".join(unknown)))
         report.checks.append(_numeric_check(gradient, expected))
     if symbolic:
         report.formulas, report.refused, report.notes = _formulas(g)

@@ -275,10 +275,13 @@ def analyse(expr: Expression) -> SymbolicActivation:
     ops = sp.count_ops(s)
     if ops > MAX_SIGMA_OPS:
         text = str(expr) if len(str(expr)) <= 60 else str(expr)[:57] + "..."
-        raise ExpressionError(
-            f"activation {text!r} has {ops} operations; SymPy differentiates activations "
-            f"of at most {MAX_SIGMA_OPS} (σ' must come from SymPy, not from dagrad, for the "
-            "check to be independent) — type a shorter expression")
+        from ...i18n import _
+
+        raise ExpressionError(_(
+            "activation {text!r} has {ops} operations; SymPy differentiates activations of at "
+            "most {limit} (σ' must come from SymPy, not from dagrad, for the check to be "
+            "independent) — type a shorter expression").format(text=text, ops=ops,
+                                                                limit=MAX_SIGMA_OPS))
     d = sp.diff(s, x)
     d = d.replace(lambda e: isinstance(e, sp.Heaviside),
                   lambda e: sp.Heaviside(e.args[0], 0))  # relu′(0) = 0, as PyTorch

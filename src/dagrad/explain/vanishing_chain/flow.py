@@ -75,7 +75,8 @@ def _init_name(init: str) -> str:
     if key in ("glorot", "normalized", "normalised"):
         key = "xavier"
     if key not in INITS:
-        raise ValueError(f"unknown init {init!r}: use one of {', '.join(INITS)}")
+        raise ValueError(_("unknown init {init!r}: use one of {names}").format(
+            init=init, names=", ".join(INITS)))
     return key
 
 
@@ -84,8 +85,8 @@ def _activation_name(act: str) -> str:
 
     key = act.strip().lower().replace("-", "_")
     if key not in activation_names():
-        raise ValueError(f"unknown activation {act!r} for the MLP: use one of "
-                         f"{', '.join(activation_names())}")
+        raise ValueError(_("unknown activation {act!r} for the MLP: use one of {names}").format(
+            act=act, names=", ".join(activation_names())))
     return key
 
 
@@ -110,7 +111,8 @@ def load_digits(batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     images, labels = load_sample("train")
     X = (images.reshape(len(images), -1) / np.float32(255.0)).astype(np.float32)
     if not 1 <= batch <= len(X) // 2:
-        raise ValueError(f"batch must be between 1 and {len(X) // 2}, got {batch}")
+        raise ValueError(_("batch must be between 1 and {most}, got {batch}").format(
+            most=len(X) // 2, batch=batch))
     perm = np.random.default_rng(seed).permutation(len(X))
     m, t = perm[:batch], perm[batch:]
     return X[m], labels[m], X[t], labels[t]
@@ -174,11 +176,12 @@ def gradient_flow(depth: int | Sequence[int] = 20,
     """
     depths = [int(d) for d in _as_list(depth, int)]
     if any(d < 1 for d in depths):
-        raise ValueError(f"depth must be at least 1 hidden layer, got {depths}")
+        raise ValueError(_("depth must be at least 1 hidden layer, got {depths}").format(
+            depths=depths))
     acts = [_activation_name(a) for a in _as_list(activations, str)]
     init_names = [_init_name(i) for i in _as_list(inits, str)]
     if width < 1 or steps < 0 or not lr > 0:
-        raise ValueError("width must be ≥ 1, steps ≥ 0 and lr > 0")
+        raise ValueError(_("width must be ≥ 1, steps ≥ 0 and lr > 0"))
     Xm, ym, Xt, yt = load_digits(batch, seed)
     cases = []
     for d in depths:

@@ -203,21 +203,24 @@ def activation(spec: str | Activation) -> Activation:
         try:
             slope = float(raw)
         except ValueError:
-            raise ExpressionError(f"activation {spec!r}: the slope after 'leaky_relu:' must be "
-                                  f"a number, got {raw!r}") from None
+            raise ExpressionError(_("activation {spec!r}: the slope after 'leaky_relu:' must "
+                                    "be a number, got {raw!r}").format(spec=spec, raw=raw)
+                                  ) from None
         if not math.isfinite(slope):
-            raise ExpressionError(f"activation {spec!r}: the slope must be finite")
+            raise ExpressionError(_("activation {spec!r}: the slope must be finite").format(
+                spec=spec))
         return Activation(text, "leaky_relu", slope=slope)
     try:
         expr = parse(source)
     except ExpressionError as e:
-        raise ExpressionError(f"activation {spec!r}: {e}") from None
+        raise ExpressionError(_("activation {spec!r}: {error}").format(spec=spec, error=e)
+                              ) from None
     if expr.variables != ("x",):
-        uses = ", ".join(expr.variables) or "no variable"
-        raise ExpressionError(
-            f"activation {spec!r} is neither a known name ({', '.join(NAMED)}, leaky_relu:SLOPE) "
-            f"nor an expression in the single variable x (it uses {uses}); "
-            "e.g. 'x / (1 + abs(x))'")
+        uses = ", ".join(expr.variables) or _("no variable")
+        raise ExpressionError(_(
+            "activation {spec!r} is neither a known name ({names}, leaky_relu:SLOPE) nor an "
+            "expression in the single variable x (it uses {uses}); e.g. 'x / (1 + abs(x))'"
+        ).format(spec=spec, names=", ".join(NAMED), uses=uses))
     tree = expr.tree
     if (isinstance(tree, Call) and tree.name in closed_forms.WITHOUT_SYMPY
             and tree.args == (Variable("x"),)):
@@ -540,10 +543,10 @@ def _weights(n: int, weights: Any, seed: int | None) -> tuple[np.ndarray, str, i
         w = w.copy()
         src = "weights given"
     else:
-        raise ValueError(f"vanishing: weights must be one number or {n} numbers (one per layer), "
-                         f"got shape {w.shape}")
+        raise ValueError(_("vanishing: weights must be one number or {n} numbers (one per "
+                           "layer), got shape {shape}").format(n=n, shape=w.shape))
     if not np.all(np.isfinite(w)):
-        raise ValueError("vanishing: weights must be finite")
+        raise ValueError(_("vanishing: weights must be finite"))
     return w, src, seed
 
 
@@ -556,21 +559,22 @@ def vanishing(n: int, activations: str | Sequence[str | Activation] = ("sigmoid"
     draws a fresh seed, recorded in ``report.seed``.  The same weights serve every activation.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"vanishing: n must be a positive integer (the number of layers), "
-                         f"got {n!r}")
+        raise ValueError(_("vanishing: n must be a positive integer (the number of layers), "
+                           "got {n!r}").format(n=n))
     n = int(n)
     x = float(x)
     if not math.isfinite(x):
-        raise ValueError("vanishing: x must be finite")
+        raise ValueError(_("vanishing: x must be finite"))
     acts = [activation(a) for a in ([activations] if isinstance(activations, (str, Activation))
                                      else activations)]
     if not acts:
-        raise ValueError("vanishing: give at least one activation")
+        raise ValueError(_("vanishing: give at least one activation"))
     w, source, seed = _weights(n, weights, seed)
     results: dict[str, ChainResult] = {}
     for a in acts:
         if a.label in results:
-            raise ValueError(f"vanishing: activation {a.label!r} given twice")
+            raise ValueError(_("vanishing: activation {label!r} given twice").format(
+                label=a.label))
         results[a.label] = _chain(a, w, x)
     return VanishingReport(n, x, w, source, seed, results)
 
