@@ -107,7 +107,7 @@ class TracedSweeps:
                 break
         else:
             step.folded = a[()] if a.ndim == 0 else np.array(a, copy=True)
-        step.snap = rec.snap(a)
+        step.snap = a[()] if not a.ndim else rec.snap(a)
         rec.steps.append(step)
         rec.by_array[id(a)] = out                  # bind_array(a, out)
         rec.keep.append(a)

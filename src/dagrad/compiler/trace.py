@@ -270,8 +270,9 @@ class Recorder:
         dyn = self._dyn(attrs) if attrs else ()
         step = Step("fwd", ins, v, op, attrs, 0, None, None, False, dyn, alias)  # positional
         if not dyn:
-            step.folded = self._folded(ins, arr)
-            step.snap = self.snap(arr)
+            if ins and self.values[ins[0]].kind == CONST:   # (else not all constants)
+                step.folded = self._folded(ins, arr)
+            step.snap = arr[()] if type(arr) is np.ndarray and not arr.ndim else self.snap(arr)
         self.steps.append(step)
         self.fwd_of[v] = step
         by_tensor[id(out)] = v                     # bind(out, v)
