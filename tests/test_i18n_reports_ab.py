@@ -12,6 +12,7 @@ import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -414,3 +415,57 @@ def test_errors_of_exercise_a_in_german(capsys):
     i18n.set_language(None)
     err = capsys.readouterr().err
     assert code == 2 and "weder ein bekannter Name" in err and "neither" not in err
+
+
+# ----- the German reports as pages, printed in Chromium -----------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CONTENT_W = (210 - 28) / 25.4 * 96  # A4 less print.css's 14 mm margins, at 96 px/inch
+WIDEST = """() => Math.max(...[...document.querySelectorAll('img, svg, table, pre, .katex-display')]
+  .filter(e => !e.parentElement.closest('svg')).map(e => e.getBoundingClientRect().right))"""
+
+
+@pytest.mark.skipif(not shutil.which("dot") or not shutil.which(CHROMIUM),
+                    reason="needs Graphviz's dot and Chromium")
+def test_german_reports_print_on_a4_in_chromium(tmp_path, chain):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    from dagrad.web import write_page
+
+    r = rosenbrock()
+    pages = {}
+    with i18n.use_language("de"):
+        pages["b"] = write_page(tmp_path / "b.html", "Rosenbrock", r.to_html())
+        pages["a"] = write_page(tmp_path / "a.html", "a", chain.to_html())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            for name, path in pages.items():
+                page = browser.new_page(viewport={"width": round(CONTENT_W), "height": 1000})
+                page.emulate_media(media="print")
+                page.goto(Path(path).resolve().as_uri())
+                page.wait_for_load_state("load")
+                text = page.evaluate("() => document.body.innerText")
+                assert ("Rückwärtsdurchlauf, Knoten für Knoten" in text) == (name == "b")
+                assert ("Verschwindende Gradienten" in text) == (name == "a")
+                assert page.evaluate(WIDEST) <= CONTENT_W + 1, name
+                page.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(not shutil.which("dot") or not shutil.which(CHROMIUM),
+                    reason="needs Graphviz's dot and Chromium")
+def test_german_pdfs_of_rosenbrock_and_vanishing(tmp_path, capsys):
+    pypdf = pytest.importorskip("pypdf")
+    code, _out = _run(capsys, "rosenbrock", "--lang", "de", "--pdf", str(tmp_path / "b.pdf"))
+    assert code == 0
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "b.pdf").pages)
+    g1, g2 = rosenbrock_gradient(1.5, 2.0)
+    assert "Die lokale Ableitung jeder Kante" in text and "Rückwärtsdurchlauf" in text
+    assert f"∂f/∂x1 = {g1:g}" in text and "Every edge" not in text
+    code, _out = _run(capsys, "vanishing", "--depth", "6", "--activations", "sigmoid,tanh",
+                      "--weights", "1", "--lang", "de", "--pdf", str(tmp_path / "a.pdf"))
+    assert code == 0
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "a.pdf").pages)
+    assert "Verschwindende Gradienten" in text and "geschlossene Form" in text
+    assert "closed form" not in text
