@@ -171,33 +171,35 @@ def test_interpreted_replay_memory_stays_flat(monkeypatch):
     assert now - base < 4096, f"grew by {now - base} bytes over 1000 steps"
 
 
-def _chain(n: int):
+def _chain(n: int, a: float = 0.9):
     def f(x):
         h = x
         for _ in range(n):
-            h = dg.tanh(h) * 0.9
+            h = dg.tanh(h) * a
         return h
 
     return f
 
 
 def test_long_chain_switches_to_the_interpreter_with_the_eager_gradient():
-    n = fastpaths.COMPILE_CODEGEN_LIMIT // 4 + 100    # about 4 lines per link
+    n = fastpaths.COMPILE_CODEGEN_LIMIT // 4 + 100    # 4 plan steps per link
     x = dg.tensor(0.3, dtype="float64")
-    g = dg.compile(dg.grad(_chain(n)))
+    g = dg.compile(dg.grad(_chain(n, 1.0)))
     first, again = g(x), g(x)
-    assert g.interpreted and g.traces == 1
-    assert _bits(first) == _bits(again) == _bits(dg.grad(_chain(n))(x))
-    # the closed form: ∏ 0.9 (1 − tanh² h_i) along the chain, in float64
+    assert g.interpreted and g.traces == 1 and len(g.plan.items) > fastpaths.COMPILE_CODEGEN_LIMIT
+    assert _bits(first) == _bits(again) == _bits(dg.grad(_chain(n, 1.0))(x))
+    # the closed form: ∏ (1 − tanh² h_i) along h_{i+1} = tanh h_i, in float64 (about n^(-3/2))
     h, d = 0.3, 1.0
     for _ in range(n):
         t = np.tanh(h)
-        d *= 0.9 * (1 - t * t)
-        h = t * 0.9
+        d *= 1 - t * t
+        h = t
+    assert 1e-9 < d < 1e-3
     np.testing.assert_allclose(float(again.data), d, rtol=1e-9)
 
 
-def _per_item_seconds(n: int) -> float:
+def _per_item_seconds(n: int, interpreted: bool) -> float:
+    """CPU seconds per plan item of the first call (trace, plan, replay built), best of 2."""
     best = float("inf")
     for _ in range(2):
         g = dg.compile(dg.grad(_chain(n)))
@@ -207,13 +209,19 @@ def _per_item_seconds(n: int) -> float:
         g(x)
         best = min(best, time.process_time() - t0)
         items = len(g.plan.items)
+        assert g.interpreted == interpreted
         del g
     return best / items
 
 
 @pytest.mark.slow
-def test_compile_time_per_item_stays_flat_from_2000_to_20000_links():
-    """Trace + plan + replay built: 10× the links costs at most ~2× per plan item."""
-    small, large = _per_item_seconds(2_000), _per_item_seconds(20_000)
+@pytest.mark.parametrize("forced", [False, True], ids=["default forms", "interpreted both"])
+def test_compile_time_per_item_stays_flat_from_2000_to_20000_links(monkeypatch, forced):
+    """Trace + plan + replay built: 10× the links costs at most ~2× per plan item — with the
+    default limit (2,000 links generated, 20,000 interpreted) and with both interpreted."""
+    if forced:
+        monkeypatch.setattr(fastpaths, "COMPILE_CODEGEN_LIMIT", INTERPRETED)
+    small = _per_item_seconds(2_000, forced)
+    large = _per_item_seconds(20_000, True)
     assert large <= 2.0 * small, f"{large * 1e6:.1f} µs per item at 20,000 links vs " \
                                  f"{small * 1e6:.1f} µs at 2,000"
