@@ -8,6 +8,11 @@ nodes, edges, steps — is JSON in a ``<script type="application/json">`` block 
 and ``&`` escaped, and the script shows it with ``textContent`` only, so no name or label can
 become markup.
 
+The page's own words (buttons, headings, quiz feedback, the score) are in the language ``_()``
+writes when the page is made (``--lang``): :mod:`dagrad.dag.stepper_text` fills the template's
+fixed text and hands the script its sentences as ``data.ui``, with ``{name}`` placeholders the
+script fills in.
+
 With ``quiz=True`` the page is the same, but every local derivative and adjoint of the backward
 pass is asked before it is shown (:mod:`dagrad.dag.quiz` writes the questions; the script reads
 the student's answer with a small arithmetic reader of its own, never ``eval``).
