@@ -469,3 +469,14 @@ def test_german_pdfs_of_rosenbrock_and_vanishing(tmp_path, capsys):
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(tmp_path / "a.pdf").pages)
     assert "Verschwindende Gradienten" in text and "geschlossene Form" in text
     assert "closed form" not in text
+
+
+def test_symbolic_errors_in_german():
+    import dagrad as dg
+
+    a = dg.tensor(np.ones(2), dtype="float64", requires_grad=True, name="a")
+    g = dg.trace(lambda t: (t * t).sum(), a)
+    with i18n.use_language("de"), pytest.raises(ValueError, match="skalaren Knoten; 'a' hat"):
+        g.gradient_formula("a")
+    with pytest.raises(ValueError, match="needs a graph of scalar nodes"):
+        g.gradient_formula("a")

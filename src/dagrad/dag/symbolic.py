@@ -38,8 +38,8 @@ def sympy_module() -> Any:
     try:
         import sympy
     except ImportError as e:  # pragma: no cover - sympy is installed with dagrad[symbolic]
-        raise ImportError("formulas and derivations need SymPy: pip install sympy "
-                          "(or pip install 'dagrad[symbolic]')") from e
+        raise ImportError(_("formulas and derivations need SymPy: pip install sympy "
+                            "(or pip install 'dagrad[symbolic]')")) from e
     return sympy
 
 
@@ -142,16 +142,18 @@ def edge_text(graph: Graph, edge: Edge, latex: bool = False, pretty: bool = Fals
 def _require_scalar(graph: Graph) -> None:
     if not graph.scalar:
         big = next(n for n in graph.nodes if not n.is_scalar)
-        raise ValueError(f"symbolic derivation needs a graph of scalar nodes; {big.name!r} has "
-                         f"shape {big.shape} (use the numeric adjoints, or trace with scalars)")
+        raise ValueError(_("symbolic derivation needs a graph of scalar nodes; {name!r} has "
+                           "shape {shape} (use the numeric adjoints, or trace with scalars)")
+                         .format(name=big.name, shape=big.shape))
 
 
 def _recursion_error(graph: Graph) -> limit.SymbolicLimitError:
-    return limit.SymbolicLimitError(
-        f"symbolic derivation: SymPy ran out of Python's recursion depth on a graph "
-        f"{graph.depth_of(graph.output.name)} ops deep (the limit in force is "
-        f"{int(limit.DEPTH.value())} ops, {limit.DEPTH.env}); use the numbers instead: "
-        f"g[name].grad, g.derivation()")
+    return limit.SymbolicLimitError(_(
+        "symbolic derivation: SymPy ran out of Python's recursion depth on a graph {depth} ops "
+        "deep (the limit in force is {limit} ops, {env}); use the numbers instead: "
+        "g[name].grad, g.derivation()").format(depth=graph.depth_of(graph.output.name),
+                                               limit=int(limit.DEPTH.value()),
+                                               env=limit.DEPTH.env))
 
 
 def forward_exprs(graph: Graph) -> dict[str, Any]:
@@ -172,8 +174,9 @@ def forward_exprs(graph: Graph) -> dict[str, Any]:
                 exprs[n.name] = sym[n.name]
                 continue
             if op.symbolic is None:
-                raise ValueError(f"symbolic derivation: op {op.name!r} (node {n.name!r}) has "
-                                 "no symbolic form in the op table")
+                raise ValueError(_("symbolic derivation: op {op!r} (node {node!r}) has no "
+                                   "symbolic form in the op table").format(op=op.name,
+                                                                          node=n.name))
             exprs[n.name] = op.symbolic(*(exprs[i] for i in n.inputs), **n.attrs)
     except RecursionError:
         raise _recursion_error(graph) from None
@@ -232,8 +235,8 @@ def adjoint_exprs(graph: Graph) -> dict[str, Any]:
             if not e.differentiable or e.target not in adj:
                 continue
             if e.expr is None:
-                raise ValueError(f"symbolic derivation: op {graph[e.target].op!r} has no "
-                                 "scalar formula")
+                raise ValueError(_("symbolic derivation: op {op!r} has no scalar formula")
+                                 .format(op=graph[e.target].op))
             total += adj[e.target] * e.expr
         adj[n.name] = total
     return adj
