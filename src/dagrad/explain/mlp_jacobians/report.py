@@ -376,8 +376,10 @@ def _tex_factor_rows(ch: Chain) -> list[list[str]]:
 def _tex_chain_heading(ch: Chain) -> str:
     lhs = rf"$\nabla_{{{node_latex(ch.target)}}} L$"
     if ch.level == "layer":
-        return lhs + r" --- layer level ($x, z^{(1)}, z^{(2)}, \dots$ as in the DAG)"
-    return lhs + r" --- fine level (each $o^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}$ a step)"
+        return lhs + " --- " + _latex_fill(_("layer level ({nodes} as in the DAG)"),
+                                           nodes=r"$x, z^{(1)}, z^{(2)}, \dots$")
+    return lhs + " --- " + _latex_fill(_("fine level (each {step} a step)"),
+                                       step=r"$o^{(l)} = W^{(l)} z^{(l-1)} + b^{(l)}$")
 
 
 def _tex_chain_expr(ch: Chain) -> str:
@@ -395,7 +397,8 @@ def _tex_dag(r: JacobianChainReport) -> str:
         z = node_latex(f"z{l}")
         parts.append(rf"\xrightarrow{{J_{{{z}}}({prev})}} {z}")
         prev = z
-    parts.append(rf"\xrightarrow{{J_L({prev})}} L \xleftarrow{{\ \text{{selects }} {prev}_y\ }}"
+    selects = latex_text(_("selects"))
+    parts.append(rf"\xrightarrow{{J_L({prev})}} L \xleftarrow{{\ \text{{{selects} }} {prev}_y\ }}"
                  " y")
     return r"\[" + " ".join(parts) + r"\]"
 
