@@ -480,3 +480,14 @@ def test_symbolic_errors_in_german():
         g.gradient_formula("a")
     with pytest.raises(ValueError, match="needs a graph of scalar nodes"):
         g.gradient_formula("a")
+
+
+def test_where_the_weights_came_from_in_german():
+    given = vanishing(13, "tanh", weights=[0.5] * 13)
+    same = vanishing(13, "tanh", weights=0.25)
+    with i18n.use_language("de"):
+        assert worksheets.vanishing_chain(given).given[1] == \
+            "Gewichte w_1..w_13: Gewichte vorgegeben"
+        assert "w_i = 0.25 für jede Schicht" in str(same)
+    assert "w_i = 0.25 for every layer" in str(same)
+    assert same.weights_source == "w_i = 0.25 for every layer"  # the data stays English

@@ -65,7 +65,7 @@ def function_dag(graph: Any, title: str, given: list[str] | None = None) -> Work
 def vanishing_chain(rep: Any) -> Worksheet:
     """Exercise (a): ∂h_n/∂w_i as a product, its value at every layer, the bound, per σ."""
     n = rep.n
-    w = ", ".join(_g(v) for v in np.asarray(rep.weights)) if n <= 12 else rep.weights_source
+    w = ", ".join(_g(v) for v in np.asarray(rep.weights)) if n <= 12 else rep.weights_text()
     given = [_("the chain h_i = σ(w_i·h_(i−1)), i = 1..{n}, h_0 = x = {x}").format(
                  n=n, x=_g(rep.x)),
              _("weights w_1..w_{n}: {w}").format(n=n, w=w),
