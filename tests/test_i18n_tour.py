@@ -322,3 +322,17 @@ def test_tour_help_and_unknown_part_are_german(capsys):
         from dagrad.tour import run_tour
 
         run_tour(Path("/nonexistent-never-written"), ["z"], log=lambda s: None)
+
+
+def test_jacobian_chain_input_errors_are_german():
+    import numpy as np
+
+    model = dg.nn.MLP([4, 3, 2], activation="tanh", seed=0)
+    with use_language("de"), pytest.raises(ValueError, match=r"Klasse 5 liegt außerhalb von "
+                                                             r"0\.\.1 — Klassen werden ab 0"):
+        dg.explain.jacobian_chain(model, np.zeros(4), 5)
+    with use_language("de"), pytest.raises(ValueError, match=r"x muss die Form \(4,\) für "
+                                                             r"eine Eingabe"):
+        dg.explain.jacobian_chain(model, np.zeros(3), 0)
+    with pytest.raises(ValueError, match=r"label 5 is outside 0\.\.1"):
+        dg.explain.jacobian_chain(model, np.zeros(4), 5)

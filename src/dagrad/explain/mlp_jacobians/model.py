@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ... import autodiff, ops
+from ...i18n import _
 from ...tensor import Tensor
 from . import jacobians as jac
 
@@ -49,19 +50,21 @@ def inspect_mlp(model: Any) -> MLPSpec:
     from ...nn import MLP, Linear, Softmax
 
     if not isinstance(model, MLP):
-        raise TypeError(f"jacobian_chain: expected a dagrad.nn.MLP (the sheet's network), got "
-                        f"{type(model).__name__}")
+        raise TypeError(_("jacobian_chain: expected a dagrad.nn.MLP (the sheet's network), "
+                          "got {type}").format(type=type(model).__name__))
     act = model.activation
     if act not in jac.ACTIVATION_FORMS:
-        raise ValueError(f"jacobian_chain: no closed-form Jacobian for the activation {act!r} "
-                         f"(supported: {', '.join(jac.ACTIVATION_FORMS)})")
+        raise ValueError(_("jacobian_chain: no closed-form Jacobian for the activation "
+                           "{activation} (supported: {names})").format(
+            activation=repr(act), names=", ".join(jac.ACTIVATION_FORMS)))
     modules = list(model)
     linears = [m for m in modules if isinstance(m, Linear)]
     if [id(m) for m in linears] != [id(m) for m in model.layers]:
-        raise ValueError("jacobian_chain: the MLP's modules do not match model.layers")
+        raise ValueError(_("jacobian_chain: the MLP's modules do not match model.layers"))
     tail = modules[-1]
     if model.output == "softmax" and not isinstance(tail, Softmax):
-        raise ValueError("jacobian_chain: output='softmax' but the last module is not Softmax")
+        raise ValueError(_("jacobian_chain: output='softmax' but the last module is not "
+                           "Softmax"))
     slope = float(getattr(modules[1], "negative_slope", 0.01)) if len(modules) > 1 else 0.01
     weights = [np.array(m.weight.data, dtype=np.float64) for m in linears]
     biases = [None if m.bias is None else np.array(m.bias.data, dtype=np.float64)
@@ -70,7 +73,8 @@ def inspect_mlp(model: Any) -> MLPSpec:
     ids = [id(m) for m in linears]
     acts = [m for m in modules[:-1] if id(m) not in ids and not isinstance(m, Softmax)]
     if len(acts) != len(linears) - 1:
-        raise ValueError("jacobian_chain: expected one activation module between Linear layers")
+        raise ValueError(_("jacobian_chain: expected one activation module between Linear "
+                           "layers"))
     return MLPSpec(sizes, act, model.output, slope, weights, biases, modules, ids, acts)
 
 
@@ -78,29 +82,33 @@ def check_inputs(spec: MLPSpec, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray,
     """(x as float64 (N, in), labels int64 (N,), batched?) — or a clear error."""
     xs = np.asarray(x.data if isinstance(x, Tensor) else x)
     if xs.dtype.kind not in "biuf":
-        raise TypeError(f"jacobian_chain: x must be numbers, got dtype {xs.dtype}")
+        raise TypeError(_("jacobian_chain: x must be numbers, got dtype {dtype}").format(
+            dtype=xs.dtype))
     n_in, n_cls = spec.sizes[0], spec.sizes[-1]
     if xs.ndim not in (1, 2) or xs.shape[-1] != n_in:
-        raise ValueError(f"jacobian_chain: x must have shape ({n_in},) for one input or "
-                         f"(N, {n_in}) for a batch, got {xs.shape}")
+        raise ValueError(_("jacobian_chain: x must have shape {one} for one input or {batch} "
+                           "for a batch, got {shape}").format(
+            one=f"({n_in},)", batch=f"(N, {n_in})", shape=xs.shape))
     batched = xs.ndim == 2
     ys = np.asarray(y.data if isinstance(y, Tensor) else y)
     if ys.dtype.kind not in "iu" and not (ys.dtype.kind == "f" and ys.size
                                           and np.all(ys == np.round(ys))):
-        raise TypeError(f"jacobian_chain: labels must be integers 0..{n_cls - 1}, got dtype "
-                        f"{ys.dtype}")
+        raise TypeError(_("jacobian_chain: labels must be integers {range}, got dtype {dtype}"
+                          ).format(range=f"0..{n_cls - 1}", dtype=ys.dtype))
     want = (xs.shape[0],) if batched else ()
     if ys.shape != want:
-        raise ValueError(f"jacobian_chain: labels of shape {ys.shape} do not match x of shape "
-                         f"{xs.shape} (expected shape {want})")
+        raise ValueError(_("jacobian_chain: labels of shape {labels} do not match x of shape "
+                           "{x} (expected shape {want})").format(labels=ys.shape, x=xs.shape,
+                                                                want=want))
     ys = ys.astype(np.int64).reshape(-1)
     bad = (ys < 0) | (ys >= n_cls)
     if bad.any():
-        raise ValueError(f"jacobian_chain: label {int(ys[bad][0])} is outside 0..{n_cls - 1} — "
-                         f"labels are 0-based (the sheet's y ∈ [1:{n_cls}] is label + 1)")
+        raise ValueError(_("jacobian_chain: label {label} is outside {range} — labels are "
+                           "0-based (the sheet's {y} is label + 1)").format(
+            label=int(ys[bad][0]), range=f"0..{n_cls - 1}", y=f"y ∈ [1:{n_cls}]"))
     xs = np.asarray(xs, dtype=np.float64).reshape(-1, n_in)
     if not np.all(np.isfinite(xs)):
-        raise ValueError("jacobian_chain: x contains NaN or inf")
+        raise ValueError(_("jacobian_chain: x contains NaN or inf"))
     return xs, ys, batched
 
 
