@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["markdown", "latex", "html_report", "text_summary", "matrix_entries",
            "network_line", "factor_table", "VJP_NOTE", "CONSISTENCY_NOTE", "check_counts",
-           "check_rows", "consistency_rows", "oracle_breakdown", "sources_note"]
+           "check_rows", "consistency_rows", "oracle_breakdown", "sources_note", "check_head",
+           "consistency_head"]
 
 # English msgids: _(VJP_NOTE).format(n=…) and _(CONSISTENCY_NOTE) where they are shown
 VJP_NOTE = N_("The product is evaluated left to right: v ← J_L(z{n}), then v ← v·J for each "
