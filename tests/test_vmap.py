@@ -283,3 +283,20 @@ def test_one_sample_and_nested_vmap():
 def test_unsupported_axes_are_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_branch_the_two_traced_samples_share_is_still_mapped_per_sample():
+    """Samples 0 and 1 (the ones vmap traces) take the same branch, sample 2 the other: a
+    value read in Python (.item()) sends vmap to per-sample calls, never a wrong replay."""
+    w = np.ones(3)
+    X = np.array([[1.0, 2.0, 0.5], [0.3, 0.2, 0.1], [-2.0, -1.0, 0.5]])
+
+    def loss(w_, x):
+        z = (w_ * x).sum()
+        return z * z if z.item() > 0 else -z
+
+    got = dg.vmap(dg.grad(loss), in_axes=(None, 0))(w, X).numpy()
+    want = np.stack([dg.grad(loss)(dg.tensor(w), dg.tensor(x)).numpy() for x in X])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    z = X @ w                                       # and the closed form: 2z·x or −x
+    np.testing.assert_allclose(got, np.where(z[:, None] > 0, 2 * z[:, None] * X, -X))

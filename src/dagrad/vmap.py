@@ -21,9 +21,10 @@ mapped by calling f sample by sample, the reference semantics.  So is f inside a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,35 @@ def _loop(f: Callable, moved: list[Any], flags: list[bool], kwargs: dict, n: int
 
 
 # ----- tracing and the batched replay -------------------------------------------------------------
+#: Tensor methods that hand a value to Python, where f may branch on it (a graph the two
+#: traced samples could share by chance while other samples take another branch)
+_VALUE_READERS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+
+
+@contextlib.contextmanager
+def _python_reads() -> Iterator[list[str]]:
+    """Note every value read of a tensor made while f runs (the list is filled as it reads)."""
+    start = Tensor._from_op(np.empty(0), None)._seq
+    reads: list[str] = []
+    saved = {name: Tensor.__dict__[name] for name in _VALUE_READERS if name in Tensor.__dict__}
+
+    def noting(name: str, orig: Callable) -> Callable:
+        @functools.wraps(orig)
+        def read(self: Tensor, *a: Any, **k: Any) -> Any:
+            if self._seq > start or self.requires_grad:
+                reads.append(f"Tensor.{name}")
+            return orig(self, *a, **k)
+        return read
+
+    for name, orig in saved.items():
+        setattr(Tensor, name, noting(name, orig))
+    try:
+        yield reads
+    finally:
+        for name, orig in saved.items():
+            setattr(Tensor, name, orig)
+
+
 class _Trace:
     """f (or grad's inner function) called on sample ``index``: its output tree and graph."""
 
@@ -206,10 +236,12 @@ class _Trace:
         self.compares: dict[int, tuple] = {}  # comparison results (masks) made by f
         COMPARE_TRACERS.append(self.compares)
         try:
-            with _grad_mode(True):
+            with _grad_mode(True), _python_reads() as reads:
                 self.out = f(*args, **kwargs)
         finally:
             COMPARE_TRACERS.remove(self.compares)
+        if reads:  # an if, .item(), float() … on a value: the graph may depend on the sample
+            raise _Fallback(f"f reads a value in Python ({reads[0]})")
         # an op may wrap a mask's array in a Tensor of its own (where's condition): by array too
         self.compare_data = {id(v[0]._d): k for k, v in self.compares.items()}
         self.outs = _leaves(self.out)
