@@ -157,7 +157,7 @@ def _mutate(node):
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
-        return int(node * 1.37) + 1
+        return int(node * 1.37) + 7  # (0 becomes 7, not 1: a count shown only when non-zero)
     if isinstance(node, float):
         return node * 1.37 + 0.51
     if isinstance(node, str):
