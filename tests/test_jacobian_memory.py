@@ -132,3 +132,31 @@ def test_edge_jacobian_in_chunks_equals_the_closed_form():
         tracemalloc.stop()
     assert peak <= 1.05 * result + BASELINE
     np.testing.assert_allclose(value, np.diag(s) - np.outer(s, s), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_parameters_off_the_inputs_path_cost_no_working_memory(mode, monkeypatch):
+    """A network's weights require grad but no cotangent of ∂out/∂x reaches them (the sweep
+    prunes to the nodes between x and out): they do not shrink the chunks — one pass for the
+    10×784 Jacobian of the sheet's MLP, whose 270,000 weights once forced four."""
+    net = dg.nn.MLP([784, 256, 256, 10], activation="tanh", output="softmax", dtype="float64",
+                    seed=0)
+    x = np.random.default_rng(4).uniform(0, 1, 784)
+    calls = []
+    for name in ("backprop", "forward_tangents"):
+        real = getattr(autodiff, name)
+        monkeypatch.setattr(autodiff, name,
+                            lambda *a, _real=real, **k: calls.append(1) or _real(*a, **k))
+    J = dg.jacobian(net, mode=mode)(x)
+    passes = len(calls)
+    if mode == "reverse":
+        assert passes == 1
+    ps = [torch.tensor(p.data) for p in net.parameters()]
+
+    def tnet(v):
+        h = torch.tanh(torch.nn.functional.linear(v, ps[0], ps[1]))
+        h = torch.tanh(torch.nn.functional.linear(h, ps[2], ps[3]))
+        return torch.softmax(torch.nn.functional.linear(h, ps[4], ps[5]), -1)
+
+    want = tf.jacrev(tnet)(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(J.data, want, rtol=1e-10, atol=1e-14)

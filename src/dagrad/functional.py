@@ -198,20 +198,26 @@ def _basis_rows(start: int, count: int, shape: tuple[int, ...], dtype: np.dtype)
     return rows.reshape((count,) + tuple(shape))
 
 
-def _graph_elements(out: Tensor) -> int:
-    """How many numbers the differentiable part of out's graph holds (one per cotangent entry)."""
-    return sum(t.data.size for t in autodiff._graph_nodes([out]))
+def _graph_elements(out: Tensor, ins: Sequence[Tensor]) -> int:
+    """How many numbers the part of out's graph between ``ins`` and out holds: the nodes a
+    cotangent (or tangent) of this Jacobian passes — not the parameters and other branches the
+    sweep skips (autodiff prunes to the nodes that depend on a target)."""
+    nodes = autodiff._graph_nodes([out])
+    dep = autodiff._depends_on(nodes, {id(x) for x in ins})
+    return sum(t.data.size for t in nodes if id(t) in dep)
 
 
-def _chunk(count: int, per_vector: int, itemsize: int, result_bytes: int, out: Tensor) -> int:
+def _chunk(count: int, per_vector: int, itemsize: int, result_bytes: int, out: Tensor,
+           ins: Sequence[Tensor]) -> int:
     """Basis vectors per pass, so that the result plus one pass's working memory fit the limit.
 
     Per basis vector a pass holds its own rows (``per_vector`` numbers) and, at most, one
-    cotangent or tangent per graph node plus as much again in the rules' temporaries.
+    cotangent or tangent per node between ``ins`` and out plus as much again in the rules'
+    temporaries.
     """
     if count <= 1:
         return count
-    row = itemsize * (per_vector + 2 * _graph_elements(out))
+    row = itemsize * (per_vector + 2 * _graph_elements(out, ins))
     return chunk_rows(count, row, result_bytes, "jacobian")
 
 
@@ -219,7 +225,7 @@ def _dense_reverse(out: Tensor, ins: list[Tensor], result_bytes: int) -> list[np
     """J_k = ∂out/∂ins[k], written chunk by chunk of output rows (one backward per chunk)."""
     m = out.data.size
     per_row = m + sum(x.data.size for x in ins)  # the cotangent row and the gradient rows
-    step = _chunk(m, per_row, out.dtype.itemsize, result_bytes, out)
+    step = _chunk(m, per_row, out.dtype.itemsize, result_bytes, out, ins)
     jac: list[Any] = [None] * len(ins)
     for start in range(0, m, step):
         k = min(step, m - start)
@@ -240,7 +246,7 @@ def _dense_reverse(out: Tensor, ins: list[Tensor], result_bytes: int) -> list[np
 def _dense_forward(out: Tensor, x: Tensor, result_bytes: int) -> np.ndarray:
     """∂out/∂x written chunk by chunk of input columns (one tangent sweep per chunk)."""
     n, m = x.data.size, out.data.size
-    step = _chunk(n, n + m, max(x.dtype.itemsize, out.dtype.itemsize), result_bytes, out)
+    step = _chunk(n, n + m, max(x.dtype.itemsize, out.dtype.itemsize), result_bytes, out, [x])
     jac = None
     for start in range(0, n, step):
         k = min(step, n - start)
