@@ -66,6 +66,7 @@ from typing import Any, Union
 
 from . import notation
 from .catalogue import named_functions
+from .i18n import N_, _
 
 __all__ = [
     "BinaryOp",
@@ -151,28 +152,28 @@ _REFUSED_BINOPS: Mapping[type, str] = MappingProxyType(
 )
 _REFUSED_NODES: Mapping[type, str] = MappingProxyType(
     {
-        ast.Attribute: "attribute access is not allowed",
-        ast.Subscript: "indexing and slicing are not allowed",
-        ast.Slice: "slices are not allowed",
-        ast.Lambda: "lambda is not allowed",
-        ast.ListComp: "comprehensions are not allowed",
-        ast.SetComp: "comprehensions are not allowed",
-        ast.DictComp: "comprehensions are not allowed",
-        ast.GeneratorExp: "generator expressions are not allowed",
-        ast.List: "lists are not allowed",
-        ast.Tuple: "tuples are not allowed",
-        ast.Set: "sets are not allowed",
-        ast.Dict: "dicts are not allowed",
-        ast.Compare: "comparisons are not allowed",
-        ast.BoolOp: "boolean operators (and, or) are not allowed",
-        ast.IfExp: "conditional expressions (x if c else y) are not allowed",
-        ast.NamedExpr: "assignment expressions (:=) are not allowed",
-        ast.JoinedStr: "f-strings are not allowed",
-        ast.FormattedValue: "f-strings are not allowed",
-        ast.Starred: "starred arguments are not allowed",
-        ast.Await: "await is not allowed",
-        ast.Yield: "yield is not allowed",
-        ast.YieldFrom: "yield is not allowed",
+        ast.Attribute: N_("attribute access is not allowed"),
+        ast.Subscript: N_("indexing and slicing are not allowed"),
+        ast.Slice: N_("slices are not allowed"),
+        ast.Lambda: N_("lambda is not allowed"),
+        ast.ListComp: N_("comprehensions are not allowed"),
+        ast.SetComp: N_("comprehensions are not allowed"),
+        ast.DictComp: N_("comprehensions are not allowed"),
+        ast.GeneratorExp: N_("generator expressions are not allowed"),
+        ast.List: N_("lists are not allowed"),
+        ast.Tuple: N_("tuples are not allowed"),
+        ast.Set: N_("sets are not allowed"),
+        ast.Dict: N_("dicts are not allowed"),
+        ast.Compare: N_("comparisons are not allowed"),
+        ast.BoolOp: N_("boolean operators (and, or) are not allowed"),
+        ast.IfExp: N_("conditional expressions (x if c else y) are not allowed"),
+        ast.NamedExpr: N_("assignment expressions (:=) are not allowed"),
+        ast.JoinedStr: N_("f-strings are not allowed"),
+        ast.FormattedValue: N_("f-strings are not allowed"),
+        ast.Starred: N_("starred arguments are not allowed"),
+        ast.Await: N_("await is not allowed"),
+        ast.Yield: N_("yield is not allowed"),
+        ast.YieldFrom: N_("yield is not allowed"),
     }
 )
 
@@ -270,7 +271,7 @@ class Expression:
     @property
     def read_as(self) -> str:
         """The line to echo to the user: ``read as: 2*x**2 + exp(x)`` and the notes."""
-        return "; ".join([f"read as: {self.reading}", *self.notes])
+        return "; ".join([_("read as: {reading}").format(reading=self.reading), *self.notes])
 
     @property
     def rewritten(self) -> bool:
@@ -294,16 +295,19 @@ class Expression:
         missing = [name for name in self.variables if name not in env]
         if missing:
             if len(missing) == 1:
-                raise ExpressionError(f"missing value for variable '{missing[0]}'")
+                raise ExpressionError(
+                    _("missing value for variable '{name}'").format(name=missing[0]))
             names = ", ".join(f"'{name}'" for name in missing)
-            raise ExpressionError(f"missing values for variables {names}")
+            raise ExpressionError(_("missing values for variables {names}").format(names=names))
         if strict:
             extra = [name for name in env if name not in self.variables]
             if extra:
-                uses = ", ".join(self.variables) if self.variables else "no variables"
+                uses = ", ".join(self.variables) if self.variables else _("no variables")
                 names = ", ".join(f"'{name}'" for name in extra)
-                noun = "variable" if len(extra) == 1 else "variables"
-                raise ExpressionError(f"unknown {noun} {names} (the expression uses {uses})")
+                message = (_("unknown variable {names} (the expression uses {uses})")
+                           if len(extra) == 1 else
+                           _("unknown variables {names} (the expression uses {uses})"))
+                raise ExpressionError(message.format(names=names, uses=uses))
         fns = dagrad_functions() if functions is None else functions
         return fold(self.tree, _values(env, fns))
 
@@ -354,7 +358,8 @@ def fold(node: Node, algebra: Algebra) -> Any:
             fn = algebra.functions[node.name]
         except KeyError:
             raise ExpressionError(
-                f"no implementation for function '{node.name}' in the functions mapping"
+                _("no implementation for function '{name}' in the functions mapping").format(
+                    name=node.name)
             ) from None
         return fn(*(fold(arg, algebra) for arg in node.args))
     raise TypeError(f"not an expression node: {node!r}")  # pragma: no cover
@@ -380,8 +385,9 @@ def _value_power(base: Any, exponent: Any, node: Power) -> Any:
     if (isinstance(base, plain) and isinstance(exponent, plain) and base < 0
             and not float(exponent).is_integer()):
         raise ExpressionError(
-            f"{unparse(node)} at base {base} and exponent {exponent}: a variable power is "
-            "exp(exponent*log(base)), defined for a base > 0")
+            _("{power} at base {base} and exponent {exponent}: a variable power is "
+              "exp(exponent*log(base)), defined for a base > 0").format(
+                power=unparse(node), base=base, exponent=exponent))
     return base**exponent
 
 
@@ -441,9 +447,10 @@ def parse(src: str) -> Expression:
     if not isinstance(src, str):
         raise TypeError(f"expression must be a str, not {type(src).__name__}")
     if len(src) > MAX_LENGTH:
-        raise ExpressionError(f"expression too long ({len(src)} characters; limit {MAX_LENGTH})")
+        raise ExpressionError(_("expression too long ({count} characters; limit {limit})").format(
+            count=len(src), limit=MAX_LENGTH))
     if not src.strip():
-        raise ExpressionError("empty expression")
+        raise ExpressionError(_("empty expression"))
     _scan(src)
     try:
         rewrite = notation.rewrite(src, functions={*FUNCTIONS, *ALIASES}, constants=CONSTANTS)
@@ -458,16 +465,28 @@ def parse(src: str) -> Expression:
             warnings.simplefilter("ignore", SyntaxWarning)
             module = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        where = f" at column {rewrite.column(exc.offset - 1 + indent)}" if exc.offset else ""
-        raise ExpressionError(f"invalid syntax: {exc.msg}{where}") from None
+        where = (_(" at column {column}").format(column=rewrite.column(exc.offset - 1 + indent))
+                 if exc.offset else "")
+        why = _(exc.msg) if exc.msg in _PYTHON_SYNTAX_MESSAGES else exc.msg
+        raise ExpressionError(_("invalid syntax: {why}{where}").format(why=why, where=where)) \
+            from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
-        raise ExpressionError(f"expression could not be parsed ({type(exc).__name__})") from None
+        raise ExpressionError(_("expression could not be parsed ({error})").format(
+            error=type(exc).__name__)) from None
     _check_size(module.body)
     builder = _Builder(text, indent, src, rewrite)
     tree = builder.build(module.body)
     variables = tuple(sorted(builder.variables, key=_natural_key))
     return Expression(source=src, variables=variables, tree=tree, canonical=canonical,
                       notes=tuple(dict.fromkeys(builder.notes)))
+
+
+#: Python's own SyntaxError texts that have a German entry (the common ones); others stay as
+#: Python wrote them.
+_PYTHON_SYNTAX_MESSAGES = frozenset({
+    N_("invalid syntax"), N_("unexpected EOF while parsing"), N_("'(' was never closed"),
+    N_("unmatched ')'"), N_("invalid decimal literal"), N_("unterminated string literal"),
+})
 
 
 def _scan(src: str) -> None:
@@ -478,20 +497,26 @@ def _scan(src: str) -> None:
         if ch in "([{":
             depth += 1
             if depth > MAX_NESTING:
-                raise ExpressionError(f"nesting too deep (limit {MAX_NESTING}) at column {column}")
+                raise ExpressionError(
+                    _("nesting too deep (limit {limit}) at column {column}").format(
+                        limit=MAX_NESTING, column=column))
         elif ch in ")]}":
             depth = max(depth - 1, 0)
         elif ch in "\n\r":
-            raise ExpressionError(f"line breaks are not allowed (column {column})")
+            raise ExpressionError(_("line breaks are not allowed (column {column})").format(
+                column=column))
         elif ch == "\\":
-            raise ExpressionError(f"backslashes are not allowed (column {column})")
+            raise ExpressionError(_("backslashes are not allowed (column {column})").format(
+                column=column))
         elif ch == "#":
-            raise ExpressionError(f"comments are not allowed (column {column})")
+            raise ExpressionError(_("comments are not allowed (column {column})").format(
+                column=column))
         elif not (" " <= ch <= "~" or ch == "\t" or ch in notation.ACCEPTED):
             raise ExpressionError(
-                f"character {ch!r} (U+{ord(ch):04X}) is not allowed at column {column}; "
-                "only printable ASCII and the math signs " + " ".join(sorted(notation.ACCEPTED))
-                + " are accepted"
+                _("character {char} (U+{code}) is not allowed at column {column}; only "
+                  "printable ASCII and the math signs {signs} are accepted").format(
+                    char=repr(ch), code=f"{ord(ch):04X}", column=column,
+                    signs=" ".join(sorted(notation.ACCEPTED)))
             )
 
 
@@ -502,8 +527,9 @@ def _check_nesting(canonical: str, rewrite: notation.Rewrite) -> None:
         if ch == "(":
             depth += 1
             if depth > MAX_NESTING:
-                raise ExpressionError(f"nesting too deep (limit {MAX_NESTING}; |...| and √ count "
-                                      f"as brackets) at column {rewrite.column(offset)}")
+                raise ExpressionError(_("nesting too deep (limit {limit}; |...| and √ count as "
+                                        "brackets) at column {column}").format(
+                    limit=MAX_NESTING, column=rewrite.column(offset)))
         elif ch == ")":
             depth = max(depth - 1, 0)
 
@@ -520,11 +546,12 @@ def _check_size(body: ast.expr) -> None:
             deepest = max(deepest, depth)
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     if count > MAX_NODES:
-        raise ExpressionError(f"expression too large ({count} nodes; limit {MAX_NODES})")
+        raise ExpressionError(_("expression too large ({count} nodes; limit {limit})").format(
+            count=count, limit=MAX_NODES))
     if deepest > MAX_TREE_DEPTH:
         raise ExpressionError(
-            f"expression nested too deeply (syntax tree depth {deepest}; limit {MAX_TREE_DEPTH})"
-        )
+            _("expression nested too deeply (syntax tree depth {depth}; limit {limit})").format(
+                depth=deepest, limit=MAX_TREE_DEPTH))
 
 
 def _natural_key(name: str) -> tuple[Any, ...]:
@@ -553,7 +580,7 @@ class _Builder:
 
     def _where(self, node: ast.AST) -> str:
         col = getattr(node, "col_offset", None)
-        return f" at column {self._column(col)}" if col is not None else ""
+        return _(" at column {column}").format(column=self._column(col)) if col is not None else ""
 
     def _snippet(self, node: ast.AST) -> str:
         if self.rewrite is None or getattr(node, "end_col_offset", None) is None:
@@ -580,26 +607,28 @@ class _Builder:
             if isinstance(node.op, ast.UAdd):
                 return self.build(node.operand)
             op = "not" if isinstance(node.op, ast.Not) else "~"
-            raise self._fail(f"operator '{op}' is not allowed", node)
+            raise self._fail(_("operator '{op}' is not allowed").format(op=op), node)
         if isinstance(node, ast.BinOp):
             return self._binop(node)
         if isinstance(node, ast.Call):
             return self._call(node)
-        message = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
+        message = (_(_REFUSED_NODES[type(node)]) if type(node) in _REFUSED_NODES else
+                   _("{kind} is not allowed").format(kind=type(node).__name__))
         raise self._fail(message, node)
 
     def _number(self, node: ast.Constant) -> Number:
         value = node.value
         if isinstance(value, bool) or value is None or value is Ellipsis:
-            raise self._fail(f"constant {value!r} is not allowed", node)
+            raise self._fail(_("constant {value} is not allowed").format(value=repr(value)), node)
         if isinstance(value, (str, bytes)):
-            raise self._fail("strings are not allowed", node)
+            raise self._fail(_("strings are not allowed"), node)
         if isinstance(value, complex):
-            raise self._fail("complex numbers are not allowed", node)
+            raise self._fail(_("complex numbers are not allowed"), node)
         if not isinstance(value, (int, float)):  # pragma: no cover - no other literal kinds
-            raise self._fail("literal is not allowed", node)
+            raise self._fail(_("literal is not allowed"), node)
         if not (abs(value) <= MAX_LITERAL):  # also catches inf and nan
-            raise self._fail(f"number out of range (limit {MAX_LITERAL:g})", node)
+            raise self._fail(
+                _("number out of range (limit {limit})").format(limit=f"{MAX_LITERAL:g}"), node)
         text = ast.get_source_segment(self.src, node) or repr(value)
         return Number(value, text)
 
@@ -609,18 +638,18 @@ class _Builder:
             return Constant(name)
         if name in FUNCTIONS or name in ALIASES:
             raise ExpressionError(
-                f"function '{name}' used as a variable{self._where(node)}; call it: {name}(...)"
-            )
+                _("function '{name}' used as a variable{where}; call it: {name}(...)").format(
+                    name=name, where=self._where(node)))
         if name.startswith("_") or "__" in name or not _NAME_RE.match(name):
             raise ExpressionError(
-                f"name '{name}' is not allowed{self._where(node)}: names start with a letter "
-                "and contain only letters, digits and single underscores"
-            )
+                _("name '{name}' is not allowed{where}: names start with a letter and contain "
+                  "only letters, digits and single underscores").format(
+                    name=name, where=self._where(node)))
         if len(name) > MAX_NAME_LENGTH:
             raise ExpressionError(
-                f"name '{name[:20]}...' too long{self._where(node)} "
-                f"({len(name)} characters; limit {MAX_NAME_LENGTH})"
-            )
+                _("name '{name}...' too long{where} ({count} characters; limit {limit})").format(
+                    name=name[:20], where=self._where(node), count=len(name),
+                    limit=MAX_NAME_LENGTH))
         self.variables.setdefault(name, None)
         return Variable(name)
 
@@ -628,7 +657,8 @@ class _Builder:
         op_type = type(node.op)
         if op_type in _REFUSED_BINOPS:
             raise self._fail(
-                f"operator '{_REFUSED_BINOPS[op_type]}' is not allowed; allowed: + - * / **",
+                _("operator '{op}' is not allowed; allowed: + - * / **").format(
+                    op=_REFUSED_BINOPS[op_type]),
                 node,
             )
         if isinstance(node.op, ast.Pow):
@@ -638,7 +668,7 @@ class _Builder:
         if isinstance(node.op, ast.Div):
             denominator = self._fold(node.right)
             if denominator == 0:
-                raise self._fail("division by zero", node)
+                raise self._fail(_("division by zero"), node)
         self._fold(node)  # bounds-check a constant sub-expression
         return BinaryOp(_BINOPS[op_type], left, right)
 
@@ -651,7 +681,8 @@ class _Builder:
             return self._variable_power(node, base, exponent)
         b = self._fold(node.left)
         if b is None and abs(p) > MAX_EXPONENT:
-            raise self._fail(f"exponent too large (limit {MAX_EXPONENT})", node)
+            raise self._fail(
+                _("exponent too large (limit {limit})").format(limit=MAX_EXPONENT), node)
         if b is not None:
             self._fold(node)  # checks the constant power's bounds
         exponent_value: int | float = int(p) if float(p).is_integer() else p
@@ -665,12 +696,13 @@ class _Builder:
         b = self._fold(node.left)
         if b is not None and b <= 0:
             raise self._fail(
-                "a variable exponent needs a positive constant base (b**y is exp(y*log(b)))",
+                _("a variable exponent needs a positive constant base (b**y is exp(y*log(b)))"),
                 node)
         if b is None:
             x, y = unparse(base), unparse(exponent)
             self.notes.append(
-                f"{_wrap(x)}**{_wrap(y)} = exp({_wrap(y)}*log({x})) is defined for {x} > 0")
+                _("{formula} is defined for {x} > 0").format(
+                    formula=f"{_wrap(x)}**{_wrap(y)} = exp({_wrap(y)}*log({x}))", x=x))
         return Power(base, exponent, None)
 
     def _check_chain(self, node: ast.BinOp) -> None:
@@ -695,8 +727,9 @@ class _Builder:
         right = self._snippet(node.right)
         second = f"({a}^{b})^{c}" if node.right is inner else f"{a}^(({b})^{c})"
         raise ExpressionError(
-            f"'{self._snippet(node)}'{self._where(node)} is ambiguous: write {a}^({right}) or "
-            f"{second}")
+            _("'{snippet}'{where} is ambiguous: write {first} or {second}").format(
+                snippet=self._snippet(node), where=self._where(node), first=f"{a}^({right})",
+                second=second))
 
     def _bracketed(self, node: ast.expr) -> bool:
         """True when the canonical text has '(' right before ``node`` (blanks skipped)."""
@@ -711,34 +744,39 @@ class _Builder:
     def _call(self, node: ast.Call) -> Node:
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
-                raise self._fail("attribute access is not allowed", node.func)
-            raise self._fail("only the known functions can be called", node)
+                raise self._fail(_("attribute access is not allowed"), node.func)
+            raise self._fail(_("only the known functions can be called"), node)
         name = ALIASES.get(node.func.id, node.func.id)
         if name not in FUNCTIONS:
-            product = (f"; for a product write {name}*(...)"
+            product = (_("; for a product write {name}*(...)").format(name=name)
                        if len(node.args) == 1 and not node.keywords else "")
             raise ExpressionError(
-                f"unknown function '{name}'{self._where(node)}; known: {_KNOWN}{product}")
+                _("unknown function '{name}'{where}; known: {known}{product}").format(
+                    name=name, where=self._where(node), known=_KNOWN, product=product))
         if node.keywords:
-            raise self._fail("keyword arguments are not allowed", node)
+            raise self._fail(_("keyword arguments are not allowed"), node)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise self._fail("starred arguments are not allowed", arg)
+                raise self._fail(_("starred arguments are not allowed"), arg)
         low, high = FUNCTIONS[name]
         if not low <= len(node.args) <= high:
-            between = "or" if high == low + 1 else "to"
-            wanted = str(low) if low == high else f"{low} {between} {high}"
-            raise self._fail(
-                f"{name}() takes {wanted} argument{'s' if high > 1 else ''}, got {len(node.args)}",
-                node,
-            )
+            if low == high:
+                message = (_("{name}() takes {low} argument, got {got}") if high == 1 else
+                           _("{name}() takes {low} arguments, got {got}"))
+            elif high == low + 1:
+                message = _("{name}() takes {low} or {high} arguments, got {got}")
+            else:
+                message = _("{name}() takes {low} to {high} arguments, got {got}")
+            raise self._fail(message.format(name=name, low=low, high=high, got=len(node.args)),
+                             node)
         args = tuple(self.build(arg) for arg in node.args)
         spec = named_functions().get(name)
         for arg, attribute in zip(node.args[spec.inputs:] if spec else (),
                                   spec.attributes if spec else (), strict=False):
             if self._fold(arg) is None:
-                what = "slope" if name == "leaky_relu" else attribute
-                raise self._fail(f"the {what} of {name} must be a constant", arg)
+                message = (_("the slope of {name} must be a constant") if name == "leaky_relu"
+                           else _("the {what} of {name} must be a constant"))
+                raise self._fail(message.format(what=attribute, name=name), arg)
         return Call(name, args)
 
     # -- bounded constant folding (only to check; the tree keeps its structure)
@@ -767,29 +805,30 @@ class _Builder:
             result = a * b
         elif isinstance(node.op, ast.Div):
             if b == 0:
-                raise self._fail("division by zero", node)
+                raise self._fail(_("division by zero"), node)
             result = a / b
         else:
             result = self._constant_power(a, b, node)
         if not (abs(result) <= MAX_CONSTANT):
-            raise self._fail(f"constant too large (limit {MAX_CONSTANT:g})", node)
+            raise self._fail(_("constant too large (limit {limit})").format(
+                limit=f"{MAX_CONSTANT:g}"), node)
         return result
 
     def _constant_power(self, base: float, exponent: float, node: ast.BinOp) -> float:
         if abs(exponent) > MAX_CONSTANT_EXPONENT:
             raise ExpressionError(
-                f"exponent too large: {self._snippet(node)}{self._where(node)} "
-                f"(limit {MAX_CONSTANT_EXPONENT} for a constant base)"
-            )
+                _("exponent too large: {snippet}{where} (limit {limit} for a constant base)")
+                .format(snippet=self._snippet(node), where=self._where(node),
+                        limit=MAX_CONSTANT_EXPONENT))
         if base == 0 and exponent < 0:
-            raise self._fail("zero raised to a negative power", node)
+            raise self._fail(_("zero raised to a negative power"), node)
         if base < 0 and not exponent.is_integer():
-            raise self._fail("negative base with a non-integer exponent", node)
+            raise self._fail(_("negative base with a non-integer exponent"), node)
         if base != 0 and exponent * math.log10(abs(base)) > math.log10(MAX_CONSTANT):
             raise ExpressionError(
-                f"exponent too large: {self._snippet(node)}{self._where(node)} "
-                f"(the result would exceed {MAX_CONSTANT:g})"
-            )
+                _("exponent too large: {snippet}{where} (the result would exceed {limit})").format(
+                    snippet=self._snippet(node), where=self._where(node),
+                    limit=f"{MAX_CONSTANT:g}"))
         return math.pow(base, exponent)
 
 
@@ -874,7 +913,7 @@ def _assignment_items(text: str) -> Iterator[str]:
     for piece in pieces:
         words = piece.split()
         if not words:
-            raise ExpressionError(f"empty item in assignments {text!r}")
+            raise ExpressionError(_("empty item in assignments {text}").format(text=repr(text)))
         yield from words
 
 
@@ -883,7 +922,8 @@ def parse_assignments(text: str) -> dict[str, float]:
     if not isinstance(text, str):
         raise TypeError(f"assignments must be a str, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"assignments too long ({len(text)} characters; limit {MAX_LENGTH})")
+        raise ExpressionError(_("assignments too long ({count} characters; limit {limit})").format(
+            count=len(text), limit=MAX_LENGTH))
     result: dict[str, float] = {}
     if not text.strip():
         return result
@@ -892,18 +932,24 @@ def parse_assignments(text: str) -> dict[str, float]:
         if match is None:
             name, sep, value = item.partition("=")
             if sep and _NAME_RE.match(name) and _NUMBER_WORDS.match(value):
-                raise ExpressionError(f"value of '{name}' is not finite in '{item}'")
-            raise ExpressionError(f"invalid assignment '{item}' (expected NAME=NUMBER)")
+                raise ExpressionError(_("value of '{name}' is not finite in '{item}'").format(
+                    name=name, item=item))
+            raise ExpressionError(_("invalid assignment '{item}' (expected NAME=NUMBER)").format(
+                item=item))
         name = match["name"]
         if "__" in name or len(name) > MAX_NAME_LENGTH:
-            raise ExpressionError(f"invalid variable name in '{item}'")
+            raise ExpressionError(_("invalid variable name in '{item}'").format(item=item))
         if name in CONSTANTS or name in FUNCTIONS:
-            kind = "a constant" if name in CONSTANTS else "a function"
-            raise ExpressionError(f"'{name}' is {kind}, not a variable, in '{item}'")
+            message = (_("'{name}' is a constant, not a variable, in '{item}'")
+                       if name in CONSTANTS else
+                       _("'{name}' is a function, not a variable, in '{item}'"))
+            raise ExpressionError(message.format(name=name, item=item))
         if name in result:
-            raise ExpressionError(f"duplicate assignment of '{name}' in '{item}'")
+            raise ExpressionError(_("duplicate assignment of '{name}' in '{item}'").format(
+                name=name, item=item))
         value = float(match["value"])
         if not math.isfinite(value):
-            raise ExpressionError(f"value of '{name}' is not finite in '{item}'")
+            raise ExpressionError(_("value of '{name}' is not finite in '{item}'").format(
+                    name=name, item=item))
         result[name] = value
     return result

@@ -154,15 +154,28 @@ def _catalog(language: str) -> tuple[Path, Path]:
 
 def compile_catalogs(directory: str | os.PathLike | None = None) -> list[Path]:
     """Write ``dagrad.mo`` beside every ``dagrad.po`` under ``directory`` (default: the
-    package's locale folder) atomically; returns the files written."""
-    from .atomic import atomic_write
+    package's locale folder) atomically; returns the files written.
 
+    The write is a temporary file renamed over the target (``os.replace``), done here rather
+    than with :mod:`dagrad.atomic`: that module's ``load_npz`` reaches ``dagrad.npz``, whose
+    errors are translated through this module, and the import graph must have no circle."""
     root = Path(directory) if directory is not None else LOCALE_DIR
     written = []
     for po in sorted(root.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         mo = po.with_suffix(".mo")
-        with atomic_write(mo, "wb") as fh:
-            fh.write(compile_po(po))
+        data = compile_po(po)
+        tmp = mo.parent / f".{mo.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0666 minus the umask
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, mo)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         written.append(mo)
     return written
 

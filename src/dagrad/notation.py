@@ -36,6 +36,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from .i18n import _
+
 __all__ = ["NotationError", "Rewrite", "SUPERSCRIPTS", "SIGNS", "rewrite"]
 
 #: Superscript characters and what they stand for in an exponent.
@@ -130,13 +132,15 @@ def _check_name(tok: _Token, functions: Collection[str], constants: Collection[s
         tail = name[len(known):]
         if name.startswith(known) and _VARIABLE_TAIL.match(tail):
             if known in constants:
-                also = f" or exp({tail})" if known == "e" else ""
+                also = _(" or exp({tail})").format(tail=tail) if known == "e" else ""
                 raise NotationError(
-                    f"'{name}' at column {tok.column} is ambiguous: write {known}*{tail}{also} "
-                    "(a variable's name cannot start with a constant's name and one letter)")
+                    _("'{name}' at column {column} is ambiguous: write {product}{also} (a "
+                      "variable's name cannot start with a constant's name and one letter)")
+                    .format(name=name, column=tok.column, product=f"{known}*{tail}", also=also))
             raise NotationError(
-                f"'{name}' at column {tok.column} is ambiguous: write {known}({tail}) "
-                "(a variable's name cannot start with a function's name and one letter)")
+                _("'{name}' at column {column} is ambiguous: write {call} (a variable's name "
+                  "cannot start with a function's name and one letter)")
+                .format(name=name, column=tok.column, call=f"{known}({tail})"))
 
 
 class _Rewriter:
@@ -165,13 +169,14 @@ class _Rewriter:
                 self.out.put(tok.text, tok.column, literal=True)
             else:
                 self.step(tok, following[id(tok)])
-        for kind, column, _ in reversed(self.groups):
+        for kind, column, _call in reversed(self.groups):
             if kind == "|":
-                raise self.fail(f"unmatched '|' at column {column}: close it, or write abs(...)")
+                raise self.fail(_("unmatched '|' at column {column}: close it, or write abs(...)")
+                                .format(column=column))
         if self.sqrt_pending:
             column = self.sqrt_pending[-1][1]
-            raise self.fail(f"'√' at column {column} has nothing to take the root of: "
-                            "write sqrt(...)")
+            raise self.fail(_("'√' at column {column} has nothing to take the root of: write "
+                              "sqrt(...)").format(column=column))
         return Rewrite("".join(self.out.parts), tuple(self.out.columns),
                        frozenset(self.out.carets))
 
@@ -185,43 +190,52 @@ class _Rewriter:
         assert t is not None
         if keyword.iskeyword(tok.text) or (prev == "name" and keyword.iskeyword(t.text)):
             return  # Python's keywords: the parser names what is not allowed
-        here = f"'{'|' if prev == '|close' else t.text}' then '{tok.text}' at column {tok.column}"
+        here = _("'{left}' then '{right}' at column {column}").format(
+            left="|" if prev == "|close" else t.text, right=tok.text, column=tok.column)
         if prev == "name":
             if t.text in self.functions:
-                raise self.fail(f"write {t.text}({tok.text if starts != '(' else '...'}): "
-                                f"a function's argument goes in brackets ({here})")
+                raise self.fail(_("write {call}: a function's argument goes in brackets ({here})")
+                                .format(call=f"{t.text}({tok.text if starts != '(' else '...'})",
+                                        here=here))
             if starts == "(":  # x(y+1): pass to the parser, which names the unknown function
                 return
-            raise self.fail(f"{here} is ambiguous: write {t.text}*{tok.text} for a product")
+            raise self.fail(_("{here} is ambiguous: write {product} for a product").format(
+                here=here, product=f"{t.text}*{tok.text}"))
         if prev == "|close":
-            raise self.fail(f"ambiguous bars: {here}; write abs(...) and '*' explicitly, "
-                            f"e.g. abs(x)*y or abs(x*abs(y))")
+            raise self.fail(_("ambiguous bars: {here}; write abs(...) and '*' explicitly, e.g. "
+                              "abs(x)*y or abs(x*abs(y))").format(here=here))
         if prev == ")":
             if self.closed_call:
-                raise self.fail(f"{here}: write '*' between a function's value and what "
-                                "follows, e.g. exp(x)*(y)")
+                raise self.fail(_("{here}: write '*' between a function's value and what "
+                                  "follows, e.g. exp(x)*(y)").format(here=here))
             if starts in ("number", "name"):
-                raise self.fail(f"{here} is ambiguous: write (...)*{tok.text} for a product")
+                raise self.fail(_("{here} is ambiguous: write {product} for a product").format(
+                    here=here, product=f"(...)*{tok.text}"))
         if prev == "number":
             if starts == "number":
-                raise self.fail(f"{here}: two numbers with no operator; write {t.text}*"
-                                f"{tok.text}")
+                raise self.fail(_("{here}: two numbers with no operator; write {product}")
+                                .format(here=here, product=f"{t.text}*{tok.text}"))
             if starts == "name" and tok.column == t.column + len(t.text):
                 glued = t.text + tok.text
                 if tok.text[0] in "jJ":
-                    raise self.fail(f"complex numbers are not allowed ('{glued}') at column "
-                                    f"{t.column}; for a product write {t.text}*{tok.text}")
+                    raise self.fail(_("complex numbers are not allowed ('{glued}') at column "
+                                      "{column}; for a product write {product}").format(
+                        glued=glued, column=t.column, product=f"{t.text}*{tok.text}"))
             before = self.history[-2::-1]  # the keys before the number, nearest first
             if before[:1] in (["-"], ["+"]):
                 before = before[1:]
             if before[:1] == ["/"]:
-                raise self.fail(f"'/{t.text}{tok.text}' at column {t.column - 1} is ambiguous: "
-                                f"write /({t.text}*{tok.text}) to divide by the product, or "
-                                f"/{t.text}*{tok.text} to multiply the quotient")
+                raise self.fail(_("'{typed}' at column {column} is ambiguous: write {grouped} to "
+                                  "divide by the product, or {plain} to multiply the quotient")
+                                .format(typed=f"/{t.text}{tok.text}", column=t.column - 1,
+                                        grouped=f"/({t.text}*{tok.text})",
+                                        plain=f"/{t.text}*{tok.text}"))
             if before[:1] in (["^"], ["**"]):
-                raise self.fail(f"'^{t.text}{tok.text}' at column {t.column - 1} is ambiguous: "
-                                f"write ^({t.text}*{tok.text}) for a product in the exponent, "
-                                f"or ^{t.text}*{tok.text} to multiply the power")
+                raise self.fail(_("'{typed}' at column {column} is ambiguous: write {grouped} for "
+                                  "a product in the exponent, or {plain} to multiply the power")
+                                .format(typed=f"^{t.text}{tok.text}", column=t.column - 1,
+                                        grouped=f"^({t.text}*{tok.text})",
+                                        plain=f"^{t.text}*{tok.text}"))
         self.out.put("*", tok.column)
 
     def step(self, tok: _Token, nxt: _Token | None) -> None:
@@ -235,8 +249,8 @@ class _Rewriter:
             if text in self.functions and not is_call:
                 follow = f" {nxt.text}" if nxt is not None else ""
                 if nxt is not None and nxt.kind in ("number", "name"):
-                    raise self.fail(f"'{text}{follow}' at column {column}: write "
-                                    f"{text}({nxt.text})")
+                    raise self.fail(_("'{typed}' at column {column}: write {call}").format(
+                        typed=f"{text}{follow}", column=column, call=f"{text}({nxt.text})"))
             if not is_call:
                 self.operand_done()
             return
@@ -249,10 +263,11 @@ class _Rewriter:
         if kind == "sup":
             digits = "".join(SUPERSCRIPTS[c] for c in text)
             if not re.fullmatch(r"[-+]?\d+", digits):
-                raise self.fail(f"superscript '{text}' at column {column} is not an integer "
-                                "exponent: write ^(...)")
+                raise self.fail(_("superscript '{text}' at column {column} is not an integer "
+                                  "exponent: write ^(...)").format(text=text, column=column))
             if not self.prev_ends_operand():
-                raise self.fail(f"superscript '{text}' at column {column} has no base")
+                raise self.fail(_("superscript '{text}' at column {column} has no base").format(
+                    text=text, column=column))
             self.out.put("**", column, caret=True)
             self.out.put(digits, column)
             self.set_prev("sup", tok)
@@ -272,8 +287,8 @@ class _Rewriter:
             if self.prev_ends_operand():
                 self.juxtapose(tok, "√")
             if nxt is None or not (nxt.kind in ("number", "name") or nxt.text in "(|√"):
-                raise self.fail(f"'√' at column {column} must be followed by a number, a name "
-                                "or a bracket: write sqrt(...)")
+                raise self.fail(_("'√' at column {column} must be followed by a number, a name "
+                                  "or a bracket: write sqrt(...)").format(column=column))
             self.out.put("sqrt(", column)
             self.sqrt_pending.append((len(self.groups), column))
             self.set_prev("√", tok)
@@ -293,8 +308,8 @@ class _Rewriter:
             if self.groups and self.groups[-1][0] == "(":
                 call = self.groups.pop()[2]
             elif self.groups:
-                raise self.fail(f"')' at column {column} closes a '|' bar opened at column "
-                                f"{self.groups[-1][1]}")
+                raise self.fail(_("')' at column {column} closes a '|' bar opened at column "
+                                  "{opened}").format(column=column, opened=self.groups[-1][1]))
             self.emit(")", column, ")")
             self.closed_call = call
             self.operand_done()
@@ -311,13 +326,14 @@ class _Rewriter:
             return
         if self.prev_ends_operand():
             if self.prev == "name":
-                raise self.fail(f"'|' at column {tok.column} after '{self.prev_token.text}' "
-                                "opens no absolute value: write abs(...) for one, '*' for a "
-                                "product ('|' is no operator)")
+                raise self.fail(_("'|' at column {column} after '{name}' opens no absolute "
+                                  "value: write abs(...) for one, '*' for a product ('|' is no "
+                                  "operator)").format(column=tok.column,
+                                                       name=self.prev_token.text))
             if self.prev == "|close":
-                raise self.fail(f"ambiguous bars: '|' at column {tok.column} follows a closed "
-                                "'|...|'; write abs(...) and '*' explicitly, e.g. abs(x)*y or "
-                                "abs(x*abs(y))")
+                raise self.fail(_("ambiguous bars: '|' at column {column} follows a closed "
+                                  "'|...|'; write abs(...) and '*' explicitly, e.g. abs(x)*y or "
+                                  "abs(x*abs(y))").format(column=tok.column))
             self.juxtapose(tok, "|open")
         self.groups.append(("|", tok.column, False))
         self.emit("abs(", tok.column, "|open")
@@ -326,13 +342,13 @@ class _Rewriter:
         """An operand ended at the current depth: close the √ waiting for it."""
         depth = len(self.groups)
         while self.sqrt_pending and self.sqrt_pending[-1][0] == depth:
-            _, column = self.sqrt_pending.pop()
+            _depth, column = self.sqrt_pending.pop()
             self.out.put(")", self.out.columns[-1] if self.out.columns else column)
             following = self._next_after(column)
             if following is not None and (following.text in ("^", "**")
                                           or following.kind == "sup"):
-                raise self.fail(f"'√' at column {column} followed by a power is ambiguous: "
-                                "write sqrt(x^2) or sqrt(x)^2")
+                raise self.fail(_("'√' at column {column} followed by a power is ambiguous: "
+                                  "write sqrt(x^2) or sqrt(x)^2").format(column=column))
 
     def _next_after(self, column: int) -> _Token | None:
         last = self.out.columns[-1]

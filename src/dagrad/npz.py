@@ -19,6 +19,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.lib import format as npy_format
 
+from .i18n import _
 from .sizes import MAX_LOAD_BYTES, format_bytes
 
 __all__ = ["NpzReader", "ArrayHeader", "MAX_BYTES"]
@@ -58,20 +59,22 @@ class NpzReader:
         self._headers: dict[str, ArrayHeader] = {}
         name = self.path
         if not os.path.exists(name):
-            raise ValueError(f"{name}: no such file")
+            raise ValueError(_("{path}: no such file").format(path=name))
         if not os.path.isfile(name):
-            raise ValueError(f"{name}: not a regular file")
+            raise ValueError(_("{path}: not a regular file").format(path=name))
         self._file: IO[bytes] = open(name, "rb")  # noqa: SIM115 - closed by close()
         try:
             head = self._file.read(4)
             if head[:2] != b"PK":
-                empty = " (empty file)" if not head else ""
-                raise ValueError(f"{name}: not an .npz (zip) archive{empty}")
+                empty = _(" (empty file)") if not head else ""
+                raise ValueError(_("{path}: not an .npz (zip) archive{empty}").format(
+                    path=name, empty=empty))
             self._file.seek(0)
             try:
                 self._zip = zipfile.ZipFile(self._file)
             except Exception as exc:  # noqa: BLE001 - whatever zipfile raises, one error type
-                raise ValueError(f"{name}: corrupt or truncated archive ({_why(exc)})") from exc
+                raise ValueError(_("{path}: corrupt or truncated archive ({why})").format(
+                    path=name, why=_why(exc))) from exc
             self._infos = self._index()
         except BaseException:
             self._file.close()
@@ -83,13 +86,16 @@ class NpzReader:
         for info in self._zip.infolist():
             member = info.filename
             if not member.endswith(".npy") or info.is_dir():
-                raise ValueError(f"{self.path}: member {member!r} is not a NumPy .npy array "
-                                 "(an .npz holds only .npy members)")
+                raise ValueError(_("{path}: member {member} is not a NumPy .npy array (an .npz "
+                                   "holds only .npy members)").format(path=self.path,
+                                                                      member=repr(member)))
             key = member[:-4]
             if key in infos:
-                raise ValueError(f"{self.path}: member {member!r} appears twice")
+                raise ValueError(_("{path}: member {member} appears twice").format(
+                    path=self.path, member=repr(member)))
             if info.flag_bits & 0x1:
-                raise ValueError(f"{self.path}: member {member!r} is encrypted")
+                raise ValueError(_("{path}: member {member} is encrypted").format(
+                    path=self.path, member=repr(member)))
             infos[key] = info
         return infos
 
@@ -107,10 +113,11 @@ class NpzReader:
         try:
             return self._infos[key]
         except KeyError:
-            raise ValueError(f"{self.path}: no member {key!r}") from None
+            raise ValueError(_("{path}: no member {key}").format(path=self.path,
+                                                                 key=repr(key))) from None
 
     def _where(self, key: str) -> str:
-        return f"{self.path}: member {key + '.npy'!r}"
+        return _("{path}: member {member}").format(path=self.path, member=repr(key + ".npy"))
 
     def _open(self, key: str) -> tuple[IO[bytes], ArrayHeader]:
         """Open a member positioned at its data, with its validated header."""
@@ -119,7 +126,8 @@ class NpzReader:
         try:
             f = self._zip.open(info)
         except Exception as exc:  # noqa: BLE001 - unsupported compression, bad local header, ...
-            raise ValueError(f"{where}: cannot open ({_why(exc)})") from exc
+            raise ValueError(_("{where}: cannot open ({why})").format(where=where,
+                                                                      why=_why(exc))) from exc
         try:
             try:
                 version = npy_format.read_magic(f)
@@ -128,22 +136,27 @@ class NpzReader:
                 elif version == (2, 0):
                     shape, fortran, dtype = npy_format.read_array_header_2_0(f)
                 else:
-                    raise ValueError(f".npy format version {version} is not supported")
+                    raise ValueError(_(".npy format version {version} is not supported").format(
+                        version=version))
             except ValueError as exc:
-                raise ValueError(f"{where}: not a valid .npy header ({exc})") from exc
+                raise ValueError(_("{where}: not a valid .npy header ({why})").format(
+                    where=where, why=exc)) from exc
             except Exception as exc:  # noqa: BLE001 - bad CRC, inflate error, early end
-                raise ValueError(f"{where}: corrupt or truncated ({_why(exc)})") from exc
+                raise ValueError(_("{where}: corrupt or truncated ({why})").format(
+                    where=where, why=_why(exc))) from exc
             if dtype.hasobject:
-                raise ValueError(f"{where}: holds object arrays (dtype {dtype}), refused: "
-                                 "loading them would need pickle")
+                raise ValueError(_("{where}: holds object arrays (dtype {dtype}), refused: "
+                                   "loading them would need pickle").format(where=where,
+                                                                           dtype=dtype))
             shape = tuple(int(n) for n in shape)
             header = ArrayHeader(key, shape, dtype, bool(fortran),
                                  math.prod(shape) * dtype.itemsize, int(f.tell()))
             if info.file_size != header.offset + header.nbytes:
                 raise ValueError(
-                    f"{where}: declares {header.describe()} of data but its zip entry holds "
-                    f"{info.file_size - header.offset} bytes after the {header.offset}-byte "
-                    "header (truncated or padded)")
+                    _("{where}: declares {what} of data but its zip entry holds {count} bytes "
+                      "after the {offset}-byte header (truncated or padded)").format(
+                        where=where, what=header.describe(),
+                        count=info.file_size - header.offset, offset=header.offset))
         except BaseException:
             f.close()
             raise
@@ -164,9 +177,11 @@ class NpzReader:
         if self.loaded + total > self.max_bytes:
             big = max(headers, key=lambda h: h.nbytes)
             raise ValueError(
-                f"{self.path}: its arrays declare {format_bytes(total)} in all, above the limit "
-                f"of {format_bytes(self.max_bytes - self.loaded)} (max_bytes); the largest is "
-                f"member {big.key + '.npy'!r}: {big.describe()}")
+                _("{path}: its arrays declare {total} in all, above the limit of {limit} "
+                  "(max_bytes); the largest is member {member}: {what}").format(
+                    path=self.path, total=format_bytes(total),
+                    limit=format_bytes(self.max_bytes - self.loaded),
+                    member=repr(big.key + ".npy"), what=big.describe()))
 
     def read(self, key: str) -> np.ndarray:
         """Load one member's array, having checked its declared size against the budget."""
@@ -187,11 +202,14 @@ class NpzReader:
                 else:
                     extra = f.read(1)  # reaching the entry's end also checks its CRC
             except Exception as exc:  # noqa: BLE001 - bad CRC, inflate error, early end
-                raise ValueError(f"{where}: corrupt or truncated ({_why(exc)})") from exc
+                raise ValueError(_("{where}: corrupt or truncated ({why})").format(
+                    where=where, why=_why(exc))) from exc
             if done < h.nbytes:
-                raise ValueError(f"{where}: truncated: {done} of {h.nbytes} data bytes")
+                raise ValueError(_("{where}: truncated: {done} of {total} data bytes").format(
+                    where=where, done=done, total=h.nbytes))
             if extra:
-                raise ValueError(f"{where}: more data than its header declares")
+                raise ValueError(_("{where}: more data than its header declares").format(
+                    where=where))
         self.loaded += h.nbytes
         return out.T if h.fortran_order else out
 

@@ -22,6 +22,8 @@ import html
 import os
 from dataclasses import dataclass
 
+from ..i18n import N_, _
+
 __all__ = ["DEFAULT_MAX_NODES", "ENV_VAR", "GraphTooLargeError", "SymbolicLimitError",
            "SymbolicLimitWarning", "Limit", "DRAW", "GRAPH", "DEPTH", "SIZE", "SECONDS",
            "MEMORY", "GRAPH_BUDGET", "SIMPLIFY_OPS", "EXPANSION_TERMS", "max_draw_nodes",
@@ -47,16 +49,17 @@ class Limit:
         try:
             return self._positive(float(raw), self.env)
         except (ValueError, OverflowError):
-            kind = "whole number" if self.whole else "number"
-            raise ValueError(f"{self.env} must be a positive {kind}, got {raw!r}") from None
+            message = (_("{name} must be a positive whole number, got {raw}") if self.whole
+                       else _("{name} must be a positive number, got {raw}"))
+            raise ValueError(message.format(name=self.env, raw=repr(raw))) from None
 
     def _positive(self, n: float, what: str) -> float:
         if n != n or n in (float("inf"), float("-inf")):
-            raise ValueError(f"{what} must be finite, got {n}")
+            raise ValueError(_("{name} must be finite, got {n}").format(name=what, n=n))
         if self.whole:
             n = int(n)
         if n <= 0 or (self.whole and n < 1):
-            raise ValueError(f"{what} must be at least 1, got {n}")
+            raise ValueError(_("{name} must be at least 1, got {n}").format(name=what, n=n))
         return n
 
 
@@ -73,16 +76,22 @@ EXPANSION_TERMS = 10_000  # nor where expanding a power of a sum would give more
 DEFAULT_MAX_NODES = DRAW.default
 ENV_VAR = DRAW.env
 
+#: action -> (the refusal, translated when raised; the argument that raises the limit; its
+#: environment variable)
 _ACTIONS = {
-    "draw": ("draw", "(Graphviz's layout time grows fast with size)",
-             "max_nodes={n} (render, to_dot, to_html)", DRAW.env,
-             "draw a smaller part (dg.graph of an intermediate tensor)"),
-    "write": ("write out the derivation of", "(one line per node and per edge)",
-              "max_nodes={n} (derivation, to_latex)", DRAW.env,
-              "write out a smaller part (dg.graph of an intermediate tensor)"),
-    "build": ("build", "(building takes time and memory in proportion)",
-              "max_nodes={n} (dg.graph, dg.trace)", GRAPH.env,
-              "take the graph of an intermediate tensor"),
+    "draw": (N_("refusing to draw a graph of {size}: the limit is {limit} (Graphviz's layout "
+                "time grows fast with size). Raise it with {arg} or the environment variable "
+                "{env}={n}, or draw a smaller part (dg.graph of an intermediate tensor)."),
+             "max_nodes={n} (render, to_dot, to_html)", DRAW.env),
+    "write": (N_("refusing to write out the derivation of a graph of {size}: the limit is "
+                 "{limit} (one line per node and per edge). Raise it with {arg} or the "
+                 "environment variable {env}={n}, or write out a smaller part (dg.graph of an "
+                 "intermediate tensor)."),
+              "max_nodes={n} (derivation, to_latex)", DRAW.env),
+    "build": (N_("refusing to build a graph of {size}: the limit is {limit} (building takes "
+                 "time and memory in proportion). Raise it with {arg} or the environment "
+                 "variable {env}={n}, or take the graph of an intermediate tensor."),
+              "max_nodes={n} (dg.graph, dg.trace)", GRAPH.env),
 }
 
 
@@ -91,14 +100,13 @@ class GraphTooLargeError(ValueError):
 
     def __init__(self, count: int, limit: int, action: str = "draw") -> None:
         self.count, self.limit, self.action = count, limit, action
-        verb, why, arg, env, instead = _ACTIONS[action]
+        message, arg, env = _ACTIONS[action]
         if action == "build":  # the walk stopped at limit + 1: the true count is not known
-            size, n = f"more than {limit:,} nodes", 10 * limit
+            size, n = _("more than {count} nodes").format(count=f"{limit:,}"), 10 * limit
         else:
-            size, n = f"{count:,} nodes", count
-        super().__init__(f"refusing to {verb} a graph of {size}: the limit is {limit:,} {why}. "
-                         f"Raise it with {arg.format(n=n)} or the environment variable "
-                         f"{env}={n}, or {instead}.")
+            size, n = _("{count} nodes").format(count=f"{count:,}"), count
+        super().__init__(_(message).format(size=size, limit=f"{limit:,}", arg=arg.format(n=n),
+                                           env=env, n=n))
 
     def __reduce__(self) -> tuple:
         return (type(self), (self.count, self.limit, self.action))
@@ -126,8 +134,10 @@ def check_size(count: int, max_nodes: int | None = None, action: str = "draw") -
 
 def too_large_svg(error: GraphTooLargeError) -> str:
     """A small SVG note standing in for a picture that was refused (for Jupyter)."""
-    lines = [f"Graph not drawn: {error.count:,} nodes > limit {error.limit:,}.",
-             f"Raise it: g.render(path, max_nodes={error.count}) or {ENV_VAR}={error.count}."]
+    lines = [_("Graph not drawn: {count} nodes > limit {limit}.").format(
+                 count=f"{error.count:,}", limit=f"{error.limit:,}"),
+             _("Raise it: {call} or {env}={count}.").format(
+                 call=f"g.render(path, max_nodes={error.count})", env=ENV_VAR, count=error.count)]
     rows = "".join(f'<text x="12" y="{24 + 20 * i}">{html.escape(t)}</text>'
                    for i, t in enumerate(lines))
     return ('<svg xmlns="http://www.w3.org/2000/svg" width="560" height="62" '
