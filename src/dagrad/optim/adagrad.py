@@ -52,10 +52,7 @@ class Adagrad(Optimizer):
                 state = self._init_state(p, group)
                 t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
-                if wd != 0:                                  # g + λp
-                    np.multiply(p.data, wd, out=t3)
-                    np.add(g, t3, out=t3)
-                    g = t3
+                g = self._decayed(g, p, wd, t3)              # g + λp
                 clr = lr / (1 + (state["step"] - 1) * lr_decay)
                 s = state["sum"]
                 np.multiply(g, g, out=t1)                    # s.addcmul_(g, g, value=1)

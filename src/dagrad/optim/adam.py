@@ -59,18 +59,8 @@ class Adam(Optimizer):
                 t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
                 step = state["step"]
-                if wd != 0:                             # g + λp
-                    np.multiply(p.data, wd, out=t3)
-                    np.add(g, t3, out=t3)
-                    g = t3
-                w = 1 - beta1                           # exp_avg.lerp_(g, w), as torch:
-                np.subtract(g, m, out=t1)
-                if abs(w) < 0.5:                        #   m + w (g − m)
-                    t1 *= w
-                    m += t1
-                else:                                   #   g − (g − m)(1 − w)
-                    t1 *= 1 - w
-                    np.subtract(g, t1, out=m)
+                g = self._decayed(g, p, wd, t3)         # g + λp
+                self._lerp(m, g, 1 - beta1, t1)         # exp_avg.lerp_(g, 1 − β₁)
                 v *= beta2                              # exp_avg_sq.mul_(β₂)
                 np.multiply(g, 1 - beta2, out=t1)       #   .addcmul_(g, g, value=1 − β₂)
                 t1 *= g

@@ -107,6 +107,27 @@ class Optimizer:
             got = buffers[id(p)] = tuple(np.empty_like(p.data) for _ in range(k))
         return got
 
+    @staticmethod
+    def _decayed(g: np.ndarray, p: Any, wd: float, out: np.ndarray) -> np.ndarray:
+        """g + λp (L2 weight decay, as torch's ``grad.add(p, alpha=λ)``) into out; g if λ = 0."""
+        if wd == 0:
+            return g
+        np.multiply(p.data, wd, out=out)
+        np.add(g, out, out=out)
+        return out
+
+    @staticmethod
+    def _lerp(avg: np.ndarray, g: np.ndarray, w: float, tmp: np.ndarray) -> None:
+        """avg ← avg + w (g − avg) in place, as ``torch.lerp_``: avg + w·(g − avg) for |w| < ½,
+        else g − (g − avg)(1 − w) (the same rounding as PyTorch's kernel)."""
+        np.subtract(g, avg, out=tmp)
+        if abs(w) < 0.5:
+            tmp *= w
+            avg += tmp
+        else:
+            tmp *= 1 - w
+            np.subtract(g, tmp, out=avg)
+
     def _record_step(self) -> None:
         """Tell ``dg.compile`` (when it is tracing) that this step runs here, to replay it."""
         trace = sys.modules.get("dagrad.compiler.trace")

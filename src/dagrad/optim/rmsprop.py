@@ -49,10 +49,7 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = np.zeros_like(p.data)
                 t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
-                if wd != 0:                                  # g + λp
-                    np.multiply(p.data, wd, out=t3)
-                    np.add(g, t3, out=t3)
-                    g = t3
+                g = self._decayed(g, p, wd, t3)              # g + λp
                 v = state["square_avg"]
                 v *= alpha                                   # v.mul_(α).addcmul_(g, g, 1 − α)
                 np.multiply(g, 1 - alpha, out=t1)
@@ -60,14 +57,7 @@ class RMSprop(Optimizer):
                 v += t1
                 if centered:
                     ga = state.setdefault("grad_avg", np.zeros_like(p.data))
-                    w = 1 - alpha                            # ḡ.lerp_(g, 1 − α), as torch
-                    np.subtract(g, ga, out=t1)
-                    if abs(w) < 0.5:
-                        t1 *= w
-                        ga += t1
-                    else:
-                        t1 *= 1 - w
-                        np.subtract(g, t1, out=ga)
+                    self._lerp(ga, g, 1 - alpha, t1)         # ḡ.lerp_(g, 1 − α)
                     np.multiply(ga, -1.0, out=t2)            # v.addcmul(ḡ, ḡ, value=−1).sqrt_()
                     t2 *= ga
                     t2 += v
