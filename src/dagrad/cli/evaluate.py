@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..atomic import atomic_write
     from ..data import load_dataset
     from ..training import evaluate, load_checkpoint, model_from_checkpoint
-    from ..training.run import CLASS_NAMES, _normalized, resolve_config
+    from ..training.run import CLASS_NAMES, eval_loader, resolve_config
 
     ckpt = load_checkpoint(args.checkpoint)
     cfg = resolve_config(ckpt.config)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(_("{dataset} samples have {size} values; the model expects "
                            "{expected}").format(dataset=dataset, size=X[0].size,
                                                 expected=cfg.get("input_dim")))
-    res = evaluate(model, (_normalized(X, cfg), y), num_classes=int(cfg.get("num_classes", 10)))
+    res = evaluate(model, eval_loader(X, y, cfg), num_classes=int(cfg.get("num_classes", 10)))
     names = CLASS_NAMES.get(dataset, [str(i) for i in range(res.confusion.shape[0])])
     print(_("checkpoint {path}: MLP {sizes} after {epochs} epoch(s) on {dataset}").format(
         path=args.checkpoint, sizes=[cfg["input_dim"], *cfg["hidden"], 10], epochs=ckpt.epoch,

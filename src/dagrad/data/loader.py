@@ -15,18 +15,30 @@ _CHUNK = 1 << 20  # values per chunk when computing statistics of non-uint8 data
 
 
 def _as_matrix(X: np.ndarray) -> np.ndarray:
-    """Flatten to (N, D) float32; uint8 pixels are scaled to [0, 1] by 1/255."""
+    """Flatten to (N, D): uint8 pixels stay uint8 (a copy; scaled per batch), others float32."""
     X = np.asarray(X)
     if X.ndim < 1:
         raise ValueError("X must have a leading sample axis")
     flat = X.reshape(len(X), -1)
     if X.dtype == np.uint8:
-        out = flat.astype(np.float32)
-        out /= np.float32(255)
-        return out
+        return flat.copy()  # 1 byte a value: the float32 batches are made from it per batch
     if not (np.issubdtype(X.dtype, np.floating) or np.issubdtype(X.dtype, np.integer)):
         raise ValueError(f"X must hold numbers, got dtype {X.dtype}")
     return flat.astype(np.float32)  # always a copy: the loader owns its matrix
+
+
+def _pixels(rows: np.ndarray, mean: float | None, std: float | None) -> np.ndarray:
+    """uint8 rows as float32: v/255, then (v/255 − mean)/std if standardised (fresh memory).
+
+    The same float32 operations, in the same order, as converting the whole matrix up front,
+    so every batch holds the bits the former whole-matrix conversion gave.
+    """
+    out = rows.astype(np.float32)
+    out /= np.float32(255)
+    if mean is not None:
+        out -= np.float32(mean)
+        out /= np.float32(std)
+    return out
 
 
 def _leaf(arr: np.ndarray) -> Tensor:
@@ -115,9 +127,11 @@ class DataLoader:
     ``(X, y)``, or the collated samples of a Dataset (anything with ``__len__`` and
     ``__getitem__``, as PyTorch's ``DataLoader(dataset, batch_size, shuffle)``).
 
-    Arrays: ``X`` is (N, ...) — e.g. uint8 images (N, 28, 28) — flattened to (N, D) and converted
-    to float32 once, up front; uint8 pixels are divided by 255 so they lie in [0, 1], other
-    dtypes are taken as they are; batches are sliced out of that matrix (no per-sample Python).
+    Arrays: ``X`` is (N, ...) — e.g. uint8 images (N, 28, 28) — flattened to (N, D). uint8
+    pixels stay uint8 (a quarter of float32's memory) and each batch is converted when it is
+    sliced: divided by 255 so they lie in [0, 1] (and standardised), the same float32 numbers a
+    whole-matrix conversion gives; other dtypes are converted to float32 once, up front, and
+    taken as they are. Batches are sliced out of the matrix (no per-sample Python).
     With ``standardize=True`` every value becomes ``(x - mean) / std`` with scalar ``mean`` and
     ``std``: pass the *training* set's statistics (``DataLoader.stats(X_train)``, or
     ``train_loader.mean`` / ``.std``) to every loader; when they are omitted they are computed
@@ -190,6 +204,7 @@ class DataLoader:
             int((generator or default_generator()).integers(0, 2**63 - 1)) if self.shuffle else 0
         self.mean: float | None = None
         self.std: float | None = None
+        self._uint8 = False
         if self.dataset is not None:
             return
         y = np.asarray(y.data if isinstance(y, Tensor) else y)
@@ -200,6 +215,7 @@ class DataLoader:
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
         self._X = _as_matrix(X)
+        self._uint8 = self._X.dtype == np.uint8  # kept as bytes, converted batch by batch
         self._y = y.astype(np.int64)
         if standardize or mean is not None:
             if mean is None:
@@ -207,8 +223,9 @@ class DataLoader:
             if not std > 0:
                 raise ValueError(f"std must be positive, got {std}")
             self.mean, self.std = float(mean), float(std)
-            self._X -= np.float32(self.mean)
-            self._X /= np.float32(self.std)
+            if not self._uint8:
+                self._X -= np.float32(self.mean)
+                self._X /= np.float32(self.std)
 
     @staticmethod
     def stats(X: np.ndarray) -> tuple[float, float]:
@@ -217,7 +234,10 @@ class DataLoader:
         if X.size == 0:
             raise ValueError("cannot compute statistics of an empty array")
         if X.dtype == np.uint8:  # exact and cheap: a histogram of the 256 pixel values
-            counts = np.bincount(X.ravel(), minlength=256).astype(np.float64)
+            flat8 = X.reshape(-1)  # bincount widens to intp: count in chunks, not all at once
+            counts = np.zeros(256, dtype=np.float64)
+            for i in range(0, flat8.size, _CHUNK):
+                counts += np.bincount(flat8[i : i + _CHUNK], minlength=256)
             values = np.arange(256) / 255.0
             mean = float(counts @ values / X.size)
             var = float(counts @ (values - mean) ** 2 / X.size)
@@ -259,11 +279,13 @@ class DataLoader:
 
     def _batches(self, order: np.ndarray | None) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield the batches of one epoch in ``order`` (None: the data's own order)."""
+        X, y, uint8 = self._X, self._y, self._uint8
         for idx in self._spans(order):
-            if order is None:
-                yield _leaf(self._X[idx].copy()), _leaf(self._y[idx].copy())
+            if uint8:  # uint8 rows → float32 (always fresh memory)
+                xb = _pixels(X[idx], self.mean, self.std)
             else:
-                yield _leaf(self._X[idx]), _leaf(self._y[idx])
+                xb = X[idx].copy() if order is None else X[idx]
+            yield _leaf(xb), _leaf(y[idx].copy() if order is None else y[idx])
 
     def _dataset_batches(self, order: np.ndarray | None) -> Iterator[Any]:
         ds = self.dataset

@@ -158,15 +158,18 @@ def build_scheduler(cfg: Mapping[str, Any], optimizer: Any, steps_per_epoch: int
     return None
 
 
-def _normalized(X: np.ndarray, cfg: Mapping[str, Any]) -> np.ndarray:
-    """Images as the model sees them: flattened, /255, standardised with the saved mean/std."""
-    Xf = np.asarray(X).reshape(len(X), -1).astype(np.float32)
-    if np.asarray(X).dtype == np.uint8:
-        Xf /= np.float32(255)
-    if cfg.get("mean") is not None:
-        Xf -= np.float32(cfg["mean"])
-        Xf /= np.float32(cfg["std"])
-    return Xf
+def eval_loader(X: np.ndarray, y: np.ndarray, cfg: Mapping[str, Any],
+                batch_size: int = 1000) -> Any:
+    """Batches of (X, y) in order as the model sees them: x/255, then (x/255 − mean)/std.
+
+    uint8 images stay uint8 and each batch is scaled (and standardised with the run's saved
+    mean/std) when it is taken, so evaluating never holds a float copy of the whole set.
+    """
+    from ..data import DataLoader
+
+    mean = cfg.get("mean")
+    return DataLoader(X, y, batch_size=batch_size, shuffle=False, mean=mean,
+                      std=cfg.get("std") if mean is not None else None)
 
 
 def model_from_checkpoint(ckpt: Checkpoint) -> Any:
@@ -250,6 +253,8 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
     cfg["mean"], cfg["std"] = loader.mean, loader.std
     test = DataLoader(Xte, yte, batch_size=1000, shuffle=False,
                       mean=loader.mean, std=loader.std)
+    n_train, n_test = len(ytr), len(yte)
+    del Xtr, ytr, Xte, yte  # the loaders hold their own (uint8) copies
     model = build_model(cfg)
     optimizer = build_optimizer(cfg, model)
     scheduler = build_scheduler(cfg, optimizer, len(loader))
@@ -260,7 +265,6 @@ def train_run(overrides: Mapping[str, Any], out: str | os.PathLike, *, resume: b
               optimizer=cfg["optimizer"], lr=f"{cfg['lr']:g}", schedule=cfg["schedule"],
               batch=cfg["batch_size"], epochs=cfg["epochs"], out=out))
     out.mkdir(parents=True, exist_ok=True)
-    n_train, n_test = len(ytr), len(yte)
 
     def on_epoch(record: dict[str, Any], history: list[dict[str, Any]]) -> None:
         partial = FitResult(history=history, epoch=record["epoch"])
