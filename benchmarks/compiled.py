@@ -20,6 +20,12 @@ NAME = "dagrad compiled"
 def mlp_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
              lr: float = model.LR) -> Callable[[], Any]:
     """dg.compile of: zero_grad, cross_entropy(MLP(x), y), backward, SGD step (returns loss)."""
+    train_step = mlp_train_step(params, lr)
+    return lambda: train_step(x, y)
+
+
+def mlp_train_step(params: list[np.ndarray], lr: float = model.LR) -> Any:
+    """The compiled training step itself, ``train_step(x, y) -> loss`` (not yet traced)."""
     import dagrad as dg
 
     net = dg.nn.MLP(list(model.SIZES), activation="tanh")
@@ -36,7 +42,7 @@ def mlp_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
         opt.step()
         return loss
 
-    return lambda: train_step(x, y)
+    return train_step
 
 
 def rosenbrock_grad(point: tuple[float, float] = (1.5, 2.0)) -> Callable[[], Any]:

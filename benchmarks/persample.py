@@ -1,7 +1,9 @@
 """Per-sample input gradients ∇x L_i for a batch of 128, float64, ms per batch.
 
 Samples do not interact in the forward pass, so dagrad gets every ∇x L_i from one backward pass
-of the summed loss (N · the mean cross-entropy); PyTorch uses ``torch.func.vmap(grad)``, JAX
+of the summed loss (N · the mean cross-entropy), eagerly ("dagrad") and as
+``dg.compile(dg.grad(...))`` ("dagrad compiled", jitted like JAX's row: the trace is the first
+call, which the warm-up absorbs); PyTorch uses ``torch.func.vmap(grad)``, JAX
 ``jax.jit(jax.vmap(jax.grad))``, NumPy the closed-form backward to x.
 """
 
@@ -28,6 +30,17 @@ def dagrad_grads(params, x, y):
     n = x.shape[0]
     g = dg.grad(lambda v: dg.cross_entropy(net(v), y) * n)
     return lambda: g(x).data
+
+
+def dagrad_compiled_grads(params, x, y):
+    """dg.compile(dg.grad(N · cross_entropy(MLP(X), y))) with respect to X, replayed."""
+    import dagrad as dg
+
+    net = dagrad_net(params, None)
+    n = x.shape[0]
+    g = dg.compile(dg.grad(lambda v: dg.cross_entropy(net(v), y) * n))
+    xt = dg.tensor(x)
+    return lambda: g(xt).data
 
 
 def torch_grads(torch, params, x, y):
@@ -68,7 +81,9 @@ def run(ctx) -> dict[str, Any]:
     params = model.init_params(np.float64)
     x, y = model.batch(n, np.float64)
     net = NumpyMLP(params)
-    cases = {"dagrad": dagrad_grads(params, x, y), "numpy": lambda: net.input_grads(x, y)}
+    cases = {"dagrad": dagrad_grads(params, x, y),
+             "dagrad compiled": dagrad_compiled_grads(params, x, y),
+             "numpy": lambda: net.input_grads(x, y)}
     if (torch := ctx.peer("torch")) is not None:
         cases["torch"] = torch_grads(torch, params, x, y)
     if (jax := ctx.peer("jax")) is not None:
@@ -82,6 +97,8 @@ def run(ctx) -> dict[str, Any]:
         "batch": n,
         "backends": {k: summary(ts) for k, ts in times.items()},
         "ratios": {k: paired_ratio(times["dagrad"], times[k]) for k in times if k != "dagrad"},
+        "compiled_ratios": {k: paired_ratio(times["dagrad compiled"], times[k])
+                            for k in times if k != "dagrad compiled"},
         "checks": {"per-sample gradients agree with the closed form": all(agree.values()),
                    "figures sane": all(sane(min(ts)) for ts in times.values())},
         "agree": agree,

@@ -90,6 +90,7 @@ class Ctx:
     view: Callable[[str, tuple[int, ...]], str]
     operands: list[Value] = field(default_factory=list)
     order: str = "C"              # the result buffer's layout ("F": feature-major)
+    dead: bool = False            # nothing reads the result (the step makes saved values)
 
 
 # ----- elementwise ops: kernels generated from the table's forward and vjp rules ------------
@@ -293,8 +294,13 @@ def _matmul(v: View) -> Kernel | None:
 
 def _ce_loss_lines(c: Ctx, e: str, se: str, rows: str) -> list[str]:
     """The forward's own steps: s = logits − max, e = e^s (into e) and its row sums (into se),
-    loss = −mean_i (s_i,y_i − log Σ_j e_ij)."""
+    loss = −mean_i (s_i,y_i − log Σ_j e_ij) — the loss left out when nothing reads it (only
+    the saved e and Σe are needed, e.g. by dg.grad)."""
     logits, labels = c.ops[0], c.ops[1]
+    if c.dead and se != "_se":
+        return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={e})",
+                f"_np.exp({e}, out={e})",
+                f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})"]
     return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={e})",
             f"_sy = {e}[{rows}, {labels}]",
             f"_np.exp({e}, out={e})",

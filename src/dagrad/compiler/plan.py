@@ -11,7 +11,7 @@ of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ class Item:
     template: str | None = None
     reads: tuple[int, ...] = ()
     temps: Sequence[int] = ()
+    dead: bool = False              # kept only for the values it saves: its result is unused
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Plan:
     store: dict[int, tuple]          # vid -> ("buf", b) | ("local",) | ("alias", vid)
     dedicated: dict[int, int]        # vid handed to .grad -> its own buffer
     outputs: Any
+    #: vid returned by fn (once) -> its own buffer, which the replay may make anew per call and
+    #: hand out instead of copying it
+    fresh: dict[int, int] = field(default_factory=dict)
 
 
 _PURE = ("fwd", "vjp", "jvp", "add", "cmp", "cast", "reshape", "broadcast", "view")
@@ -129,12 +133,16 @@ def _fold_reads(items: list[Item], values: list[Value]) -> list[Item]:
     return kept
 
 
-def _out_vids(outs: Any) -> set[int]:
+def _out_vids(outs: Any, once: set[int] | None = None) -> set[int]:
+    """The values fn returns (``once``, if given, collects those returned exactly once)."""
     found: set[int] = set()
+    twice: set[int] = set()
 
     def walk(x: Any) -> None:
         if isinstance(x, Out):
             if x.kind in ("tensor", "array"):
+                if x.vid in found:
+                    twice.add(x.vid)
                 found.add(x.vid)
         elif isinstance(x, (tuple, list)):
             for y in x:
@@ -144,6 +152,8 @@ def _out_vids(outs: Any) -> set[int]:
                 walk(y)
 
     walk(outs)
+    if once is not None:
+        once.update(found - twice)
     return found
 
 
@@ -154,6 +164,7 @@ def _dce(items: list[Item], outs: set[int]) -> list[Item]:
         s = it.step
         if s.kind == "effect" or s.out in needed or \
                 (s.saved and not needed.isdisjoint(s.saved)):
+            it.dead = s.out is not None and s.out not in needed
             kept.append(it)
             needed.update(it.reads)
     kept.reverse()
@@ -178,6 +189,8 @@ class _Allocator:
         self.until: dict[int, int] = {}
         self.due: dict[int, set[int]] = {}
         self.now = 0
+        self.fresh_wanted: set[int] = set()      # returned values: a buffer of their own
+        self.fresh: dict[int, int] = {}
 
     def new(self, shape: tuple[int, ...], dtype: np.dtype, dedicated: bool = False,
             order: str = "C") -> int:
@@ -281,7 +294,8 @@ def build(trace: Trace, tune: bool = True) -> Plan:
             pos = parsed[key] = kernels.reads(t, it.step, len(ops))
         it.reads = tuple([ops[k] for k in pos])
     items = _fold_reads(items, values)
-    outs = _out_vids(trace.outputs)
+    once: set[int] = set()
+    outs = _out_vids(trace.outputs, once)
     items = _dce(items, outs)
     end = len(items)
     last: dict[int, int] = {}
@@ -293,6 +307,7 @@ def build(trace: Trace, tune: bool = True) -> Plan:
     grads = {it.step.fn.vid for it in items if it.step.kind == "effect" and
              it.step.fn.kind == "grad"}
     alloc = _Allocator(values, last)
+    alloc.fresh_wanted = once - grads
     dedicated: dict[int, int] = {}
     arrays = trace.arrays if tune else None
     release, store = alloc.release, alloc.store
@@ -304,7 +319,8 @@ def build(trace: Trace, tune: bool = True) -> Plan:
         else:
             _assign(alloc, it, i, values, grads, dedicated, arrays)
         release(i)
-    return Plan(trace, values, items, alloc.buffers, alloc.store, dedicated, trace.outputs)
+    return Plan(trace, values, items, alloc.buffers, alloc.store, dedicated, trace.outputs,
+                alloc.fresh)
 
 
 def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set[int],
@@ -343,6 +359,8 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
         if out in grads:
             dest = alloc.new(v.shape, v.dtype, dedicated=True)
             dedicated[out] = dest
+        elif out in alloc.fresh_wanted:
+            pass                                 # its own buffer, below
         else:
             for pos in k.inplace:
                 b = alloc.dying(it.operands[pos], i, taken)
@@ -370,7 +388,10 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
             dest = it.temps[0]
         if dest is None:
             order = _layout(alloc, it, arrays) if k.tune is not None and arrays else "C"
-            dest = alloc.new(v.shape, v.dtype, order=order)
+            own = out in alloc.fresh_wanted
+            dest = alloc.new(v.shape, v.dtype, dedicated=own, order=order)
+            if own:
+                alloc.fresh[out] = dest
         alloc.put(out, dest)
     else:
         alloc.share(out, frozenset(), ("local",))

@@ -109,8 +109,12 @@ def _with(attrs: dict[str, Any], paths: tuple, arrays: tuple) -> dict[str, Any]:
 class _Gen:
     """Builds the source and the namespace its names refer to."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, fresh: bool = False):
         self.plan = plan
+        #: returned values written into an array made anew by each call (handed out, not
+        #: copied); only in one generated function, whose locals these arrays are
+        self.fresh_ok = fresh
+        self.fresh: set[int] = set()
         self.values = plan.values
         self.ns: dict[str, Any] = {"_np": np, "_T": _tensor, "_acc": _accumulate,
                                    "_detach": _detach, "_gcopy": _grad_copy, "_with": _with,
@@ -191,8 +195,15 @@ class _Gen:
             order = order_of(buf) if isinstance(buf, np.ndarray) else "C"
             ctx = Ctx(ops, out, [f"b{b}" for b in it.temps],
                       [self.name(v) for v in s.saved], s.attrs, self.bind,
-                      self.view, [self.values[v] for v in it.operands], order)
+                      self.view, [self.values[v] for v in it.operands], order, it.dead)
             lines = it.kernel.emit(ctx)
+            b = self.plan.fresh.get(s.out)
+            if b is not None and self.fresh_ok and out == f"b{b}" and lines and \
+                    not any(f"b{b}_" in line for line in lines):   # (no view bound to it)
+                v = self.values[s.out]
+                dt = self.bind(v.dtype, "dt")
+                lines = [f"{out} = _np.empty({v.shape!r}, {dt}, order={order!r})", *lines]
+                self.fresh.add(s.out)
             if lines:
                 self.lines.append(lines[0] + tag)
                 self.lines.extend(lines[1:])
@@ -316,8 +327,12 @@ class _Gen:
     def output(self, x: Any) -> str:
         if isinstance(x, Out):
             if x.kind == "tensor":
+                if x.vid in self.fresh:             # made by this call: handed out as is
+                    return f"_T({self.name(x.vid)})"
                 return f"_T(_np.array({self.name(x.vid)}))"
             if x.kind == "array":
+                if x.vid in self.fresh:
+                    return self.name(x.vid)
                 return f"_np.array({self.name(x.vid)})"
             if x.kind == "grad":
                 return f"_gcopy({self.target(x.target)})"
@@ -365,7 +380,7 @@ def _source(g: _Gen, plan: Plan, checks: list[str], ret: str) -> str:
 
 def source(plan: Plan) -> str:
     """The generated replay function's text for a plan (what ``f.source`` shows)."""
-    g = _Gen(plan)
+    g = _Gen(plan, fresh=len(plan.items) <= fastpaths.COMPILE_CODEGEN_LIMIT)
     checks = _state_checks(g, plan)
     for it in plan.items:
         g.item(it)
@@ -379,7 +394,7 @@ def generate(plan: Plan, label: str = "fn") -> tuple[Callable, str | Callable[[]
     (:mod:`.interpret`; the source is then made when asked for)."""
     if len(plan.items) > fastpaths.COMPILE_CODEGEN_LIMIT:
         return _interpreted(plan, label), functools.partial(source, plan)
-    g = _Gen(plan)
+    g = _Gen(plan, fresh=True)
     checks = _state_checks(g, plan)
     for it in plan.items:
         g.item(it)
