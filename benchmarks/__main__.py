@@ -22,7 +22,8 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 README = ROOT / "README.md"
 MODULES = {"mlp": "mlp", "rosenbrock": "rosenbrock", "chain": "chain", "jacobian": "jacobian",
            "persample": "persample", "fresh": "versus_micrograd", "memory": "memory",
-           "import": "importtime", "profile": "profile"}
+           "import": "importtime", "profile": "profile", "compile_scaling": "compile_scaling",
+           "training": "training"}
 PEERS = ("torch", "jax", "micrograd")
 
 
@@ -144,6 +145,15 @@ def _console(name: str, r: dict[str, Any]) -> None:
     elif name == "import":
         print("  " + ", ".join(f"import {k} {v['median_s']:.3f} s" for k, v in
                                r["backends"].items()))
+    elif name == "training" and "summary" in r:
+        s = r["summary"]
+        print("  " + ", ".join(f"{k} {v['wall_s']:.1f} s, {v['maxrss_mib']:.0f} MiB, "
+                               f"{100 * v['test_acc']:.2f}%" for k, v in s.items())
+              + f"; dagrad/PyTorch time {r['time_ratio']:.2f}×")
+    elif name == "compile_scaling":
+        last = r["rows"][-1]
+        print(f"  {last['links']:,} links: first call {last['first_call_s']:.2f} s; growth "
+              f"exponent {r['growth_exponent']:.2f}")
     elif name == "profile":
         runs = {k: r[k] for k in ("before", "after")} if "before" in r else {"this run": r}
         for lab, run in runs.items():

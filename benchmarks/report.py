@@ -28,7 +28,7 @@ def _order(names) -> list[str]:
 
 
 def _unit(v: str, unit: str) -> str:
-    return f"{v}{unit}" if unit == "×" else f"{v} {unit}"
+    return f"{v}{unit}" if unit in ("×", "") else f"{v} {unit}"
 
 
 def _targets(rows: list[dict[str, Any]]) -> list[str]:
@@ -288,6 +288,58 @@ def _profile(prof: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _training(r: dict[str, Any]) -> list[str]:
+    """dagrad train against the same run in PyTorch: wall time, peak RSS, accuracy per run."""
+    sizes = "-".join(str(n) for n in r["sizes"])
+    order = ", ".join("PyTorch" if w == "torch" else w for w in r["order"])
+    lines = [f"## {r['title']}", "",
+             f"`dagrad train --dataset {r['dataset']} --epochs {r['epochs']} --batch-size "
+             f"{r['batch']} --no-progress` against `python -m benchmarks.torch_train`, the same "
+             f"run written in PyTorch: the {sizes} tanh MLP, softmax cross-entropy, Adam at its "
+             "default learning rate with a cosine schedule over the run, standardised inputs, "
+             f"{r['train']:,} training and {r['test']:,} test images, the test set evaluated "
+             "after every epoch. Each is a separate command, run one after the other in the "
+             f"order {order}, with one thread per CPU by its own mechanism. Wall time is the "
+             "command's, start to exit (interpreter start, imports, data loading, evaluation, "
+             "and dagrad's checkpoint, metrics and plots every epoch included); peak RSS is "
+             "the command's own (`os.wait4` in a small measuring process).", "",
+             "| command | wall time (s) | peak RSS (MiB) | test accuracy | seconds per "
+             "epoch (median) |", "|---|---:|---:|---:|---:|"]
+    for name, rows in r["runs"].items():
+        label = "dagrad train" if name == "dagrad" else "PyTorch script"
+        for row in rows:
+            per_epoch = sorted(row["epoch_s"])[len(row["epoch_s"]) // 2]
+            lines.append(f"| {label} | {row['wall_s']:.1f} | {row['maxrss_mib']:.0f} | "
+                         f"{100 * row['test_acc']:.2f}% | {per_epoch:.2f} |")
+    by_round = ", ".join(f"{x:.2f}×" for x in r["time_ratios"])
+    lines += ["", f"dagrad / PyTorch wall time, by round: {by_round} (median "
+              f"{r['time_ratio']:.2f}×); test accuracy, dagrad − PyTorch: "
+              f"{r['accuracy_gap_points']:+.2f} points.", ""]
+    return lines
+
+
+def _compile_scaling(r: dict[str, Any]) -> list[str]:
+    """dg.compile's phases on chains of growing length."""
+    lines = [f"## {r['title']}", "",
+             "The gradient of a chain of tanh links (each link scales tanh of the previous "
+             "one by a constant), compiled with `dg.compile`; each length in a fresh process "
+             "(`python -m benchmarks.compile_scaling`). The first call traces, plans and builds "
+             "the replay (a generated function, or interpreted steps past the generated "
+             "form's size limit); the second replays.", "",
+             "| links | plan items | replay form | trace (s) | plan (s) | build (s) | first "
+             "call (s) | µs per item | replay (ms) | peak RSS (MiB) |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        lines.append(f"| {row['links']:,} | {row['items']:,} | {row['form']} | "
+                     f"{row['trace_s']:.2f} | {row['plan_s']:.2f} | {row['generate_s']:.2f} | "
+                     f"{row['first_call_s']:.2f} | {row['us_per_item']:.1f} | "
+                     f"{1e3 * row['replay_s']:.2f} | {row['peak_rss_mib']:.0f} |")
+    if r.get("growth_exponent") is not None:
+        lines += ["", f"First-call time grows as itemsᵖ with p = {r['growth_exponent']:.2f} "
+                  "from the shortest chain to the longest (one: linear)."]
+    return lines + [""]
+
+
 METHOD = """\
 ## Method
 
@@ -350,12 +402,16 @@ def render(res: dict[str, Any], notes: str | None = None) -> str:
                 "skipped", row.get("error", "—"))
             out.append(f"| {LABELS.get(name, name)} | {val} |")
         out.append("")
+    if "training" in res and "summary" in res["training"]:
+        out += _training(res["training"])
     if "import" in res and "backends" in res["import"]:
         r = res["import"]["backends"]
         out += ["## Import time (fresh interpreter, median)", "", "| module | seconds |",
                 "|---|---:|"]
         out += [f"| `import {k}` | {v['median_s']:.3f} |" for k, v in r.items()]
         out.append("")
+    if "compile_scaling" in res and res["compile_scaling"].get("rows"):
+        out += _compile_scaling(res["compile_scaling"])
     if "profile" in res and "batches" in _profile_runs(res["profile"])[-1][1]:
         out += _profile(res["profile"])
     out += _machine(meta)

@@ -208,10 +208,86 @@ def test_smoke_every_workload(tmp_path):
     res = _smoke(tmp_path)
     _assert_sane(res)
     assert {"mlp", "rosenbrock", "chain", "jacobian", "persample", "fresh", "memory", "import",
-            "profile"} <= set(res)
+            "profile", "compile_scaling", "training"} <= set(res)
     mlp_row = next(iter(res["mlp"]["batches"].values()))
     assert {"dagrad", "numpy", "gemm roofline"} <= set(mlp_row["backends"])
     assert mlp_row["gemm_counts"]["total"] == len(mlp_row["gemms"])
     assert res["memory"]["backends"]["dagrad"]["maxrss_mib"] > 0
     after = [p.stat().st_mtime if p.exists() else None for p in watched]
     assert before == after  # smoke mode leaves the docs and the README alone
+
+
+# --- issue 21: the training run against PyTorch, and the compile scaling ----------------------
+
+
+def test_measured_child_reports_its_own_peak_rss_not_the_parents():
+    from benchmarks import training
+
+    ballast = bytearray(400 * 2**20)  # this process is now large; a child must not inherit it
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    small = training.run_measured([sys.executable, "-c", "pass"], _environ(), timeout=120)
+    big = training.run_measured([sys.executable, "-c", "b = bytearray(300 * 2**20); "
+                                 "b[::4096] = b'x' * len(b[::4096])"], _environ(), timeout=120)
+    del ballast
+    assert small["returncode"] == big["returncode"] == 0
+    assert 0 < small["maxrss_mib"] < 100, small
+    assert 300 <= big["maxrss_mib"] < 400, big
+    assert small["wall_s"] > 0 and big["wall_s"] > 0
+    failed = training.run_measured([sys.executable, "-c", "raise SystemExit(3)"], _environ(),
+                                   timeout=120)
+    assert failed["returncode"] == 3 and "exit status 3" in failed["error"]
+
+
+def test_training_commands_are_the_same_run_on_both_sides():
+    from benchmarks import training
+
+    cmds = training.commands("fashion-mnist", "/data", 15, None, "/tmp/out", True)
+    d, t = cmds["dagrad"], cmds["torch"]
+    assert d[3:] == ["train", "--dataset", "fashion-mnist", "--epochs", "15", "--batch-size",
+                     "128", "--no-progress", "-o", "/tmp/out"]
+    assert t[1:3] == ["-m", "benchmarks.torch_train"]
+    for flag, value in (("--epochs", "15"), ("--batch-size", "128"), ("--lr", "0.001"),
+                        ("--hidden", "256,256"), ("--data", "/data")):
+        assert t[t.index(flag) + 1] == value
+    limited = training.commands("sample", None, 1, (64, 32), "/o", False)
+    for cmd in limited.values():
+        assert cmd[cmd.index("--limit-train") + 1] == "64"
+        assert cmd[cmd.index("--limit-test") + 1] == "32"
+    assert "--no-plots" in limited["dagrad"] and "--data" not in limited["torch"]
+
+
+def test_training_workload_smoke_falls_back_to_the_embedded_sample(monkeypatch):
+    pytest.importorskip("torch")
+    from benchmarks import training
+    from benchmarks.__main__ import Context
+    from benchmarks.timing import PLANS
+
+    monkeypatch.setattr(training, "fashion_mnist_dir", lambda: None)
+    monkeypatch.setitem(training.LIMITS, "smoke", (256, 200))
+    ctx = Context("smoke", PLANS["smoke"], {"torch": object()}, _environ())
+    r = training.run(ctx)
+    assert r["dataset"] == "sample" and (r["train"], r["test"]) == (256, 200)
+    assert all(r["checks"].values()), r["checks"]
+    for name in ("dagrad", "torch"):
+        row = r["runs"][name][0]
+        assert row["returncode"] == 0 and row["maxrss_mib"] > 0 and row["wall_s"] > 0
+        assert 0.2 < row["test_acc"] <= 1
+    assert r["time_ratio"] == pytest.approx(r["runs"]["dagrad"][0]["wall_s"]
+                                            / r["runs"]["torch"][0]["wall_s"])
+    with pytest.raises(RuntimeError, match="only --smoke falls back"):
+        training.run(Context("quick", PLANS["quick"], {"torch": object()}, _environ()))
+
+
+def test_smoke_compile_scaling_and_training_workloads(tmp_path):
+    res = _smoke(tmp_path, "--only", "compile_scaling,training", "--peers", "torch")
+    _assert_sane(res)
+    rows = res["compile_scaling"]["rows"]
+    assert [r["links"] for r in rows] == [100, 1000]
+    assert all(r["items"] > r["links"] and r["first_call_s"] > 0 for r in rows)
+    assert all(r["peak_rss_mib"] < 300 for r in rows)  # the child's own, not the benchmark's
+    tr = res["training"]
+    if "skipped" not in tr:
+        assert set(tr["runs"]) == {"dagrad", "torch"}
+        assert tr["summary"]["dagrad"]["maxrss_mib"] > 0
+        whats = [t["what"] for t in res["targets"]]
+        assert any("peak RSS" in w and "dagrad train" in w for w in whats)
