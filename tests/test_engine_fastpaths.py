@@ -153,11 +153,13 @@ def test_cross_entropy_in_place_rule_matches_the_tensor_rule(dtype):
                                rtol=4 * np.finfo(dtype).eps)
 
 
-# ----- 0-d results held as NumPy scalars ------------------------------------------------------
+# ----- 0-d results held as numbers -------------------------------------------------------------
 def test_zero_d_results_hand_out_ndarrays_and_keep_writes():
     x = dg.tensor(1.5, dtype="float64", requires_grad=True)
     y = x * 2 + 1
-    assert isinstance(y._d, np.float64)  # held as a scalar ...
+    assert type(y._d) is float  # a float64 number held as a Python float ...
+    z = dg.tensor(1.5, dtype="float32") * 2
+    assert type(z._d) is np.float32 and z.dtype == np.float32  # other dtypes: NumPy scalars
     assert type(y.data) is np.ndarray and y.data.shape == () and y.dtype == np.float64
     y.data[...] = 7.0  # ... and, once read as an array, it is that array
     assert y.item() == 7.0 and y.data is y.data

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import fastpaths, versions
-from .tensor import GRAD_HOOKS, RETAINED, STATE, Tensor, _grad_mode, run_grad_hooks
+from .tensor import _SEQ, GRAD_HOOKS, RETAINED, STATE, Tensor, _grad_mode, run_grad_hooks
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "reduce_axes", "BACKWARD_HOOKS",
            "reverse_sweep", "apply_vjp", "ReverseInterpreter", "ArrayInterpreter",
@@ -349,33 +349,52 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             if check_saved:
                 _check_saved(node, op, inputs)
             data = node._d
-            # Scalar fast path, for the 0-d result of an elementwise op (it holds a NumPy scalar,
-            # see ops.base.record_result): its rules run on NumPy scalars (inputs' 0-d arrays
-            # taken as scalars), which skips the ufunc machinery and gives the same values.
+            # Scalar fast path, for the 0-d result of an elementwise op (it holds a number, see
+            # ops.base.binary): its rules run on numbers, which skips the ufunc machinery and
+            # gives the same values.  Python floats where the op takes them (``Op.floats``) and
+            # the cotangent and every input are float64 numbers (a leaf's 0-d array read as a
+            # float); else NumPy scalars (floats as float64 scalars, promoting as NumPy does).
             # With no batch axes on g, every input is 0-d and so is every cotangent: no shape
             # checks.  (A 0-d result that was read as an array takes the general path.)
             scalar = fast and type(data) is not _ND
             if scalar:
                 nb = 0
-                if type(g) is _ND:
+                tg = type(g)
+                if tg is _ND:
                     nb = g.ndim  # batch axes (a stack of cotangents): rules broadcast over them
                     if not nb:
                         g = g[()]
-                if len(inputs) == 1:
-                    a = inputs[0]._d
-                    args = (g, a if type(a) is not _ND else a[()], data)
-                elif len(inputs) == 2:
-                    a, b = inputs[0]._d, inputs[1]._d
-                    args = (g, a if type(a) is not _ND else a[()],
-                            b if type(b) is not _ND else b[()], data)
-                else:
-                    args = (g, *[x._d[()] if type(x._d) is _ND else x._d for x in inputs], data)
+                        tg = type(g)
+                args = None
+                if type(data) is float and op.floats and (tg is float or tg is _F64):
+                    n = len(inputs)
+                    if n == 1:
+                        a = inputs[0]._d
+                        if type(a) is _ND and not a.ndim and a.dtype is _F64D:
+                            a = a.item()
+                        if type(a) is float:
+                            args = (g if tg is float else float(g), a, data)
+                    elif n == 2:
+                        a, b = inputs[0]._d, inputs[1]._d
+                        if type(a) is _ND and not a.ndim and a.dtype is _F64D:
+                            a = a.item()
+                        if type(b) is _ND and not b.ndim and b.dtype is _F64D:
+                            b = b.item()
+                        if type(a) is float and type(b) is float:
+                            args = (g if tg is float else float(g), a, b, data)
+                if args is None:
+                    args = (g if tg is not float else _F64(g),
+                            *[_number(x._d) for x in inputs],
+                            data if type(data) is not float else _F64(data))
                 scalar = not nb
             else:
                 if create_graph:
                     args = (g, *inputs, node)
+                    data = node.data
                 else:
                     data = node.data
+                    if type(g) is float:  # from a scalar-path consumer: a float64 number
+                        g = _F64(g)
                     n = len(inputs)  # no list comprehension (a frame of its own) for 1-3 inputs
                     args = ((g, inputs[0].data, data) if n == 1 else
                             (g, inputs[0].data, inputs[1].data, data) if n == 2 else
@@ -394,11 +413,15 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                     x = as_seen_by(x, node._seq)
                 if rule is None or not x.requires_grad or (dep is not None and id(x) not in dep):
                     continue
-                c = rule(*args, **attrs) if attrs else rule(*args)
+                try:
+                    c = rule(*args, **attrs) if attrs else rule(*args)
+                except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
+                    c = rule(*[_F64(v) if type(v) is float else v for v in args], **attrs)
                 if not scalar:
                     if not isinstance(c, _CARRIERS):
                         c = np.asarray(c)
-                    shape = x._d.shape
+                    xd = x._d
+                    shape = () if type(xd) is float else xd.shape
                     if nb or c.shape != shape:
                         c = sum_to(c, shape, nb)
                 if BACKWARD_HOOKS:
@@ -426,8 +449,16 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             if hooked and id(leaf) in hooked:
                 g = run_grad_hooks(leaf, g)
             if wanted is None:
-                if leaf.grad is None and type(g) is leaf._d.dtype.type:
-                    leaf.grad = Tensor._from_op(g, None)  # a scalar: immutable, no copy
+                ld = leaf._d
+                if leaf.grad is None and type(ld) is _ND and (
+                        type(g) is float and ld.dtype is _F64D or type(g) is ld.dtype.type):
+                    # a number: immutable, no copy (Tensor._from_op, inline)
+                    t = leaf.grad = _new(Tensor)
+                    t._d = g
+                    t.requires_grad = False
+                    t.grad = t.name = t._op = t._ins = t._attrs = None
+                    t._seq = _next_seq()
+                    t._freed = False
                 else:
                     accumulate(leaf, g, create_graph, given)
             elif id(leaf) in wanted:
@@ -439,6 +470,17 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
 
 _CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cotangent
 _ND = np.ndarray
+_F64 = np.float64
+_F64D = np.dtype(np.float64)
+_new = object.__new__
+_next_seq = _SEQ.__next__
+
+
+def _number(v: Any) -> Any:
+    """A held 0-d value as a NumPy scalar (a 0-d array's element; a Python float as float64)."""
+    if type(v) is _ND:
+        return v[()]
+    return _F64(v) if type(v) is float else v
 
 
 def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> None:
@@ -448,20 +490,26 @@ def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> Non
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    if leaf.grad is None and type(g) is np.ndarray and g.dtype == leaf._d.dtype:
+    dt = leaf.dtype
+    if leaf.grad is None and type(g) is np.ndarray and g.dtype == dt:
         g = _fresh(g, given)  # the common first gradient of an array leaf
         given.add(id(g))
         leaf.grad = Tensor._from_op(g, None)
         return
+    if type(g) is float:  # a Python float (scalar fast path): a float64 number
+        if leaf.grad is None and dt is _F64D:
+            leaf.grad = Tensor._from_op(g, None)  # immutable: no copy
+            return
+        g = _F64(g)
     if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path), immutable: no copy
-        t = leaf._d.dtype.type
+        t = dt.type
         if leaf.grad is None:
             leaf.grad = Tensor._from_op(g if type(g) is t else t(g), None)
             return
-        g = np.array(g, leaf._d.dtype)
+        g = np.array(g, dt)
     g = g.data if isinstance(g, Tensor) else g
-    if g.dtype != leaf._d.dtype:
-        g = g.astype(leaf._d.dtype)
+    if g.dtype != dt:
+        g = g.astype(dt)
     if leaf.grad is None:
         g = _fresh(g, given)
         given.add(id(g))
@@ -474,7 +522,7 @@ def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> Non
 
 def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None:
-        if root._d.size != 1:
+        if root.numel() != 1:
             raise RuntimeError(
                 f"backward: the output has shape {root.shape}; gradients can be implied only "
                 "for a scalar output. Pass backward(grad=...) with a tensor of that shape "
@@ -482,6 +530,8 @@ def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
         if create_graph:
             return Tensor._from_op(np.ones(root.shape, root.dtype), None)
         d = root._d
+        if type(d) is float:
+            return 1.0  # a float64 number held as a Python float (the scalar fast path)
         return np.ones(d.shape, d.dtype) if d.ndim else d.dtype.type(1)  # 0-d: a NumPy scalar
     if isinstance(grad, Tensor):
         g = grad if create_graph else grad.data
@@ -543,7 +593,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     found = backprop(outs, cots, create_graph=create_graph, targets=ins,
                      retain_graph=create_graph if retain_graph is None else bool(retain_graph),
                      allow_freed=allow_freed)
-    batch = tuple(cots[0].shape[: cots[0].ndim - outs[0].ndim]) if cots else ()
+    batch = tuple(np.shape(cots[0])[: np.ndim(cots[0]) - outs[0].ndim]) if cots else ()
     result = []
     for x in ins:
         g = found.get(id(x))

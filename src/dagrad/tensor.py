@@ -43,6 +43,8 @@ _SEQ = itertools.count()
 #: flag on every tensor, so making a tensor costs one attribute less and backward tests one
 #: dict.  (Not a WeakSet: its lookups compare tensors with ``==``, which is elementwise here.)
 RETAINED: dict[int, weakref.ref] = {}
+#: The dtype of a Python float held as a 0-d value (see ``Tensor._d``).
+_F64 = np.dtype(np.float64)
 
 
 #: Gradient hooks (``Tensor.register_hook``) by id(tensor): {handle id: hook}, in the order
@@ -293,9 +295,11 @@ def _to_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that records how it was computed, so it can be differentiated."""
 
-    # ``_d`` holds the values: an ndarray, or — for the 0-d result of an elementwise op — a NumPy
-    # scalar of the same dtype (scalar arithmetic skips the ufunc machinery, ~10x cheaper per
-    # op).  ``.data`` always hands out an ndarray, turning a held scalar into one on first read.
+    # ``_d`` holds the values: an ndarray, or — for the 0-d result of an elementwise op — one
+    # number: a Python float for float64 (a float is exactly an IEEE double and its + − × ÷ are
+    # NumPy's, bit for bit, at a fraction of a NumPy scalar's cost), else a NumPy scalar of the
+    # result's dtype (scalar arithmetic skips the ufunc machinery, ~10x cheaper per op).
+    # ``.data`` always hands out an ndarray, turning a held number into one on first read.
     # The node that made a result is kept in three slots, ``_op``, ``_ins`` (the input tensors)
     # and ``_attrs``, not in a tuple of its own: one object fewer per op for the allocator and
     # the garbage collector.  ``_node`` gives them as (op, inputs, attrs), or None for leaves.
@@ -341,8 +345,8 @@ class Tensor:
     def data(self) -> np.ndarray:
         """The values as an ndarray (shared, not copied)."""
         d = self._d
-        if type(d) is not np.ndarray:  # a NumPy scalar held by the scalar fast path
-            d = self._d = np.asarray(d)
+        if type(d) is not np.ndarray:  # a number held by the scalar fast path
+            d = self._d = np.asarray(d)  # a Python float becomes a float64 0-d array
         return d
 
     @data.setter
@@ -356,31 +360,35 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._d.shape
+        d = self._d
+        return () if type(d) is float else d.shape
 
     @property
     def ndim(self) -> int:
-        return self._d.ndim
+        d = self._d
+        return 0 if type(d) is float else d.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self._d.dtype
+        d = self._d
+        return _F64 if type(d) is float else d.dtype
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         """The shape as a tuple, or the length of axis ``dim`` (PyTorch's ``size``; a method)."""
         if dim is None:
-            return self._d.shape
-        if not self._d.ndim:
+            return self.shape
+        if not self.ndim:
             raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
         return self._d.shape[_check_dim(dim, self._d.ndim, "size")]
 
     def numel(self) -> int:
         """The number of elements: ∏ size()."""
-        return int(self._d.size)
+        d = self._d
+        return 1 if type(d) is float else int(d.size)
 
     def dim(self) -> int:
         """The number of axes (``ndim``)."""
-        return self._d.ndim
+        return self.ndim
 
     @property
     def _version(self) -> int:
@@ -399,7 +407,10 @@ class Tensor:
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if self._d.size != 1:
+        d = self._d
+        if type(d) is float:
+            return d
+        if d.size != 1:
             raise ValueError(f"item(): tensor has {self._d.size} elements, expected 1 "
                              f"(shape {self.shape})")
         return self._d.item()

@@ -70,7 +70,7 @@ class Op:
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
                  "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
-                 "saved_inputs", "saves_out", "residuals", "_identity", "kernels")
+                 "saved_inputs", "saves_out", "residuals", "_identity", "kernels", "floats")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
@@ -104,6 +104,9 @@ class Op:
         self._identity: tuple[int, ...] | None = None
         #: array kernels a consumer installs on the op (dg.compile: "fwd", "vjp" selectors)
         self.kernels: dict[str, Callable] = {}
+        #: True when the forward and the vjp rules take Python floats for float64 0-d values
+        #: (the scalar fast path; see ``binary``); set by the op modules for the ops that do
+        self.floats = False
         if self.residuals and elementwise:
             raise ValueError(f"op {name}: an elementwise op saves no residuals (scalar path)")
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
@@ -198,12 +201,15 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
         return x
     tx = type(x)
     if (tx is float or tx is int) and like is not None:
-        dt = like._d.dtype
+        ld = like._d
+        if type(ld) is float or (ld.dtype is _F64D and not ld.ndim):
+            return _constant(float(x))  # a float64 number: held as a Python float
+        dt = ld.dtype
         if dt.kind == "f":  # NEP 50: like's dtype; a NumPy scalar (the scalar fast path's form)
-            return Tensor._from_op(dt.type(x), None)
+            return _constant(dt.type(x))
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if like is not None:
-            dt = np.result_type(like._d.dtype, x)
+            dt = np.result_type(like.dtype, x)
         elif isinstance(x, float):
             dt = STATE.default_dtype
         else:
@@ -217,6 +223,17 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor._from_op(arr, None)
 
 
+def _constant(v: Any) -> Tensor:
+    """A constant (a leaf that needs no gradient) holding the number ``v``."""
+    t = _new(Tensor)
+    t._d = v
+    t.requires_grad = False
+    t.grad = t.name = t._op = t._ins = t._attrs = None
+    t._seq = _next_seq()
+    t._freed = False
+    return t
+
+
 def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     """Run ``op`` forward on the inputs' data and record the node if any input needs a gradient."""
     # The hot path of every eager op: no generator expressions, one branch per input count,
@@ -225,53 +242,103 @@ def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:
     ew = op.elementwise
     if n == 1:
         a = inputs[0]
-        av = _operand(a._d) if ew else a.data
+        av = _operand(a._d, op.floats) if ew else a.data
         out = op.forward(av, **attrs) if attrs else op.forward(av)
         record = a.requires_grad
     elif n == 2:
         a, b = inputs
-        av, bv = (_operand(a._d), _operand(b._d)) if ew else (a.data, b.data)
+        av, bv = (_operand(a._d, False), _operand(b._d, False)) if ew else (a.data, b.data)
         out = op.forward(av, bv, **attrs) if attrs else op.forward(av, bv)
         record = a.requires_grad or b.requires_grad
     else:
-        out = op.forward(*[_operand(t._d) if ew else t.data for t in inputs], **attrs)
+        out = op.forward(*[_operand(t._d, False) if ew else t.data for t in inputs], **attrs)
         record = False
         for t in inputs:
             if t.requires_grad:
                 record = True
                 break
-    if type(out) is not _ND and not ew:
-        if type(out) is WithResiduals:
-            return _record_with_residuals(op, tuple(inputs), attrs, out, record)
-        out = np.asarray(out)  # elementwise forwards give ndarrays or NumPy scalars (0-d)
+    if type(out) is not _ND:
+        if not ew:
+            if type(out) is WithResiduals:
+                return _record_with_residuals(op, tuple(inputs), attrs, out, record)
+            out = np.asarray(out)  # elementwise forwards give ndarrays or numbers (0-d)
+        elif type(out) is _F64:
+            out = float(out)  # a float64 number is held as a Python float
     return record_result(op, inputs if type(inputs) is tuple else tuple(inputs), attrs, out,
                          record)
 
 
-def _operand(v: Any) -> Any:
-    """What an elementwise forward gets: a 0-d array (a leaf's value) as a NumPy scalar.
+def _operand(v: Any, floats: bool) -> Any:
+    """What an elementwise forward gets for a held value ``v``: a 0-d array or number as a
+    number — a Python float for float64 where the op takes floats (``floats``), else a NumPy
+    scalar — and any other array as itself.
 
-    NumPy scalars are what 0-d results of elementwise ops hold already; their arithmetic skips
-    the ufunc machinery (~10x cheaper for one number) and gives the same values.
+    NumPy scalars and Python floats are what 0-d results of elementwise ops hold already; their
+    arithmetic skips the ufunc machinery (~10x cheaper for one number) and gives the same values.
     """
-    return v[()] if type(v) is _ND and not v.ndim else v
+    tv = type(v)
+    if tv is _ND:
+        if v.ndim:
+            return v
+        v = v[()]
+        return float(v) if floats and type(v) is _F64 else v
+    if tv is float and not floats:
+        return _F64(v)  # strongly typed, as NumPy promotes a float64 scalar
+    return v
 
 
 def binary(op: Op, a: Any, b: Any) -> Tensor:
     """``apply`` for a binary elementwise op without attributes: the operators' entry.
 
     Numbers and arrays become constants (a Python number takes the tensor's dtype); a 0-d array
-    (a leaf's value) enters the forward as a NumPy scalar, like the 0-d results of elementwise ops.
+    (a leaf's value) enters the forward as a number, like the 0-d results of elementwise ops.
+    Two float64 numbers meet as Python floats where the op allows (``Op.floats``): + − × ÷ on
+    floats are NumPy's float64 ones, bit for bit.  A float meeting anything else (an array, a
+    float32 number) enters as a NumPy float64 scalar, so dtypes promote as NumPy's.
     """
     if not isinstance(a, Tensor):
         a = as_input(a, like=b if isinstance(b, Tensor) else None)
     if not isinstance(b, Tensor):
         b = as_input(b, like=a)
     av, bv = a._d, b._d
-    if type(av) is _ND and not av.ndim:  # _operand, inline: this is every operator's path
+    ta, tb = type(av), type(bv)
+    if ta is _ND and not av.ndim:  # _operand, inline: this is every operator's path
         av = av[()]
-    if type(bv) is _ND and not bv.ndim:
+        ta = type(av)
+        if ta is _F64:
+            av, ta = float(av), float
+    if tb is _ND and not bv.ndim:
         bv = bv[()]
+        tb = type(bv)
+        if tb is _F64:
+            bv, tb = float(bv), float
+    if ta is float and tb is float and op.floats:
+        try:
+            out = op.forward(av, bv)
+        except (ZeroDivisionError, OverflowError):  # NumPy's inf/nan (and warning) instead
+            out = float(op.forward(_F64(av), _F64(bv)))
+        # record_result, inline (the scalar path of every operator)
+        result = _new(Tensor)
+        result._d = out
+        if (a.requires_grad or b.requires_grad) and (not STATE.grad_off or MODES.grad_enabled):
+            result.requires_grad = True
+            result._op = op
+            result._ins = (a, b)
+            result._attrs = _NO_ATTRS
+        else:
+            result.requires_grad = False
+            result._op = result._ins = result._attrs = None
+        result.grad = result.name = None
+        result._seq = _next_seq()
+        result._freed = False
+        if HOOKS:
+            for hook in HOOKS:
+                hook(op, (a, b), result, _NO_ATTRS)
+        return result
+    if ta is float:
+        av = _F64(av)
+    if tb is float:
+        bv = _F64(bv)
     try:
         out = op.forward(av, bv)
     except ValueError as e:
@@ -279,6 +346,8 @@ def binary(op: Op, a: Any, b: Any) -> Tensor:
             raise ValueError(f"{op.name}: shapes {a.shape} and {b.shape} cannot be broadcast "
                              "together") from None
         raise
+    if type(out) is _F64:
+        out = float(out)
     return record_result(op, (a, b), _NO_ATTRS, out, a.requires_grad or b.requires_grad)
 
 
@@ -287,13 +356,23 @@ def unary(op: Op, a: Any) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_input(a)
     av = a._d
-    if type(av) is _ND and not av.ndim:  # _operand, inline
+    ta = type(av)
+    if ta is _ND and not av.ndim:  # _operand, inline
         av = av[()]
-    return record_result(op, (a,), _NO_ATTRS, op.forward(av), a.requires_grad)
+        if type(av) is _F64 and op.floats:
+            av = float(av)
+    elif ta is float and not op.floats:
+        av = _F64(av)
+    out = op.forward(av)
+    if type(out) is _F64:
+        out = float(out)
+    return record_result(op, (a,), _NO_ATTRS, out, a.requires_grad)
 
 
 _NO_ATTRS: dict[str, Any] = {}
 _ND = np.ndarray
+_F64 = np.float64
+_F64D = np.dtype(np.float64)
 _new = object.__new__
 _next_seq = STATE_SEQ.__next__
 
@@ -322,8 +401,7 @@ def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
     else:
         result.requires_grad = False
         result._op = result._ins = result._attrs = None
-    result.grad = None
-    result.name = None
+    result.grad = result.name = None
     result._seq = _next_seq()
     result._freed = False
     if HOOKS:

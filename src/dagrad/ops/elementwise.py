@@ -38,6 +38,11 @@ def _with_math(ufunc: np.ufunc, fn: Any) -> Any:
     """
     def forward(a: Any) -> Any:
         t = type(a)
+        if t is float:  # a float64 number held as a Python float (the scalar fast path)
+            try:
+                return fn(a)
+            except (OverflowError, ValueError):
+                return ufunc(a)
         if t is np.ndarray:
             if a.ndim:
                 return ufunc(a)
@@ -101,6 +106,8 @@ Neg = Op(
 
 
 def _powi_forward(a: np.ndarray, n: int) -> np.ndarray:
+    if type(a) is float:  # a float64 number (the scalar fast path)
+        return a * a if n == 2 else np.power(a, n)
     if n == 2 and (type(a) in _SCALARS or a.dtype.kind != "b"):
         return a * a  # the common square: one multiply instead of pow()
     if a.dtype.kind != "f" and n < 0:
@@ -166,6 +173,11 @@ Tanh = Op(
 
 def _sigmoid_forward(a: np.ndarray) -> np.ndarray:
     t = type(a)
+    if t is float:  # a float64 number (the scalar fast path): as below, without conversions
+        if a >= 0:
+            return 1 / (1 + math.exp(-a))
+        e = math.exp(a)
+        return e / (1 + e)
     if t is np.ndarray and not a.ndim:
         a = a[()]  # a 0-d array takes the same path as a scalar
         t = type(a)
@@ -399,6 +411,10 @@ SOFTPLUS_THRESHOLD = 20.0  # above it softplus(a) = a and its derivative is 1 (a
 def _softplus_forward(a: Any) -> Any:
     """ln(1 + e^a) = ln(1 + e^−|a|) + max(a, 0), and a itself above the threshold."""
     t = type(a)
+    if t is float:  # a float64 number (the scalar fast path)
+        if a > SOFTPLUS_THRESHOLD:
+            return a
+        return math.log1p(math.exp(-math.fabs(a))) + (a if a > 0 else 0.0)
     if t is np.ndarray and not a.ndim:
         a = a[()]  # a 0-d array takes the same path as a scalar
         t = type(a)
@@ -550,3 +566,12 @@ def _bound(v: Any) -> int | float | None:
 
 
 rm.REGISTERED["where"] = where
+
+# The ops whose forward and vjp rules take float64 numbers as Python floats (see base.binary):
+# their arithmetic is + − × ÷ (NumPy's, bit for bit) or NumPy/math functions that the scalar
+# path called before; a rule that divides by zero or overflows on floats is rerun on NumPy
+# scalars (autodiff.backprop), so values and warnings stay NumPy's.
+for _op in (Add, Sub, Mul, Div, Neg, PowI, Exp, Log, Sqrt, Tanh, Sigmoid, Sin, Cos, Log1p,
+            Expm1, Softplus, Square):
+    _op.floats = True
+del _op
