@@ -293,20 +293,30 @@ def _matmul(v: View) -> Kernel | None:
 
 
 def _ce_loss_lines(c: Ctx, e: str, se: str, rows: str) -> list[str]:
-    """The forward's own steps: s = logits − max, e = e^s (into e) and its row sums (into se),
-    loss = −mean_i (s_i,y_i − log Σ_j e_ij) — the loss left out when nothing reads it (only
-    the saved e and Σe are needed, e.g. by dg.grad)."""
+    """The forward's own steps (ops.nn's ``_ce_forward``): s = logits − max (a few columns:
+    the max across the transposed rows, exact in any order), e = e^s (into e) and its row sums
+    (into se), loss = −(Σ_i (s_i,y_i − log Σ_j e_ij)) / N — the loss left out when nothing
+    reads it (only the saved e and Σe are needed, e.g. by dg.grad)."""
     logits, labels = c.ops[0], c.ops[1]
+    shape, dtype = c.operands[0].shape, c.operands[0].dtype
+    if shape[-1] <= 32:
+        mx = f"_np.maximum.reduce(_np.ascontiguousarray({logits}.T), axis=0)[:, None]"
+    else:
+        mx = f"_np.maximum.reduce({logits}, axis=-1, keepdims=True)"
+    lines = [f"_e = _np.subtract({logits}, {mx})" if e == "_e" else
+             f"_np.subtract({logits}, {mx}, out={e})"]
     if c.dead and se != "_se":
-        return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={e})",
-                f"_np.exp({e}, out={e})",
-                f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})"]
-    return [f"_np.subtract({logits}, {logits}.max(axis=-1, keepdims=True), out={e})",
-            f"_sy = {e}[{rows}, {labels}]",
-            f"_np.exp({e}, out={e})",
-            f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})" if se != "_se"
-            else f"_se = _np.add.reduce({e}, axis=-1, keepdims=True)",
-            f"{c.out} = -(_sy - _np.log({se})[:, 0]).mean()"]
+        return lines + [f"_np.exp({e}, out={e})",
+                        f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})"]
+    if shape[0] and dtype.itemsize >= 4:
+        loss = f"{c.out} = -(_np.add.reduce(_sy - _np.log({se})[:, 0]) / {shape[0]})"
+    else:
+        loss = f"{c.out} = -(_sy - _np.log({se})[:, 0]).mean()"
+    return lines + [f"_sy = {e}[{rows}, {labels}]",
+                    f"_np.exp({e}, out={e})",
+                    f"_np.add.reduce({e}, axis=-1, keepdims=True, out={se})" if se != "_se"
+                    else f"_se = _np.add.reduce({e}, axis=-1, keepdims=True)",
+                    loss]
 
 
 _ROWS: dict[int, np.ndarray] = {}
@@ -324,13 +334,14 @@ def _ce_operands(logits: Value, labels: Value) -> bool:
 
 def _cross_entropy(v: View) -> Kernel | None:
     """softmax + cross-entropy forward into buffers: e^(logits − max) and its row sums, the
-    values the op saves for its vjp, when it saved them (else into a scratch buffer)."""
+    values the op saves for its vjp, when it saved them (else into fresh local arrays: a
+    planned scratch buffer would be shaped like the 0-d loss)."""
     if not _ce_operands(*v.operands):
         return None
     rows_ = _rows(v.operands[0].shape[0])
     if not v.step.saved:
-        return Kernel(lambda c: _ce_loss_lines(c, c.temps[0], "_se", c.bind(rows_, "rows")),
-                      result="local", temps=1)
+        return Kernel(lambda c: _ce_loss_lines(c, "_e", "_se", c.bind(rows_, "rows")),
+                      result="local")
     return Kernel(lambda c: _ce_loss_lines(c, *c.saved, c.bind(rows_, "rows")),
                   result="local", saves=True)
 
