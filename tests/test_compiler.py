@@ -515,3 +515,38 @@ def test_cross_entropy_kernel_loss_equals_eager_bitwise_and_the_closed_form(dtyp
     s = z64 - z64.max(axis=1, keepdims=True)
     closed = -np.mean(s[np.arange(n), y] - np.log(np.exp(s).sum(axis=1)))
     np.testing.assert_allclose(float(cf(z).data), closed, rtol=RTOL[dtype] * 10)
+
+
+def test_bias_gradients_run_right_after_their_cotangent_and_match_the_closed_form():
+    """The batch sums Σ_i δ_i are hoisted above the layer's two GEMMs (δ still in cache); the
+    gradients are still the closed form's and the step eager's, bit for bit."""
+    net, ref = (dg.nn.MLP([6, 5, 4, 3], activation="tanh", seed=s) for s in (2, 2))
+    opt, ropt = dg.optim.SGD(net.parameters(), lr=0.1), dg.optim.SGD(ref.parameters(), lr=0.1)
+    step = dg.compile(_step_fn(net, opt), tune=False)
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        x, y = rng.standard_normal((7, 6)).astype(np.float32), rng.integers(0, 3, 7)
+        w = [p.data.astype(np.float64) for p in net.parameters()]
+        step(x, y)
+        _step_fn(ref, ropt)(x, y)
+        for pc, pe in zip(net.parameters(), ref.parameters(), strict=True):
+            np.testing.assert_array_equal(pc.data, pe.data)
+            np.testing.assert_array_equal(pc.grad.data, pe.grad.data)
+        h1 = np.tanh(x @ w[0].T + w[1])                  # closed-form backward, float64
+        h2 = np.tanh(h1 @ w[2].T + w[3])
+        z = h2 @ w[4].T + w[5]
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        p[np.arange(7), y] -= 1
+        d3 = p / 7
+        d2 = (d3 @ w[4]) * (1 - h2**2)
+        d1 = (d2 @ w[2]) * (1 - h1**2)
+        for d, b in zip((d1, d2, d3), list(net.parameters())[1::2], strict=True):
+            np.testing.assert_allclose(b.grad.data, d.sum(axis=0), rtol=1e-4, atol=1e-6)
+    lines = [ln.split("#")[1].strip() for ln in step.source.splitlines() if "  # " in ln]
+    sums = [i for i, t in enumerate(lines) if t == "linear d/db"]
+    gemms = [i for i, t in enumerate(lines) if t in ("linear d/dx", "linear d/dW")]
+    assert len(sums) == 3 and len(gemms) == 5
+    for k, i in enumerate(sums):        # each sum precedes its own layer's GEMMs
+        later = [g for g in gemms if g > i]
+        assert len(later) == 5 - 2 * k

@@ -25,8 +25,9 @@ What it may not: make a Python decision on a traced tensor's value — ``Tensor.
 traced value raise :class:`CompileError` naming the call site (return the value, or select
 with ``dg.where``); change arguments or parameters in place with NumPy (refused when detected);
 compute with NumPy on ``t.data`` (such values are recorded as constants).  Plain Python side
-effects (``print``, appending to a list) happen only in the traced call.  Returned tensors are
-copies without a graph; leaf gradients are written into buffers the next call reuses.
+effects (``print``, appending to a list) happen only in the traced call.  Returned tensors have
+no graph and share no memory with later calls (a copy, or an array the call made for the
+result); leaf gradients are written into buffers the next call reuses.
 """
 
 from __future__ import annotations

@@ -39,7 +39,9 @@ class Kernel:
     a forward that writes the values its op saves for the vjp (``Step.saved``) into buffers
     the planner provides (``Ctx.saved``), which the vjp step then reads as operands;
     ``tune(order, arrays)``: a runnable sample of the kernel writing a C- or F-ordered result,
-    which the planner times to choose the result's memory layout.
+    which the planner times to choose the result's memory layout.  ``hoist``: a pure step the
+    planner may move up to right after the steps making what it reads (a bias gradient's
+    batch sum, run while the cotangent is still in cache rather than after two GEMMs).
     """
 
     emit: Callable[[Ctx], list[str]]
@@ -52,6 +54,7 @@ class Kernel:
     result_in_temp: bool = False
     saves: bool = False
     tune: Callable[[str, list[Any]], Callable[[], Any]] | None = None
+    hoist: bool = False
 
 
 @dataclass
@@ -385,7 +388,7 @@ def _identity_vjp(v: View) -> Kernel | None:
         return [f"_np.add.reduce({c.ops[0]}, axis={axes!r}, keepdims=True, "
                 f"out={c.view(c.out, kept)})"]
 
-    return Kernel(emit, reads=(0,))
+    return Kernel(emit, reads=(0,), hoist=True)
 
 
 def _linear_vjp(v: View) -> Kernel | None:

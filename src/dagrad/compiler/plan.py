@@ -3,9 +3,13 @@
 Passes, in order: fold steps whose operands are all constants; pick a kernel per step (a 0-d
 template, an array kernel, or the table's own function); drop steps nothing needs (outputs and
 effects are the roots, and a kernel reads only what it declares: the input's gradient is never
-computed when the input needs none); find each value's last use; then walk the steps assigning
+computed when the input needs none; a step kept only for the values it saves for its vjp is
+marked ``dead`` and may skip its result); move hoistable kernels (bias gradients' batch sums)
+up to right after what they read; find each value's last use; then walk the steps assigning
 every kernel result a buffer — the buffer of an operand that dies here (in place), a free one
-of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of their own.
+of the same shape, or a new one.  Gradients handed to ``.grad`` get buffers of their own, and
+so do values fn returns once (``Plan.fresh``: the replay may make them anew per call and hand
+them out without a copy).
 """
 
 from __future__ import annotations
@@ -157,6 +161,48 @@ def _out_vids(outs: Any, once: set[int] | None = None) -> set[int]:
     return found
 
 
+def _hoist(items: list[Item]) -> list[Item]:
+    """Steps whose kernel may be hoisted run right after the last step making a value they
+    read — never across an effect or a read of ``.grad`` (those may change a captured tensor
+    or a gradient in place).  Values are written once, so a value read earlier is the same."""
+    after: dict[int, list[Item]] = {}
+    made: dict[int, int] = {}
+    barrier = -1
+    moved = False
+    for i, it in enumerate(items):
+        s = it.step
+        k = it.kernel
+        if k is not None and k.hoist:
+            at = barrier
+            for v in it.reads:
+                p = made.get(v, -1)
+                if p > at:
+                    at = p
+            if at < i - 1:
+                after.setdefault(at, []).append(it)
+                moved = True
+                it = None                       # (placed after step `at`)
+        if s.kind in ("effect", "readgrad"):
+            barrier = i
+        if it is not None:
+            if s.out is not None:
+                made[s.out] = i
+            for v in s.saved:
+                made[v] = i
+        else:
+            if s.out is not None:
+                made[s.out] = i                 # consumers stay after i: still correct
+    if not moved:
+        return items
+    hoisted = {id(it) for lst in after.values() for it in lst}
+    out = list(after.get(-1, ()))
+    for i, it in enumerate(items):
+        if id(it) not in hoisted:
+            out.append(it)
+        out.extend(after.get(i, ()))
+    return out
+
+
 def _dce(items: list[Item], outs: set[int]) -> list[Item]:
     needed = set(outs)
     kept = []
@@ -296,7 +342,7 @@ def build(trace: Trace, tune: bool = True) -> Plan:
     items = _fold_reads(items, values)
     once: set[int] = set()
     outs = _out_vids(trace.outputs, once)
-    items = _dce(items, outs)
+    items = _hoist(_dce(items, outs))
     end = len(items)
     last: dict[int, int] = {}
     for i, it in enumerate(items):

@@ -3,7 +3,8 @@
 Every value is a local variable (a NumPy scalar for 0-d values, a fresh array from a table
 function) or a buffer made once; every step is a line or a few: a NumPy call writing with
 ``out=``, an expression on scalars, or a call of the table's own forward/vjp.  No Tensor is
-made per op; fn's results are copied out as Tensors at the end.  The source is kept on the
+made per op; fn's results are copied out as Tensors at the end (a result returned once is written
+into an array made by the call and handed out as it is).  The source is kept on the
 compiled function (``.source``) and registered with linecache, so tracebacks show it.  A plan
 of more than ``fastpaths.COMPILE_CODEGEN_LIMIT`` steps runs the same lines as interpreted steps
 (:mod:`.interpret`): CPython compiles generated code at microseconds per line.
