@@ -89,8 +89,9 @@ def kind_of(plan: Plan, it: Item | None, text: str, layers: dict[int, int]) -> s
 
 
 def _instrumented(plan: Plan, stamps: list[float]) -> tuple[Callable, list[Line]]:
-    """The replay with a clock read after every line, and the lines it times."""
-    g = _Gen(plan)
+    """The replay with a clock read after every line, and the lines it times (returned values
+    made by the call, as in the generated replay)."""
+    g = _Gen(plan, fresh=True)
     checks = _state_checks(g, plan)
     items: list[tuple[str, Item | None, int]] = []
     for k, it in enumerate(plan.items):
