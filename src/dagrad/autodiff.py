@@ -322,10 +322,20 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     check_freed = not allow_freed
     check_saved = len(versions.WRITES) > 0  # some memory was written in place: check versions
     rebased = STATE.rebased  # some in-place op was recorded: route old consumers
-    mode = STATE.grad_enabled  # as _grad_mode(create_graph), without a generator per call
-    STATE.grad_enabled = create_graph
+    # Grad mode is create_graph's during the pass (as _grad_mode(create_graph), without a
+    # generator per call) where something could record: create_graph's rules on Tensors, and
+    # user code, the gradient hooks and anomaly's hooks.  Without them the rules get arrays
+    # and numbers only, which record nothing, so the mode (a thread-local and a lock, ~1 µs a
+    # pass) is left as it is.
+    toggle = create_graph or len(GRAD_HOOKS) > 0 or len(BACKWARD_HOOKS) > 0
+    if toggle:
+        mode = STATE.grad_enabled
+        STATE.grad_enabled = create_graph
     nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
     hooked = GRAD_HOOKS  # gradient hooks by tensor id (empty unless register_hook was called)
+    if fast and not (watch or hooked or check_saved or rebased or BACKWARD_HOOKS) \
+            and dep is None:  # nothing to do per node but the rules: floats first, if any
+        nxt = _float_sweep(grads, heap, leaves, free, check_freed)
     try:
         while heap or nxt is not None:
             if nxt is None:
@@ -464,8 +474,79 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             elif id(leaf) in wanted:
                 found[id(leaf)] = g
     finally:
-        STATE.grad_enabled = mode
+        if toggle:
+            STATE.grad_enabled = mode
     return found
+
+
+def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
+                 leaves: list[Tensor], free: bool, check_freed: bool) -> Tensor | None:
+    """backprop's loop for the nodes that hold Python floats, while the newest waiting node is one.
+
+    A node qualifies when its op takes floats (``Op.floats``), its cotangent is a float64 number
+    and so is every input (a leaf's 0-d array read as a float): its rules then run on floats
+    (a division by zero or an overflow reruns on NumPy scalars, as backprop's loop), with none
+    of the per-node checks that hooks, targets, in-place changes and broadcasting need (the
+    caller has none).  Returns the first node that does not qualify, its cotangent still
+    waiting, for backprop's loop to go on from; None when no node is left.
+    """
+    get, push, popnode = grads.get, heapq.heappush, heapq.heappop
+    nxt = popnode(heap)[1] if len(heap) == 1 else None
+    while heap or nxt is not None:
+        if nxt is None:
+            node = popnode(heap)[1]
+        else:
+            node, nxt = nxt, None
+        data, op, g = node._d, node._op, grads[node]
+        if type(data) is not float or not op.floats:
+            return node
+        if type(g) is not float:
+            if type(g) is not _F64:
+                return node
+            g = float(g)
+        ins = node._ins
+        a = ins[0]._d
+        if type(a) is not float:
+            if type(a) is not _ND or a.ndim or a.dtype is not _F64D:
+                return node
+            a = a.item()
+        if len(ins) == 1:
+            args = (g, a, data)
+        else:
+            b = ins[1]._d
+            if type(b) is not float:
+                if type(b) is not _ND or b.ndim or b.dtype is not _F64D:
+                    return node
+                b = b.item()
+            args = (g, a, b, data)
+        if node._freed and check_freed and op.saves:
+            raise RuntimeError(FREED_ERROR.format(op=op.name))
+        del grads[node]
+        attrs = node._attrs
+        for x, rule in zip(ins, op.vjp):  # noqa: B905 (equal lengths; strict= is slow)
+            if rule is None or not x.requires_grad:
+                continue
+            try:
+                c = rule(*args, **attrs) if attrs else rule(*args)
+            except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
+                c = rule(*[_F64(v) for v in args], **attrs)
+            prev = get(x)
+            if prev is not None:
+                grads[x] = prev + c
+            else:
+                grads[x] = c
+                if x._op is None:
+                    leaves.append(x)
+                elif nxt is None and not heap:
+                    nxt = x  # the only node waiting, so the newest: it goes next
+                else:
+                    if nxt is not None:
+                        push(heap, (-nxt._seq, nxt))
+                        nxt = None
+                    push(heap, (-x._seq, x))
+        if free:
+            node._freed = True
+    return None
 
 
 _CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cotangent

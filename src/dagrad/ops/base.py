@@ -203,10 +203,18 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     if (tx is float or tx is int) and like is not None:
         ld = like._d
         if type(ld) is float or (ld.dtype is _F64D and not ld.ndim):
-            return _constant(float(x))  # a float64 number: held as a Python float
-        dt = ld.dtype
-        if dt.kind == "f":  # NEP 50: like's dtype; a NumPy scalar (the scalar fast path's form)
-            return _constant(dt.type(x))
+            v = float(x)  # a float64 number: held as a Python float
+        else:
+            dt = ld.dtype
+            v = dt.type(x) if dt.kind == "f" else None  # NEP 50: like's dtype, a NumPy scalar
+        if v is not None:  # a constant: a leaf that needs no gradient
+            t = _new(Tensor)
+            t._d = v
+            t.requires_grad = False
+            t.grad = t.name = t._op = t._ins = t._attrs = None
+            t._seq = _next_seq()
+            t._freed = False
+            return t
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if like is not None:
             dt = np.result_type(like.dtype, x)
@@ -221,17 +229,6 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     if arr.dtype == np.float64 and not isinstance(x, np.ndarray | np.generic):
         arr = arr.astype(STATE.default_dtype)  # lists of floats follow the default dtype
     return Tensor._from_op(arr, None)
-
-
-def _constant(v: Any) -> Tensor:
-    """A constant (a leaf that needs no gradient) holding the number ``v``."""
-    t = _new(Tensor)
-    t._d = v
-    t.requires_grad = False
-    t.grad = t.name = t._op = t._ins = t._attrs = None
-    t._seq = _next_seq()
-    t._freed = False
-    return t
 
 
 def apply(op: Op, inputs: Sequence[Tensor], attrs: dict[str, Any]) -> Tensor:

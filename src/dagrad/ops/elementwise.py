@@ -16,7 +16,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import rulemath as rm
-from .base import Op, Template, apply, as_input, binary, unary
+from .base import Op, Template, apply, as_input, binary, record_result, unary
 
 
 def _sp():
@@ -290,9 +290,26 @@ def neg(a: Any) -> Tensor:
 
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
     """a**b; a Python-int exponent is the integer-power primitive ``powi``."""
+    if type(b) is int and isinstance(a, Tensor):
+        d = a._d
+        if type(d) is np.ndarray and not d.ndim and d.dtype is _F64D:
+            d = d.item()
+        if type(d) is float:  # a float64 number: apply(PowI) on the scalar path, inline
+            out = d * d if b == 2 else _powi_forward(d, b)
+            if type(out) is not float:
+                out = float(out)
+            attrs = _POWI_ATTRS.get(b)
+            return record_result(PowI, (a,), {"n": b} if attrs is None else attrs, out,
+                                 a.requires_grad)
+        return apply(PowI, (a,), {"n": b})
     if isinstance(a, Tensor) and (type(b) is int or isinstance(b, np.integer)):
         return apply(PowI, (a,), {"n": int(b)})
     return binary(Pow, a, b)
+
+
+_F64D = np.dtype(np.float64)
+#: powi's attributes for the common exponents, one dict each, shared by the nodes (read only)
+_POWI_ATTRS = {n: {"n": n} for n in range(-4, 5)}
 
 
 def exp(a: Any) -> Tensor:
