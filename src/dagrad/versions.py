@@ -16,11 +16,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bump", "version", "modified_after", "storage", "WRITES"]
+__all__ = ["bump", "bump_all", "version", "modified_after", "storage", "latest", "WRITES",
+           "LATEST"]
 
 #: id(storage array) -> [weakref to it, in-place writes so far, stamp of the latest write]
 WRITES: dict[int, list] = {}
+#: [the stamp of the newest in-place write to any storage] (0: none yet).  No storage was
+#: written after stamp s when LATEST[0] <= s, so a node made after the last write (every node of
+#: a training step recorded after the optimizer's update) needs no per-value check.
+LATEST = [0]
 _LOCK = threading.Lock()
+_ND = np.ndarray
 
 
 def storage(arr: Any) -> np.ndarray | None:
@@ -41,14 +47,38 @@ def bump(arr: np.ndarray, stamp: int) -> None:
     root = storage(arr)
     if root is None:
         return
-    key = id(root)
     with _LOCK:
-        entry = WRITES.get(key)
-        if entry is None or entry[0]() is not root:
-            WRITES[key] = [weakref.ref(root, _forget(key)), 1, stamp]
-        else:
-            entry[1] += 1
-            entry[2] = stamp
+        _bump_root(root, stamp)
+
+
+def bump_all(arrays: Any, stamp: int) -> None:
+    """``bump(a, stamp)`` for every array of the iterable ``arrays``, under one lock."""
+    with _LOCK:
+        for arr in arrays:
+            if type(arr) is not _ND:
+                continue
+            base = arr.base  # storage(arr), inline: a parameter is its own storage
+            while isinstance(base, _ND):
+                arr, base = base, base.base
+            _bump_root(arr, stamp)
+
+
+def _bump_root(root: np.ndarray, stamp: int) -> None:
+    """Count one write to the storage ``root`` at ``stamp`` (the caller holds the lock)."""
+    key = id(root)
+    entry = WRITES.get(key)
+    if entry is None or entry[0]() is not root:
+        WRITES[key] = [weakref.ref(root, _forget(key)), 1, stamp]
+    else:
+        entry[1] += 1
+        entry[2] = stamp
+    if stamp > LATEST[0]:
+        LATEST[0] = stamp
+
+
+def latest() -> int:
+    """The stamp of the newest in-place write to any storage (0 when there was none)."""
+    return LATEST[0]
 
 
 def version(arr: Any) -> int:
@@ -60,6 +90,8 @@ def version(arr: Any) -> int:
 
 def modified_after(arr: Any, stamp: int) -> bool:
     """True when ``arr``'s storage was written in place after sequence stamp ``stamp``."""
+    if LATEST[0] <= stamp:  # nothing at all was written since
+        return False
     root = storage(arr)
     entry = WRITES.get(id(root)) if root is not None else None
     return entry is not None and entry[0]() is root and entry[2] > stamp

@@ -13,6 +13,8 @@ from ..tensor import Tensor
 from . import rulemath as rm
 from .base import Op, Template, apply, as_input
 
+_ND = np.ndarray
+
 
 def _nd(x: Any) -> int:
     return rm.const(x).ndim
@@ -64,6 +66,8 @@ def _linear_forward(x, w, b):
 
 
 def _linear_grad_w(g, x, w, b, out):
+    if type(g) is _ND and type(x) is _ND and g.ndim == 2 and x.ndim == 2:
+        return g.T @ x                   # the eager case: gᵀx, as rm.swapaxes(g) @ x
     if x.ndim == 1:                      # W[o, i] gets g[..., o] x[i]
         return g[..., :, None] * x
     return rm.swapaxes(g) @ x

@@ -89,10 +89,8 @@ class Optimizer:
         self._record_step()
         self._update()
         stamp = _next_seq()  # as PyTorch's in-place updates: each parameter's version goes up
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    versions.bump(p.data, stamp)
+        versions.bump_all([p.data for group in self.param_groups for p in group["params"]
+                           if p.grad is not None], stamp)
 
     def _update(self) -> None:
         """The update itself, in place and without temporaries (``dg.compile`` replays it)."""

@@ -37,6 +37,9 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
             nesterov, wd = group["nesterov"], group["weight_decay"]
+            if mom == 0 and wd == 0:
+                self._plain(group["params"], -lr)
+                continue
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -68,3 +71,19 @@ class SGD(Optimizer):
                 tmp = t2 if d is t1 else t1
                 np.multiply(d, -lr, out=tmp)                 # p += (−η)d
                 np.add(w, tmp, out=w)
+
+    def _plain(self, params: list[Any], neg_lr: float) -> None:
+        """p ← p + (−η)g for each parameter with a gradient (torch's p − ηg, the same bits):
+        one scratch array per parameter, two passes, the least Python per parameter."""
+        buffers = self._buffers
+        for p in params:
+            g = p.grad
+            if g is None:
+                continue
+            w = p.data
+            got = buffers.get(id(p))
+            if got is None or got[0].shape != w.shape or got[0].dtype != w.dtype:
+                got = self._scratch(p, 1)
+            tmp = got[0]
+            np.multiply(g.data, neg_lr, out=tmp)
+            np.add(w, tmp, out=w)
