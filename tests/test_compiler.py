@@ -550,3 +550,35 @@ def test_bias_gradients_run_right_after_their_cotangent_and_match_the_closed_for
     for k, i in enumerate(sums):        # each sum precedes its own layer's GEMMs
         later = [g for g in gemms if g > i]
         assert len(later) == 5 - 2 * k
+
+
+def test_input_gradients_take_the_activations_layout(monkeypatch):
+    """With feature-major activations, g W is written feature-major too (Wᵀ gᵀ into the
+    transposed buffer), so tanh′'s g·(1 − h²) combines like-ordered arrays — a C array times an
+    F array runs element by element along strides; values as eager's within rounding."""
+    from dagrad.compiler import plan
+    from dagrad.compiler.replay import order_of
+
+    monkeypatch.setattr(plan, "_layout", lambda alloc, it, arrays: "F")
+    ne, nc = _net("float32", sizes=(20, 16, 12, 4)), _net("float32", sizes=(20, 16, 12, 4))
+    oe, oc = dg.optim.SGD(ne.parameters(), lr=0.1), dg.optim.SGD(nc.parameters(), lr=0.1)
+    eager, compiled = _step_fn(ne, oe), dg.compile(_step_fn(nc, oc))
+    rng = np.random.default_rng(13)
+    for _ in range(5):
+        x, y = rng.standard_normal((9, 20)).astype(np.float32), rng.integers(0, 4, 9)
+        _same(compiled(x, y)[0].data, eager(x, y)[0].data, "float32")
+    src = compiled.source
+    assert src.count(".T, out=b") >= 5 and "  # linear d/dx" in src
+    p = compiled.plan
+    mixed = []
+    for it in p.items:
+        s = it.step
+        if it.kernel is None or s.kind != "vjp" or s.op.name != "tanh":
+            continue
+        orders = {order_of(p.buffers[p.store[v][1]]) for v in it.reads
+                  if p.store.get(v, ("local",))[0] == "buf" and p.values[v].shape[0] == 9}
+        mixed.append(orders)
+    assert mixed and all(o == {"F"} for o in mixed)
+    for pe, pc in zip(ne.parameters(), nc.parameters(), strict=True):
+        np.testing.assert_allclose(pc.data, pe.data, rtol=0,
+                                   atol=1e-5 * float(np.abs(pe.data).max()))

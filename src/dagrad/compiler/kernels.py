@@ -42,6 +42,9 @@ class Kernel:
     which the planner times to choose the result's memory layout.  ``hoist``: a pure step the
     planner may move up to right after the steps making what it reads (a bias gradient's
     batch sum, run while the cotangent is still in cache rather than after two GEMMs).
+    ``follow``: an operand whose buffer's layout (C or F) the result takes, so that the
+    elementwise steps combining the two run over like-ordered memory (NumPy runs a C array
+    times an F array element by element along strides: 15× slower at 128×256).
     """
 
     emit: Callable[[Ctx], list[str]]
@@ -55,6 +58,7 @@ class Kernel:
     saves: bool = False
     tune: Callable[[str, list[Any]], Callable[[], Any]] | None = None
     hoist: bool = False
+    follow: int | None = None
 
 
 @dataclass
@@ -397,8 +401,13 @@ def _linear_vjp(v: View) -> Kernel | None:
     if not v.floats() or not v.g_plain():
         return None
     if i == 0:
-        return Kernel(lambda c: [f"_np.matmul({c.ops[0]}, {c.ops[2]}, out={c.out})"],
-                      reads=(0, 2))
+        def emit(c: Ctx) -> list[str]:
+            g, w = c.ops[0], c.ops[2]
+            if c.order == "F":              # x is feature-major: (W ᵀ gᵀ)ᵀ into a like buffer
+                return [f"_np.matmul({w}.T, {g}.T, out={c.out}.T)"]
+            return [f"_np.matmul({g}, {w}, out={c.out})"]
+
+        return Kernel(emit, reads=(0, 2), follow=1 if v.nd(0) == 2 and v.nd(1) == 2 else None)
     if v.nd(1) != 2 or v.nd(0) != 2:
         return None
     return Kernel(lambda c: [f"_np.matmul({c.ops[0]}.T, {c.ops[1]}, out={c.out})"],

@@ -434,6 +434,10 @@ def _assign(alloc: _Allocator, it: Item, i: int, values: list[Value], grads: set
             dest = it.temps[0]
         if dest is None:
             order = _layout(alloc, it, arrays) if k.tune is not None and arrays else "C"
+            if k.follow is not None:
+                st = alloc.store.get(it.operands[k.follow])
+                order = order_of(alloc.buffers[st[1]]) if st is not None and st[0] == "buf" \
+                    else "C"
             own = out in alloc.fresh_wanted
             dest = alloc.new(v.shape, v.dtype, dedicated=own, order=order)
             if own:
