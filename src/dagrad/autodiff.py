@@ -459,9 +459,9 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             if hooked and id(leaf) in hooked:
                 g = run_grad_hooks(leaf, g)
             if wanted is None:
-                ld = leaf._d
-                if leaf.grad is None and type(ld) is _ND and (
-                        type(g) is float and ld.dtype is _F64D or type(g) is ld.dtype.type):
+                if leaf.grad is None and (
+                        type(g) is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
+                        or type(g) is not float and type(g) is leaf.dtype.type):
                     # a number: immutable, no copy (Tensor._from_op, inline)
                     t = leaf.grad = _new(Tensor)
                     t._d = g
@@ -490,24 +490,27 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
     caller has none).  Returns the first node that does not qualify, its cotangent still
     waiting, for backprop's loop to go on from; None when no node is left.
     """
-    get, push, popnode = grads.get, heapq.heappush, heapq.heappop
+    pop, get, push, popnode = grads.pop, grads.get, heapq.heappush, heapq.heappop
     nxt = popnode(heap)[1] if len(heap) == 1 else None
     while heap or nxt is not None:
         if nxt is None:
             node = popnode(heap)[1]
         else:
             node, nxt = nxt, None
-        data, op, g = node._d, node._op, grads[node]
+        data, op = node._d, node._op
         if type(data) is not float or not op.floats:
             return node
+        g = pop(node)
         if type(g) is not float:
             if type(g) is not _F64:
+                grads[node] = g  # back: backprop's loop takes the node from here
                 return node
             g = float(g)
         ins = node._ins
         a = ins[0]._d
         if type(a) is not float:
             if type(a) is not _ND or a.ndim or a.dtype is not _F64D:
+                grads[node] = g
                 return node
             a = a.item()
         if len(ins) == 1:
@@ -516,12 +519,12 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
             b = ins[1]._d
             if type(b) is not float:
                 if type(b) is not _ND or b.ndim or b.dtype is not _F64D:
+                    grads[node] = g
                     return node
                 b = b.item()
             args = (g, a, b, data)
         if node._freed and check_freed and op.saves:
             raise RuntimeError(FREED_ERROR.format(op=op.name))
-        del grads[node]
         attrs = node._attrs
         for x, rule in zip(ins, op.vjp):  # noqa: B905 (equal lengths; strict= is slow)
             if rule is None or not x.requires_grad:

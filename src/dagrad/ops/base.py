@@ -300,15 +300,17 @@ def binary(op: Op, a: Any, b: Any) -> Tensor:
     av, bv = a._d, b._d
     ta, tb = type(av), type(bv)
     if ta is _ND and not av.ndim:  # _operand, inline: this is every operator's path
-        av = av[()]
-        ta = type(av)
-        if ta is _F64:
-            av, ta = float(av), float
+        if av.dtype is _F64D:
+            av, ta = av.item(), float
+        else:
+            av = av[()]
+            ta = type(av)
     if tb is _ND and not bv.ndim:
-        bv = bv[()]
-        tb = type(bv)
-        if tb is _F64:
-            bv, tb = float(bv), float
+        if bv.dtype is _F64D:
+            bv, tb = bv.item(), float
+        else:
+            bv = bv[()]
+            tb = type(bv)
     if ta is float and tb is float and op.floats:
         try:
             out = op.forward(av, bv)
@@ -354,12 +356,33 @@ def unary(op: Op, a: Any) -> Tensor:
         a = as_input(a)
     av = a._d
     ta = type(av)
+    if ta is float and op.floats:  # a float64 number (as binary's), recorded inline
+        out = op.forward(av)
+        if type(out) is _F64:  # a math domain or range error fell back to the ufunc
+            out = float(out)
+        result = _new(Tensor)
+        result._d = out
+        if a.requires_grad and (not STATE.grad_off or MODES.grad_enabled):
+            result.requires_grad = True
+            result._op = op
+            result._ins = (a,)
+            result._attrs = _NO_ATTRS
+        else:
+            result.requires_grad = False
+            result._op = result._ins = result._attrs = None
+        result.grad = result.name = None
+        result._seq = _next_seq()
+        result._freed = False
+        if HOOKS:
+            for hook in HOOKS:
+                hook(op, (a,), result, _NO_ATTRS)
+        return result
     if ta is _ND and not av.ndim:  # _operand, inline
         av = av[()]
         if type(av) is _F64 and op.floats:
             av = float(av)
-    elif ta is float and not op.floats:
-        av = _F64(av)
+    elif ta is float:
+        av = _F64(av)  # an op that takes NumPy scalars
     out = op.forward(av)
     if type(out) is _F64:
         out = float(out)
