@@ -135,3 +135,18 @@ def test_compile_profile_benchmark_smoke():
     text = "\n".join(compile_profile.section(res))
     assert "| step kind | µs per step | share |" in text
     assert "GEMM bound" in text and "GEMM forward, layer 1" in text
+
+
+def test_line_kinds_of_an_input_gradient():
+    """dg.grad with respect to the input: its GEMMs by role, the returned array's allocation,
+    no bias gradient (no parameter gradient is computed)."""
+    rng = np.random.default_rng(4)
+    w, b = dg.tensor(rng.standard_normal((4, 6))), dg.tensor(rng.standard_normal(4))
+    y = rng.integers(0, 4, 5)
+    g = dg.compile(dg.grad(lambda v: dg.cross_entropy(dg.ops.linear(dg.tanh(v), w, b), y)))
+    x = dg.tensor(rng.standard_normal((5, 6)))
+    kinds = [ln.kind for ln in line_times(g, x, repeat=2)]
+    assert "allocation (an array the call returns)" in kinds
+    assert any(k.startswith("GEMM input gradient, layer 1") for k in kinds)
+    assert not any(k.startswith(("bias gradient", "GEMM weight gradient")) for k in kinds)
+    assert "elementwise backward (tanh′)" in kinds

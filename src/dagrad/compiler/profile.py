@@ -73,9 +73,11 @@ def kind_of(plan: Plan, it: Item | None, text: str, layers: dict[int, int]) -> s
         layer = layers.get(id(s.fwd)) if s.fwd is not None else None
         role = "input gradient" if s.index == 0 else "weight gradient"
         return f"GEMM {role}, layer {layer} (→ {_shape(plan, s.out)})"
+    if "_np.empty(" in text:
+        return "allocation (an array the call returns)"
     if s.kind == "fwd" and op in ("linear", "matmul"):
         return "bias add (forward)"
-    if s.kind == "vjp" and op in ("linear", "matmul"):
+    if s.kind == "vjp" and op == "linear" and (s.index == 2 or s.sum_to is not None):
         return "bias gradient (batch sum)"
     if op == "cross_entropy":
         return f"softmax + cross-entropy {'forward' if s.kind == 'fwd' else 'backward'}"
