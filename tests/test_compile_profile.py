@@ -150,3 +150,18 @@ def test_line_kinds_of_an_input_gradient():
     assert any(k.startswith("GEMM input gradient, layer 1") for k in kinds)
     assert not any(k.startswith(("bias gradient", "GEMM weight gradient")) for k in kinds)
     assert "elementwise backward (tanh′)" in kinds
+
+
+def test_line_times_can_time_plain_calls_between_its_runs():
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((5, 12)).astype(np.float32), rng.integers(0, 3, 5)
+    net_e, eager = _mlp_step()
+    net_c, step = _mlp_step()
+    cf = dg.compile(step, tune=False)
+    calls: list[tuple[float, float]] = []
+    line_times(cf, x, y, repeat=3, calls=calls)   # trace + 4 runs + 3 calls: 8 SGD steps
+    for _ in range(8):
+        eager(x, y)
+    assert len(calls) == 3 and all(t > 0 and c > 0 for t, c in calls)
+    for pe, pc in zip(net_e.parameters(), net_c.parameters(), strict=True):
+        np.testing.assert_array_equal(pc.data, pe.data)

@@ -122,11 +122,14 @@ def _instrumented(plan: Plan, stamps: list[float]) -> tuple[Callable, list[Line]
     return glb["_make"](*g.ns.values()), timed
 
 
-def line_times(cf: CompiledFunction, *args: Any, repeat: int = 50, **kwargs: Any) -> list[Line]:
+def line_times(cf: CompiledFunction, *args: Any, repeat: int = 50,
+               calls: list[tuple[float, float]] | None = None, **kwargs: Any) -> list[Line]:
     """Median seconds of every line of cf's replay on these arguments (traced first if new).
 
     Runs the instrumented replay ``repeat`` times (after one untimed run); each run has cf's
-    effects, as a call does.
+    effects, as a call does.  ``calls``, if given, receives per timed run (its seconds from
+    first to last clock read, the seconds of a plain call of cf made right after it): paired
+    figures for what the call spends outside the lines.
     """
     if not isinstance(cf, CompiledFunction):
         raise TypeError(f"line_times: expected a dg.compile function, got {type(cf).__name__}")
@@ -140,11 +143,16 @@ def line_times(cf: CompiledFunction, *args: Any, repeat: int = 50, **kwargs: Any
     replay, lines = _instrumented(plan, stamps)
     arrays = tuple(x.data if isinstance(x, Tensor) else x for x in leaves)
     runs = []
+    clock = time.perf_counter
     for r in range(repeat + 1):
         stamps.clear()
         replay(arrays, leaves)
         if r:
             runs.append(np.diff(stamps))
+            if calls is not None:
+                t0 = clock()
+                cf(*args, **kwargs)
+                calls.append((stamps[-1] - stamps[0], clock() - t0))
     med = np.median(np.asarray(runs), axis=0)
     for line, t in zip(lines, med, strict=True):
         line.seconds = float(t)
