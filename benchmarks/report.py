@@ -315,6 +315,12 @@ def _training(r: dict[str, Any]) -> list[str]:
     lines += ["", f"dagrad / PyTorch wall time, by round: {by_round} (median "
               f"{r['time_ratio']:.2f}×); test accuracy, dagrad − PyTorch: "
               f"{r['accuracy_gap_points']:+.2f} points.", ""]
+    if "fastest_epoch_s" in r:
+        f = r["fastest_epoch_s"]
+        lines += [f"The fastest training epoch of each (the loop alone, without the test "
+                  f"evaluation; the least disturbed by other processes): dagrad "
+                  f"{f['dagrad']:.2f} s, PyTorch {f['torch']:.2f} s, dagrad / PyTorch "
+                  f"{r['fastest_epoch_ratio']:.2f}×.", ""]
     return lines
 
 

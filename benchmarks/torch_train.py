@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     std = float((counts @ (values - mean) ** 2 / Xtr.size) ** 0.5)
 
     def standardised(X: Any) -> Any:
-        t = torch.from_numpy(np.ascontiguousarray(X.reshape(len(X), -1))).float()
+        t = torch.from_numpy(X.reshape(len(X), -1).astype(np.float32))
         return t.div_(255).sub_(mean).div_(std)
 
     x_train, y_train = standardised(Xtr), torch.from_numpy(ytr.astype(np.int64))

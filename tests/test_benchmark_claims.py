@@ -242,7 +242,8 @@ def _with_issue21_sections(res: dict) -> dict:
         "summary": {k: {"wall_s": v[0]["wall_s"], "maxrss_mib": v[1]["maxrss_mib"],
                         "test_acc": v[0]["test_acc"]} for k, v in runs.items()},
         "time_ratios": [17.3 / 21.4, 17.9 / 21.8], "time_ratio": 0.8147,
-        "accuracy_gap_points": 0.11, "checks": {"both commands finished": True}}
+        "accuracy_gap_points": 0.11, "fastest_epoch_s": {"dagrad": 1.01, "torch": 1.19},
+        "fastest_epoch_ratio": 1.01 / 1.19, "checks": {"both commands finished": True}}
     rows = [{"links": n, "ops": 2 * n, "items": 4 * n - 2, "form": form, "trace_s": 3e-5 * n,
              "plan_s": 1.2e-5 * n, "generate_s": g, "first_call_s": 5.1e-5 * n + g,
              "first_call_cpu_s": 5e-5 * n + g, "us_per_item": 13.1 + n / 1e5,
@@ -265,6 +266,7 @@ def test_issue21_sections_render_with_their_targets(res):
     assert "the 784-256-256-10 tanh MLP" in page
     assert "by round: 0.81×, 0.82× (median 0.81×)" in page
     assert "| 100,000 | 399,998 | interpreted |" in page
+    assert "dagrad 1.01 s, PyTorch 1.19 s, dagrad / PyTorch 0.85×" in page
     rows = {t["what"]: t for t in data["targets"]}
     rss = rows["dagrad train, fashion-mnist, 15 epochs: peak RSS"]
     assert (rss["goal"], rss["measured"], rss["met"]) == (300.0, 162.5, True)
