@@ -5,6 +5,8 @@ cross-entropy on the logits), Adam lr 1e-3, a cosine schedule stepped every batc
 whole run, batch 128 in a new random order every epoch, inputs ``(x/255 − mean)/std`` with the
 training set's scalar mean and std, the test set evaluated after every epoch (loss and
 accuracy), the running training loss and accuracy kept per step — as ``dagrad train`` does.
+``--init`` starts from given weights (the benchmark passes dagrad's initial MLP) and
+``--shuffle numpy`` takes dagrad's epoch order, so the two runs differ only in rounding.
 It is written the way a careful PyTorch script would be: the whole training set standardised
 once into a float32 tensor, batches taken by index (no per-sample ``DataLoader``), evaluation
 under ``torch.no_grad()`` in batches of 1,000.  Threads: ``torch.set_num_threads`` with one
@@ -84,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", default="256,256")
     ap.add_argument("--limit-train", type=int, metavar="N")
     ap.add_argument("--limit-test", type=int, metavar="N")
+    ap.add_argument("--init", metavar="NPZ",
+                    help="initial weights: an .npz of plain arrays named as the Sequential's "
+                         "state dict (0.weight, 0.bias, 2.weight, …), e.g. dagrad's MLP(seed=…)")
+    ap.add_argument("--shuffle", choices=["torch", "numpy"], default="torch",
+                    help="epoch order: torch.randperm, or numpy.random.default_rng([seed, "
+                         "epoch]).permutation(N) (dagrad's DataLoader order)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
 
@@ -121,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         if i < len(sizes) - 2:
             layers.append(torch.nn.Tanh())
     net = torch.nn.Sequential(*layers)
+    if args.init:
+        with np.load(args.init, allow_pickle=False) as z:
+            net.load_state_dict({k: torch.from_numpy(np.array(z[k], dtype=np.float32))
+                                 for k in z.files})
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     n, bsz = len(y_train), args.batch_size
     steps = -(-n // bsz)
@@ -131,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for epoch in range(args.epochs):
         t0 = time.perf_counter()
         net.train()
-        order = torch.randperm(n, generator=gen)
+        order = (torch.randperm(n, generator=gen) if args.shuffle == "torch" else
+                 torch.from_numpy(np.random.default_rng([args.seed, epoch]).permutation(n)))
         loss_sum, correct = 0.0, 0
         for lo in range(0, n, bsz):
             idx = order[lo:lo + bsz]

@@ -1,7 +1,9 @@
 """A whole training run, dagrad against PyTorch: ``dagrad train`` and ``benchmarks.torch_train``.
 
 Both train the same 784-256-256-10 tanh MLP (Adam lr 1e-3, cosine schedule over the run, batch
-128, standardised inputs, the test set evaluated after every epoch) as separate commands, one
+128, standardised inputs, the test set evaluated after every epoch) from the same initial
+weights in the same epoch order (dagrad's seed 0: PyTorch gets them through ``--init`` and
+``--shuffle numpy``), so the accuracies differ only by rounding, as separate commands, one
 after the other on the same CPUs, each with one thread per CPU by its own mechanism (dagrad:
 the BLAS variables ``benchmarks/env.py`` sets; PyTorch: ``torch.set_num_threads``).  Full mode:
 Fashion-MNIST, 15 epochs, two rounds in the order dagrad, PyTorch, PyTorch, dagrad; quick: fewer
@@ -58,9 +60,24 @@ def _plots_available() -> bool:
         return False
 
 
+def write_initial_weights(path: str, seed: int = 0) -> None:
+    """dagrad train's initial MLP (its seed, sizes and init) as a plain .npz for PyTorch."""
+    import numpy as np
+
+    from dagrad.training.run import build_model, resolve_config
+
+    cfg = resolve_config({"seed": seed, "hidden": list(HIDDEN)})
+    state = build_model({**cfg, "input_dim": 784, "num_classes": 10}).state_dict()
+    np.savez(path, **{k: np.asarray(v) for k, v in state.items()})
+
+
 def commands(dataset: str, data_dir: str | None, epochs: int, limits: tuple[int, int] | None,
-             out: str, plots: bool) -> dict[str, list[str]]:
-    """The two command lines: ``dagrad train …`` and ``python -m benchmarks.torch_train …``."""
+             out: str, plots: bool, init: str | None = None) -> dict[str, list[str]]:
+    """The two command lines: ``dagrad train …`` and ``python -m benchmarks.torch_train …``.
+
+    With ``init`` (dagrad's initial weights, :func:`write_initial_weights`) PyTorch starts
+    from the same weights and takes dagrad's epoch order: the runs differ only in rounding.
+    """
     common = ["--epochs", str(epochs), "--batch-size", str(BATCH)]
     lim = [] if limits is None else ["--limit-train", str(limits[0]), "--limit-test",
                                      str(limits[1])]
@@ -72,6 +89,8 @@ def commands(dataset: str, data_dir: str | None, epochs: int, limits: tuple[int,
              *lim, "--lr", str(LR), "--hidden", ",".join(map(str, HIDDEN))]
     if data_dir is not None:
         torch += ["--data", data_dir]
+    if init is not None:
+        torch += ["--init", init, "--shuffle", "numpy"]
     return {"dagrad": dagrad, "torch": torch}
 
 
@@ -111,7 +130,8 @@ def _dagrad_result(row: dict[str, Any], out: Path) -> dict[str, Any]:
                sizes=[metrics["config"]["input_dim"], *metrics["config"]["hidden"],
                       metrics["config"]["num_classes"]],
                in_process_s=metrics["seconds"],
-               epoch_s=[e["seconds"] for e in metrics["epochs"]])
+               epoch_s=[e["seconds"] for e in metrics["epochs"]],
+               train_loss=[e["train_loss"] for e in metrics["epochs"]])
     return row
 
 
@@ -121,6 +141,7 @@ def _torch_result(row: dict[str, Any]) -> dict[str, Any]:
                epochs=summary["epochs"], train=summary["train"], test=summary["test"],
                sizes=summary["sizes"], in_process_s=summary["seconds"],
                epoch_s=[e["seconds"] for e in summary["history"]],
+               train_loss=[e["train_loss"] for e in summary["history"]],
                threads=summary["threads"])
     return row
 
@@ -140,9 +161,11 @@ def run(ctx) -> dict[str, Any]:
     order = ["dagrad", "torch", "torch", "dagrad"][: 2 * ROUNDS[mode]]
     runs: dict[str, list[dict[str, Any]]] = {"dagrad": [], "torch": []}
     with tempfile.TemporaryDirectory(prefix="dagrad-bench-train-") as tmp:
+        init = str(Path(tmp) / "initial.npz")
+        write_initial_weights(init)
         for i, who in enumerate(order):
             out = Path(tmp) / f"run{i}"
-            cmd = commands(dataset, data_dir, epochs, limits, str(out), plots)[who]
+            cmd = commands(dataset, data_dir, epochs, limits, str(out), plots, init)[who]
             shown = " ".join(["dagrad", *cmd[3:]] if who == "dagrad" else ["python", *cmd[1:]])
             print(f"  {who}, round {i // 2 + 1}/{ROUNDS[mode]}: {shown}", flush=True)
             row = run_measured(cmd, ctx.child_env, timeout=3600)

@@ -241,13 +241,14 @@ def test_measured_child_reports_its_own_peak_rss_not_the_parents():
 def test_training_commands_are_the_same_run_on_both_sides():
     from benchmarks import training
 
-    cmds = training.commands("fashion-mnist", "/data", 15, None, "/tmp/out", True)
+    cmds = training.commands("fashion-mnist", "/data", 15, None, "/tmp/out", True, "/i.npz")
     d, t = cmds["dagrad"], cmds["torch"]
     assert d[3:] == ["train", "--dataset", "fashion-mnist", "--epochs", "15", "--batch-size",
                      "128", "--no-progress", "-o", "/tmp/out"]
     assert t[1:3] == ["-m", "benchmarks.torch_train"]
     for flag, value in (("--epochs", "15"), ("--batch-size", "128"), ("--lr", "0.001"),
-                        ("--hidden", "256,256"), ("--data", "/data")):
+                        ("--hidden", "256,256"), ("--data", "/data"), ("--init", "/i.npz"),
+                        ("--shuffle", "numpy")):
         assert t[t.index(flag) + 1] == value
     limited = training.commands("sample", None, 1, (64, 32), "/o", False)
     for cmd in limited.values():
@@ -274,6 +275,10 @@ def test_training_workload_smoke_falls_back_to_the_embedded_sample(monkeypatch):
         assert 0.2 < row["test_acc"] <= 1
     assert r["time_ratio"] == pytest.approx(r["runs"]["dagrad"][0]["wall_s"]
                                             / r["runs"]["torch"][0]["wall_s"])
+    # the same initial weights and epoch order: the two steps' mean loss agrees to rounding
+    # (a different order or initialisation moves it by more than 1e-2)
+    d_loss, t_loss = r["runs"]["dagrad"][0]["train_loss"], r["runs"]["torch"][0]["train_loss"]
+    assert d_loss[0] == pytest.approx(t_loss[0], rel=1e-5)
     with pytest.raises(RuntimeError, match="only --smoke falls back"):
         training.run(Context("quick", PLANS["quick"], {"torch": object()}, _environ()))
 
