@@ -513,26 +513,57 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
                 grads[node] = g
                 return node
             a = a.item()
-        if len(ins) == 1:
-            args = (g, a, data)
-        else:
+        one = len(ins) == 1
+        if not one:
             b = ins[1]._d
             if type(b) is not float:
                 if type(b) is not _ND or b.ndim or b.dtype is not _F64D:
                     grads[node] = g
                     return node
                 b = b.item()
-            args = (g, a, b, data)
         if node._freed and check_freed and op.saves:
             raise RuntimeError(FREED_ERROR.format(op=op.name))
+        # The rules called directly, not as rule(*args): CPython runs such a call in the same
+        # interpreter loop (no C recursion), the cheaper call.  (Ops on floats have a rule for
+        # every input.)
         attrs = node._attrs
-        for x, rule in zip(ins, op.vjp):  # noqa: B905 (equal lengths; strict= is slow)
-            if rule is None or not x.requires_grad:
+        if one:  # one input: its cotangent, accumulated (as below, without a loop)
+            x = ins[0]
+            if x.requires_grad:
+                rule = op.vjp[0]
+                try:
+                    c = rule(g, a, data, **attrs) if attrs else rule(g, a, data)
+                except (ZeroDivisionError, OverflowError):  # on floats: NumPy's inf/nan
+                    c = rule(_F64(g), _F64(a), _F64(data), **attrs)
+                prev = get(x)
+                if prev is not None:
+                    grads[x] = prev + c
+                else:
+                    grads[x] = c
+                    if x._op is None:
+                        leaves.append(x)
+                    elif nxt is None and not heap:
+                        nxt = x  # the only node waiting, so the newest: it goes next
+                    else:
+                        if nxt is not None:
+                            push(heap, (-nxt._seq, nxt))
+                            nxt = None
+                        push(heap, (-x._seq, x))
+            if free:
+                node._freed = True
+            continue
+        try:  # two inputs; None: an input that needs no gradient
+            if attrs:
+                cs = _call_rules(op.vjp, ins, (g, a, b, data), attrs)
+            else:
+                r0, r1 = op.vjp
+                cs = (r0(g, a, b, data) if ins[0].requires_grad else None,
+                      r1(g, a, b, data) if ins[1].requires_grad else None)
+        except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
+            cs = _call_rules(op.vjp, ins, (_F64(g), _F64(a), _F64(b), _F64(data)), attrs)
+        for x, c in zip(ins, cs):  # noqa: B905 (equal lengths; strict= is slow)
+            if c is None:
                 continue
-            try:
-                c = rule(*args, **attrs) if attrs else rule(*args)
-            except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
-                c = rule(*[_F64(v) for v in args], **attrs)
             prev = get(x)
             if prev is not None:
                 grads[x] = prev + c
@@ -550,6 +581,13 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
         if free:
             node._freed = True
     return None
+
+
+def _call_rules(rules: Sequence[Callable], ins: Sequence[Tensor], args: Sequence[Any],
+                attrs: dict[str, Any]) -> list[Any]:
+    """Each input's rule on ``args`` (None for an input that needs no gradient)."""
+    return [rule(*args, **attrs) if x.requires_grad else None
+            for x, rule in zip(ins, rules)]  # noqa: B905 (equal lengths)
 
 
 _CARRIERS = (np.ndarray, np.generic, Tensor)  # what a rule may return as a cotangent
@@ -640,7 +678,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool | None = None,
         raise RuntimeError(
             "backward: this tensor does not require grad — nothing that went into it has "
             "requires_grad=True (or it was computed under no_grad())")
-    backprop([root], [_root_cotangent(root, grad, create_graph)], create_graph=create_graph,
+    if grad is None and not create_graph and type(root._d) is float:
+        g: Any = 1.0  # _root_cotangent of a float64 number held as a Python float
+    else:
+        g = _root_cotangent(root, grad, create_graph)
+    backprop([root], [g], create_graph=create_graph,
              retain_graph=create_graph if retain_graph is None else bool(retain_graph))
 
 

@@ -197,8 +197,6 @@ INPLACE_HOOKS: list[Callable] = []
 
 def as_input(x: Any, like: Tensor | None = None) -> Tensor:
     """Wrap a constant as a Tensor; Python scalars take ``like``'s dtype (never upcast floats)."""
-    if isinstance(x, Tensor):
-        return x
     tx = type(x)
     if (tx is float or tx is int) and like is not None:
         ld = like._d
@@ -215,6 +213,8 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
             t._seq = _next_seq()
             t._freed = False
             return t
+    if isinstance(x, Tensor):
+        return x
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if like is not None:
             dt = np.result_type(like.dtype, x)
@@ -295,7 +295,9 @@ def binary(op: Op, a: Any, b: Any) -> Tensor:
     """
     if not isinstance(a, Tensor):
         a = as_input(a, like=b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
+        if not isinstance(b, Tensor):
+            b = as_input(b, like=a)
+    elif not isinstance(b, Tensor):
         b = as_input(b, like=a)
     av, bv = a._d, b._d
     ta, tb = type(av), type(bv)

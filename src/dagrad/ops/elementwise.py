@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import _SEQ, MODES, STATE, Tensor
 from . import rulemath as rm
-from .base import Op, Template, apply, as_input, binary, record_result, unary
+from .base import HOOKS, Op, Template, apply, as_input, binary, record_result, unary
 
 
 def _sp():
@@ -299,8 +299,20 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
             if type(out) is not float:
                 out = float(out)
             attrs = _POWI_ATTRS.get(b)
-            return record_result(PowI, (a,), {"n": b} if attrs is None else attrs, out,
-                                 a.requires_grad)
+            if attrs is None:
+                attrs = {"n": b}
+            if not a.requires_grad or HOOKS or (STATE.grad_off and not MODES.grad_enabled):
+                return record_result(PowI, (a,), attrs, out, a.requires_grad)
+            result = _new(Tensor)  # record_result, inline: a recorded float
+            result._d = out
+            result.requires_grad = True
+            result._op = PowI
+            result._ins = (a,)
+            result._attrs = attrs
+            result.grad = result.name = None
+            result._seq = _next_seq()
+            result._freed = False
+            return result
         return apply(PowI, (a,), {"n": b})
     if isinstance(a, Tensor) and (type(b) is int or isinstance(b, np.integer)):
         return apply(PowI, (a,), {"n": int(b)})
@@ -308,6 +320,8 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
 
 
 _F64D = np.dtype(np.float64)
+_new = object.__new__
+_next_seq = _SEQ.__next__
 #: powi's attributes for the common exponents, one dict each, shared by the nodes (read only)
 _POWI_ATTRS = {n: {"n": n} for n in range(-4, 5)}
 
