@@ -293,25 +293,42 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
         traced = TRACE[-1](roots, cotangents, create_graph, targets)
         if traced is not None:
             return traced
-    wanted = None if targets is None else {id(t) for t in targets}
-    dep = None if wanted is None else _depends_on(_graph_nodes(roots), wanted)
     grads: dict[Tensor, Any] = {}  # keyed by the tensors themselves (identity hash)
     # Nodes wait in a heap by creation order, newest first, entering it with their first
     # cotangent: every consumer of a node is newer, so its cotangent is complete when it is
     # popped (no separate discovery pass or sort; nodes no cotangent reaches are never visited).
     heap: list[tuple[int, Tensor]] = []  # (−seq, node): seqs are unique, nodes never compared
     leaves: list[Tensor] = []  # leaves wait in a list (no order needed), processed last
-    for r, g in zip(roots, cotangents, strict=True):
-        if r.requires_grad:
-            if r in grads:
-                grads[r] = grads[r] + g
-            else:
-                grads[r] = g
-                if r._op is None:
-                    leaves.append(r)
+    nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
+    # The common scalar case first, before any of the set-up below: one float root, nothing to
+    # do per node but the rules (no targets, hooks, retained grads, in-place changes).
+    root = roots[0] if len(roots) == 1 else None
+    swept = (root is not None and type(root._d) is float and root._op is not None
+             and targets is None and not create_graph and root.requires_grad
+             and fastpaths.SCALAR_FAST_PATH
+             and not (RETAINED or GRAD_HOOKS or versions.WRITES or STATE.rebased
+                      or BACKWARD_HOOKS))
+    if swept:
+        grads[root] = cotangents[0]
+        heap.append((-root._seq, root))
+        nxt = _float_sweep(grads, heap, leaves, not retain_graph, not allow_freed)
+        if nxt is None:  # every node was a float one: only the leaves are left
+            _leaf_grads(leaves, grads, set())
+            return {}
+    else:
+        for r, g in zip(roots, cotangents, strict=True):
+            if r.requires_grad:
+                if r in grads:
+                    grads[r] = grads[r] + g
                 else:
-                    heap.append((-r._seq, r))
-    heapq.heapify(heap)
+                    grads[r] = g
+                    if r._op is None:
+                        leaves.append(r)
+                    else:
+                        heap.append((-r._seq, r))
+        heapq.heapify(heap)
+    wanted = None if targets is None else {id(t) for t in targets}
+    dep = None if wanted is None else _depends_on(_graph_nodes(roots), wanted)
     push, popnode = heapq.heappush, heapq.heappop
     found: dict[int, Any] = {}
     given: set[int] = set()
@@ -331,9 +348,8 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     if toggle:
         mode = STATE.grad_enabled
         STATE.grad_enabled = create_graph
-    nxt = None  # a lone waiting node kept out of the heap: on a chain, no heap operations
     hooked = GRAD_HOOKS  # gradient hooks by tensor id (empty unless register_hook was called)
-    if fast and not (watch or hooked or check_saved or rebased or BACKWARD_HOOKS) \
+    if not swept and fast and not (watch or hooked or check_saved or rebased or BACKWARD_HOOKS) \
             and dep is None:  # nothing to do per node but the rules: floats first, if any
         nxt = _float_sweep(grads, heap, leaves, free, check_freed)
     try:
@@ -454,29 +470,40 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                         push(heap, (-x._seq, x))
             if free:
                 node._freed = True
-        for leaf in leaves:  # leaves have no inputs: their cotangents are complete now
+        # leaves have no inputs: their cotangents are complete now
+        if wanted is None and not hooked and not create_graph:
+            _leaf_grads(leaves, grads, given)
+        for leaf in leaves if grads else ():
             g = pop(leaf)
             if hooked and id(leaf) in hooked:
                 g = run_grad_hooks(leaf, g)
             if wanted is None:
-                if leaf.grad is None and (
-                        type(g) is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
-                        or type(g) is not float and type(g) is leaf.dtype.type):
-                    # a number: immutable, no copy (Tensor._from_op, inline)
-                    t = leaf.grad = _new(Tensor)
-                    t._d = g
-                    t.requires_grad = False
-                    t.grad = t.name = t._op = t._ins = t._attrs = None
-                    t._seq = _next_seq()
-                    t._freed = False
-                else:
-                    accumulate(leaf, g, create_graph, given)
+                accumulate(leaf, g, create_graph, given)
             elif id(leaf) in wanted:
                 found[id(leaf)] = g
     finally:
         if toggle:
             STATE.grad_enabled = mode
     return found
+
+
+def _leaf_grads(leaves: list[Tensor], grads: dict[Tensor, Any], given: set[int]) -> None:
+    """Each leaf's complete cotangent (taken from ``grads``) accumulated into its ``.grad``."""
+    pop = grads.pop
+    for leaf in leaves:
+        g = pop(leaf)
+        if leaf.grad is None and (
+                type(g) is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
+                or type(g) is not float and type(g) is leaf.dtype.type):
+            # a number: immutable, no copy (Tensor._from_op, inline)
+            t = leaf.grad = _new(Tensor)
+            t._d = g
+            t.requires_grad = False
+            t.grad = t.name = t._op = t._ins = t._attrs = None
+            t._seq = _next_seq()
+            t._freed = False
+        else:
+            accumulate(leaf, g, False, given)
 
 
 def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
