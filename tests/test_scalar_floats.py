@@ -206,3 +206,16 @@ def test_gradient_hooks_and_retain_grad_on_float_nodes():
         return seen, y.grad.item(), x.grad.item()
 
     assert run(_leaf) == run(_tleaf)
+
+
+def test_in_place_change_of_a_float_result_matches_torch():
+    def run(leaf):
+        x = leaf(0.9)
+        y = x * 2.0  # a float result (dagrad), then changed in place
+        y.mul_(x)
+        y.add_(1.5)
+        z = y * y
+        z.backward()
+        return z.item(), x.grad.item()
+
+    np.testing.assert_allclose(run(_leaf), run(_tleaf), rtol=1e-15)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 __all__ = ["SCALAR_FAST_PATH", "ORIENT_FAST_PATH", "CE_SAVE", "COMPILE_CODEGEN_LIMIT"]
 
-#: ``backprop`` runs the rules of 0-d elementwise nodes on NumPy scalars (off: the general path).
+#: ``backprop`` runs the rules of 0-d elementwise nodes on numbers — Python floats for float64
+#: where the op takes them (``Op.floats``), else NumPy scalars — (off: the general path, on arrays).
 SCALAR_FAST_PATH = True
 #: ``linear`` may compute a batched forward as (W xᵀ)ᵀ where that is verified bit-identical and
 #: timed faster (see :func:`dagrad.tuning.swap_gemm`).

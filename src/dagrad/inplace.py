@@ -44,7 +44,7 @@ def _check(t: Tensor, what: str) -> bool:
 
 
 def _buffer(t: Tensor, what: str) -> np.ndarray:
-    buf = t.data  # an ndarray (a NumPy scalar held by the scalar fast path becomes one)
+    buf = t.data  # an ndarray (a number held by the scalar fast path becomes one)
     if not buf.flags.writeable:
         raise RuntimeError(f"{what}: this tensor's memory is read-only (shape {buf.shape}), "
                            "e.g. a broadcast view; compute out of place instead")
