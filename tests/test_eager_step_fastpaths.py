@@ -164,3 +164,28 @@ def test_linear_weight_gradient_matches_torch(batch):
         (o * o).sum().backward()
         np.testing.assert_allclose(np.asarray(gw.data if hasattr(gw, "data") else gw),
                                    wt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 70_001), (optim.sgd.BLOCK,), (2, 5)])
+def test_plain_sgd_in_blocks_equals_the_whole_array_update(shape):
+    """Blocks of BLOCK elements (the last one partial) give p − ηg exactly, as one pass does."""
+    rng = np.random.default_rng(1)
+    w0 = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    p = dg.tensor(w0.copy(), requires_grad=True)
+    p.grad = dg.tensor(g)
+    optim.SGD([p], lr=0.01).step()
+    assert p.data.tobytes() == (w0 - np.float32(0.01) * g).tobytes()
+
+
+def test_plain_sgd_on_a_non_contiguous_parameter_and_gradient():
+    """A transposed p.data (not contiguous) is updated in place through a scratch of its shape."""
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((6, 4)).astype(np.float32)
+    p = dg.tensor(np.zeros((4, 6), np.float32), requires_grad=True)
+    p.data = base.T  # a view: the update must land in base
+    g = rng.standard_normal((6, 4)).astype(np.float32).T
+    p.grad = dg.tensor(g)
+    expect = base.T - np.float32(0.5) * g
+    optim.SGD([p], lr=0.5).step()
+    assert np.ascontiguousarray(base.T).tobytes() == np.ascontiguousarray(expect).tobytes()

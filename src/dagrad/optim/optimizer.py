@@ -44,6 +44,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._buffers: dict[int, tuple[np.ndarray, ...]] = {}  # scratch arrays, not state
+        self._blocks: dict[np.dtype, np.ndarray] = {}  # one small scratch array per dtype
         seen: set[int] = set()
         for group in groups:
             self.add_param_group(group, seen)

@@ -11,6 +11,9 @@ from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
+#: Elements per block of the plain update (128 KiB of float32: its scratch stays in L2).
+BLOCK = 1 << 15
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, step for step as ``torch.optim.SGD``.
@@ -73,17 +76,33 @@ class SGD(Optimizer):
                 np.add(w, tmp, out=w)
 
     def _plain(self, params: list[Any], neg_lr: float) -> None:
-        """p ← p + (−η)g for each parameter with a gradient (torch's p − ηg, the same bits):
-        one scratch array per parameter, two passes, the least Python per parameter."""
-        buffers = self._buffers
+        """p ← p + (−η)g for each parameter with a gradient (torch's p − ηg, the same bits),
+        in blocks of ``BLOCK`` elements through one small scratch array that stays in cache
+        (a scratch as large as the parameter is cold again by the next step: 1.45× slower at
+        batch 512).  Parameters that are not contiguous go through a scratch of their shape."""
+        blocks = self.__dict__.setdefault("_blocks", {})  # (set by Optimizer.__init__)
         for p in params:
             g = p.grad
             if g is None:
                 continue
-            w = p.data
-            got = buffers.get(id(p))
-            if got is None or got[0].shape != w.shape or got[0].dtype != w.dtype:
-                got = self._scratch(p, 1)
-            tmp = got[0]
-            np.multiply(g.data, neg_lr, out=tmp)
-            np.add(w, tmp, out=w)
+            w, gd = p.data, g.data
+            if not (w.flags.c_contiguous and gd.flags.c_contiguous and gd.shape == w.shape):
+                tmp = self._scratch(p, 1)[0]
+                np.multiply(gd, neg_lr, out=tmp)
+                np.add(w, tmp, out=w)
+                continue
+            buf = blocks.get(w.dtype)
+            if buf is None:
+                buf = blocks[w.dtype] = np.empty(BLOCK, w.dtype)
+            n = w.size
+            wf, gf = w.reshape(-1), gd.reshape(-1)  # views: both are contiguous
+            if n <= BLOCK:
+                t = buf[:n]
+                np.multiply(gf, neg_lr, out=t)
+                np.add(wf, t, out=wf)
+                continue
+            for i in range(0, n, BLOCK):
+                j = i + BLOCK if i + BLOCK < n else n
+                t, wb = buf[:j - i], wf[i:j]
+                np.multiply(gf[i:j], neg_lr, out=t)
+                np.add(wb, t, out=wb)
