@@ -189,3 +189,13 @@ def test_plain_sgd_on_a_non_contiguous_parameter_and_gradient():
     expect = base.T - np.float32(0.5) * g
     optim.SGD([p], lr=0.5).step()
     assert np.ascontiguousarray(base.T).tobytes() == np.ascontiguousarray(expect).tobytes()
+
+
+def test_linear_refuses_a_number_input_with_the_shapes_named():
+    """A 0-d input (held as a number by the scalar path) is refused with its shape, not crashed."""
+    w = dg.tensor(np.ones((2, 3)), requires_grad=True)
+    x = dg.tensor(1.5, requires_grad=True) * 2.0  # a 0-d result of an elementwise op
+    with pytest.raises(ValueError, match=r"input of shape \(\) does not match weight"):
+        dg.ops.linear(x, w, np.zeros(2))
+    with pytest.raises(ValueError, match=r"bias of shape \(\) does not match"):
+        dg.ops.linear(dg.tensor(np.ones((4, 3))), w, dg.tensor(0.5) * 2.0)

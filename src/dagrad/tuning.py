@@ -99,11 +99,13 @@ def swap_gemm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> bool:
     if not ORIENT_MIN_WORK <= m * k * n <= ORIENT_MAX_WORK:
         return False
     dt = x.dtype
+    key = (m, k, n, dt)
+    use = ORIENTATIONS.get(key)
+    if use is False:  # decided already: keep x Wᵀ (whatever the operands' layout)
+        return False
     if not (dt.kind == "f" and dt == w.dtype == b.dtype and x.flags.c_contiguous
             and w.flags.c_contiguous and w.ndim == 2 and b.ndim == 1):
         return False
-    key = (m, k, n, dt)
-    use = ORIENTATIONS.get(key)
     if use is None:
         with _LOCK:  # one thread times a shape; the others wait for it
             use = ORIENTATIONS.get(key)

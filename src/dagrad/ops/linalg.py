@@ -112,7 +112,9 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
         x = as_input(x)
     if not isinstance(weight, Tensor):
         weight = as_input(weight)
-    xs, ws = x.data.shape, weight.data.shape
+    xd, wd = x._d, weight._d  # the held arrays (.data only for a number held by the scalar path)
+    xs = xd.shape if type(xd) is _ND else x.data.shape
+    ws = wd.shape if type(wd) is _ND else weight.data.shape
     if len(ws) != 2:
         raise ValueError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
     if not xs or xs[-1] != ws[1]:
@@ -122,7 +124,8 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
         return matmul(x, weight.T)
     if not isinstance(bias, Tensor):
         bias = as_input(bias)
-    bs = bias.data.shape
+    bd = bias._d
+    bs = bd.shape if type(bd) is _ND else bias.data.shape
     if len(bs) != 1 or bs[0] != ws[0]:
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight "
                          f"{weight.shape} (expected ({weight.shape[0]},))")
