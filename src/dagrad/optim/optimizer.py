@@ -90,7 +90,8 @@ class Optimizer:
         self._record_step()
         self._update()
         stamp = _next_seq()  # as PyTorch's in-place updates: each parameter's version goes up
-        versions.bump_all([p.data for group in self.param_groups for p in group["params"]
+        # p._d: the update wrote p.data, which holds every written parameter as an array
+        versions.bump_all([p._d for group in self.param_groups for p in group["params"]
                            if p.grad is not None], stamp)
 
     def _update(self) -> None:

@@ -13,6 +13,7 @@ __all__ = ["SGD"]
 
 #: Elements per block of the plain update (128 KiB of float32: its scratch stays in L2).
 BLOCK = 1 << 15
+_ND = np.ndarray
 
 
 class SGD(Optimizer):
@@ -85,7 +86,11 @@ class SGD(Optimizer):
             g = p.grad
             if g is None:
                 continue
-            w, gd = p.data, g.data
+            w, gd = p._d, g._d  # the held arrays (.data turns a held number into one)
+            if type(w) is not _ND:
+                w = p.data
+            if type(gd) is not _ND:
+                gd = g.data
             if not (w.flags.c_contiguous and gd.flags.c_contiguous and gd.shape == w.shape):
                 tmp = self._scratch(p, 1)[0]
                 np.multiply(gd, neg_lr, out=tmp)
