@@ -11,9 +11,10 @@ It is written the way a careful PyTorch script would be: the whole training set 
 once into a float32 tensor, batches taken by index (no per-sample ``DataLoader``), evaluation
 under ``torch.no_grad()`` in batches of 1,000.  Threads: ``torch.set_num_threads`` with one
 thread per CPU the process may use (``benchmarks/env.py``).  Data: ``--data DIR`` holding the
-IDX files (raw or .gz), read here with gzip and NumPy; ``--dataset sample`` takes dagrad's
-embedded 10,000 digits (smoke runs only: it imports dagrad's data module).  Prints one line per
-epoch and, last, one JSON line with the test accuracy, the seconds and the peak RSS.
+IDX files (raw or .gz; default: where dagrad looks without a root), read here with gzip and
+NumPy; ``--dataset sample`` takes dagrad's embedded 10,000 digits (smoke runs only: it imports
+dagrad's data module).  Prints one line per epoch and, last, one JSON line with the test
+accuracy, the seconds and the peak RSS.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import resource
 import sys
 import time
@@ -60,15 +62,34 @@ def _split_files(folder: Path, split: str) -> tuple[Path, Path]:
     return found[0], found[1]
 
 
+def _default_folders(dataset: str) -> list[Path]:
+    """Where dagrad looks without a root: its cache folder, then Debian's for Fashion-MNIST."""
+    base = os.environ.get("DAGRAD_DATA")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = (Path(base).expanduser() if base else
+             (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "dagrad")
+    folders = [cache / dataset]
+    if dataset == "fashion-mnist":
+        folders.append(Path("/usr/share/datasets/fashion-mnist"))
+    return folders
+
+
 def load(dataset: str, data: str | None, split: str) -> tuple[Any, Any]:
     """(images uint8 (N, 28, 28), labels (N,)) of one split."""
     if dataset == "sample":
         from dagrad.data import load_sample
 
         return load_sample(split)
-    if data is None:
-        raise SystemExit("--data DIR is needed for IDX datasets")
-    images, labels = _split_files(Path(data), split)
+    folders = [Path(data)] if data is not None else _default_folders(dataset)
+    for folder in folders:
+        try:
+            images, labels = _split_files(folder, split)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise SystemExit(f"no {dataset} {split} split in {', '.join(map(str, folders))}: "
+                         "give --data DIR")
     return read_idx(images), read_idx(labels)
 
 
@@ -78,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="fashion-mnist",
                     help="fashion-mnist / mnist (read from --data) or sample (dagrad's)")
-    ap.add_argument("--data", metavar="DIR", help="folder holding the IDX files")
+    ap.add_argument("--data", metavar="DIR",
+                    help="folder holding the IDX files (default: dagrad's cache folder, then "
+                         "/usr/share/datasets/fashion-mnist)")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
