@@ -7,4 +7,4 @@ and the README's speed block (``--quick``: fewer rounds; ``--smoke``: tiny sizes
 """
 
 WORKLOADS = ("mlp", "rosenbrock", "chain", "jacobian", "persample", "fresh", "memory",
-             "import", "profile", "compile_scaling", "training")
+             "import", "profile", "compile_profile", "compile_scaling", "training")

@@ -22,7 +22,8 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 README = ROOT / "README.md"
 MODULES = {"mlp": "mlp", "rosenbrock": "rosenbrock", "chain": "chain", "jacobian": "jacobian",
            "persample": "persample", "fresh": "versus_micrograd", "memory": "memory",
-           "import": "importtime", "profile": "profile", "compile_scaling": "compile_scaling",
+           "import": "importtime", "profile": "profile", "compile_profile": "compile_profile",
+           "compile_scaling": "compile_scaling",
            "training": "training"}
 PEERS = ("torch", "jax", "micrograd")
 
@@ -150,6 +151,10 @@ def _console(name: str, r: dict[str, Any]) -> None:
         print("  " + ", ".join(f"{k} {v['wall_s']:.1f} s, {v['maxrss_mib']:.0f} MiB, "
                                f"{100 * v['test_acc']:.2f}%" for k, v in s.items())
               + f"; dagrad/PyTorch time {r['time_ratio']:.2f}×")
+    elif name == "compile_profile" and "batches" in r:
+        for b, row in r["batches"].items():
+            print(f"  B={b}: {row['call_us']:,.0f} µs/step, GEMMs {row['gemm_us']:,.0f} µs; "
+                  f"GEMM bound {row['bound_fraction']:.2f} of the call")
     elif name == "compile_scaling":
         last = r["rows"][-1]
         print(f"  {last['links']:,} links: first call {last['first_call_s']:.2f} s; growth "

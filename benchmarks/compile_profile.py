@@ -74,7 +74,7 @@ def run(ctx) -> dict[str, Any]:
 
 def section(result: dict[str, Any]) -> list[str]:
     """Markdown: per batch, a table of step kinds (µs per step, share of the call)."""
-    lines = [f"### {result['title']}", ""]
+    lines = [f"## {result['title']}", ""]
     for b, r in result["batches"].items():
         lines += [f"Batch {b}: the call takes {r['call_us']:,.0f} µs (the rows' sum), its GEMMs "
                   f"{r['gemm_us']:,.0f} µs of it.  Timed interleaved "

@@ -422,6 +422,10 @@ def render(res: dict[str, Any], notes: str | None = None) -> str:
         out += _compile_scaling(res["compile_scaling"])
     if "profile" in res and "batches" in _profile_runs(res["profile"])[-1][1]:
         out += _profile(res["profile"])
+    if "compile_profile" in res and res["compile_profile"].get("batches"):
+        from .compile_profile import section
+
+        out += section(res["compile_profile"])
     out += _machine(meta)
     dropped = {k: r["disturbed_rounds_dropped"] for k, r in res.items()
                if isinstance(r, dict) and r.get("disturbed_rounds_dropped")}

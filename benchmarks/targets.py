@@ -97,6 +97,10 @@ def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
             what = r.get("title", key).split(",")[0]
             rows.append(_row(f"{what}: dagrad time / JAX jit's", "≤", goal, r["ratios"]["jax"],
                              "×"))
+        if "jax" in r.get("compiled_ratios", {}):
+            what = r.get("title", key).split(",")[0]
+            rows.append(_row(f"{what}: dg.compile time / JAX jit's", "≤", goal,
+                             r["compiled_ratios"]["jax"], "×"))
     mem = res.get("memory", {}).get("backends", {}).get("dagrad", {})
     if "maxrss_mib" in mem:
         rows.append(_row("peak RSS training dagrad", "≤", PEAK_RSS_MIB, mem["maxrss_mib"], "MiB"))

@@ -10,7 +10,7 @@ if [ "${1:-}" = "--apt" ]; then
   shift
   for item in "$@"; do
     pkg="${item%%:*}"; cmd="${item#*:}"
-    command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("$pkg")
+    command -v "$cmd" >/dev/null 2>&1 || [ -e "$cmd" ] || missing+=("$pkg")
   done
 fi
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -208,7 +208,12 @@ def test_smoke_every_workload(tmp_path):
     res = _smoke(tmp_path)
     _assert_sane(res)
     assert {"mlp", "rosenbrock", "chain", "jacobian", "persample", "fresh", "memory", "import",
-            "profile", "compile_scaling", "training"} <= set(res)
+            "profile", "compile_profile", "compile_scaling", "training"} <= set(res)
+    prof = next(iter(res["compile_profile"]["batches"].values()))
+    assert any(row["kind"].startswith("GEMM") for row in prof["rows"])
+    assert abs(sum(row["us"] for row in prof["rows"]) - prof["call_us"]) <= 1e-6 * prof["call_us"]
+    from benchmarks.compile_profile import section
+    assert f"{prof['call_us']:,.0f} µs" in "\n".join(section(res["compile_profile"]))
     mlp_row = next(iter(res["mlp"]["batches"].values()))
     assert {"dagrad", "numpy", "gemm roofline"} <= set(mlp_row["backends"])
     assert mlp_row["gemm_counts"]["total"] == len(mlp_row["gemms"])
