@@ -492,9 +492,10 @@ def _leaf_grads(leaves: list[Tensor], grads: dict[Tensor, Any], given: set[int])
     pop = grads.pop
     for leaf in leaves:
         g = pop(leaf)
-        if leaf.grad is None and (
-                type(g) is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
-                or type(g) is not float and type(g) is leaf.dtype.type):
+        tg = type(g)
+        if tg is not _ND and leaf.grad is None and (
+                tg is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
+                or tg is not float and tg is leaf.dtype.type):
             # a number: immutable, no copy (Tensor._from_op, inline)
             t = leaf.grad = _new(Tensor)
             t._d = g
@@ -639,7 +640,8 @@ def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> Non
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    dt = leaf.dtype
+    ld = leaf._d
+    dt = _F64D if type(ld) is float else ld.dtype
     if leaf.grad is None and type(g) is np.ndarray and g.dtype == dt:
         g = _fresh(g, given)  # the common first gradient of an array leaf
         given.add(id(g))
@@ -671,14 +673,14 @@ def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> Non
 
 def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None:
-        if root.numel() != 1:
+        d = root._d
+        if type(d) is not float and d.size != 1:
             raise RuntimeError(
                 f"backward: the output has shape {root.shape}; gradients can be implied only "
                 "for a scalar output. Pass backward(grad=...) with a tensor of that shape "
                 "(e.g. ones for the sum of the outputs)")
         if create_graph:
             return Tensor._from_op(np.ones(root.shape, root.dtype), None)
-        d = root._d
         if type(d) is float:
             return 1.0  # a float64 number held as a Python float (the scalar fast path)
         return np.ones(d.shape, d.dtype) if d.ndim else d.dtype.type(1)  # 0-d: a NumPy scalar

@@ -358,6 +358,8 @@ def unary(op: Op, a: Any) -> Tensor:
         a = as_input(a)
     av = a._d
     ta = type(av)
+    if ta is _ND and av.ndim:  # an array: the forward on it
+        return record_result(op, (a,), _NO_ATTRS, op.forward(av), a.requires_grad)
     if ta is float and op.floats:  # a float64 number (as binary's), recorded inline
         out = op.forward(av)
         if type(out) is _F64:  # a math domain or range error fell back to the ufunc
@@ -379,7 +381,7 @@ def unary(op: Op, a: Any) -> Tensor:
             for hook in HOOKS:
                 hook(op, (a,), result, _NO_ATTRS)
         return result
-    if ta is _ND and not av.ndim:  # _operand, inline
+    if ta is _ND:  # 0-d: _operand, inline
         av = av[()]
         if type(av) is _F64 and op.floats:
             av = float(av)
