@@ -338,6 +338,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     free = not retain_graph
     check_freed = not allow_freed
     check_saved = len(versions.WRITES) > 0  # some memory was written in place: check versions
+    latest_write = versions.LATEST  # [stamp of the newest in-place write]: older nodes only
     rebased = STATE.rebased  # some in-place op was recorded: route old consumers
     # Grad mode is create_graph's during the pass (as _grad_mode(create_graph), without a
     # generator per call) where something could record: create_graph's rules on Tensors, and
@@ -372,7 +373,7 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
             op, inputs, attrs = node._op, node._ins, node._attrs
             if node._freed and check_freed and op.saves:  # a node that saved nothing may repeat
                 raise RuntimeError(FREED_ERROR.format(op=op.name))
-            if check_saved:
+            if check_saved and node._seq < latest_write[0]:  # written since the node was made
                 _check_saved(node, op, inputs)
             data = node._d
             # Scalar fast path, for the 0-d result of an elementwise op (it holds a number, see
