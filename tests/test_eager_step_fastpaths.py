@@ -199,3 +199,59 @@ def test_linear_refuses_a_number_input_with_the_shapes_named():
         dg.ops.linear(x, w, np.zeros(2))
     with pytest.raises(ValueError, match=r"bias of shape \(\) does not match"):
         dg.ops.linear(dg.tensor(np.ones((4, 3))), w, dg.tensor(0.5) * 2.0)
+
+
+def _adam_by_hand(w, m, v, g, t, lr, b1, b2, eps, wd):
+    """torch.optim.Adam's single-tensor update, written out with NumPy (one pass per op)."""
+    f = w.dtype.type
+    if wd:
+        g = g + w * f(wd)
+    d = g - m                                   # exp_avg.lerp_(g, 1 − β₁), |1 − β₁| < ½
+    d *= f(1 - b1)
+    m += d
+    v *= f(b2)                                  # exp_avg_sq.mul_(β₂).addcmul_(g, g, 1 − β₂)
+    v += g * f(1 - b2) * g
+    denom = np.sqrt(v) / f((1 - b2**t) ** 0.5) + f(eps)
+    w += m * f(-(lr / (1 - b1**t))) / denom
+    return w
+
+
+@pytest.mark.parametrize("shape", [(3, 70_001), (optim.optimizer.BLOCK,), (2, 5)])
+@pytest.mark.parametrize("wd", [0.0, 0.1])
+def test_adam_in_blocks_equals_the_update_written_out(shape, wd):
+    """Adam's blocked update (BLOCK elements at a time) gives the bits of whole-array passes."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(shape).astype(np.float32)
+    p = dg.tensor(w.copy(), requires_grad=True)
+    opt = optim.Adam([p], lr=0.01, weight_decay=wd)
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    for t in (1, 2, 3):
+        g = rng.standard_normal(shape).astype(np.float32)
+        p.grad = dg.tensor(g)
+        opt.step()
+        w = _adam_by_hand(w, m, v, g, t, 0.01, 0.9, 0.999, 1e-8, wd)
+        assert p.data.tobytes() == w.tobytes()
+        assert opt.state[p]["exp_avg_sq"].tobytes() == v.tobytes()
+
+
+def test_adam_blocked_matches_torch_and_a_non_contiguous_parameter_takes_the_whole_path():
+    """Against torch.optim.Adam on a large and a transposed (non-contiguous) parameter."""
+    rng = np.random.default_rng(4)
+    big = rng.standard_normal((5, 20_000)).astype(np.float32)
+    base = rng.standard_normal((6, 4)).astype(np.float32)
+    p1 = dg.tensor(big.copy(), requires_grad=True)
+    p2 = dg.tensor(np.zeros((4, 6), np.float32), requires_grad=True)
+    p2.data = base.T
+    q1 = torch.tensor(big.copy(), requires_grad=True)
+    q2 = torch.tensor(np.ascontiguousarray(base.T), requires_grad=True)
+    opt = optim.AdamW([p1, p2], lr=0.01)
+    topt = torch.optim.AdamW([q1, q2], lr=0.01, foreach=False)
+    for _ in range(3):
+        g1 = rng.standard_normal(big.shape).astype(np.float32)
+        g2 = rng.standard_normal((6, 4)).astype(np.float32).T
+        p1.grad, p2.grad = dg.tensor(g1), dg.tensor(g2)
+        q1.grad, q2.grad = torch.tensor(g1), torch.tensor(np.ascontiguousarray(g2))
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(p1.data, q1.detach().numpy(), rtol=3e-7, atol=1e-7)  # an ulp
+    np.testing.assert_allclose(base.T, q2.detach().numpy(), rtol=3e-7, atol=1e-7)  # an ulp

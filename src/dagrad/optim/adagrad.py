@@ -52,7 +52,7 @@ class Adagrad(Optimizer):
                 state = self._init_state(p, group)
                 t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
-                g = self._decayed(g, p, wd, t3)              # g + λp
+                g = self._decayed(g, p.data, wd, t3)              # g + λp
                 clr = lr / (1 + (state["step"] - 1) * lr_decay)
                 s = state["sum"]
                 np.multiply(g, g, out=t1)                    # s.addcmul_(g, g, value=1)

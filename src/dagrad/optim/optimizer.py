@@ -17,6 +17,10 @@ import numpy as np
 from .. import versions
 from ..tensor import _SEQ, Tensor
 
+#: Elements per block of a blocked update: its scratch blocks stay in cache (32,768 float32:
+#: 128 KiB each).
+BLOCK = 1 << 15
+
 _next_seq = _SEQ.__next__
 
 __all__ = ["Optimizer", "flat_state_dict", "nested_state_dict"]
@@ -44,7 +48,8 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
         self._buffers: dict[int, tuple[np.ndarray, ...]] = {}  # scratch arrays, not state
-        self._blocks: dict[np.dtype, np.ndarray] = {}  # one small scratch array per dtype
+        #: blocked updates' scratch: (dtype, k) → k arrays of BLOCK elements (_block_scratch)
+        self._blocks: dict[tuple[np.dtype, int], tuple[np.ndarray, ...]] = {}
         seen: set[int] = set()
         for group in groups:
             self.add_param_group(group, seen)
@@ -108,13 +113,21 @@ class Optimizer:
         return got
 
     @staticmethod
-    def _decayed(g: np.ndarray, p: Any, wd: float, out: np.ndarray) -> np.ndarray:
-        """g + λp (L2 weight decay, as torch's ``grad.add(p, alpha=λ)``) into out; g if λ = 0."""
+    def _decayed(g: np.ndarray, w: np.ndarray, wd: float, out: np.ndarray) -> np.ndarray:
+        """g + λw (L2 weight decay, as torch's ``grad.add(p, alpha=λ)``) into out; g if λ = 0."""
         if wd == 0:
             return g
-        np.multiply(p.data, wd, out=out)
+        np.multiply(w, wd, out=out)
         np.add(g, out, out=out)
         return out
+
+    def _block_scratch(self, dtype: np.dtype, k: int) -> tuple[np.ndarray, ...]:
+        """``k`` work arrays of ``BLOCK`` elements of ``dtype``, shared by every parameter: a
+        blocked update's operands stay in cache."""
+        got = self._blocks.get((dtype, k))
+        if got is None:
+            got = self._blocks[(dtype, k)] = tuple(np.empty(BLOCK, dtype) for _ in range(k))
+        return got
 
     @staticmethod
     def _lerp(avg: np.ndarray, g: np.ndarray, w: float, tmp: np.ndarray) -> None:

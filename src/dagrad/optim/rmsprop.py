@@ -49,7 +49,7 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = np.zeros_like(p.data)
                 t1, t2, t3 = self._scratch(p, 3)
                 state["step"] += 1
-                g = self._decayed(g, p, wd, t3)              # g + λp
+                g = self._decayed(g, p.data, wd, t3)              # g + λp
                 v = state["square_avg"]
                 v *= alpha                                   # v.mul_(α).addcmul_(g, g, 1 − α)
                 np.multiply(g, 1 - alpha, out=t1)

@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import BLOCK, Optimizer
 
 __all__ = ["SGD"]
 
-#: Elements per block of the plain update (128 KiB of float32: its scratch stays in L2).
-BLOCK = 1 << 15
 _ND = np.ndarray
 
 
@@ -81,7 +79,6 @@ class SGD(Optimizer):
         in blocks of ``BLOCK`` elements through one small scratch array that stays in cache
         (a scratch as large as the parameter is cold again by the next step: 1.45× slower at
         batch 512).  Parameters that are not contiguous go through a scratch of their shape."""
-        blocks = self.__dict__.setdefault("_blocks", {})  # (set by Optimizer.__init__)
         for p in params:
             g = p.grad
             if g is None:
@@ -96,9 +93,7 @@ class SGD(Optimizer):
                 np.multiply(gd, neg_lr, out=tmp)
                 np.add(w, tmp, out=w)
                 continue
-            buf = blocks.get(w.dtype)
-            if buf is None:
-                buf = blocks[w.dtype] = np.empty(BLOCK, w.dtype)
+            buf = self._block_scratch(w.dtype, 1)[0]
             n = w.size
             wf, gf = w.reshape(-1), gd.reshape(-1)  # views: both are contiguous
             if n <= BLOCK:
