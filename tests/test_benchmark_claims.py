@@ -158,8 +158,8 @@ def _mutate(node):
         return node
     if isinstance(node, int):
         return int(node * 1.37) + 7  # (0 becomes 7, not 1: a count shown only when non-zero)
-    if isinstance(node, float):
-        return node * 1.37 + 0.51
+    if isinstance(node, float):  # away from zero by at least 0.51 (a negative too: a noise row)
+        return node * 1.37 + (0.51 if node >= 0 else -0.51)
     if isinstance(node, str):
         return node.translate(_SHIFT)
     if isinstance(node, list):
