@@ -318,24 +318,7 @@ def binary(op: Op, a: Any, b: Any) -> Tensor:
             out = op.forward(av, bv)
         except (ZeroDivisionError, OverflowError):  # NumPy's inf/nan (and warning) instead
             out = float(op.forward(_F64(av), _F64(bv)))
-        # record_result, inline (the scalar path of every operator)
-        result = _new(Tensor)
-        result._d = out
-        if (a.requires_grad or b.requires_grad) and (not STATE.grad_off or MODES.grad_enabled):
-            result.requires_grad = True
-            result._op = op
-            result._ins = (a, b)
-            result._attrs = _NO_ATTRS
-        else:
-            result.requires_grad = False
-            result._op = result._ins = result._attrs = None
-        result.grad = result.name = None
-        result._seq = _next_seq()
-        result._freed = False
-        if HOOKS:
-            for hook in HOOKS:
-                hook(op, (a, b), result, _NO_ATTRS)
-        return result
+        return record_result(op, (a, b), _NO_ATTRS, out, a.requires_grad or b.requires_grad)
     if ta is float:
         av = _F64(av)
     if tb is float:
@@ -364,23 +347,7 @@ def unary(op: Op, a: Any) -> Tensor:
         out = op.forward(av)
         if type(out) is _F64:  # a math domain or range error fell back to the ufunc
             out = float(out)
-        result = _new(Tensor)
-        result._d = out
-        if a.requires_grad and (not STATE.grad_off or MODES.grad_enabled):
-            result.requires_grad = True
-            result._op = op
-            result._ins = (a,)
-            result._attrs = _NO_ATTRS
-        else:
-            result.requires_grad = False
-            result._op = result._ins = result._attrs = None
-        result.grad = result.name = None
-        result._seq = _next_seq()
-        result._freed = False
-        if HOOKS:
-            for hook in HOOKS:
-                hook(op, (a,), result, _NO_ATTRS)
-        return result
+        return record_result(op, (a,), _NO_ATTRS, out, a.requires_grad)
     if ta is _ND:  # 0-d: _operand, inline
         av = av[()]
         if type(av) is _F64 and op.floats:
