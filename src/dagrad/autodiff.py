@@ -556,7 +556,7 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
         # interpreter loop (no C recursion), the cheaper call.  (Ops on floats have a rule for
         # every input.)
         attrs = node._attrs
-        if one:  # one input: its cotangent, accumulated (as below, without a loop)
+        if one:  # one input: its cotangent, accumulated by the loop below
             x = ins[0]
             if x.requires_grad:
                 rule = op.vjp[0]
@@ -564,32 +564,19 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
                     c = rule(g, a, data, **attrs) if attrs else rule(g, a, data)
                 except (ZeroDivisionError, OverflowError):  # on floats: NumPy's inf/nan
                     c = rule(_F64(g), _F64(a), _F64(data), **attrs)
-                prev = get(x)
-                if prev is not None:
-                    grads[x] = prev + c
-                else:
-                    grads[x] = c
-                    if x._op is None:
-                        leaves.append(x)
-                    elif nxt is None and not heap:
-                        nxt = x  # the only node waiting, so the newest: it goes next
-                    else:
-                        if nxt is not None:
-                            push(heap, (-nxt._seq, nxt))
-                            nxt = None
-                        push(heap, (-x._seq, x))
-            if free:
-                node._freed = True
-            continue
-        try:  # two inputs; None: an input that needs no gradient
-            if attrs:
-                cs = _call_rules(op.vjp, ins, (g, a, b, data), attrs)
+                cs = (c,)
             else:
-                r0, r1 = op.vjp
-                cs = (r0(g, a, b, data) if ins[0].requires_grad else None,
-                      r1(g, a, b, data) if ins[1].requires_grad else None)
-        except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
-            cs = _call_rules(op.vjp, ins, (_F64(g), _F64(a), _F64(b), _F64(data)), attrs)
+                cs = (None,)
+        else:
+            try:  # two inputs; None: an input that needs no gradient
+                if attrs:
+                    cs = _call_rules(op.vjp, ins, (g, a, b, data), attrs)
+                else:
+                    r0, r1 = op.vjp
+                    cs = (r0(g, a, b, data) if ins[0].requires_grad else None,
+                          r1(g, a, b, data) if ins[1].requires_grad else None)
+            except (ZeroDivisionError, OverflowError):  # on Python floats: NumPy's inf/nan
+                cs = _call_rules(op.vjp, ins, (_F64(g), _F64(a), _F64(b), _F64(data)), attrs)
         for x, c in zip(ins, cs):  # noqa: B905 (equal lengths; strict= is slow)
             if c is None:
                 continue
