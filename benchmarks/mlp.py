@@ -184,6 +184,18 @@ def gemm_roofline(batch: int, dtype=np.float32, tries: int = 5,
     return run, cases
 
 
+def linear_forms(batch: int, dtype) -> dict[str, str]:
+    """The form eager ``linear`` chose (by timing, on first use) for each forward GEMM of this
+    batch size: x Wᵀ as written, or (W xᵀ)ᵀ (BLAS with the operands' roles swapped)."""
+    try:
+        from dagrad import tuning
+    except ImportError:
+        return {}
+    return {f"{m}×{k} · {k}×{n}": "(W xᵀ)ᵀ" if use else "x Wᵀ"
+            for (m, k, n, dt), use in tuning.ORIENTATIONS.items()
+            if m == batch and dt == np.dtype(dtype)}
+
+
 def gemm_counts(gemms: list[dict[str, Any]]) -> dict[str, int]:
     """How many GEMMs of each kind (forward, weight gradient, input gradient) and in total."""
     counts = {kind: sum(g["gemm"].startswith(kind) for g in gemms)
@@ -232,6 +244,7 @@ def run(ctx) -> dict[str, Any]:
         flops = model.flops_per_step(b)
         row["gemm roofline"]["gflops"] = flops / row["gemm roofline"]["median_s"] / 1e9
         out["batches"][str(b)] = {"backends": row, "ratios": ratios, "first_loss": first,
+                                  "linear_forms": linear_forms(b, dtype),
                                   "compiled_ratios": compiled_ratios,
                                   "roofline_fraction": fraction, "gemms": gemms,
                                   "gemm_counts": gemm_counts(gemms),

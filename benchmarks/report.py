@@ -194,6 +194,13 @@ def _mlp(r: dict[str, Any]) -> list[str]:
         lines += ["dg.compile / peer, samples/s (paired by round, median; above one: compiled "
                   "faster):", ""]
         lines += _by_batch(r, names, "compiled_ratios", lambda v: f"{v:.2f}×")
+    forms = [f"B = {b}: " + ", ".join(f"{g} as {f}" for g, f in r["batches"][b]["linear_forms"]
+                                      .items())
+             for b in bs if r["batches"][b].get("linear_forms")]
+    if forms:
+        lines += ["Eager `linear`'s GEMM form, chosen by timing both on first use (only shapes "
+                  "between 2²⁰ and 2²⁷ multiply-adds are timed; the others keep x Wᵀ): "
+                  + "; ".join(forms) + ".", ""]
     return lines + _roofline(r)
 
 

@@ -217,6 +217,10 @@ def test_smoke_every_workload(tmp_path):
     mlp_row = next(iter(res["mlp"]["batches"].values()))
     assert {"dagrad", "numpy", "gemm roofline"} <= set(mlp_row["backends"])
     assert mlp_row["gemm_counts"]["total"] == len(mlp_row["gemms"])
+    # eager linear's timed GEMM form at this batch, recorded and reported (smoke: B = 8)
+    assert set(mlp_row["linear_forms"]) == {"8×784 · 784×256"}
+    from benchmarks.report import _mlp
+    assert "8×784 · 784×256 as " in "\n".join(_mlp(res["mlp"]))
     assert res["memory"]["backends"]["dagrad"]["maxrss_mib"] > 0
     after = [p.stat().st_mtime if p.exists() else None for p in watched]
     assert before == after  # smoke mode leaves the docs and the README alone
