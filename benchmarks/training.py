@@ -6,7 +6,9 @@ weights in the same epoch order (dagrad's seed 0: PyTorch gets them through ``--
 ``--shuffle numpy``), so the accuracies differ only by rounding, as separate commands, one
 after the other on the same CPUs, each with one thread per CPU by its own mechanism (dagrad:
 the BLAS variables ``benchmarks/env.py`` sets; PyTorch: ``torch.set_num_threads``).  Full mode:
-Fashion-MNIST, 15 epochs, two rounds in the order dagrad, PyTorch, PyTorch, dagrad; quick: fewer
+Fashion-MNIST, 15 epochs, three rounds, each a pair of adjacent runs in alternating order
+(dagrad, PyTorch, PyTorch, dagrad, dagrad, PyTorch), the time ratio the median of the rounds'
+(on a shared machine one disturbed run then moves one round, not the figure); quick: fewer
 epochs, one round; smoke: one epoch on a slice of Fashion-MNIST, or of dagrad's embedded
 sample when Fashion-MNIST is not on this machine.  Each command runs under a small measuring
 process (``--measure``) that starts it and reads its own child's resource usage with
@@ -29,7 +31,7 @@ from typing import Any
 
 NAME = "training"
 EPOCHS = {"full": 15, "quick": 3, "smoke": 1}
-ROUNDS = {"full": 2, "quick": 1, "smoke": 1}
+ROUNDS = {"full": 3, "quick": 1, "smoke": 1}
 #: (training samples, test samples) in smoke mode; None elsewhere: the whole sets.
 LIMITS: dict[str, tuple[int, int] | None] = {"full": None, "quick": None, "smoke": (1024, 500)}
 BATCH = 128
@@ -158,7 +160,8 @@ def run(ctx) -> dict[str, Any]:
     if ctx.peer("torch") is None:
         return {"skipped": "PyTorch is not installed (the bench extra)", "checks": {}}
     epochs, limits, plots = EPOCHS[mode], LIMITS[mode], _plots_available()
-    order = ["dagrad", "torch", "torch", "dagrad"][: 2 * ROUNDS[mode]]
+    order = [who for i in range(ROUNDS[mode])
+             for who in (("dagrad", "torch") if i % 2 == 0 else ("torch", "dagrad"))]
     runs: dict[str, list[dict[str, Any]]] = {"dagrad": [], "torch": []}
     with tempfile.TemporaryDirectory(prefix="dagrad-bench-train-") as tmp:
         init = str(Path(tmp) / "initial.npz")
@@ -176,7 +179,7 @@ def run(ctx) -> dict[str, Any]:
             runs[who].append(row)
             print(f"    {row['wall_s']:.1f} s, peak RSS {row['maxrss_mib']:.0f} MiB, test "
                   f"accuracy {100 * row['test_acc']:.2f}%", flush=True)
-    # ratio per round: the round's dagrad run against its torch run (order ABBA: adjacent)
+    # ratio per round: the round's dagrad run against its torch run (adjacent runs)
     pairs = list(zip(runs["dagrad"], runs["torch"], strict=True))
     ratios = [d["wall_s"] / t["wall_s"] for d, t in pairs]
     summary = {name: {"wall_s": median(r["wall_s"] for r in rows),
