@@ -91,4 +91,7 @@ class SGD(Optimizer):
                 w = p.data
             if type(gd) is not _ND:
                 gd = g.data
-            np.add(w, np.multiply(gd, neg_lr), out=w)
+            step = np.multiply(gd, neg_lr)
+            if step.dtype != w.dtype:  # a gradient of another dtype: (−η)g rounded to p's first
+                step = step.astype(w.dtype)
+            np.add(w, step, out=w)
