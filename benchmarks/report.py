@@ -198,8 +198,9 @@ def _mlp(r: dict[str, Any]) -> list[str]:
                                       .items())
              for b in bs if r["batches"][b].get("linear_forms")]
     if forms:
-        lines += ["Eager `linear`'s GEMM form, chosen by timing both on first use (only shapes "
-                  "between 2²⁰ and 2²⁷ multiply-adds are timed; the others keep x Wᵀ): "
+        lines += ["Eager `linear`'s GEMM form, chosen by timing both on first use (only "
+                  "mid-sized products are timed: `dagrad.tuning.ORIENT_MIN_WORK` to "
+                  "`ORIENT_MAX_WORK` multiply-adds; the others keep x Wᵀ): "
                   + "; ".join(forms) + ".", ""]
     return lines + _roofline(r)
 
