@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import heapq
 import operator
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from . import fastpaths, versions
+from .ops.inplace_vjp import UNDERIVED, inplace_vjp
 from .tensor import _SEQ, GRAD_HOOKS, RETAINED, STATE, Tensor, _grad_mode, run_grad_hooks
 
 __all__ = ["backward", "grad", "forward_tangents", "sum_to", "reduce_axes", "BACKWARD_HOOKS",
@@ -338,6 +340,9 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
     free = not retain_graph
     check_freed = not allow_freed
     check_saved = len(versions.WRITES) > 0  # some memory was written in place: check versions
+    # a cotangent of at least this many elements may be overwritten by its node's vjp
+    owned_min = (fastpaths.INPLACE_VJP_MIN_SIZE if fastpaths.INPLACE_VJP and not create_graph
+                 and not BACKWARD_HOOKS else _NEVER)
     latest_write = versions.LATEST  # [stamp of the newest in-place write]: older nodes only
     rebased = STATE.rebased  # some in-place op was recorded: route old consumers
     # Grad mode is create_graph's during the pass (as _grad_mode(create_graph), without a
@@ -434,7 +439,11 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                             if free:
                                 node._residuals = None  # released with the graph's other values
                 nb = g.ndim - data.ndim
-            rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
+            if (not scalar and type(g) is _ND and g.size >= owned_min and len(inputs) == 1
+                    and not attrs and (own := _owned_rule(op, g, data, inputs[0])) is not None):
+                rules = (own,)  # writes into g, which no one else holds
+            else:
+                rules = op.vjp_rules(len(inputs)) if op.variadic else op.vjp
             for x, rule in zip(inputs, rules):  # noqa: B905 (equal lengths; strict= is slow)
                 if rebased and x._seq > node._seq:  # x was changed in place after node used it
                     x = as_seen_by(x, node._seq)
@@ -597,6 +606,44 @@ def _float_sweep(grads: dict[Tensor, Any], heap: list[tuple[int, Tensor]],
         if free:
             node._freed = True
     return None
+
+
+def _owned_rule(op: Any, g: np.ndarray, data: Any, x: Tensor) -> Callable | None:
+    """op's vjp writing into g (:mod:`.ops.inplace_vjp`) when that is exact and safe, else None.
+
+    Safe: backprop's local and its ``args`` tuple are the only references to g (the count
+    :data:`_SOLE` measured for a call like this one), and g owns its memory (a view of it
+    would hold a reference).  Exact:
+    g, the input's value and the node's share one shape and one floating dtype."""
+    if _getrefcount(g) != _SOLE or g.base is not None or not g.flags.writeable:
+        return None
+    a = x._d
+    if type(a) is not _ND or type(data) is not _ND:
+        return None
+    dt = g.dtype
+    if dt.kind != "f" or a.dtype != dt or data.dtype != dt or a.shape != g.shape \
+            or data.shape != g.shape:
+        return None
+    rule = op.inplace_vjp
+    return inplace_vjp(op) if rule is UNDERIVED else rule
+
+
+_getrefcount = sys.getrefcount
+
+
+def _refs_of_lone_local() -> int:
+    """What :func:`_owned_rule` counts for an array held by its caller's local and a tuple."""
+    def count(a: Any) -> int:
+        return _getrefcount(a)
+    g = np.empty(0)
+    args = (g,)
+    n = count(g)
+    del args
+    return n
+
+
+_SOLE = _refs_of_lone_local()
+_NEVER = sys.maxsize
 
 
 def _call_rules(rules: Sequence[Callable], ins: Sequence[Tensor], args: Sequence[Any],

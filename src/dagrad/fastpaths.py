@@ -5,7 +5,8 @@ Tests turn a switch off to compare the shortcut with the path it replaces, bit f
 
 from __future__ import annotations
 
-__all__ = ["SCALAR_FAST_PATH", "ORIENT_FAST_PATH", "CE_SAVE", "COMPILE_CODEGEN_LIMIT"]
+__all__ = ["SCALAR_FAST_PATH", "ORIENT_FAST_PATH", "CE_SAVE", "COMPILE_CODEGEN_LIMIT",
+           "INPLACE_VJP", "INPLACE_VJP_MIN_SIZE"]
 
 #: ``backprop`` runs the rules of 0-d elementwise nodes on numbers — Python floats for float64
 #: where the op takes them (``Op.floats``), else NumPy scalars — (off: the general path, on arrays).
@@ -21,3 +22,8 @@ CE_SAVE = True
 #: small steps compiled once per distinct text (:mod:`dagrad.compiler.interpret`).  0: always
 #: interpret (tests compare the two replays bit for bit).
 COMPILE_CODEGEN_LIMIT = 50_000
+#: ``backprop`` lets a unary elementwise op's vjp overwrite its cotangent array when nothing
+#: else holds it (:mod:`dagrad.ops.inplace_vjp`; off: every rule makes a fresh array).
+INPLACE_VJP = True
+#: ... for cotangents of at least this many elements (below, a fresh array costs no more).
+INPLACE_VJP_MIN_SIZE = 2048

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..tensor import _SEQ as STATE_SEQ
 from ..tensor import MODES, STATE, Tensor
+from .inplace_vjp import UNDERIVED
 from .rulecode import Code, source
 
 __all__ = ["Op", "Template", "WithResiduals", "ResidualNode", "output_only", "apply", "binary",
@@ -70,7 +71,8 @@ class Op:
 
     __slots__ = ("name", "forward", "vjp", "jvp", "formula", "symbolic", "symbol",
                  "args", "broadcasts", "variadic", "elementwise", "doc", "saves",
-                 "saved_inputs", "saves_out", "residuals", "_identity", "kernels", "floats")
+                 "saved_inputs", "saves_out", "residuals", "_identity", "kernels", "floats",
+                 "inplace_vjp")
 
     def __init__(self, name: str, forward: Callable, vjp: Sequence | Callable,
                  jvp: Sequence | Callable, formula: Sequence | None = None,
@@ -107,6 +109,8 @@ class Op:
         #: True when the forward and the vjp rules take Python floats for float64 0-d values
         #: (the scalar fast path; see ``binary``); set by the op modules for the ops that do
         self.floats = False
+        #: the vjp writing into an owned cotangent (:func:`.inplace_vjp.inplace_vjp`, lazily)
+        self.inplace_vjp: Callable | None = UNDERIVED
         if self.residuals and elementwise:
             raise ValueError(f"op {name}: an elementwise op saves no residuals (scalar path)")
         if not variadic and (len(vjp) != len(args) or len(jvp) != len(args)):
