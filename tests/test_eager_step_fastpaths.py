@@ -178,19 +178,23 @@ def test_plain_sgd_update_is_p_minus_lr_g_bit_for_bit(shape):
     assert p.data.tobytes() == (w0 - np.float32(0.01) * g).tobytes()
 
 
-def test_plain_sgd_rounds_a_gradient_of_another_dtype_to_the_parameters_first():
-    """A float64 .grad on a float32 parameter: (−η)g in float64, rounded to float32, then added
-    in float32 — the parameter's arithmetic, as a scratch of its dtype gave."""
+def test_plain_sgd_with_a_gradient_of_another_dtype_rounds_as_pytorch():
+    """A float64 .grad left on a parameter whose data became float32: p + (−η)g in float64,
+    rounded into p — PyTorch's order (its p.add_(g, alpha=−η)), not (−η)g rounded first."""
     rng = np.random.default_rng(3)
     w0 = rng.standard_normal(1000).astype(np.float32)
     g = rng.standard_normal(1000)  # float64
-    p = dg.tensor(w0.copy(), requires_grad=True)
+    p = dg.tensor(np.zeros(1000), requires_grad=True)
     p.grad = dg.tensor(g)
+    p.data = w0.copy()
     optim.SGD([p], lr=0.1).step()
-    expect = w0 + (g * -0.1).astype(np.float32)
+    tp = torch.tensor(np.zeros(1000), requires_grad=True)
+    tp.grad = torch.tensor(g)
+    tp.data = torch.tensor(w0.copy())
+    torch.optim.SGD([tp], lr=0.1).step()
     assert p.data.dtype == np.float32
-    assert p.data.tobytes() == expect.tobytes()
-    assert p.data.tobytes() != (w0 + g * -0.1).astype(np.float32).tobytes()  # the other order
+    assert p.data.tobytes() == tp.detach().numpy().tobytes()
+    assert p.data.tobytes() != (w0 + (g * -0.1).astype(np.float32)).tobytes()  # the other order
 
 
 def test_plain_sgd_on_a_non_contiguous_parameter_and_gradient():

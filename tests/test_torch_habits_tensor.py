@@ -501,3 +501,55 @@ def test_set_grad_enabled_as_a_function_and_decorators():
     assert not f(x).requires_grad
     with dg.no_grad():
         assert g(x).requires_grad
+
+
+# ----- assigning .grad ------------------------------------------------------------------------
+GRAD_ASSIGNMENTS = [
+    ("shape", lambda dgm, tm: dgm.ones(4), RuntimeError, "shape"),
+    ("one element", lambda dgm, tm: dgm.ones(1), RuntimeError, "shape"),
+    ("dtype", lambda dgm, tm: dgm.ones(3, dtype=tm.float64), RuntimeError, "dtype"),
+    ("array", lambda dgm, tm: np.ones(3, np.float32), TypeError, "numpy.ndarray"),
+    ("number", lambda dgm, tm: 5.0, TypeError, "float"),
+]
+
+
+@pytest.mark.parametrize("case", GRAD_ASSIGNMENTS, ids=[c[0] for c in GRAD_ASSIGNMENTS])
+def test_assigning_a_grad_that_does_not_fit_raises_as_pytorch(case):
+    """p.grad = g checks g as PyTorch does (a Tensor of p's shape and dtype), so an optimizer
+    never broadcasts a wrong gradient over p; the error names the mismatch, p.grad stays."""
+    _, make, error, names = case
+    p = dg.tensor(np.ones(3, np.float32), requires_grad=True)
+    kept = dg.tensor(np.full(3, 2.0, np.float32))
+    p.grad = kept
+    with pytest.raises(error, match=names):
+        p.grad = make(dg, dg if names != "dtype" else np)
+    assert p.grad is kept
+    tp = torch.ones(3, requires_grad=True)
+    with pytest.raises(error):
+        tp.grad = make(torch, torch)
+
+
+def test_assigning_a_fitting_grad_or_none_works_as_pytorch():
+    p = dg.tensor(np.ones(3), requires_grad=True)
+    q = dg.tensor(np.ones(3))  # no requires_grad: PyTorch accepts a fitting grad too
+    for t in (p, q):
+        g = dg.tensor(np.arange(3.0))
+        t.grad = g
+        assert t.grad is g
+        t.grad = None
+        assert t.grad is None
+    tq = torch.ones(3, dtype=torch.float64)
+    tq.grad = torch.arange(3.0, dtype=torch.float64)
+    assert tq.grad is not None
+
+
+def test_a_wrong_grad_assigned_inside_dg_compile_raises_the_same_error():
+    p = dg.tensor(np.ones(3), requires_grad=True)
+
+    @dg.compile
+    def f(x):
+        p.grad = dg.ones(4, dtype="float64")
+        return x * 2
+
+    with pytest.raises(RuntimeError, match="shape"):
+        f(dg.tensor(np.ones(2)))

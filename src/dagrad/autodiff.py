@@ -503,14 +503,14 @@ def _leaf_grads(leaves: list[Tensor], grads: dict[Tensor, Any], given: set[int])
     for leaf in leaves:
         g = pop(leaf)
         tg = type(g)
-        if tg is not _ND and leaf.grad is None and (
+        if tg is not _ND and leaf._grad is None and (
                 tg is float and type(ld := leaf._d) is _ND and ld.dtype is _F64D
                 or tg is not float and tg is leaf.dtype.type):
             # a number: immutable, no copy (Tensor._from_op, inline)
-            t = leaf.grad = _new(Tensor)
+            t = leaf._grad = _new(Tensor)
             t._d = g
             t.requires_grad = False
-            t.grad = t.name = t._op = t._ins = t._attrs = None
+            t._grad = t.name = t._op = t._ins = t._attrs = None
             t._seq = _next_seq()
             t._freed = False
         else:
@@ -673,37 +673,37 @@ def accumulate(leaf: Tensor, g: Any, create_graph: bool, given: set[int]) -> Non
     ``given``: ids of arrays already handed to a .grad in this pass)."""
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._from_op(np.asarray(g), None)
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
         return
     ld = leaf._d
     dt = _F64D if type(ld) is float else ld.dtype
-    if leaf.grad is None and type(g) is np.ndarray and g.dtype == dt:
+    if leaf._grad is None and type(g) is np.ndarray and g.dtype == dt:
         g = _fresh(g, given)  # the common first gradient of an array leaf
         given.add(id(g))
-        leaf.grad = Tensor._from_op(g, None)
+        leaf._grad = Tensor._from_op(g, None)
         return
     if type(g) is float:  # a Python float (scalar fast path): a float64 number
-        if leaf.grad is None and dt is _F64D:
-            leaf.grad = Tensor._from_op(g, None)  # immutable: no copy
+        if leaf._grad is None and dt is _F64D:
+            leaf._grad = Tensor._from_op(g, None)  # immutable: no copy
             return
         g = _F64(g)
     if isinstance(g, np.generic):  # a NumPy scalar (scalar fast path), immutable: no copy
         t = dt.type
-        if leaf.grad is None:
-            leaf.grad = Tensor._from_op(g if type(g) is t else t(g), None)
+        if leaf._grad is None:
+            leaf._grad = Tensor._from_op(g if type(g) is t else t(g), None)
             return
         g = np.array(g, dt)
     g = g.data if isinstance(g, Tensor) else g
     if g.dtype != dt:
         g = g.astype(dt)
-    if leaf.grad is None:
+    if leaf._grad is None:
         g = _fresh(g, given)
         given.add(id(g))
-        leaf.grad = Tensor._from_op(g, None)
-    elif leaf.grad.data.shape == g.shape and leaf.grad.data.flags.writeable:
-        leaf.grad.data += g
+        leaf._grad = Tensor._from_op(g, None)
+    elif leaf._grad.data.shape == g.shape and leaf._grad.data.flags.writeable:
+        leaf._grad.data += g
     else:
-        leaf.grad = Tensor._from_op(leaf.grad.data + g, None)
+        leaf._grad = Tensor._from_op(leaf._grad.data + g, None)
 
 
 def _root_cotangent(root: Tensor, grad: Any, create_graph: bool) -> Any:

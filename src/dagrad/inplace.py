@@ -96,7 +96,7 @@ def _rebase(t: Tensor, make: Any, what: str) -> Tensor:
     _write(buf, r._d, what)
     t._op, t._ins, t._attrs = r._op, r._ins, r._attrs
     t.requires_grad = True
-    t.grad = None
+    t._grad = None
     t._freed = False
     t._seq = _next()  # after the write's stamp: the node's own saved values are current
     STATE.rebased += 1

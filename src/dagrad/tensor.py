@@ -305,7 +305,7 @@ class Tensor:
     # the garbage collector.  ``_node`` gives them as (op, inputs, attrs), or None for leaves.
     # ``_freed`` marks a node whose backward ran without ``retain_graph``: its saved values
     # count as released, and a second backward through it raises (as PyTorch's).
-    __slots__ = ("_d", "requires_grad", "grad", "name", "_op", "_ins", "_attrs", "_seq",
+    __slots__ = ("_d", "requires_grad", "_grad", "name", "_op", "_ins", "_attrs", "_seq",
                  "_freed", "__weakref__")
     # Let NumPy hand mixed expressions (ndarray * Tensor) to us instead of converting.
     __array_priority__ = 1000.0
@@ -319,7 +319,7 @@ class Tensor:
                 "pass dtype='float32' or 'float64'")
         self._d = arr
         self.requires_grad: bool = bool(requires_grad)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self.name: str | None = name
         self._op = self._ins = self._attrs = None  # set for results of ops
         self._seq: int = next(_SEQ)
@@ -330,7 +330,7 @@ class Tensor:
         t = object.__new__(cls)
         t._d = data
         t.requires_grad = node is not None
-        t.grad = None
+        t._grad = None
         t.name = None
         if node is None:
             t._op = t._ins = t._attrs = None
@@ -341,6 +341,31 @@ class Tensor:
         return t
 
     # ----- basic properties -------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward accumulated here (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, g: Tensor | None) -> None:
+        """``t.grad = g``: None, or a Tensor of t's shape and dtype (else PyTorch's errors)."""
+        if g is not None:
+            if not isinstance(g, Tensor):
+                kind = type(g)
+                name = kind.__qualname__ if kind.__module__ == "builtins" else \
+                    f"{kind.__module__}.{kind.__qualname__}"
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {name}")
+            if g.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of shape {g.shape} to a "
+                                   f"tensor of shape {self.shape}: the gradient and the tensor "
+                                   "must have the same shape")
+            if g.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient of dtype {g.dtype} to a "
+                                   f"tensor of dtype {self.dtype}: the gradient must have the "
+                                   "tensor's dtype")
+        self._grad = g
+
     @property
     def data(self) -> np.ndarray:
         """The values as an ndarray (shared, not copied)."""

@@ -59,7 +59,8 @@ def _guard(orig: Callable, what: str, shape_only: bool, rec: Recorder) -> Callab
 
 
 class _GradSpy:
-    """Stands in for Tensor's ``grad`` slot: reads pass through, writes are reported first."""
+    """Stands in for Tensor's ``grad`` property: reads pass through, writes are reported first
+    (then checked and stored by the property itself)."""
 
     def __init__(self, slot: Any, rec: Recorder):
         self.slot = slot
@@ -87,7 +88,7 @@ def installed(rec: Recorder) -> Iterator[None]:
             saved[name] = orig
             setattr(Tensor, name, _guard(orig, what, name in _SHAPE_ONLY, rec))
     slot = Tensor.__dict__.get("grad")
-    spy = slot is not None and type(slot).__name__ == "member_descriptor"
+    spy = slot is not None and hasattr(slot, "__set__")
     if spy:
         Tensor.grad = _GradSpy(slot, rec)
     tensor_module = sys.modules[Tensor.__module__]   # (dagrad.tensor is also a function's name)

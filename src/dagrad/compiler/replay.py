@@ -65,14 +65,14 @@ def _accumulate(t: Tensor, cur: Tensor, g: Any) -> None:
     if data.shape == np.shape(g) and data.flags.writeable:
         data += g
     else:
-        t.grad = Tensor._from_op(data + g, None)
+        t._grad = Tensor._from_op(data + g, None)
 
 
 def _detach(t: Tensor, buf: np.ndarray) -> None:
     """A .grad still pointing at our buffer from the last call: give it its own copy."""
     cur = t.grad
     if cur is not None and cur.data is buf:
-        t.grad = Tensor._from_op(buf.copy(), None)
+        t._grad = Tensor._from_op(buf.copy(), None)
 
 
 def _view(a: Any, offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
@@ -316,13 +316,13 @@ class _Gen:
             hand = self.bind(np.zeros(v.shape, v.dtype), "g")
             self.lines.append(f"_np.copyto({hand}, {src})")
         if t in self.cleared:               # set to None earlier in this call: assign
-            self.lines.append(f"{t}.grad = _T({hand})  # .grad")
+            self.lines.append(f"{t}._grad = _T({hand})  # .grad")
             self.cleared.discard(t)
             return
         if hand.startswith(("b", "g")):
             self.head.append(f"_detach({t}, {hand})")
         self.lines.append(f"_c = {t}.grad  # .grad += ")
-        self.lines.append(f"if _c is None: {t}.grad = _T({hand})")
+        self.lines.append(f"if _c is None: {t}._grad = _T({hand})")
         self.lines.append(f"else: _acc({t}, _c, {src})")
 
     def output(self, x: Any) -> str:

@@ -213,7 +213,7 @@ def as_input(x: Any, like: Tensor | None = None) -> Tensor:
             t = _new(Tensor)
             t._d = v
             t.requires_grad = False
-            t.grad = t.name = t._op = t._ins = t._attrs = None
+            t._grad = t.name = t._op = t._ins = t._attrs = None
             t._seq = _next_seq()
             t._freed = False
             return t
@@ -396,7 +396,7 @@ def record_result(op: Op, inputs: tuple[Tensor, ...], attrs: dict[str, Any],
     else:
         result.requires_grad = False
         result._op = result._ins = result._attrs = None
-    result.grad = result.name = None
+    result._grad = result.name = None
     result._seq = _next_seq()
     result._freed = False
     if HOOKS:

@@ -309,7 +309,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001
             result._op = PowI
             result._ins = (a,)
             result._attrs = attrs
-            result.grad = result.name = None
+            result._grad = result.name = None
             result._seq = _next_seq()
             result._freed = False
             return result

@@ -91,7 +91,6 @@ class SGD(Optimizer):
                 w = p.data
             if type(gd) is not _ND:
                 gd = g.data
-            step = np.multiply(gd, neg_lr)
-            if step.dtype != w.dtype:  # a gradient of another dtype: (−η)g rounded to p's first
-                step = step.astype(w.dtype)
-            np.add(w, step, out=w)
+            # (a .grad of another dtype — p.data was replaced since — adds in the wider
+            # dtype and rounds the sum into p, as torch's p.add_(g, alpha=−η))
+            np.add(w, np.multiply(gd, neg_lr), out=w)
