@@ -1,4 +1,5 @@
-"""vjp rules written into a cotangent no one else holds (ops.inplace_vjp; autodiff._owned_rule).
+"""Cotangents no one else holds, written in place: vjp rules (ops.inplace_vjp;
+autodiff._owned_rule) and sums of contributions (autodiff._owned_sum).
 
 Each derived rule gives the op table's own result bit for bit; backprop with the shortcut on
 gives the bits it gives with it off, and PyTorch's gradients.  The cases where the cotangent is
@@ -126,12 +127,13 @@ def _unchecked(monkeypatch):
     real = autodiff._owned_rule
 
     def no_view_check(op, g, data, x):
-        base = g.base
-        if base is None:
+        if g.base is None or not g.flags.writeable:  # (a read-only view cannot be written)
             return real(op, g, data, x)
         rule = op.inplace_vjp
         return inplace_vjp(op) if rule is UNDERIVED else rule
     monkeypatch.setattr(autodiff, "_owned_rule", no_view_check)
+    monkeypatch.setattr(autodiff, "_owned_sum", lambda c, prev: type(prev) is np.ndarray
+                        and prev.shape == c.shape and prev.dtype == c.dtype)
 
 
 def _data(seed: int, *shape: int) -> np.ndarray:
@@ -203,7 +205,38 @@ def _through_a_view():
     return [(s.grad.data, ts.grad.numpy()), (dx.grad.data, tx.grad.numpy())]
 
 
-SHARED = [_one_cotangent_two_nodes, _retained, _hooked, _requested, _through_a_view]
+def _sum_into_a_retained_cotangent():
+    """x + x: add's identity rule hands its cotangent (y.grad, retained) to x twice; the
+    second contribution must not be summed into that array."""
+    x, c = _data(13, N), _data(14, N)
+    dx = dg.tensor(x, requires_grad=True)
+    y = dx + dx
+    y.retain_grad()
+    (dg.tanh(y) * c).sum().backward()
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tx + tx
+    ty.retain_grad()
+    (torch.tanh(ty) * torch.tensor(c)).sum().backward()
+    return [(y.grad.data, ty.grad.numpy()), (dx.grad.data, tx.grad.numpy())]
+
+
+def _sum_into_a_view():
+    """x reaches the loss through a reshape (its contribution a view of a.grad, retained)
+    and through a product: the view must not take the sum."""
+    x, c = _data(15, 64, 64), _data(16, N)
+    dx = dg.tensor(x, requires_grad=True)
+    a = dx.reshape(-1)
+    a.retain_grad()
+    ((dg.tanh(a) * c).sum() + dg.tanh(dx * 3.0).sum()).backward()
+    tx = torch.tensor(x, requires_grad=True)
+    ta = tx.reshape(-1)
+    ta.retain_grad()
+    ((torch.tanh(ta) * torch.tensor(c)).sum() + torch.tanh(tx * 3.0).sum()).backward()
+    return [(a.grad.data, ta.grad.numpy()), (dx.grad.data, tx.grad.numpy())]
+
+
+SHARED = [_one_cotangent_two_nodes, _retained, _hooked, _requested, _through_a_view,
+          _sum_into_a_retained_cotangent, _sum_into_a_view]
 
 
 def _agrees(pairs) -> bool:
@@ -243,3 +276,43 @@ def test_the_count_is_measured_for_this_interpreter():
     more = [a]
     assert count(a) == autodiff._SOLE + 1
     del args, more
+
+
+def _fan_in_grads(inplace: bool, monkeypatch, dtype: str = "float64") -> list[bytes]:
+    """A residual block used three times with one weight (an unrolled recurrence): the weight
+    and every hidden state collect several contributions."""
+    monkeypatch.setattr(fastpaths, "INPLACE_VJP", inplace)
+    rng = np.random.default_rng(5)
+    w = dg.tensor(rng.standard_normal((96, 96)) * 0.1, dtype=dtype, requires_grad=True)
+    x = dg.tensor(rng.standard_normal((64, 96)), dtype=dtype, requires_grad=True)
+    h = x
+    for _ in range(3):
+        h = h + dg.tanh(h @ w)
+    (h * h).sum().backward()
+    return [_bits(w.grad), _bits(x.grad)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sums_in_place_give_the_same_bits_as_fresh_sums(dtype, monkeypatch):
+    assert _fan_in_grads(True, monkeypatch, dtype) == _fan_in_grads(False, monkeypatch, dtype)
+
+
+def test_sums_in_place_are_taken_and_agree_with_pytorch(monkeypatch):
+    taken = []
+
+    def add(a, b, out):
+        taken.append(out.shape)
+        return np.add(a, b, out=out)
+    monkeypatch.setattr(autodiff, "_ADD", add)  # called only for a sum written in place
+    rng = np.random.default_rng(5)
+    w0, x0 = rng.standard_normal((96, 96)) * 0.1, rng.standard_normal((64, 96))
+    w, x = dg.tensor(w0, requires_grad=True), dg.tensor(x0, requires_grad=True)
+    tw, tx = torch.tensor(w0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    h, th = x, tx
+    for _ in range(3):
+        h, th = h + dg.tanh(h @ w), th + torch.tanh(th @ tw)
+    (h * h).sum().backward()
+    (th * th).sum().backward()
+    assert any(taken)
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)

@@ -466,7 +466,10 @@ def backprop(roots: Sequence[Tensor], cotangents: Sequence[Any], *, create_graph
                         hook(node, i, g, c)
                 prev = get(x)
                 if prev is not None:
-                    grads[x] = prev + c
+                    if type(c) is _ND and c.size >= owned_min and _owned_sum(c, prev):
+                        grads[x] = _ADD(prev, c, out=c)  # prev + c into c, which no one holds
+                    else:
+                        grads[x] = prev + c
                 else:
                     grads[x] = c
                     if x._op is None:
@@ -628,7 +631,16 @@ def _owned_rule(op: Any, g: np.ndarray, data: Any, x: Tensor) -> Callable | None
     return inplace_vjp(op) if rule is UNDERIVED else rule
 
 
+def _owned_sum(c: np.ndarray, prev: Any) -> bool:
+    """Whether prev + c may be written into c: backprop's local is the only reference to c
+    (:data:`_SOLE_LOCAL`), c owns its memory, and prev is an array of c's shape and dtype (so
+    the sum is c's shape and dtype; the same ufunc on the same operands: the same bits)."""
+    return (_getrefcount(c) == _SOLE_LOCAL and c.base is None and c.flags.writeable
+            and type(prev) is _ND and prev.shape == c.shape and prev.dtype == c.dtype)
+
+
 _getrefcount = sys.getrefcount
+_ADD = np.add
 
 
 def _refs_of_lone_local() -> int:
@@ -642,7 +654,18 @@ def _refs_of_lone_local() -> int:
     return n
 
 
+def _refs_of_local() -> int:
+    """What :func:`_owned_sum` counts for an array that only its caller's local holds."""
+    g = np.empty(0)
+    return _owned_count(g)
+
+
+def _owned_count(a: Any) -> int:
+    return _getrefcount(a)
+
+
 _SOLE = _refs_of_lone_local()
+_SOLE_LOCAL = _refs_of_local()
 _NEVER = sys.maxsize
 
 

@@ -23,7 +23,8 @@ CE_SAVE = True
 #: interpret (tests compare the two replays bit for bit).
 COMPILE_CODEGEN_LIMIT = 50_000
 #: ``backprop`` lets a unary elementwise op's vjp overwrite its cotangent array when nothing
-#: else holds it (:mod:`dagrad.ops.inplace_vjp`; off: every rule makes a fresh array).
+#: else holds it (:mod:`dagrad.ops.inplace_vjp`), and sums a second contribution into the
+#: fresh array a rule just made (off: every rule and every sum makes a fresh array).
 INPLACE_VJP = True
 #: ... for cotangents of at least this many elements (below, a fresh array costs no more).
 INPLACE_VJP_MIN_SIZE = 2048
