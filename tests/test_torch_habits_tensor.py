@@ -2,7 +2,8 @@
 
 size()/numel()/dim(), unsqueeze, squeeze, flatten, clone, view, argmax/argmin, clamp/clamp_,
 norm, std/var (PyTorch's correction=1 and NumPy's ddof=0), abs, pow, sqrt, register_hook,
-dg.cat, dg.arange, zeros_like/ones_like/full, manual_seed and the grad modes.
+dg.cat, dg.arange, zeros_like/ones_like/full, manual_seed and the grad modes; the method forms
+add/sub (with alpha), mul, div, neg, matmul, mm and t; what assigning ``.grad`` accepts.
 Values and gradients (a random upstream weight, so every output entry counts) are compared in
 float64 and float32.
 """
@@ -553,3 +554,49 @@ def test_a_wrong_grad_assigned_inside_dg_compile_raises_the_same_error():
 
     with pytest.raises(RuntimeError, match="shape"):
         f(dg.tensor(np.ones(2)))
+
+
+# ----- method forms of the arithmetic (x.add(y, alpha=2), w.t(), a.mm(b), ...) ----------------
+METHOD_FORMS = [
+    ("add", lambda a, b: a.add(b)), ("add alpha", lambda a, b: a.add(b, alpha=-2.5)),
+    ("sub", lambda a, b: a.sub(b)), ("sub alpha", lambda a, b: a.sub(b, alpha=3)),
+    ("mul", lambda a, b: a.mul(b)), ("div", lambda a, b: a.div(b + 3.0)),
+    ("neg", lambda a, b: a.neg() * b), ("matmul", lambda a, b: a.matmul(b.t())),
+    ("mm", lambda a, b: a.mm(b.t())), ("t", lambda a, b: a.t() * b.t()),
+    ("add number alpha", lambda a, b: a.add(2.0, alpha=3) * b),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("form", METHOD_FORMS, ids=[f[0] for f in METHOD_FORMS])
+def test_method_forms_of_the_arithmetic_as_torch(form, dtype):
+    _, fn = form
+    rng = np.random.default_rng(21)
+    a0, b0 = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    a, b = dg.tensor(a0, requires_grad=True), dg.tensor(b0, requires_grad=True)
+    ta, tb = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    out, tout = fn(a, b), fn(ta, tb)
+    assert out.dtype == np.dtype(dtype) and str(tout.dtype) == f"torch.{dtype}"
+    w = rng.standard_normal(tout.shape).astype(dtype)
+    (out * dg.tensor(w)).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), **tol)
+    for mine, theirs in ((a, ta), (b, tb)):
+        np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), **tol)
+
+
+def test_method_forms_refuse_what_torch_refuses():
+    m3 = dg.tensor(np.ones((2, 3, 4)))
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        m3.t()
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3, 4).t()
+    with pytest.raises(RuntimeError, match="self must be a matrix"):
+        dg.tensor(np.ones(3)).mm(dg.tensor(np.ones((3, 2))))
+    with pytest.raises(RuntimeError):
+        torch.ones(3).mm(torch.ones(3, 2))
+    v = dg.tensor(np.ones(3))
+    assert v.t() is v and v.t().shape == tuple(torch.ones(3).t().shape)
+    with pytest.raises(NotImplementedError, match="rounding_mode"):
+        v.div(2.0, rounding_mode="floor")

@@ -71,6 +71,51 @@ class TensorOps:
             return NotImplemented
         return fn(*inputs)
 
+    # ----- PyTorch's method forms of the arithmetic ----------------------------------------
+    def add(self, other, *, alpha=1) -> Tensor:
+        """self + α·other (torch.Tensor.add; α = 1 adds other itself)."""
+        return binary(elementwise.Add, self, other if alpha == 1 else _scaled(other, alpha))
+
+    def sub(self, other, *, alpha=1) -> Tensor:
+        """self − α·other (torch.Tensor.sub)."""
+        return binary(elementwise.Sub, self, other if alpha == 1 else _scaled(other, alpha))
+
+    def mul(self, other) -> Tensor:
+        """self · other, elementwise with broadcasting (torch.Tensor.mul)."""
+        return binary(elementwise.Mul, self, other)
+
+    def div(self, other, *, rounding_mode=None) -> Tensor:
+        """self / other, true division (torch.Tensor.div; rounding modes are not offered)."""
+        if rounding_mode is not None:
+            raise NotImplementedError(f"div: rounding_mode={rounding_mode!r} is not supported "
+                                      "(its derivative is zero almost everywhere); use true "
+                                      "division, or floor the values with no_grad()")
+        return binary(elementwise.Div, self, other)
+
+    def neg(self) -> Tensor:
+        """−self (torch.Tensor.neg)."""
+        return elementwise.neg(self)
+
+    def matmul(self, other) -> Tensor:
+        """self @ other with NumPy's (and PyTorch's) rules (torch.Tensor.matmul)."""
+        return linalg.matmul(self, other)
+
+    def mm(self, mat2) -> Tensor:
+        """The product of two matrices, both 2-D (torch.Tensor.mm)."""
+        other = mat2 if isinstance(mat2, Tensor) else Tensor(mat2)
+        if self.ndim != 2 or other.ndim != 2:
+            bad, nd = ("self", self.ndim) if self.ndim != 2 else ("mat2", other.ndim)
+            raise RuntimeError(f"mm: {bad} must be a matrix (2-D), got a {nd}-D tensor; use "
+                               "matmul for vectors and batches")
+        return linalg.matmul(self, other)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; a vector or a number unchanged (torch.Tensor.t)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}-D; use transpose(dim0, dim1) or mT")
+        return self if self.ndim < 2 else shape_ops.transpose(self, None)
+
     def reshape(self, *shape) -> Tensor:
         """The same values in a new shape (one dimension may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -205,6 +250,15 @@ class TensorOps:
 
     def double(self) -> Tensor:
         return self.astype(np.float64)
+
+
+def _scaled(other: Any, alpha: Any) -> Any:
+    """α·other for add/sub's ``alpha`` (a recorded product when other is a Tensor)."""
+    if isinstance(other, Tensor):
+        return binary(elementwise.Mul, other, alpha)
+    if isinstance(other, (int, float)) and isinstance(alpha, (int, float)):
+        return alpha * other  # a Python number stays weakly typed (a float32 tensor stays so)
+    return np.multiply(alpha, other)
 
 
 def _ufunc_table() -> dict:
