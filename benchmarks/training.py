@@ -6,8 +6,8 @@ weights in the same epoch order (dagrad's seed 0: PyTorch gets them through ``--
 ``--shuffle numpy``), so the accuracies differ only by rounding, as separate commands, one
 after the other on the same CPUs, each with one thread per CPU by its own mechanism (dagrad:
 the BLAS variables ``benchmarks/env.py`` sets; PyTorch: ``torch.set_num_threads``).  Full mode:
-Fashion-MNIST, 15 epochs, three rounds, each a pair of adjacent runs in alternating order
-(dagrad, PyTorch, PyTorch, dagrad, dagrad, PyTorch), the time ratio the median of the rounds'
+Fashion-MNIST, 15 epochs, five rounds, each a pair of adjacent runs in alternating order
+(dagrad, PyTorch, PyTorch, dagrad, dagrad, PyTorch, ...), the time ratio the median of the rounds'
 (on a shared machine one disturbed run then moves one round, not the figure); quick: fewer
 epochs, one round; smoke: one epoch on a slice of Fashion-MNIST, or of dagrad's embedded
 sample when Fashion-MNIST is not on this machine.  Each command runs under a small measuring
@@ -31,7 +31,7 @@ from typing import Any
 
 NAME = "training"
 EPOCHS = {"full": 15, "quick": 3, "smoke": 1}
-ROUNDS = {"full": 3, "quick": 1, "smoke": 1}
+ROUNDS = {"full": 5, "quick": 1, "smoke": 1}
 #: (training samples, test samples) in smoke mode; None elsewhere: the whole sets.
 LIMITS: dict[str, tuple[int, int] | None] = {"full": None, "quick": None, "smoke": (1024, 500)}
 BATCH = 128
