@@ -616,8 +616,8 @@ def _owned_rule(op: Any, g: np.ndarray, data: Any, x: Tensor) -> Callable | None
 
     Safe: backprop's local and its ``args`` tuple are the only references to g (the count
     :data:`_SOLE` measured for a call like this one), and g owns its memory (a view of it
-    would hold a reference).  Exact:
-    g, the input's value and the node's share one shape and one floating dtype."""
+    would hold a reference).  Exact: g, the input's value and the node's share one shape and
+    one floating dtype."""
     if _getrefcount(g) != _SOLE or g.base is not None or not g.flags.writeable:
         return None
     a = x._d
