@@ -47,7 +47,7 @@ def test_the_derivation_covers_the_usual_activations():
     assert not derived & {"mul", "add", "sum", "reshape", "matmul", "leaky_relu", "linear"}
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if inplace_vjp(op)))
 def test_derived_rule_writes_the_rules_own_bits_into_g(name, dtype):
     op = OPS[name]
@@ -316,3 +316,52 @@ def test_sums_in_place_are_taken_and_agree_with_pytorch(monkeypatch):
     assert any(taken)
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+# ----- random graphs: every gradient, retained and hooked value the same with the shortcuts ----
+def _random_graph(seed: int, inplace: bool, monkeypatch) -> list[bytes]:
+    """A random DAG over a 64×64 input: unary ops, sums and products of earlier values, views
+    (reshapes, transposes), some values retained or hooked; every gradient seen, as bits."""
+    monkeypatch.setattr(fastpaths, "INPLACE_VJP", inplace)
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal((64, 64)) * 0.5
+    x = dg.tensor(x0, requires_grad=True)
+    vals, seen, retained = [x], [], []
+    unary = [dg.tanh, dg.sigmoid, dg.relu, lambda t: -t, lambda t: dg.exp(t * 0.1),
+             lambda t: t.reshape(-1).reshape(64, 64), lambda t: t.T]
+    for _ in range(12):
+        kind = rng.integers(3)
+        a = vals[rng.integers(len(vals))]
+        if kind == 0:
+            v = unary[rng.integers(len(unary))](a)
+        else:
+            b = vals[rng.integers(len(vals))]
+            v = a + b if kind == 1 else a * dg.tanh(b)
+        pick = rng.integers(4)
+        if pick == 0:
+            v.retain_grad()
+            retained.append(v)
+        elif pick == 1:
+            v.register_hook(seen.append)
+        vals.append(v)
+    w = rng.standard_normal((64, 64))
+    sum(((v * w).sum() for v in vals[-3:]), dg.tensor(0.0)).backward()
+    out = [_bits(x.grad)] + [_bits(v.grad) for v in retained if v.grad is not None]
+    return out + [_bits(g) for g in seen]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_give_the_same_bits_with_the_shortcuts_on_and_off(seed, monkeypatch):
+    assert _random_graph(seed, True, monkeypatch) == _random_graph(seed, False, monkeypatch)
+
+
+def test_random_graphs_catch_an_engine_without_the_ownership_check(monkeypatch):
+    """The random graphs above reach shared cotangents: with the check off, some differ."""
+    differ = 0
+    for seed in range(40):
+        off = _random_graph(seed, False, monkeypatch)
+        with monkeypatch.context() as m:
+            _unchecked(m)
+            on = _random_graph(seed, True, m)
+        differ += on != off
+    assert differ >= 5
