@@ -3,7 +3,8 @@
 size()/numel()/dim(), unsqueeze, squeeze, flatten, clone, view, argmax/argmin, clamp/clamp_,
 norm, std/var (PyTorch's correction=1 and NumPy's ddof=0), abs, pow, sqrt, register_hook,
 dg.cat, dg.arange, zeros_like/ones_like/full, manual_seed and the grad modes; the method forms
-add/sub (with alpha), mul, div, neg, matmul, mm and t; what assigning ``.grad`` accepts.
+add/sub (with alpha), mul, div, neg, matmul, mm and t; eq/ne/gt/ge/lt/le, all/any,
+maximum/minimum, expand, type_as, new_zeros; what assigning ``.grad`` accepts.
 Values and gradients (a random upstream weight, so every output entry counts) are compared in
 float64 and float32.
 """
@@ -600,3 +601,73 @@ def test_method_forms_refuse_what_torch_refuses():
     assert v.t() is v and v.t().shape == tuple(torch.ones(3).t().shape)
     with pytest.raises(NotImplementedError, match="rounding_mode"):
         v.div(2.0, rounding_mode="floor")
+
+
+# ----- comparisons, logical reductions, maximum/minimum, expand, type_as, new_zeros -----------
+@pytest.mark.parametrize("name", ["eq", "ne", "gt", "ge", "lt", "le"])
+def test_comparison_methods_as_torch(name):
+    a0 = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    b0 = np.array([2.0, 2.0, 2.0])
+    for other, t_other in ((dg.tensor(b0), torch.tensor(b0)), (2.0, 2.0)):
+        got = getattr(dg.tensor(a0), name)(other)
+        want = getattr(torch.tensor(a0), name)(t_other)
+        assert got.dtype == np.bool_ and np.array_equal(got.data, want.numpy())
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_all_and_any_as_torch(dim):
+    a0 = np.array([[1.0, 0.0, 3.0], [3.0, 2.0, 1.0]])
+    for name in ("all", "any"):
+        for keep in (False, True):
+            got = getattr(dg.tensor(a0), name)(dim, keep) if dim is not None else \
+                getattr(dg.tensor(a0), name)()
+            t = torch.tensor(a0)
+            want = getattr(t, name)(dim, keep) if dim is not None else getattr(t, name)()
+            assert got.shape == tuple(want.shape)
+            assert np.array_equal(got.data, want.numpy())
+
+
+def test_maximum_minimum_methods_with_ties_as_torch():
+    a0, b0 = np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])
+    w = np.array([0.5, -1.0, 2.0])
+    for name in ("maximum", "minimum"):
+        a, b = dg.tensor(a0, requires_grad=True), dg.tensor(b0, requires_grad=True)
+        ta, tb = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+        (getattr(a, name)(b) * dg.tensor(w)).sum().backward()
+        (getattr(ta, name)(tb) * torch.tensor(w)).sum().backward()
+        np.testing.assert_array_equal(a.grad.data, ta.grad.numpy())
+        np.testing.assert_array_equal(b.grad.data, tb.grad.numpy())
+
+
+@pytest.mark.parametrize("sizes", [(3, 4), (2, 3, 4), (2, -1, 4), ((2, 3, 4),), (-1, 4)])
+def test_expand_as_torch(sizes):
+    a0 = RNG.standard_normal((3, 1))
+    a, ta = dg.tensor(a0, requires_grad=True), torch.tensor(a0, requires_grad=True)
+    out, tout = a.expand(*sizes), ta.expand(*sizes)
+    assert out.shape == tuple(tout.shape)
+    w = RNG.standard_normal(out.shape)
+    (out * dg.tensor(w)).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12)
+
+
+def test_expand_refuses_what_torch_refuses():
+    a = dg.tensor(np.ones((3, 1)))
+    for sizes in [(4,), (-1, 3, 4), (4, 4)]:  # too few sizes; -1 leading; 3 cannot become 4
+        with pytest.raises(RuntimeError):
+            a.expand(*sizes)
+        with pytest.raises(RuntimeError):
+            torch.ones(3, 1).expand(*sizes)
+    with pytest.raises(RuntimeError, match="existing size 3 at non-singleton dimension 0"):
+        a.expand(4, 4)
+
+
+def test_type_as_and_new_zeros_as_torch():
+    a = dg.tensor(np.ones(2, np.float32))
+    b = dg.tensor(np.ones(2, np.float64))
+    assert a.type_as(b).dtype == np.float64
+    assert torch.ones(2).type_as(torch.ones(2, dtype=torch.float64)).dtype == torch.float64
+    z = b.new_zeros(2, 3)
+    tz = torch.ones(2, dtype=torch.float64).new_zeros(2, 3)
+    assert z.shape == tuple(tz.shape) and z.dtype == np.float64 and not z.requires_grad
+    assert b.new_zeros((4,)).shape == (4,)

@@ -245,11 +245,77 @@ class TensorOps:
     def to(self, dtype: Any) -> Tensor:
         return self.astype(dtype)
 
+    def type_as(self, other: Tensor) -> Tensor:
+        """self cast to other's dtype (torch.Tensor.type_as)."""
+        return self.astype(other.dtype)
+
+    def new_zeros(self, *size, requires_grad: bool = False) -> Tensor:
+        """Zeros of the given size in self's dtype (torch.Tensor.new_zeros)."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) \
+            else size
+        return Tensor(np.zeros(shape, self.dtype), requires_grad=requires_grad)
+
+    # ----- logical reductions as methods (booleans: no gradient); comparisons: see below ----
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is nonzero, booleans (torch.Tensor.all)."""
+        return Tensor(np.all(self.data, axis=dim, keepdims=keepdim))
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        """Whether some element (along ``dim``) is nonzero, booleans (torch.Tensor.any)."""
+        return Tensor(np.any(self.data, axis=dim, keepdims=keepdim))
+
+    def maximum(self, other) -> Tensor:
+        """max(self, other) elementwise (torch.Tensor.maximum; ties split the gradient as
+        dg.maximum does)."""
+        return elementwise.maximum(self, other)
+
+    def minimum(self, other) -> Tensor:
+        """min(self, other) elementwise (torch.Tensor.minimum)."""
+        return elementwise.minimum(self, other)
+
+    def expand(self, *sizes) -> Tensor:
+        """self broadcast to ``sizes`` (−1 keeps a dimension; new ones lead), as
+        torch.Tensor.expand; the gradient sums over the broadcast axes."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                               f"greater or equal to the number of dimensions in the tensor "
+                               f"({self.ndim})")
+        shape = []
+        for i, n in enumerate(sizes):
+            if n == -1:
+                if i < lead:
+                    raise RuntimeError(f"expand: -1 is not allowed for a new leading "
+                                       f"dimension ({i})")
+                n = self.shape[i - lead]
+            elif i >= lead and self.shape[i - lead] not in (1, n):
+                raise RuntimeError(f"expand: the expanded size {n} must match the existing size "
+                                   f"{self.shape[i - lead]} at non-singleton dimension {i} "
+                                   f"(target sizes {tuple(sizes)}, tensor shape {self.shape})")
+            shape.append(int(n))
+        return shape_ops.broadcast_to(self, tuple(shape))
+
     def float(self) -> Tensor:
         return self.astype(np.float32)
 
     def double(self) -> Tensor:
         return self.astype(np.float64)
+
+
+def _comparison(fn: Any, name: str, symbol: str) -> Any:
+    def method(self, other) -> Tensor:
+        return _compare(fn, self, other)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"self {symbol} other elementwise, booleans (torch.Tensor.{name})."
+    return method
+
+
+for _name, _fn, _symbol in (("eq", np.equal, "=="), ("ne", np.not_equal, "!="),
+                            ("gt", np.greater, ">"), ("ge", np.greater_equal, ">="),
+                            ("lt", np.less, "<"), ("le", np.less_equal, "<=")):
+    setattr(TensorOps, _name, _comparison(_fn, _name, _symbol))
 
 
 def _scaled(other: Any, alpha: Any) -> Any:
