@@ -643,13 +643,16 @@ _getrefcount = sys.getrefcount
 _ADD = np.add
 
 
+def _count(a: Any) -> int:
+    """References to a, counted one call deep (as _owned_rule and _owned_sum count theirs)."""
+    return _getrefcount(a)
+
+
 def _refs_of_lone_local() -> int:
     """What :func:`_owned_rule` counts for an array held by its caller's local and a tuple."""
-    def count(a: Any) -> int:
-        return _getrefcount(a)
     g = np.empty(0)
     args = (g,)
-    n = count(g)
+    n = _count(g)
     del args
     return n
 
@@ -657,11 +660,7 @@ def _refs_of_lone_local() -> int:
 def _refs_of_local() -> int:
     """What :func:`_owned_sum` counts for an array that only its caller's local holds."""
     g = np.empty(0)
-    return _owned_count(g)
-
-
-def _owned_count(a: Any) -> int:
-    return _getrefcount(a)
+    return _count(g)
 
 
 _SOLE = _refs_of_lone_local()

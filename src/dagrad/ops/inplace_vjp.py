@@ -49,44 +49,21 @@ def _build(x: Any, leaves: dict[str, int]) -> tuple[_Eval, bool]:
     if leaf is not None:
         return leaf, False
     name, args = x.call
+    if name not in BOOL_UFUNCS and (name in ("where", "as_float", "clip") or len(args) > 2):
+        raise _NoRule(name)  # (no unary op's rule has these below its root)
     parts = [_build(a, leaves) for a in args]
     fns = [f for f, _ in parts]
-    if name == "where":
-        c, a, b = fns
-        return (lambda v: np.where(c(v), a(v), b(v))), True
-    if name == "as_float":
-        cond, like = fns
-        return (lambda v: like(v).dtype.type(cond(v))), False
-    if name == "clip":
-        a, lo, hi = fns
-        return (lambda v: np.clip(a(v), lo(v), hi(v))), True
     uf = getattr(np, name)
-    if name in BOOL_UFUNCS:
+    if name in BOOL_UFUNCS:  # a mask: computed as it is
         return (lambda v: uf(*[f(v) for f in fns])), False
-    if len(fns) not in (1, 2):
-        raise _NoRule(name)
     reuse = next((i for i, (_, fresh) in enumerate(parts) if fresh), None)
     if reuse is None:
-        if len(fns) == 1:
-            (f0,) = fns
-            return (lambda v: uf(f0(v))), True
-        f0, f1 = fns
-        return (lambda v: uf(f0(v), f1(v))), True
-    if len(fns) == 1:
-        (f0,) = fns
-        return (lambda v: uf(t := f0(v), out=t)), True
-    f0, f1 = fns
-    if reuse == 0:
-        def first(v: tuple) -> Any:
-            t = f0(v)
-            return uf(t, f1(v), out=t)
-        return first, True
+        return (lambda v: uf(*[f(v) for f in fns])), True
 
-    def second(v: tuple) -> Any:
-        a = f0(v)
-        t = f1(v)
-        return uf(a, t, out=t)
-    return second, True
+    def into_operand(v: tuple) -> Any:  # the rule's call, written into a scratch it reads
+        vals = [f(v) for f in fns]
+        return uf(*vals, out=vals[reuse])
+    return into_operand, True
 
 
 def _derive(op: Any) -> Callable | None:
@@ -120,22 +97,12 @@ def _root(tree: Code, g: Code, leaves: dict[str, int]) -> Callable | None:
     if name in BOOL_UFUNCS or name in ("as_float", "clip") or not any(x is g for x in args):
         return None
     uf = getattr(np, name)
-    if len(args) == 1:
-        def unary_rule(gv: np.ndarray, av: np.ndarray, ov: np.ndarray) -> np.ndarray:
-            return uf(gv, out=gv)
-        return unary_rule
-    if len(args) != 2:
-        return None
-    i = 0 if args[0] is g else 1
-    other_fn, _ = _build(args[1 - i], leaves)
-    if i == 0:
-        def left_rule(gv: np.ndarray, av: np.ndarray, ov: np.ndarray) -> np.ndarray:
-            return uf(gv, other_fn((gv, av, ov)), out=gv)
-        return left_rule
+    fns = [None if x is g else _build(x, leaves)[0] for x in args]
 
-    def right_rule(gv: np.ndarray, av: np.ndarray, ov: np.ndarray) -> np.ndarray:
-        return uf(other_fn((gv, av, ov)), gv, out=gv)
-    return right_rule
+    def rule(gv: np.ndarray, av: np.ndarray, ov: np.ndarray) -> np.ndarray:
+        v = (gv, av, ov)
+        return uf(*[gv if f is None else f(v) for f in fns], out=gv)
+    return rule
 
 
 def _is_mask(x: Any) -> bool:
